@@ -1,0 +1,5 @@
+"""``python -m derive`` is the ``klgen`` command."""
+
+from derive.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""The ``klgen`` command: regenerate and check the kernels, list what klgen knows."""
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="klgen",
+        description="Derive the Gaussian KL divergence with SymPy and generate numpy kernels.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    generate = commands.add_parser("generate", help="derive, render and write the kernels")
+    generate.add_argument(
+        "--out", type=Path, help="folder to write (default: the generated package)"
+    )
+    generate.set_defaults(run=_generate)
+
+    check = commands.add_parser("check", help="fail if generated/ differs from what klgen makes")
+    check.add_argument("--dir", type=Path, help="folder to check (default: the generated package)")
+    check.set_defaults(run=_check)
+
+    listing = commands.add_parser("list", help="the kernel specs and their functions")
+    listing.set_defaults(run=_list)
+    return parser
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from derive.files import default_directory, generate
+
+    directory = args.out or default_directory()
+    changed = generate(directory)
+    for name in changed:
+        print(f"wrote {directory / name}")
+    if not changed:
+        print(f"{directory}: up to date")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from derive.files import check, default_directory
+
+    directory = args.dir or default_directory()
+    problems = check(directory)
+    for problem in problems:
+        print(f"{directory / problem.name}: {problem.reason}", file=sys.stderr)
+        if problem.diff:
+            print(problem.diff, file=sys.stderr)
+    if problems:
+        print("run `klgen generate` to bring it up to date", file=sys.stderr)
+        return 1
+    print(f"{directory}: up to date")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from derive.specs import SPECS
+
+    for spec in SPECS:
+        print(f"{spec.name}: {spec.divergence}  (derivation: {spec.derivation})")
+        for suffix in ("", "_grad", "_value_and_grad"):
+            print(f"    {spec.name}{suffix}({', '.join(spec.arg_names)})")
+    return 0

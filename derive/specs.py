@@ -1,0 +1,61 @@
+"""Kernel specs: what each generated module computes, as SymPy expressions.
+
+A spec is separable over the latent dimensions (the last array axis): its KL is the sum over
+that axis of one per-dimension ``term`` in scalar symbols named like the array arguments, so
+the gradient of the summed KL with respect to an argument's element is the derivative of its
+own term.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import sympy as sp
+
+from derive import gaussian
+from derive.gaussian import logvar, logvar_p, mu, mu_p
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """One generated module: ``name``, ``name_grad`` and ``name_value_and_grad``."""
+
+    name: str
+    divergence: str
+    args: tuple[sp.Symbol, ...]
+    term: sp.Expr
+    derivation: str
+
+    @cached_property
+    def gradients(self) -> tuple[sp.Expr, ...]:
+        """d(term)/d(arg) for every argument, by ``sympy.diff``."""
+        return tuple(sp.diff(self.term, arg) for arg in self.args)
+
+    @property
+    def arg_names(self) -> tuple[str, ...]:
+        return tuple(arg.name for arg in self.args)
+
+
+SPECS = (
+    KernelSpec(
+        name="kl_std_normal",
+        divergence="KL(N(mu, diag(exp(logvar))) || N(0, I))",
+        args=(mu, logvar),
+        term=gaussian.std_normal_term(),
+        derivation="std_normal",
+    ),
+    KernelSpec(
+        name="kl_diag_normal",
+        divergence="KL(N(mu, diag(exp(logvar))) || N(mu_p, diag(exp(logvar_p))))",
+        args=(mu, logvar, mu_p, logvar_p),
+        term=gaussian.diag_normal_term(),
+        derivation="diag_normal",
+    ),
+)
+
+
+def spec_named(name: str) -> KernelSpec:
+    """The spec called ``name``; a ``KeyError`` lists the valid names."""
+    for spec in SPECS:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"no kernel spec {name!r}; the specs are {', '.join(s.name for s in SPECS)}")
