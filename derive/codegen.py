@@ -36,6 +36,15 @@ class KernelPrinter(NumPyPrinter):
     def _print_Float(self, expr):
         return repr(float(expr))
 
+    def _print_Pow(self, expr, rational=False):
+        # x*x rather than x**2, so that 0.5*x*x evaluates as (0.5*x)*x: no overflow of x**2
+        # while the result is representable (float32 exp(44.4)**2 overflows, half of it not).
+        if expr.exp == 2 and expr.base.is_Symbol:
+            return f"{self._print(expr.base)}*{self._print(expr.base)}"
+        if not expr.exp.is_Integer or expr.exp < 0:
+            raise NotImplementedError(f"no numpy printing for the power {expr}")
+        return super()._print_Pow(expr, rational)
+
     def _print_Expm1MinusX(self, expr):
         t, expm1_t = (self._print(arg) for arg in expr.args)
         return f"expm1_minus_x({t}, {expm1_t})"
