@@ -1,0 +1,102 @@
+"""``python -m vae``: train the numpy VAE on MNIST and draw what it learned."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from .data import MnistFormatError, load_mnist
+from .model import PRIORS
+from .train import CHECKPOINT, Settings, TrainingDiverged, fit, load_checkpoint, new_state
+
+DEFAULTS = Settings()
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m vae",
+        description=(
+            "Train the PyTorch examples/vae model (784-400-20 encoder, 20-400-784 decoder,"
+            " Adam) in numpy on MNIST, with the KL divergence and its gradients from the"
+            " kernels klgen generates. Writes a checkpoint and log.csv after every epoch, and"
+            " samples.png, reconstructions.png and loss.png at the end (and on Ctrl-C)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  python -m vae --epochs 3                      # quick start, about a minute\n"
+            "  python -m vae --epochs 10 --resume            # continue that run to epoch 10\n"
+            "  python -m vae --data ~/mnist --prior learned  # full MNIST, learned prior"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--epochs", type=int, default=10,
+                   help="train until this many epochs are done in all (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help=f"images per step (default: {DEFAULTS.batch_size})")
+    p.add_argument("--lr", type=float, default=None,
+                   help=f"Adam learning rate (default: {DEFAULTS.lr:g})")
+    p.add_argument("--beta", type=float, default=None,
+                   help=f"weight of the KL term, loss = BCE + beta KL (default: {DEFAULTS.beta:g})")
+    p.add_argument("--prior", choices=PRIORS, default=None,
+                   help="standard: N(0, I); learned: a trainable diagonal Gaussian"
+                   f" (default: {DEFAULTS.prior})")
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"seeds initialisation, batch order and noise (default: {DEFAULTS.seed})")
+    p.add_argument("--data", type=Path, default=None, metavar="DIR",
+                   help="folder with full MNIST (train-images-idx3-ubyte[.gz], ...); default:"
+                   " the 5,000-image training subset and 10,000 test images shipped in vae/")
+    p.add_argument("--out", type=Path, default=Path("runs/vae"), metavar="DIR",
+                   help="output folder for checkpoint, log and pictures (default: %(default)s)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from DIR/checkpoint.npz with its settings (bit-for-bit as if"
+                   " never stopped); --epochs is the new total")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The run's settings: the checkpoint's on --resume, else the options or the defaults.
+
+    Resuming with a setting that differs from the checkpoint's is an error, since it would
+    silently break the promise that a resumed run equals an uninterrupted one.
+    """
+    given = {name: getattr(args, name) for name in asdict(DEFAULTS)
+             if getattr(args, name) is not None}
+    if not args.resume:
+        return replace(DEFAULTS, **given)
+    saved = load_checkpoint(args.out / CHECKPOINT).settings
+    for name, value in given.items():
+        if getattr(saved, name) != value:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{args.out / CHECKPOINT} was trained with {flag}"
+                             f" {getattr(saved, name)}; drop {flag} {value} to resume it")
+    return saved
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the trainer with command-line arguments `argv`; returns the exit status."""
+    args = parser().parse_args(argv)
+    try:
+        if args.resume and not (args.out / CHECKPOINT).is_file():
+            raise FileNotFoundError(f"--resume: no checkpoint at {args.out / CHECKPOINT}")
+        settings = settings_from(args)
+        data = load_mnist(args.data)
+        state = load_checkpoint(args.out / CHECKPOINT) if args.resume else new_state(settings)
+        print(f"training on {len(data.train_images)} images from {data.source},"
+              f" testing on {len(data.test_images)}; {settings}")
+        if state.epoch >= args.epochs:
+            print(f"already trained {state.epoch} epochs (>= --epochs {args.epochs})")
+        fit(state, data, args.epochs, args.out, progress=not args.no_progress)
+    except (MnistFormatError, TrainingDiverged, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    print(f"done: {state.epoch} epochs; pictures and log.csv in {args.out}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
