@@ -108,50 +108,80 @@ def init_params(
     return params
 
 
-def relu_(a: np.ndarray) -> np.ndarray:
-    """ReLU in place."""
-    return np.maximum(a, 0, out=a)
+class Workspace:
+    """Scratch arrays kept from one step to the next, by name and shape.
+
+    A fresh (128, 784) float32 result is 400 KB: numpy gets it from the OS and page-faults
+    it in on every step, which costs as much as a quarter of the matrix product that fills
+    it. Reusing the arrays (out=) makes a training step ~20% faster.
+    """
+
+    def __init__(self, dtype=np.float32):
+        self.dtype = np.dtype(dtype)
+        self._arrays: dict[tuple, np.ndarray] = {}
+
+    def __call__(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        key = (name, shape)
+        if key not in self._arrays:
+            self._arrays[key] = np.empty(shape, dtype=self.dtype)
+        return self._arrays[key]
 
 
-def encode(p: ParamSet, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Hidden activations, mu and logvar of the posterior q(z | x)."""
-    h1 = relu_(np.add(x @ p["fc1.weight"], p["fc1.bias"]))
-    mu = np.add(h1 @ p["fc21.weight"], p["fc21.bias"])
-    logvar = np.add(h1 @ p["fc22.weight"], p["fc22.bias"])
+def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """x @ w + b, into `out`."""
+    np.matmul(x, w, out=out)
+    out += b
+    return out
+
+
+def encode(p: ParamSet, x: np.ndarray, work: Workspace):
+    """Hidden activations h1, and mu and logvar of the posterior q(z | x)."""
+    n, (hidden, latent) = len(x), p.shapes["fc21.weight"]
+    h1 = linear(x, p["fc1.weight"], p["fc1.bias"], work("h1", (n, hidden)))
+    np.maximum(h1, 0, out=h1)
+    mu = linear(h1, p["fc21.weight"], p["fc21.bias"], work("mu", (n, latent)))
+    logvar = linear(h1, p["fc22.weight"], p["fc22.bias"], work("logvar", (n, latent)))
     return h1, mu, logvar
 
 
-def decode(p: ParamSet, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Hidden activations and the pixel logits of p(x | z) (pixel means are sigmoid(logits))."""
-    h3 = relu_(np.add(z @ p["fc3.weight"], p["fc3.bias"]))
-    logits = np.add(h3 @ p["fc4.weight"], p["fc4.bias"])
+def decode(p: ParamSet, z: np.ndarray, work: Workspace):
+    """Hidden activations h3 and the pixel logits of p(x | z): pixel means are sigmoid(logits)."""
+    n, (hidden, pixels) = len(z), p.shapes["fc4.weight"]
+    h3 = linear(z, p["fc3.weight"], p["fc3.bias"], work("h3", (n, hidden)))
+    np.maximum(h3, 0, out=h3)
+    logits = linear(h3, p["fc4.weight"], p["fc4.bias"], work("logits", (n, pixels)))
     return h3, logits
 
 
-def sigmoid(a: np.ndarray) -> np.ndarray:
+def sigmoid(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """1 / (1 + exp(-a)), as 0.5 + 0.5 tanh(a / 2): one transcendental, never overflows."""
-    s = np.multiply(a, 0.5)
+    s = np.multiply(a, 0.5, out=out)
     np.tanh(s, out=s)
     s *= 0.5
     s += 0.5
     return s
 
 
-def bce_with_logits(logits: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row sum of BCE(x, sigmoid(logits)) and its gradient sigmoid(logits) - x.
+def bce_with_logits(logits: np.ndarray, x: np.ndarray, work: Workspace, grad=None) -> float:
+    """Sum of BCE(x, sigmoid(logits)) over all pixels; with `grad`, also writes the
+    gradient sigmoid(logits) - x into it.
 
     BCE = softplus(l) - x l with softplus(l) = max(l, 0) + log(1 + exp(-|l|)), which never
     overflows: exp(-|l|) is in (0, 1]. log(1 + e) rather than log1p(e) is 3x faster here and
     costs at most 2^-24 absolute per pixel, invisible in a sum of ~100 nats per image.
     """
-    t = np.abs(logits)
+    t = np.abs(logits, out=work("bce", logits.shape))
     np.negative(t, out=t)
     np.exp(t, out=t)
     t += 1
     np.log(t, out=t)
-    t += np.maximum(logits, 0)
-    t -= x * logits
-    return t.sum(axis=1), np.subtract(sigmoid(logits), x)
+    total = t.sum()
+    total += np.maximum(logits, 0, out=t).sum()
+    total -= np.vdot(x, logits)
+    if grad is not None:
+        sigmoid(logits, out=grad)
+        grad -= x
+    return float(total)
 
 
 def kl_and_grads(p: ParamSet, mu: np.ndarray, logvar: np.ndarray):
@@ -183,32 +213,41 @@ class Losses:
 
 
 def loss_and_grad(
-    p: ParamSet, x: np.ndarray, eps: np.ndarray, beta: float, grads: ParamSet
+    p: ParamSet,
+    x: np.ndarray,
+    eps: np.ndarray,
+    beta: float,
+    grads: ParamSet,
+    work: Workspace | None = None,
 ) -> Losses:
     """The batch loss, with its gradient for every parameter written into `grads`.
 
     `x` is (B, input) in [0, 1]; `eps` is (B, latent) standard normal noise for the
-    reparameterisation z = mu + eps * exp(logvar / 2).
+    reparameterisation z = mu + eps * exp(logvar / 2). `work` holds the intermediate
+    arrays; pass the same one every step to reuse them.
     """
+    work = work or Workspace(p.flat.dtype)
     # Forward.
-    h1, mu, logvar = encode(p, x)
+    h1, mu, logvar = encode(p, x, work)
     std = np.exp(0.5 * logvar)
     z = eps * std
     z += mu
-    h3, logits = decode(p, z)
-    bce, dlogits = bce_with_logits(logits, x)
+    h3, logits = decode(p, z, work)
+    dlogits = work("dlogits", logits.shape)
+    bce = bce_with_logits(logits, x, work, grad=dlogits)
     kl, dmu_kl, dlogvar_kl, dprior = kl_and_grads(p, mu, logvar)
 
-    # Backward, layer by layer: dW = input^T d(output), db = column sums, d(input) = d W^T.
+    # Backward, layer by layer: dW = input^T d(output), db = column sums, d(input) = d W^T;
+    # through a ReLU, d(input) = d(output) where the output is positive, else 0.
     g = grads
     np.matmul(h3.T, dlogits, out=g["fc4.weight"])
     np.sum(dlogits, axis=0, out=g["fc4.bias"])
-    dh3 = dlogits @ p["fc4.weight"].T
-    dh3[h3 <= 0] = 0
+    dh3 = np.matmul(dlogits, p["fc4.weight"].T, out=work("dh3", h3.shape))
+    dh3 *= h3 > 0
     np.matmul(z.T, dh3, out=g["fc3.weight"])
     np.sum(dh3, axis=0, out=g["fc3.bias"])
     dz = dh3 @ p["fc3.weight"].T
-    # z = mu + eps * exp(logvar / 2): dz/dmu = 1, dz/dlogvar = eps * std / 2 = (z - mu) / 2.
+    # z = mu + eps * exp(logvar / 2): dz/dmu = 1, dz/dlogvar = eps * std / 2.
     dmu = dz + beta * dmu_kl
     dlogvar = dz * eps * std
     dlogvar *= 0.5
@@ -217,32 +256,34 @@ def loss_and_grad(
     np.sum(dmu, axis=0, out=g["fc21.bias"])
     np.matmul(h1.T, dlogvar, out=g["fc22.weight"])
     np.sum(dlogvar, axis=0, out=g["fc22.bias"])
-    dh1 = dmu @ p["fc21.weight"].T
-    dh1 += dlogvar @ p["fc22.weight"].T
-    dh1[h1 <= 0] = 0
+    dh1 = np.matmul(dmu, p["fc21.weight"].T, out=work("dh1", h1.shape))
+    dh1 += np.matmul(dlogvar, p["fc22.weight"].T, out=work("dh1_logvar", h1.shape))
+    dh1 *= h1 > 0
     np.matmul(x.T, dh1, out=g["fc1.weight"])
     np.sum(dh1, axis=0, out=g["fc1.bias"])
     if dprior is not None:
         np.multiply(dprior[0], beta, out=g["prior.mu"])
         np.multiply(dprior[1], beta, out=g["prior.logvar"])
-    return Losses(float(bce.sum()), float(kl.sum()), beta)
+    return Losses(bce, float(kl.sum()), beta)
 
 
-def evaluate(p: ParamSet, x: np.ndarray, eps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-image BCE and KL with z sampled as in training (as the torch example's test())."""
-    _, mu, logvar = encode(p, x)
+def evaluate(p: ParamSet, x: np.ndarray, eps: np.ndarray, work: Workspace | None = None):
+    """BCE and KL summed over the batch, z sampled as in training (as the torch example's
+    test() does)."""
+    work = work or Workspace(p.flat.dtype)
+    _, mu, logvar = encode(p, x, work)
     z = eps * np.exp(0.5 * logvar)
     z += mu
-    _, logits = decode(p, z)
-    bce, _ = bce_with_logits(logits, x)
+    _, logits = decode(p, z, work)
     kl, *_ = kl_and_grads(p, mu, logvar)
-    return bce, kl
+    return bce_with_logits(logits, x, work), float(kl.sum())
 
 
 def reconstruct(p: ParamSet, x: np.ndarray) -> np.ndarray:
     """Pixel means decoded from the posterior mean (no sampling noise): for pictures."""
-    _, mu, _ = encode(p, x)
-    return sigmoid(decode(p, mu)[1])
+    work = Workspace(p.flat.dtype)
+    _, mu, _ = encode(p, x, work)
+    return sigmoid(decode(p, mu, work)[1])
 
 
 def sample(p: ParamSet, eps: np.ndarray) -> np.ndarray:
@@ -250,4 +291,4 @@ def sample(p: ParamSet, eps: np.ndarray) -> np.ndarray:
     z = eps
     if p.prior == "learned":
         z = p["prior.mu"] + eps * np.exp(0.5 * p["prior.logvar"])
-    return sigmoid(decode(p, z)[1])
+    return sigmoid(decode(p, z, Workspace(p.flat.dtype))[1])

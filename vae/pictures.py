@@ -54,7 +54,8 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
     raw = (high - low) / count
     power = 10 ** np.floor(np.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    return [float(t) for t in np.arange(np.ceil(low / step) * step, high + step / 2, step)]
+    first = np.ceil(low / step) * step
+    return [float(t) for t in np.arange(first, high + step / 2, step) if t <= high]
 
 
 def loss_curve(history: list[dict], step_losses: list[float], steps_per_epoch: int):

@@ -140,17 +140,20 @@ def evaluate(
     rng = np.random.default_rng((seed, epoch))
     bce = kl = 0.0
     latent = params.shapes["fc21.bias"][0]
+    work = model.Workspace(params.flat.dtype)
     for start in range(0, len(images), EVAL_BATCH):
         x = images[start : start + EVAL_BATCH]
         eps = rng.standard_normal((len(x), latent), dtype=params.flat.dtype)
-        b, k = model.evaluate(params, x, eps)
-        bce += float(b.sum(dtype=np.float64))
-        kl += float(k.sum(dtype=np.float64))
+        batch_bce, batch_kl = model.evaluate(params, x, eps, work)
+        bce += batch_bce
+        kl += batch_kl
     return model.Losses(bce / len(images), kl / len(images), beta)
 
 
 @np.errstate(over="ignore", invalid="ignore")  # a diverging run ends with the error below
-def train_epoch(state: State, images: np.ndarray, grads: model.ParamSet, bar) -> float:
+def train_epoch(
+    state: State, images: np.ndarray, grads: model.ParamSet, work: model.Workspace, bar
+) -> float:
     """One pass over `images` in shuffled batches; returns the mean loss per image.
 
     Raises TrainingDiverged on a non-finite loss, before the optimizer step and before
@@ -165,7 +168,7 @@ def train_epoch(state: State, images: np.ndarray, grads: model.ParamSet, bar) ->
     for step in range(steps):
         x = images[order[step * s.batch_size : (step + 1) * s.batch_size]]
         eps = state.rng.standard_normal((len(x), latent), dtype=p.flat.dtype)
-        loss = model.loss_and_grad(p, x, eps, s.beta, grads).total
+        loss = model.loss_and_grad(p, x, eps, s.beta, grads, work).total
         if not math.isfinite(loss):
             raise TrainingDiverged(f"loss is {loss} at epoch {epoch}, step {step + 1}/{steps}")
         state.adam.step(p.flat, grads.flat)
@@ -177,10 +180,10 @@ def train_epoch(state: State, images: np.ndarray, grads: model.ParamSet, bar) ->
     return total / len(images)
 
 
-def run_epoch(state: State, train_images, test_images, grads, bar) -> dict:
+def run_epoch(state: State, train_images, test_images, grads, work, bar) -> dict:
     """Train one epoch and evaluate on the test set; returns the epoch's log row."""
     start = time.perf_counter()
-    train_loss = train_epoch(state, train_images, grads, bar)
+    train_loss = train_epoch(state, train_images, grads, work, bar)
     seconds = time.perf_counter() - start
     s = state.settings
     test = evaluate(state.params, test_images, s.beta, s.seed, state.epoch + 1)
@@ -212,14 +215,14 @@ def fit(state: State, data, epochs: int, out: Path, progress: bool = True, say=p
 
     out.mkdir(parents=True, exist_ok=True)
     checkpoint = out / CHECKPOINT
-    grads = state.params.zeros_like()
+    grads, work = state.params.zeros_like(), model.Workspace(state.params.flat.dtype)
     steps = math.ceil(len(data.train_images) / state.settings.batch_size)
     try:
         while state.epoch < epochs:
             desc = f"epoch {state.epoch + 1}/{epochs}"
             with tqdm(total=steps, desc=desc, unit="batch", leave=False,
                       disable=None if progress else True) as bar:
-                row = run_epoch(state, data.train_images, data.test_images, grads, bar)
+                row = run_epoch(state, data.train_images, data.test_images, grads, work, bar)
             save_checkpoint(checkpoint, state)
             write_log(out / LOG, state.history)
             say(f"epoch {row['epoch']}: train loss {row['train_loss']:.2f}, test loss"
