@@ -139,3 +139,40 @@ def test_help_lists_every_option(capsys):
     for option in ("--epochs", "--batch-size", "--lr", "--beta", "--prior", "--seed",
                    "--data", "--out", "--resume"):
         assert option in text
+
+
+def test_ctrl_c_draws_pictures_and_keeps_checkpoint(small_mnist, tmp_path, monkeypatch, capsys):
+    assert run(small_mnist, tmp_path, "--epochs", "1") == 0
+    saved = (tmp_path / CHECKPOINT).read_bytes()
+    for name in ("samples.png", "reconstructions.png", "loss.png"):
+        (tmp_path / name).unlink()
+    calls = []
+    real_step = train.model.loss_and_grad
+
+    def interrupted_step(*args):
+        calls.append(1)
+        if len(calls) == 2:  # the second step of epoch 2
+            raise KeyboardInterrupt
+        return real_step(*args)
+
+    monkeypatch.setattr(train.model, "loss_and_grad", interrupted_step)
+    assert run(small_mnist, tmp_path, "--epochs", "3", "--resume") == 130
+    assert "interrupted in epoch 2; checkpoint of epoch 1 kept" in capsys.readouterr().out
+    assert (tmp_path / CHECKPOINT).read_bytes() == saved
+    for name in ("samples.png", "reconstructions.png", "loss.png"):
+        assert Image.open(tmp_path / name).size[0] > 100
+
+
+def test_cli_rejects_a_corrupt_checkpoint(tmp_path, capsys):
+    (tmp_path / CHECKPOINT).write_bytes(b"PK\3\4 not really a zip")
+    assert main(["--out", str(tmp_path), "--resume"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {tmp_path / CHECKPOINT}: not a readable vae checkpoint" in err
+
+
+@pytest.mark.parametrize("option", ["--epochs", "--batch-size", "--lr"])
+def test_cli_rejects_non_positive_numbers(option, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([option, "0"])
+    assert exit_.value.code == 2
+    assert f"argument {option}: must be positive" in capsys.readouterr().err

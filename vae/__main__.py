@@ -9,9 +9,30 @@ from pathlib import Path
 
 from .data import MnistFormatError, load_mnist
 from .model import PRIORS
-from .train import CHECKPOINT, Settings, TrainingDiverged, fit, load_checkpoint, new_state
+from .train import (
+    CHECKPOINT,
+    CheckpointError,
+    Settings,
+    TrainingDiverged,
+    fit,
+    load_checkpoint,
+    new_state,
+)
 
 DEFAULTS = Settings()
+
+
+def positive(kind):
+    """An argparse type: `kind` (int or float) that must be > 0."""
+
+    def parse(text: str):
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its error messages
+    return parse
 
 
 def parser() -> argparse.ArgumentParser:
@@ -31,11 +52,11 @@ def parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--epochs", type=int, default=10,
+    p.add_argument("--epochs", type=positive(int), default=10,
                    help="train until this many epochs are done in all (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=None,
+    p.add_argument("--batch-size", type=positive(int), default=None,
                    help=f"images per step (default: {DEFAULTS.batch_size})")
-    p.add_argument("--lr", type=float, default=None,
+    p.add_argument("--lr", type=positive(float), default=None,
                    help=f"Adam learning rate (default: {DEFAULTS.lr:g})")
     p.add_argument("--beta", type=float, default=None,
                    help=f"weight of the KL term, loss = BCE + beta KL (default: {DEFAULTS.beta:g})")
@@ -56,17 +77,17 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
-    """The run's settings: the checkpoint's on --resume, else the options or the defaults.
+def settings_from(args: argparse.Namespace, saved: Settings | None) -> Settings:
+    """The run's settings: the checkpoint's (`saved`) on --resume, else the options or the
+    defaults.
 
     Resuming with a setting that differs from the checkpoint's is an error, since it would
     silently break the promise that a resumed run equals an uninterrupted one.
     """
     given = {name: getattr(args, name) for name in asdict(DEFAULTS)
              if getattr(args, name) is not None}
-    if not args.resume:
+    if saved is None:
         return replace(DEFAULTS, **given)
-    saved = load_checkpoint(args.out / CHECKPOINT).settings
     for name, value in given.items():
         if getattr(saved, name) != value:
             flag = "--" + name.replace("_", "-")
@@ -78,18 +99,25 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def main(argv: list[str] | None = None) -> int:
     """Run the trainer with command-line arguments `argv`; returns the exit status."""
     args = parser().parse_args(argv)
+    checkpoint = args.out / CHECKPOINT
     try:
-        if args.resume and not (args.out / CHECKPOINT).is_file():
-            raise FileNotFoundError(f"--resume: no checkpoint at {args.out / CHECKPOINT}")
-        settings = settings_from(args)
+        if args.resume:
+            if not checkpoint.is_file():
+                raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}")
+            state = load_checkpoint(checkpoint)
+            settings = settings_from(args, state.settings)
+        else:
+            settings = settings_from(args, None)
+            state = new_state(settings)
         data = load_mnist(args.data)
-        state = load_checkpoint(args.out / CHECKPOINT) if args.resume else new_state(settings)
-        print(f"training on {len(data.train_images)} images from {data.source},"
-              f" testing on {len(data.test_images)}; {settings}")
+        print(f"training on {len(data.train_images)} images from {data.source}, testing on"
+              f" {len(data.test_images)}; " + ", ".join(f"{k} {v}" for k, v in
+                                                        asdict(settings).items()))
         if state.epoch >= args.epochs:
             print(f"already trained {state.epoch} epochs (>= --epochs {args.epochs})")
         fit(state, data, args.epochs, args.out, progress=not args.no_progress)
-    except (MnistFormatError, TrainingDiverged, FileNotFoundError, ValueError) as err:
+    except (MnistFormatError, TrainingDiverged, CheckpointError, FileNotFoundError,
+            ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

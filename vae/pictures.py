@@ -49,7 +49,7 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def _ticks(low: float, high: float, count: int = 5) -> list[float]:
+def _ticks(low: float, high: float, count: int = 6) -> list[float]:
     """Round tick values covering [low, high] (steps of 1, 2 or 5 times a power of ten)."""
     raw = (high - low) / count
     power = 10 ** np.floor(np.log10(raw))

@@ -36,6 +36,10 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message names the epoch and the step."""
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file cannot be read back (corrupt, or not written by this trainer)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """What a run is trained with; stored in the checkpoint so --resume continues alike."""
@@ -102,19 +106,24 @@ def save_checkpoint(path: Path, state: State) -> None:
 
 
 def load_checkpoint(path: Path) -> State:
-    """The state saved by `save_checkpoint`."""
-    with np.load(path) as saved:
-        meta = json.loads(str(saved["meta"]))
-        settings = Settings(**meta["settings"])
-        dims = model.Dims(**meta["dims"])
-        params = model.ParamSet(model.param_shapes(dims, settings.prior), meta["dtype"])
-        for name, array in params.arrays.items():
-            array[...] = saved[f"param/{name}"]
-        adam = Adam(params.flat.size, params.flat.dtype, lr=settings.lr)
-        adam.load_state(saved)
-        step_losses = saved["step_losses"].tolist()
-    rng = np.random.default_rng()
-    rng.bit_generator.state = meta["rng"]
+    """The state saved by `save_checkpoint`; CheckpointError if the file is not one."""
+    try:
+        with np.load(path) as saved:
+            meta = json.loads(str(saved["meta"]))
+            settings = Settings(**meta["settings"])
+            dims = model.Dims(**meta["dims"])
+            params = model.ParamSet(model.param_shapes(dims, settings.prior), meta["dtype"])
+            for name, array in params.arrays.items():
+                array[...] = saved[f"param/{name}"]
+            adam = Adam(params.flat.size, params.flat.dtype, lr=settings.lr)
+            adam.load_state(saved)
+            step_losses = saved["step_losses"].tolist()
+        rng = np.random.default_rng()
+        rng.bit_generator.state = meta["rng"]
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # not a zip, not an npz, missing keys, bad JSON or shapes
+        raise CheckpointError(f"{path}: not a readable vae checkpoint ({err!r})") from err
     return State(settings, params, adam, rng, meta["epoch"], meta["history"], step_losses)
 
 
