@@ -224,6 +224,7 @@ def fit(state: State, data, epochs: int, out: Path, progress: bool = True, say=p
 
     out.mkdir(parents=True, exist_ok=True)
     checkpoint = out / CHECKPOINT
+    saved = state.epoch  # the epoch of the checkpoint on disk; 0: none written by this run
     grads, work = state.params.zeros_like(), model.Workspace(state.params.flat.dtype)
     steps = math.ceil(len(data.train_images) / state.settings.batch_size)
     try:
@@ -233,17 +234,19 @@ def fit(state: State, data, epochs: int, out: Path, progress: bool = True, say=p
                       disable=None if progress else True) as bar:
                 row = run_epoch(state, data.train_images, data.test_images, grads, work, bar)
             save_checkpoint(checkpoint, state)
+            saved = state.epoch
             write_log(out / LOG, state.history)
             say(f"epoch {row['epoch']}: train loss {row['train_loss']:.2f}, test loss"
-                f" {row['test_loss']:.2f} (BCE {row['test_bce']:.2f} + KL {row['test_kl']:.2f})"
+                f" {row['test_loss']:.2f} (BCE {row['test_bce']:.2f}, KL {row['test_kl']:.2f})"
                 f" per image, {row['seconds']:.2f} s")
     except TrainingDiverged as err:
-        saved = (f"last good checkpoint: {checkpoint} (epoch {state.epoch})" if state.epoch
-                 else "no checkpoint was written")
-        raise TrainingDiverged(f"{err}; training stopped, {saved}") from None
+        kept = (f"last good checkpoint: {checkpoint} (epoch {saved})" if saved
+                else "no checkpoint was written")
+        raise TrainingDiverged(f"{err}; training stopped, {kept}") from None
     except KeyboardInterrupt:
-        say(f"interrupted in epoch {state.epoch + 1}; checkpoint of epoch {state.epoch}"
-            f" kept in {checkpoint} (continue with --resume)")
+        kept = (f"checkpoint of epoch {saved} kept in {checkpoint} (continue with --resume)"
+                if saved else "no checkpoint was written")
+        say(f"interrupted in epoch {saved + 1}; {kept}")
         _pictures(state, data, out, steps, say)
         raise
     _pictures(state, data, out, steps, say)
