@@ -34,6 +34,11 @@ def run(small_mnist, out, *args):
     return main(["--data", str(small_mnist), "--out", str(out), "--no-progress", *args])
 
 
+def image_size(path):
+    with Image.open(path) as image:
+        return image.size
+
+
 def checkpoint_arrays(path):
     with np.load(path) as saved:
         return {name: saved[name] for name in saved.files}
@@ -123,12 +128,12 @@ def test_cli_trains_and_draws(small_mnist, tmp_path, capsys):
         assert float(row["test_loss"]) == pytest.approx(
             float(row["test_bce"]) + 0.5 * float(row["test_kl"]), abs=2e-4)
     assert float(rows[1]["test_loss"]) < float(rows[0]["test_loss"]) < 545
-    sizes = {name: Image.open(tmp_path / name).size
+    sizes = {name: image_size(tmp_path / name)
              for name in ("samples.png", "reconstructions.png", "loss.png")}
     assert sizes["samples.png"] == sizes["reconstructions.png"] == (484, 484)  # 8x8 tiles
     assert sizes["loss.png"] == (720, 440)
-    samples = np.asarray(Image.open(tmp_path / "samples.png"))
-    assert samples.std() > 10  # not a blank or uniform picture
+    with Image.open(tmp_path / "samples.png") as image:
+        assert np.asarray(image).std() > 10  # not a blank or uniform picture
 
 
 def test_help_lists_every_option(capsys):
@@ -160,7 +165,7 @@ def test_ctrl_c_draws_pictures_and_keeps_checkpoint(small_mnist, tmp_path, monke
     assert "interrupted in epoch 2; checkpoint of epoch 1 kept" in capsys.readouterr().out
     assert (tmp_path / CHECKPOINT).read_bytes() == saved
     for name in ("samples.png", "reconstructions.png", "loss.png"):
-        assert Image.open(tmp_path / name).size[0] > 100
+        assert image_size(tmp_path / name)[0] > 100
 
 
 def test_cli_rejects_a_corrupt_checkpoint(tmp_path, capsys):

@@ -108,7 +108,7 @@ def save_checkpoint(path: Path, state: State) -> None:
 def load_checkpoint(path: Path) -> State:
     """The state saved by `save_checkpoint`; CheckpointError if the file is not one."""
     try:
-        with np.load(path) as saved:
+        with open(path, "rb") as f, np.load(f) as saved:  # closed even if np.load fails
             meta = json.loads(str(saved["meta"]))
             settings = Settings(**meta["settings"])
             dims = model.Dims(**meta["dims"])
