@@ -1,8 +1,8 @@
-"""Turn kernel specs into numpy source: stabilize, share subexpressions, print, render.
+"""Turn kernel specs into numpy source: stabilize, share subexpressions, emit, render.
 
-The numeric work is SymPy's: :func:`derive.numerics.stabilize` rewrites each expression,
-``sympy.cse`` names the shared parts and a ``NumPyPrinter`` prints them. Jinja2 templates in
-``templates/`` lay the printed code out as modules.
+The numeric work is SymPy's: :func:`derive.numerics.stabilize` rewrites each expression and
+``sympy.cse`` names the shared parts; :mod:`derive.emit` writes them as ufunc calls into
+reused buffers. Jinja2 templates in ``templates/`` lay the code out as modules.
 """
 
 import hashlib
@@ -11,73 +11,37 @@ from dataclasses import dataclass
 
 import jinja2
 import sympy as sp
-from sympy.printing.numpy import NumPyPrinter
 
 import templates
+from derive.emit import Emitter, number, quadratic_form
 from derive.numerics import Expm1MinusX, expm1_minus_x_series, stabilize
 from derive.specs import SPECS, KernelSpec
 
 HASH_PREFIX = "klgen-hash: "
 HASH_PLACEHOLDER = HASH_PREFIX + "{hash}"
 BLOCK_ELEMENTS = 8192
-
-
-class KernelPrinter(NumPyPrinter):
-    """NumPy code as a person writes it: ``np.`` prefix, ``0.5`` rather than ``(1/2)``."""
-
-    def _module_format(self, fqn, register=True):
-        return super()._module_format(fqn, register).replace("numpy.", "np.")
-
-    def doprint(self, expr, assign_to=None):
-        # Non-integer rationals become float literals: 0.5*x, not (1/2)*x.
-        floats = {r: sp.Float(r, 17) for r in expr.atoms(sp.Rational) if not r.is_Integer}
-        return super().doprint(expr.xreplace(floats), assign_to)
-
-    def _print_Float(self, expr):
-        return repr(float(expr))
-
-    def _print_Pow(self, expr, rational=False):
-        # x*x rather than x**2, so that 0.5*x*x evaluates as (0.5*x)*x: no overflow of x**2
-        # while the result is representable (float32 exp(44.4)**2 overflows, half of it not).
-        if expr.exp == 2 and expr.base.is_Symbol:
-            return f"{self._print(expr.base)}*{self._print(expr.base)}"
-        if not expr.exp.is_Integer or expr.exp < 0:
-            raise NotImplementedError(f"no numpy printing for the power {expr}")
-        return super()._print_Pow(expr, rational)
-
-    def _print_Expm1MinusX(self, expr):
-        t, expm1_t = (self._print(arg) for arg in expr.args)
-        return f"expm1_minus_x({t}, {expm1_t})"
-
-
-@dataclass(frozen=True)
-class Output:
-    """One output buffer of a block function and the code that fills it."""
-
-    buffer: str
-    code: str
-    row_sum: bool
+THREADED_ELEMENTS = 1 << 18
 
 
 @dataclass(frozen=True)
 class Routine:
-    """The body of one block function: named temporaries, then outputs."""
+    """The body of one block function: numpy statements writing into its output buffers."""
 
-    temporaries: tuple[tuple[str, str], ...]
-    outputs: tuple[Output, ...]
+    buffers: tuple[str, ...]
+    lines: tuple[str, ...]
+    scratch_count: int
 
     @property
-    def buffers(self) -> tuple[str, ...]:
-        return tuple(out.buffer for out in self.outputs)
+    def scratch(self) -> tuple[str, ...]:
+        return tuple(f"s{i}" for i in range(self.scratch_count))
 
     @property
     def helpers(self) -> set[str]:
-        code = " ".join([c for _, c in self.temporaries] + [o.code for o in self.outputs])
-        return {"expm1_minus_x"} if "expm1_minus_x(" in code else set()
+        return {"expm1_minus_x"} if any("expm1_minus_x(" in line for line in self.lines) else set()
 
 
 def routine(spec: KernelSpec, value: bool, grad: bool) -> Routine:
-    """Stabilize, CSE and print the value and/or gradient expressions of ``spec``."""
+    """Stabilize and CSE the value and/or gradient expressions of ``spec``, then emit them."""
     exprs, buffers = [], []
     if value:
         exprs.append(spec.term)
@@ -87,30 +51,62 @@ def routine(spec: KernelSpec, value: bool, grad: bool) -> Routine:
         buffers.extend(f"d{name}" for name in spec.arg_names)
     stable = [stabilize(e) for e in exprs]
     replacements, reduced = sp.cse(stable, symbols=sp.numbered_symbols("_cse"), order="none")
-    names = _temporary_names(replacements, set(spec.arg_names) | set(buffers) | {"terms"})
-    symbols = names_as_symbols(names)
-    temporaries = tuple(
-        (names[sym], print_code(expr.xreplace(symbols))) for sym, expr in replacements
-    )
-    outputs = tuple(
-        Output(buf, print_code(e.xreplace(symbols)), buf == "kl")
-        for buf, e in zip(buffers, reduced, strict=True)
-    )
-    return Routine(temporaries, outputs)
+    taken = set(spec.arg_names) | set(buffers) | {"rows", "series"}
+    names = names_as_symbols(_temporary_names(replacements, taken))
+    temporaries = [(names[sym], expr.xreplace(names)) for sym, expr in replacements]
+    outputs = [(sp.Symbol(b), e.xreplace(names)) for b, e in zip(buffers, reduced, strict=True)]
+    return _emit(temporaries, outputs)
 
 
-def print_code(expr: sp.Expr, width: int = 80) -> str:
-    """numpy source for ``expr``; a long sum is split one term per line inside parentheses."""
-    printer = KernelPrinter()
-    code = printer.doprint(expr)
-    if len(code) <= width or not isinstance(expr, sp.Add):
-        return code
-    lines = []
-    for i, term in enumerate(expr.as_ordered_terms()):
-        negative = term.could_extract_minus_sign()
-        text = printer.doprint(-term if negative else term)
-        lines.append(("- " if negative else "+ " if i else "") + text)
-    return "(\n        " + "\n        ".join(lines) + "\n    )"
+def _emit(temporaries, outputs) -> Routine:
+    """Temporaries into scratch buffers (freed after their last use), then the outputs."""
+    emitter = Emitter()
+    statements = [*temporaries, *outputs]
+    last_use = {}
+    for i, (_, expr) in enumerate(statements):
+        for symbol in expr.free_symbols:
+            last_use[symbol] = i
+    held = {}
+    for i, (target, expr) in enumerate(statements):
+        if i >= len(temporaries) and target.name == "kl":
+            _emit_row_sum(emitter, expr)
+        elif i >= len(temporaries):
+            emitter.into(expr, target.name)
+        else:
+            held[target] = emitter.scratch()
+            emitter.into(expr, held[target])
+            emitter.lines[-1] = f"{target.name} = {emitter.lines[-1]}"
+        for symbol in [s for s in held if last_use.get(s, i) <= i]:
+            emitter.release(held.pop(symbol))
+    buffers = tuple(target.name for target, _ in outputs)
+    return Routine(buffers, tuple(emitter.lines), emitter.scratch_count)
+
+
+def _emit_row_sum(emitter: Emitter, expr: sp.Expr) -> None:
+    """kl = row sums of ``expr``: c*x**2 terms by ``np.vecdot``, the rest by ``np.sum``.
+
+    The sums are taken in the compute type (float64), then stored into ``kl``.
+    """
+    terms = sp.Add.make_args(expr)
+    pieces = []
+
+    def accumulate(piece: str) -> None:
+        emitter.lines.append(("rows += " if pieces else "rows = ") + piece)
+        pieces.append(piece)
+
+    rest = sp.Add(*[t for t in terms if not quadratic_form(t)])
+    if rest != 0:
+        code, buffer = emitter.operand(rest)
+        accumulate(f"np.sum({code}, axis=-1)")
+        if buffer:
+            emitter.release(buffer)
+    for c, x in filter(None, map(quadratic_form, terms)):
+        # vecdot(c*x, x), not c*vecdot(x, x): the sum of squares may overflow where c times
+        # it does not (c = 1/2 scales exactly).
+        scaled = emitter.call("np.multiply", x.name, number(c), out=emitter.scratch())
+        accumulate(f"np.vecdot({scaled}, {x.name})")
+        emitter.release(scaled)
+    emitter.lines.append("np.copyto(kl, rows)")
 
 
 def names_as_symbols(names: dict[sp.Symbol, str]) -> dict[sp.Symbol, sp.Symbol]:
@@ -258,6 +254,7 @@ def render_runtime() -> str:
         .render(
             header=header("templates/runtime.py.jinja"),
             block_elements=BLOCK_ELEMENTS,
+        threaded_elements=THREADED_ELEMENTS,
             series=[expm1_minus_x_series(t) for t in ("float32", "float64")],
         )
     )
