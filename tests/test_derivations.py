@@ -1,0 +1,182 @@
+"""The derivations: every step passes its checks, the checker catches broken steps, and the
+results the kernels take (elementwise_term, elementwise_gradients, matrix_gradients) are right.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from derive import gaussian
+from derive.derivations import (
+    ALL,
+    DerivationError,
+    check,
+    check_all,
+    elementwise_gradients,
+    elementwise_term,
+    encoder,
+    general,
+    get,
+    matrix_gradients,
+    results,
+)
+from derive.derivations.diagonal import mu
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    """Every derivation's step results, computed once for the module (about 10 s)."""
+    return {name: list(results(derivation)) for name, derivation in ALL.items()}
+
+
+def test_registry_names_in_reading_order():
+    assert list(ALL) == [
+        "gaussian_kl",
+        "diag_normal",
+        "std_normal",
+        "std_normal_grad",
+        "encoder_backprop",
+    ]
+    for name, derivation in ALL.items():
+        assert derivation.name == name
+        assert derivation.final is derivation.steps[-1].expr
+        assert all(s.latex and s.why for s in derivation.steps)
+
+
+@pytest.mark.parametrize("name", list(ALL))
+def test_every_step_passes_its_checks(outcomes, name):
+    steps = outcomes[name]
+    assert [o.index for o in steps] == list(range(len(ALL[name].steps)))
+    assert all(o.checked and o.passed for o in steps[1:]), [o.failures for o in steps]
+    # Step 0 is checked too, except where it only states a definition with nothing before it.
+    assert steps[0].checked == (name != "std_normal_grad")
+    assert not steps[0].failures
+
+
+def test_check_all_returns_seconds_per_derivation(monkeypatch):
+    import derive.derivations as registry
+
+    monkeypatch.setattr(registry, "ALL", {"std_normal": ALL["std_normal"]})
+    timings = check_all()
+    assert list(timings) == ["std_normal"] and timings["std_normal"] > 0
+
+
+def test_unknown_name_lists_the_valid_ones():
+    with pytest.raises(KeyError, match="gaussian_kl, diag_normal"):
+        get("nope")
+
+
+def _with_step(name, index, expr):
+    """ALL[name] with step ``index`` replaced by a (wrong) expression."""
+    derivation = ALL[name]
+    steps = list(derivation.steps)
+    steps[index] = dataclasses.replace(steps[index], expr=expr)
+    return dataclasses.replace(derivation, steps=steps)
+
+
+def _broken_cases():
+    j = sp.Symbol("j", integer=True, positive=True)
+    k = general.k
+    std = ALL["std_normal"].final
+    yield "std_normal", 1, std.xreplace({mu[j] ** 2: 2 * mu[j] ** 2})
+    yield "diag_normal", 2, ALL["diag_normal"].final.xreplace({sp.S.Half: sp.S.One})
+    yield "gaussian_kl", 4, ALL["gaussian_kl"].final + k / 2
+    grad = ALL["std_normal_grad"].final
+    yield "std_normal_grad", 2, sp.Matrix([grad[0], grad[1] + sp.S.Half])
+    grads = list(ALL["encoder_backprop"].final)
+    grads[1] = 2 * grads[1]
+    yield "encoder_backprop", 5, sp.Tuple(*grads)
+
+
+@pytest.mark.parametrize(("name", "index", "wrong"), list(_broken_cases()))
+def test_checker_names_derivation_and_step_of_a_broken_step(name, index, wrong):
+    broken = _with_step(name, index, wrong)
+    why = broken.steps[index].why
+    with pytest.raises(DerivationError) as caught:
+        check(broken)
+    assert caught.value.derivation == name
+    assert caught.value.result.index == index
+    assert f"derivation {name!r}, step {index} ({why})" in str(caught.value)
+
+
+def test_broken_middle_step_fails_there_and_not_before():
+    broken = _with_step("diag_normal", 1, ALL["diag_normal"].steps[1].expr - general.k)
+    steps = list(results(broken))
+    assert [bool(o.failures) for o in steps] == [False, True, True]
+
+
+def test_direct_integration_agrees_with_the_definition_and_not_with_a_wrong_one():
+    """The reversed KL, E_q[ln p - ln q], is not what SymPy's 1-D integral gives."""
+    assert general.integrated_1d(ALL["gaussian_kl"])
+    reversed_kl = _with_step("gaussian_kl", 0, -ALL["gaussian_kl"].steps[0].expr)
+    assert not general.integrated_1d(reversed_kl)
+
+
+def test_elementwise_terms_equal_the_closed_forms_in_gaussian():
+    assert sp.simplify(elementwise_term("diag_normal") - gaussian.diag_normal_term()) == 0
+    assert sp.simplify(elementwise_term("std_normal") - gaussian.std_normal_term()) == 0
+    assert elementwise_term("std_normal").free_symbols == {gaussian.mu, gaussian.logvar}
+
+
+def test_elementwise_term_rejects_a_derivation_that_is_not_a_sum():
+    with pytest.raises(ValueError, match="not a sum"):
+        elementwise_term("gaussian_kl")
+
+
+def test_elementwise_gradients_are_the_derivatives_of_the_term():
+    term = gaussian.std_normal_term()
+    grads = elementwise_gradients("std_normal_grad")
+    assert set(grads) == {"mu", "logvar"}
+    assert sp.simplify(grads["mu"] - sp.diff(term, gaussian.mu)) == 0
+    assert sp.simplify(grads["logvar"] - sp.diff(term, gaussian.logvar)) == 0
+
+
+def test_general_closed_form_agrees_with_gaussian_kl_closed_form():
+    rules = general.substitution(2)
+    (ours,) = general.realize(ALL["gaussian_kl"].final, 2)
+    theirs = gaussian.kl_closed_form(
+        rules[general.mu_0], rules[general.Sigma_0], rules[general.mu_1], rules[general.Sigma_1]
+    )
+    assert sp.simplify(sp.expand_log(ours - theirs, force=True)) == 0
+
+
+def _summed_kl(h, weights):
+    m = h @ weights["W_mu"] + weights["b_mu"]
+    lv = h @ weights["W_lv"] + weights["b_lv"]
+    return -0.5 * np.sum(1 + lv - m**2 - np.exp(lv))
+
+
+def test_matrix_gradients_match_finite_differences():
+    rng = np.random.default_rng(5)
+    b, n, k = 4, 3, 2
+    h = rng.normal(size=(b, n))
+    weights = {
+        "W_mu": rng.normal(size=(n, k)),
+        "b_mu": rng.normal(size=(1, k)),
+        "W_lv": 0.3 * rng.normal(size=(n, k)),
+        "b_lv": 0.3 * rng.normal(size=(1, k)),
+    }
+    m = h @ weights["W_mu"] + weights["b_mu"]
+    lv = h @ weights["W_lv"] + weights["b_lv"]
+    rules = {
+        encoder.B: b,
+        encoder.n: n,
+        encoder.k: k,
+        encoder.h: sp.ImmutableMatrix(h),
+        encoder.mu: sp.ImmutableMatrix(m),
+        encoder.logvar: sp.ImmutableMatrix(lv),
+    }
+    grads = matrix_gradients("encoder_backprop")
+    assert list(grads) == ["W_mu", "b_mu", "W_lv", "b_lv"]
+    for name, expr in grads.items():
+        got = np.array(expr.xreplace(rules).doit().as_explicit(), dtype=float)
+        want = np.zeros_like(weights[name])
+        for idx in np.ndindex(want.shape):
+            up = {**weights, name: weights[name].copy()}
+            down = {**weights, name: weights[name].copy()}
+            up[name][idx] += 1e-6
+            down[name][idx] -= 1e-6
+            want[idx] = (_summed_kl(h, up) - _summed_kl(h, down)) / 2e-6
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=name)
