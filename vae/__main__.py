@@ -35,26 +35,26 @@ def positive(kind):
     return parse
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str = "python -m vae") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m vae",
+        prog=prog,
         description=(
-            "Train the PyTorch examples/vae model (784-400-20 encoder, 20-400-784 decoder,"
-            " Adam) in numpy on MNIST, with the KL divergence and its gradients from the"
-            " kernels klgen generates. Writes a checkpoint and log.csv after every epoch, and"
-            " samples.png, reconstructions.png and loss.png at the end (and on Ctrl-C)."
+            "Train the PyTorch examples/vae model (784-400-20 encoder, 20-400-784 decoder,\n"
+            "Adam) in numpy on MNIST, with the KL divergence and its gradients taken from the\n"
+            "kernels klgen generates. Writes checkpoint.npz and log.csv after every epoch,\n"
+            "and samples.png, reconstructions.png and loss.png at the end and on Ctrl-C."
         ),
         epilog=(
             "examples:\n"
-            "  python -m vae --epochs 3                      # quick start, about a minute\n"
-            "  python -m vae --epochs 10 --resume            # continue that run to epoch 10\n"
-            "  python -m vae --data ~/mnist --prior learned  # full MNIST, learned prior"
+            f"  {prog} --epochs 3                      # quick start: a few seconds\n"
+            f"  {prog} --epochs 10 --resume            # continue that run to epoch 10\n"
+            f"  {prog} --data ~/mnist --prior learned  # full MNIST, learned prior"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--epochs", type=positive(int), default=10,
+    p.add_argument("--epochs", type=positive(int), default=10, metavar="N",
                    help="train until this many epochs are done in all (default: %(default)s)")
-    p.add_argument("--batch-size", type=positive(int), default=None,
+    p.add_argument("--batch-size", type=positive(int), default=None, metavar="N",
                    help=f"images per step (default: {DEFAULTS.batch_size})")
     p.add_argument("--lr", type=positive(float), default=None,
                    help=f"Adam learning rate (default: {DEFAULTS.lr:g})")
@@ -96,9 +96,12 @@ def settings_from(args: argparse.Namespace, saved: Settings | None) -> Settings:
     return saved
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the trainer with command-line arguments `argv`; returns the exit status."""
-    args = parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m vae") -> int:
+    """Run the trainer with command-line arguments `argv`; returns the exit status.
+
+    `prog` is the command name shown in --help and usage errors (e.g. ``klgen train``).
+    """
+    args = parser(prog).parse_args(argv)
     checkpoint = args.out / CHECKPOINT
     try:
         if args.resume:
