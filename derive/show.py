@@ -1,0 +1,141 @@
+"""``klgen latex``: show derivations step by step, with each step's justification and check.
+
+Renders one derivation (NAME) or all of them (--all) as terminal text, a complete LaTeX
+document, GitHub markdown ($$ blocks) or one self-contained HTML page (MathML from
+latex2mathml; no scripts, fonts or styles from the network). Unless --no-check is given,
+every step is checked first and the page says whether it passed; the exit code is 1 when a
+check failed, 2 for a usage error.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from latex2mathml.converter import convert
+from markupsafe import Markup
+
+from derive.derivations import ALL, Derivation, StepResult, results
+from derive.derivations.notation import to_text
+
+FORMATS = ("text", "tex", "md", "html")
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class StepView:
+    """What a template needs to show one step."""
+
+    index: int
+    lhs: str | None  # LaTeX of the left-hand side when it is (re)stated at this step
+    lhs_text: str | None
+    latex: str
+    text: str
+    why: str
+    status: str  # "passed", "failed", "definition" or "not checked"
+    failures: tuple[str, ...]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``klgen latex`` arguments."""
+    parser.add_argument("name", nargs="?", metavar="NAME", help=f"one of: {', '.join(ALL)}")
+    parser.add_argument("--all", action="store_true", help="show every derivation")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="default: text")
+    parser.add_argument("--out", metavar="FILE", help="write here (atomically) instead of stdout")
+    parser.add_argument(
+        "--no-check", action="store_true", help="do not check the steps (about 10 s for --all)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Render the chosen derivations; 0 if every check passed, 1 if one failed, 2 on misuse."""
+    if args.all == bool(args.name):
+        print("klgen latex: give one NAME or --all", file=sys.stderr)
+        return 2
+    if args.name and args.name not in ALL:
+        print(
+            f"klgen latex: unknown derivation {args.name!r}; valid names: {', '.join(ALL)}",
+            file=sys.stderr,
+        )
+        return 2
+    chosen = list(ALL.values()) if args.all else [ALL[args.name]]
+    views = [(d, step_views(d, check=not args.no_check)) for d in chosen]
+    document = render(views, args.format)
+    if args.out:
+        write_atomically(Path(args.out), document)
+    else:
+        sys.stdout.write(document)
+    failed = any(v.status == "failed" for _, steps in views for v in steps)
+    return 1 if failed else 0
+
+
+def step_views(derivation: Derivation, check: bool = True) -> list[StepView]:
+    """The steps of a derivation ready for a template, checked unless check is False."""
+    outcomes = list(results(derivation)) if check else [None] * len(derivation.steps)
+    views = []
+    for index, (st, outcome) in enumerate(zip(derivation.steps, outcomes, strict=True)):
+        first = index == 0
+        views.append(
+            StepView(
+                index,
+                derivation.lhs if first else st.lhs,
+                derivation.lhs_text if first else st.lhs_text,
+                st.latex,
+                to_text(st.expr),
+                st.why,
+                _status(outcome),
+                outcome.failures if outcome else (),
+            )
+        )
+    return views
+
+
+def _status(outcome: StepResult | None) -> str:
+    if outcome is None:
+        return "not checked"
+    if not outcome.checked:
+        return "definition"
+    return "failed" if outcome.failures else "passed"
+
+
+def render(views: list[tuple[Derivation, list[StepView]]], fmt: str) -> str:
+    """One document in format ``fmt`` for the given derivations and their step views."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=lambda name: bool(name) and name.endswith(".html.jinja"),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["mathml"] = _mathml
+    return env.get_template(f"derivation.{fmt}.jinja").render(derivations=views)
+
+
+def _mathml(latex: str):
+    """Display-mode MathML for a LaTeX formula, marked safe for the HTML template."""
+    return Markup(convert(latex, display="block"))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write text to path via a temporary file in the same folder and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it), for the written file's mode."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,111 @@
+"""``klgen latex`` (derive/show.py): argument handling, each format, atomic --out, statuses."""
+
+import argparse
+import dataclasses
+import os
+import re
+
+import pytest
+import sympy as sp
+
+from derive import show
+from derive.derivations import ALL
+
+
+def _run(*argv):
+    parser = argparse.ArgumentParser(prog="klgen latex")
+    show.add_arguments(parser)
+    return show.run(parser.parse_args(list(argv)))
+
+
+def test_unknown_name_exits_2_listing_the_valid_names(capsys):
+    assert _run("nope") == 2
+    err = capsys.readouterr().err
+    assert "unknown derivation 'nope'" in err
+    assert all(name in err for name in ALL)
+
+
+@pytest.mark.parametrize("argv", [(), ("std_normal", "--all")])
+def test_needs_exactly_one_of_name_and_all(capsys, argv):
+    assert _run(*argv) == 2
+    assert "give one NAME or --all" in capsys.readouterr().err
+
+
+def test_unknown_format_is_rejected_by_argparse():
+    with pytest.raises(SystemExit):
+        _run("std_normal", "--format", "pdf")
+
+
+def test_text_shows_each_step_its_justification_and_check(capsys):
+    assert _run("std_normal") == 0
+    out = capsys.readouterr().out
+    derivation = ALL["std_normal"]
+    for index, st in enumerate(derivation.steps):
+        assert f"({index}) {st.why}   [passed]" in out
+    assert "KL(q || N(0, I)) =" in out
+    assert "logvar[j]" in out and "\\" not in out  # unicode art, not LaTeX source
+
+
+def test_tex_is_a_complete_document(capsys):
+    assert _run("gaussian_kl", "--format", "tex", "--no-check") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("\\documentclass")
+    assert out.rstrip().endswith("\\end{document}")
+    assert out.count("\\begin{multline*}") == len(ALL["gaussian_kl"].steps)
+    assert out.count("{") == out.count("}")
+
+
+def test_markdown_has_one_display_block_per_step(capsys):
+    assert _run("--all", "--format", "md", "--no-check") == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines.count("$$") == 2 * sum(len(d.steps) for d in ALL.values())
+    assert "(not checked)" in out
+
+
+def test_html_is_self_contained_with_mathml_per_step(capsys):
+    assert _run("encoder_backprop", "--format", "html") == 0
+    page = capsys.readouterr().out
+    steps = ALL["encoder_backprop"].steps
+    assert page.count('<math xmlns="http://www.w3.org/1998/Math/MathML"') == len(steps)
+    assert page.count('data-status="passed"') == len(steps)
+    assert "<merror" not in page
+    for forbidden in ("<script", "<link", "src=", "@import", "url(", "@font-face"):
+        assert forbidden not in page
+    # The only URL is the MathML namespace, which is never fetched.
+    assert set(re.findall(r"https?://[^\"' <]+", page)) == {"http://www.w3.org/1998/Math/MathML"}
+
+
+def test_a_failing_step_is_shown_and_exits_1(capsys, monkeypatch):
+    derivation = ALL["std_normal"]
+    steps = list(derivation.steps)
+    steps[1] = dataclasses.replace(steps[1], expr=steps[1].expr + sp.S.One)
+    monkeypatch.setitem(ALL, "std_normal", dataclasses.replace(derivation, steps=steps))
+    assert _run("std_normal", "--format", "html") == 1
+    page = capsys.readouterr().out
+    assert page.count('data-status="failed"') == 1
+    assert "check failed: k=1, symbolic entries" in page
+
+
+def test_out_is_written_atomically_replacing_the_old_file(tmp_path):
+    target = tmp_path / "sub" / "std.md"
+    target.parent.mkdir()
+    target.write_text("old")
+    assert _run("std_normal", "--format", "md", "--out", str(target)) == 0
+    assert target.read_text().startswith("# Derivations")
+    assert os.listdir(target.parent) == ["std.md"]  # no temporary file left behind
+    assert target.stat().st_mode & 0o777 == 0o666 & ~show._umask()
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "page.html"
+    target.write_text("old")
+
+    def refuse(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(OSError, match="disk full"):
+        show.write_atomically(target, "new")
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["page.html"]
