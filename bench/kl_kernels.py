@@ -46,9 +46,24 @@ def generated(mu, logvar):
     return kl, dmu, dlogvar
 
 
+def generated_numba():
+    """The same spec compiled by numba (optional backend), compiled before timing."""
+    from generated.kl_std_normal_numba import kl_std_normal_value_and_grad as compiled
+
+    def run(mu, logvar):
+        kl, (dmu, dlogvar) = compiled(mu, logvar)
+        return kl, dmu, dlogvar
+
+    return run
+
+
 def peers():
     """name -> callable, for every implementation that can run here."""
     found = {"generated": generated, "naive numpy": naive}
+    try:
+        found["generated (numba)"] = generated_numba()
+    except ImportError:
+        print("note: numba not installed, the compiled generated kernel is skipped")
     try:
         found["sympy.lambdify(cse)"] = lambdify_peer()
     except ImportError:

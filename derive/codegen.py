@@ -15,6 +15,7 @@ import sympy as sp
 import templates
 from derive.emit import Emitter, number, quadratic_form
 from derive.numerics import Expm1MinusX, expm1_minus_x_series, stabilize
+from derive.scalar import scalar_lines
 from derive.specs import SPECS, KernelSpec
 
 HASH_PREFIX = "klgen-hash: "
@@ -30,6 +31,7 @@ class Routine:
     buffers: tuple[str, ...]
     lines: tuple[str, ...]
     scratch_count: int
+    scalar_lines: tuple[str, ...]
 
     @property
     def scratch(self) -> tuple[str, ...]:
@@ -79,7 +81,8 @@ def _emit(temporaries, outputs) -> Routine:
         for symbol in [s for s in held if last_use.get(s, i) <= i]:
             emitter.release(held.pop(symbol))
     buffers = tuple(target.name for target, _ in outputs)
-    return Routine(buffers, tuple(emitter.lines), emitter.scratch_count)
+    scalar = tuple(scalar_lines(temporaries, outputs))
+    return Routine(buffers, tuple(emitter.lines), emitter.scratch_count, scalar)
 
 
 def _emit_row_sum(emitter: Emitter, expr: sp.Expr) -> None:
@@ -187,6 +190,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["format_grad"] = lambda name: f"d{name}"
+    env.filters["format_rows"] = lambda name: f"{name}_rows"
     return env
 
 
@@ -216,7 +220,7 @@ def content_hash_matches(text: str) -> bool:
     return False
 
 
-def render_module(spec: KernelSpec) -> str:
+def render_module(spec: KernelSpec, backend: str = "numpy") -> str:
     routines = {
         "value": routine(spec, value=True, grad=False),
         "grad": routine(spec, value=False, grad=True),
@@ -224,19 +228,21 @@ def render_module(spec: KernelSpec) -> str:
     }
     runtime_names = {
         "check_no_overlap",
-        "for_row_blocks",
+        "for_all_rows" if backend == "numba" else "for_row_blocks",
         "gradient_buffers",
         "prepare",
         "reduce_gradients",
         "split_out",
         "value_buffer",
     }
-    imports = sorted(runtime_names.union(*(r.helpers for r in routines.values())))
+    helpers = set().union(*(r.helpers for r in routines.values())) if backend == "numpy" else set()
+    imports = sorted(runtime_names | helpers)
     text = (
         _environment()
         .get_template("kernel_module.py.jinja")
         .render(
             spec=spec,
+            backend=backend,
             header=header(f"the kernel spec `{spec.name}` (derive/specs.py)"),
             routines=routines,
             imports=imports,
@@ -254,7 +260,7 @@ def render_runtime() -> str:
         .render(
             header=header("templates/runtime.py.jinja"),
             block_elements=BLOCK_ELEMENTS,
-        threaded_elements=THREADED_ELEMENTS,
+            threaded_elements=THREADED_ELEMENTS,
             series=[expm1_minus_x_series(t) for t in ("float32", "float64")],
         )
     )
@@ -275,4 +281,5 @@ def render_all() -> dict[str, str]:
     files = {"__init__.py": render_package(), "_runtime.py": render_runtime()}
     for spec in SPECS:
         files[f"{spec.name}.py"] = render_module(spec)
+        files[f"{spec.name}_numba.py"] = render_module(spec, backend="numba")
     return files

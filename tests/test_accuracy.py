@@ -7,8 +7,7 @@ the naive formula loses every digit (|lv| tiny) or overflows (lv near the top of
 import mpmath
 import numpy as np
 import pytest
-
-from generated import kl_diag_normal_value_and_grad, kl_std_normal_value_and_grad
+from kernels import BACKENDS, namespace
 
 mpmath.mp.dps = 50
 LOGVARS = [1e-12, 1e-8, 1e-5, 1e-3, 0.1, 1.0, 10.0, -10.0, -30.0, -1e-8, -1e-3]
@@ -31,37 +30,41 @@ def ulps(got, exact, dtype):
     return float(error / spacing) if spacing else (0.0 if error == 0 else np.inf)
 
 
-def std_normal_errors(mu, lv, dtype):
+def std_normal_errors(mu, lv, dtype, backend="numpy"):
     """ulp errors of (value, dmu, dlogvar) of the generated std-normal kernel at one element."""
     mu_arr, lv_arr = np.full((1, 1), mu, dtype), np.full((1, 1), lv, dtype)
-    kl, (dmu, dlv) = kl_std_normal_value_and_grad(mu_arr, lv_arr)
+    kl, (dmu, dlv) = namespace(backend).kl_std_normal_value_and_grad(mu_arr, lv_arr)
     assert kl.dtype == dmu.dtype == dlv.dtype == dtype
     exact = exact_term_and_gradients(mu_arr[0, 0], lv_arr[0, 0])
-    return [ulps(got, want, dtype) for got, want in zip((kl[0], dmu[0, 0], dlv[0, 0]), exact)]
+    got = (kl[0], dmu[0, 0], dlv[0, 0])
+    return [ulps(g, want, dtype) for g, want in zip(got, exact, strict=True)]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: d.__name__)
 @pytest.mark.parametrize("mu", MUS)
 @pytest.mark.parametrize("lv", LOGVARS)
-def test_std_normal_term_and_gradients_within_4_ulps(lv, mu, dtype):
-    errors = std_normal_errors(mu, lv, dtype)
+def test_std_normal_term_and_gradients_within_4_ulps(lv, mu, dtype, backend):
+    errors = std_normal_errors(mu, lv, dtype, backend)
     assert max(errors) <= MAX_ULPS, f"ulp errors (value, dmu, dlogvar): {errors}"
 
 
 @pytest.mark.parametrize(
     "lv, dtype", [(709.9, np.float64), (88.8, np.float32)], ids=["float64", "float32"]
 )
-def test_no_overflow_while_the_result_is_representable(lv, dtype):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_no_overflow_while_the_result_is_representable(lv, dtype, backend):
     # e^lv overflows here, but e^lv / 2 does not.
-    errors = std_normal_errors(0.5, lv, dtype)
+    errors = std_normal_errors(0.5, lv, dtype, backend)
     assert max(errors) <= MAX_ULPS, f"ulp errors (value, dmu, dlogvar): {errors}"
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: d.__name__)
 @pytest.mark.parametrize("lv", LOGVARS)
-def test_diag_normal_matches_mpmath_when_the_prior_is_standard(lv, dtype):
+def test_diag_normal_matches_mpmath_when_the_prior_is_standard(lv, dtype, backend):
     args = [np.full((1, 1), v, dtype) for v in (0.75, lv, 0.0, 0.0)]
-    kl, (dmu, dlv, dmu_p, dlv_p) = kl_diag_normal_value_and_grad(*args)
+    kl, (dmu, dlv, dmu_p, dlv_p) = namespace(backend).kl_diag_normal_value_and_grad(*args)
     term, exact_dmu, exact_dlv = exact_term_and_gradients(args[0][0, 0], args[1][0, 0])
     checks = [(kl[0], term), (dmu[0, 0], exact_dmu), (dlv[0, 0], exact_dlv)]
     checks += [(dmu_p[0, 0], -exact_dmu), (dlv_p[0, 0], -(exact_mu_sq_half(args) + exact_dlv))]
@@ -80,15 +83,17 @@ def test_naive_formula_fails_the_same_check():
     assert ulps(naive, exact_term_and_gradients(0.0, lv)[0], np.float64) > 1e6
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: d.__name__)
-def test_row_kl_is_never_negative_near_zero_logvar(dtype):
+def test_row_kl_is_never_negative_near_zero_logvar(dtype, backend):
     lv = np.array([[1e-8, -1e-8, 1e-12, -3e-7, 2e-4]], dtype)
-    kl, _ = kl_std_normal_value_and_grad(np.zeros_like(lv), lv)
+    kl, _ = namespace(backend).kl_std_normal_value_and_grad(np.zeros_like(lv), lv)
     assert kl[0] > 0
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: d.__name__)
-def test_random_scan_within_4_ulps(dtype):
+def test_random_scan_within_4_ulps(dtype, backend):
     """Beyond the listed points: 400 log-variances across the series/expm1 switch and far out."""
     rng = np.random.default_rng(7)
     logvars = np.concatenate(
@@ -99,5 +104,5 @@ def test_random_scan_within_4_ulps(dtype):
         ]
     )
     for lv in logvars:
-        errors = std_normal_errors(rng.normal(), lv, dtype)
+        errors = std_normal_errors(rng.normal(), lv, dtype, backend)
         assert max(errors) <= MAX_ULPS, f"lv={lv}: ulp errors {errors}"

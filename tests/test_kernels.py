@@ -6,21 +6,10 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from kernels import BACKENDS, kernels, namespace
 
 from derive.specs import SPECS
-from generated import (
-    kl_diag_normal,
-    kl_diag_normal_grad,
-    kl_diag_normal_value_and_grad,
-    kl_std_normal,
-    kl_std_normal_grad,
-    kl_std_normal_value_and_grad,
-)
 
-KERNELS = {
-    "kl_std_normal": (kl_std_normal, kl_std_normal_grad, kl_std_normal_value_and_grad),
-    "kl_diag_normal": (kl_diag_normal, kl_diag_normal_grad, kl_diag_normal_value_and_grad),
-}
 SHAPES = [(5,), (4, 3), (2, 3, 4), (1, 1)]
 
 
@@ -43,10 +32,11 @@ def sympy_oracle(spec):
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-def test_matches_sympy_lambdify(spec, shape):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_matches_sympy_lambdify(backend, spec, shape):
     rng = np.random.default_rng(1)
     args = random_inputs(spec, shape, rng)
-    value, grad, value_and_grad = KERNELS[spec.name]
+    value, grad, value_and_grad = kernels(spec.name, backend)
     term, grads = sympy_oracle(spec)
     expected_kl = np.sum(term(*args), axis=-1)
     expected_grads = [np.broadcast_to(g(*args), shape) for g in grads]
@@ -76,10 +66,11 @@ def central_difference(f, args, i, h=1e-5):
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-def test_gradients_match_central_differences(spec, shape):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gradients_match_central_differences(backend, spec, shape):
     rng = np.random.default_rng(2)
     args = random_inputs(spec, shape, rng)
-    value, grad, _ = KERNELS[spec.name]
+    value, grad, _ = kernels(spec.name, backend)
     # h = 1e-5: truncation error h**2/6 * |f'''| <= 1e-10 * e**3 / 6 ~ 4e-10, rounding error
     # eps * |sum f| / h ~ 1e-16 * 100 / 1e-5 = 1e-9; 1e-7 leaves margin for both.
     for i, analytic in enumerate(grad(*args)):
@@ -87,38 +78,46 @@ def test_gradients_match_central_differences(spec, shape):
         np.testing.assert_allclose(analytic, numeric, rtol=1e-7, atol=1e-7)
 
 
-def test_broadcast_prior_gradients_are_summed_over_the_batch():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_broadcast_prior_gradients_are_summed_over_the_batch(backend):
+    k = namespace(backend)
     rng = np.random.default_rng(3)
     mu, logvar = rng.normal(size=(6, 4)), rng.uniform(-2, 2, (6, 4))
     mu_p, logvar_p = rng.normal(size=4), rng.uniform(-1, 1, 4)
-    grads = kl_diag_normal_grad(mu, logvar, mu_p, logvar_p)
-    full = kl_diag_normal_grad(mu, logvar, *np.broadcast_arrays(mu_p, logvar_p, mu)[:2])
+    grads = k.kl_diag_normal_grad(mu, logvar, mu_p, logvar_p)
+    full = k.kl_diag_normal_grad(mu, logvar, *np.broadcast_arrays(mu_p, logvar_p, mu)[:2])
     assert [g.shape for g in grads] == [(6, 4), (6, 4), (4,), (4,)]
     np.testing.assert_allclose(grads[2], full[2].sum(axis=0), rtol=1e-13)
     np.testing.assert_allclose(grads[3], full[3].sum(axis=0), rtol=1e-13)
     for i in (2, 3):
-        numeric = central_difference(kl_diag_normal, [mu, logvar, mu_p, logvar_p], i)
+        numeric = central_difference(k.kl_diag_normal, [mu, logvar, mu_p, logvar_p], i)
         np.testing.assert_allclose(grads[i], numeric, rtol=1e-7, atol=1e-7)
 
 
-def test_std_normal_is_diag_normal_with_zero_prior_on_blocks_of_rows():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_std_normal_is_diag_normal_with_zero_prior_on_blocks_of_rows(backend):
+    k = namespace(backend)
     rng = np.random.default_rng(4)
     # More rows than one block holds, so the row-block loop runs several times.
     mu, logvar = rng.normal(size=(3000, 20)), rng.uniform(-3, 3, (3000, 20))
     zero = np.zeros(20)
-    np.testing.assert_allclose(kl_std_normal(mu, logvar), kl_diag_normal(mu, logvar, zero, zero))
+    np.testing.assert_allclose(
+        k.kl_std_normal(mu, logvar), k.kl_diag_normal(mu, logvar, zero, zero)
+    )
     naive = -0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=-1)
-    np.testing.assert_allclose(kl_std_normal(mu, logvar), naive, rtol=1e-12)
+    np.testing.assert_allclose(k.kl_std_normal(mu, logvar), naive, rtol=1e-12)
 
 
-def test_out_buffers_are_filled_and_returned():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_out_buffers_are_filled_and_returned(backend):
+    k = namespace(backend)
     rng = np.random.default_rng(5)
     mu, logvar = rng.normal(size=(7, 3)).astype(np.float32), np.zeros((7, 3), np.float32)
     out = (np.empty(7, np.float32), np.empty((7, 3), np.float32), np.empty((7, 3), np.float32))
-    kl, (dmu, dlogvar) = kl_std_normal_value_and_grad(mu, logvar, out=out)
+    kl, (dmu, dlogvar) = k.kl_std_normal_value_and_grad(mu, logvar, out=out)
     assert kl is out[0] and dmu is out[1] and dlogvar is out[2]
-    np.testing.assert_array_equal(kl, kl_std_normal(mu, logvar))
-    np.testing.assert_array_equal(dlogvar, kl_std_normal_grad(mu, logvar)[1])
+    np.testing.assert_array_equal(kl, k.kl_std_normal(mu, logvar))
+    np.testing.assert_array_equal(dlogvar, k.kl_std_normal_grad(mu, logvar)[1])
 
 
 @pytest.mark.parametrize(
@@ -130,52 +129,66 @@ def test_out_buffers_are_filled_and_returned():
         ((np.empty(7), np.empty((3, 7)).T, np.empty((7, 3))), "C-contiguous"),
     ],
 )
-def test_bad_out_buffers_are_refused(out, message):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bad_out_buffers_are_refused(backend, out, message):
+    k = namespace(backend)
     with pytest.raises(ValueError, match=message):
-        kl_std_normal_value_and_grad(np.zeros((7, 3)), np.zeros((7, 3)), out=out)
+        k.kl_std_normal_value_and_grad(np.zeros((7, 3)), np.zeros((7, 3)), out=out)
 
 
-def test_out_overlapping_an_input_is_refused():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_out_overlapping_an_input_is_refused(backend):
+    k = namespace(backend)
     mu, logvar = np.zeros((7, 3)), np.zeros((7, 3))
     with pytest.raises(ValueError, match="overlaps the input mu"):
-        kl_std_normal_value_and_grad(mu, logvar, out=(np.empty(7), mu, np.empty((7, 3))))
+        k.kl_std_normal_value_and_grad(mu, logvar, out=(np.empty(7), mu, np.empty((7, 3))))
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.bool_, np.complex128, object, np.float16])
-def test_non_float_inputs_raise_type_error_naming_the_argument(dtype):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_non_float_inputs_raise_type_error_naming_the_argument(backend, dtype):
+    k = namespace(backend)
     good = np.zeros((2, 3))
     bad = np.zeros((2, 3), dtype=dtype)
     with pytest.raises(TypeError, match="logvar must be a float32 or float64 array"):
-        kl_std_normal(good, bad)
+        k.kl_std_normal(good, bad)
     with pytest.raises(TypeError, match="mu_p must be"):
-        kl_diag_normal_grad(good, good, bad, good)
+        k.kl_diag_normal_grad(good, good, bad, good)
 
 
-def test_shape_mismatch_names_both_arguments_and_shapes():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_shape_mismatch_names_both_arguments_and_shapes(backend):
+    k = namespace(backend)
     with pytest.raises(ValueError, match=r"mu has shape \(2, 3\), logvar has shape \(2, 4\)"):
-        kl_std_normal_grad(np.zeros((2, 3)), np.zeros((2, 4)))
+        k.kl_std_normal_grad(np.zeros((2, 3)), np.zeros((2, 4)))
     with pytest.raises(ValueError, match=r"mu has shape \(5,\), logvar_p has shape \(4,\)"):
-        kl_diag_normal(np.zeros(5), np.zeros(5), np.zeros(5), np.zeros(4))
+        k.kl_diag_normal(np.zeros(5), np.zeros(5), np.zeros(5), np.zeros(4))
 
 
-def test_scalar_input_needs_a_latent_axis():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_scalar_input_needs_a_latent_axis(backend):
+    k = namespace(backend)
     with pytest.raises(ValueError, match="mu must have a last axis"):
-        kl_std_normal(0.5, [0.1])
+        k.kl_std_normal(0.5, [0.1])
 
 
-def test_lists_floats_empty_batches_and_nan_rows():
-    assert kl_std_normal([0.0, 0.0], [0.0, 0.0]) == 0.0
-    assert kl_std_normal(np.zeros((0, 4)), np.zeros((0, 4))).shape == (0,)
-    kl, (dmu, dlogvar) = kl_std_normal_value_and_grad(np.zeros((0, 4)), np.zeros((0, 4)))
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_lists_floats_empty_batches_and_nan_rows(backend):
+    k = namespace(backend)
+    assert k.kl_std_normal([0.0, 0.0], [0.0, 0.0]) == 0.0
+    assert k.kl_std_normal(np.zeros((0, 4)), np.zeros((0, 4))).shape == (0,)
+    kl, (dmu, dlogvar) = k.kl_std_normal_value_and_grad(np.zeros((0, 4)), np.zeros((0, 4)))
     assert kl.shape == (0,) and dmu.shape == dlogvar.shape == (0, 4)
     mu = np.zeros((3, 2))
     mu[1, 0] = np.nan
-    kl = kl_std_normal(mu, np.zeros((3, 2)))
+    kl = k.kl_std_normal(mu, np.zeros((3, 2)))
     assert np.isnan(kl[1]) and np.all(kl[[0, 2]] == 0)
 
 
-def test_mixed_float_types_promote_like_numpy():
-    kl = kl_std_normal(np.zeros(3, np.float32), np.zeros(3, np.float64))
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_mixed_float_types_promote_like_numpy(backend):
+    k = namespace(backend)
+    kl = k.kl_std_normal(np.zeros(3, np.float32), np.zeros(3, np.float64))
     assert kl.dtype == np.float64
 
 
@@ -193,33 +206,39 @@ def gaussian_pairs(draw, dtype=np.float64):
 
 @settings(max_examples=200, deadline=None)
 @given(gaussian_pairs())
-def test_kl_is_never_negative(args):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_kl_is_never_negative(backend, args):
+    k = namespace(backend)
     mu, logvar, mu_p, logvar_p = args
-    assert np.all(kl_std_normal(mu, logvar) >= 0)
-    assert np.all(kl_diag_normal(mu, logvar, mu_p, logvar_p) >= 0)
+    assert np.all(k.kl_std_normal(mu, logvar) >= 0)
+    assert np.all(k.kl_diag_normal(mu, logvar, mu_p, logvar_p) >= 0)
 
 
 @settings(max_examples=200, deadline=None)
 @given(gaussian_pairs())
-def test_kl_is_exactly_zero_when_q_equals_p(args):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_kl_is_exactly_zero_when_q_equals_p(backend, args):
+    k = namespace(backend)
     mu, logvar, _, _ = args
-    assert np.all(kl_diag_normal(mu, logvar, mu, logvar) == 0)
-    grads = kl_diag_normal_grad(mu, logvar, mu, logvar)
+    assert np.all(k.kl_diag_normal(mu, logvar, mu, logvar) == 0)
+    grads = k.kl_diag_normal_grad(mu, logvar, mu, logvar)
     assert all(np.all(g == 0) for g in grads)
-    assert np.all(kl_std_normal(np.zeros_like(mu), np.zeros_like(logvar)) == 0)
+    assert np.all(k.kl_std_normal(np.zeros_like(mu), np.zeros_like(logvar)) == 0)
 
 
 @settings(max_examples=200, deadline=None)
 @given(gaussian_pairs())
-def test_float32_is_close_to_float64(args):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_float32_is_close_to_float64(backend, args):
+    k = namespace(backend)
     args32 = [a.astype(np.float32) for a in args]
     args64 = [a.astype(np.float64) for a in args32]  # the same inputs, exactly
     eps = np.finfo(np.float32).eps
-    std32, std64 = kl_std_normal(*args32[:2]), kl_std_normal(*args64[:2])
+    std32, std64 = k.kl_std_normal(*args32[:2]), k.kl_std_normal(*args64[:2])
     assert std32.dtype == np.float32
     # A row sums at most 6 terms, each within a few float32 ulps.
     np.testing.assert_allclose(std32, std64, rtol=16 * eps, atol=1e-30)
-    diag32, diag64 = kl_diag_normal(*args32), kl_diag_normal(*args64)
+    diag32, diag64 = k.kl_diag_normal(*args32), k.kl_diag_normal(*args64)
     # exp(logvar - logvar_p) has condition number |logvar - logvar_p|: rounding the float32
     # difference costs that many ulps more, in any float32 evaluation.
     spread = np.max(np.abs(args64[1] - args64[3]), axis=-1)
@@ -228,9 +247,11 @@ def test_float32_is_close_to_float64(args):
 
 @settings(max_examples=100, deadline=None)
 @given(gaussian_pairs())
-def test_diag_normal_with_standard_prior_equals_std_normal(args):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_diag_normal_with_standard_prior_equals_std_normal(backend, args):
+    k = namespace(backend)
     mu, logvar, _, _ = args
     zero = np.zeros(mu.shape[-1])
     np.testing.assert_allclose(
-        kl_diag_normal(mu, logvar, zero, zero), kl_std_normal(mu, logvar), rtol=1e-14, atol=0
+        k.kl_diag_normal(mu, logvar, zero, zero), k.kl_std_normal(mu, logvar), rtol=1e-14, atol=0
     )

@@ -1,0 +1,59 @@
+"""Scalar Python for one array element, for the compiled (numba) kernels.
+
+Where the numpy kernels need one ufunc call per operation, a compiled loop evaluates the
+whole expression per element, so it is printed as ordinary arithmetic by SymPy's
+``NumPyPrinter`` (``np.expm1`` works on scalars, in numba too).
+"""
+
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+
+class ScalarPrinter(NumPyPrinter):
+    """``np.`` prefix, ``0.5`` rather than ``(1/2)``, x*x rather than x**2."""
+
+    def _module_format(self, fqn, register=True):
+        return super()._module_format(fqn, register).replace("numpy.", "np.")
+
+    def doprint(self, expr, assign_to=None):
+        floats = {r: sp.Float(r, 17) for r in expr.atoms(sp.Rational) if not r.is_Integer}
+        return super().doprint(expr.xreplace(floats), assign_to)
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+    def _print_Pow(self, expr, rational=False):
+        # x*x: 0.5*x*x is then (0.5*x)*x, finite while the result is.
+        if expr.exp == 2:
+            base = self.parenthesize(expr.base, 50)
+            return f"{base}*{base}"
+        raise NotImplementedError(f"no scalar printing for the power {expr}")
+
+    def _print_Expm1MinusX(self, expr):
+        t, expm1_t = (self._print(arg) for arg in expr.args)
+        return f"_expm1_minus_x({t}, {expm1_t}, radius, coefficients)"
+
+
+def scalar_lines(temporaries, outputs) -> list[str]:
+    """Statements for one element: temporaries, then ``kl_row += ...`` and ``dx[i, j] = ...``."""
+    printer = ScalarPrinter()
+    lines = [f"{target.name} = {printer.doprint(expr)}" for target, expr in temporaries]
+    for target, expr in outputs:
+        if target.name == "kl":
+            lines += [f"kl_row += {printer.doprint(term)}" for term in sp.Add.make_args(expr)]
+        else:
+            lines.append(f"{target.name}[i, j] = {_wrapped(printer, expr)}")
+    return lines
+
+
+def _wrapped(printer: ScalarPrinter, expr: sp.Expr, width: int = 70) -> str:
+    """A long sum one term per line, inside parentheses."""
+    code = printer.doprint(expr)
+    if len(code) <= width or not isinstance(expr, sp.Add):
+        return code
+    lines = []
+    for term in expr.as_ordered_terms():
+        negative = term.could_extract_minus_sign()
+        sign = "- " if negative else "+ " if lines else ""
+        lines.append(sign + printer.doprint(-term if negative else term))
+    return "(\n    " + "\n    ".join(lines) + "\n)"
