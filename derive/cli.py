@@ -1,11 +1,18 @@
-"""The ``klgen`` command: regenerate and check the kernels, list what klgen knows."""
+"""The ``klgen`` command: regenerate and check the kernels, show the derivations, train."""
 
 import argparse
 import sys
 from pathlib import Path
 
+from derive import show
+
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train"]:  # the trainer parses its own options
+        from vae.__main__ import main as train
+
+        return train(argv[1:], prog="klgen train")
     parser = _parser()
     args = parser.parse_args(argv)
     return args.run(args)
@@ -28,8 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--dir", type=Path, help="folder to check (default: the generated package)")
     check.set_defaults(run=_check)
 
-    listing = commands.add_parser("list", help="the kernel specs and their functions")
+    listing = commands.add_parser("list", help="the derivations, kernel specs and functions")
     listing.set_defaults(run=_list)
+
+    latex = commands.add_parser("latex", help="show a derivation step by step, checked")
+    show.add_arguments(latex)
+    latex.set_defaults(run=show.run)
+
+    commands.add_parser("train", help="train the numpy VAE on MNIST (klgen train --help)")
     return parser
 
 
@@ -62,10 +75,15 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from derive.derivations import ALL
     from derive.specs import SPECS
 
+    print("derivations (klgen latex NAME):")
+    for name, derivation in ALL.items():
+        print(f"    {name}: {derivation.title}")
+    print("kernels (klgen generate):")
     for spec in SPECS:
-        print(f"{spec.name}: {spec.divergence}  (derivation: {spec.derivation})")
+        print(f"    {spec.name}: {spec.divergence}  (derivation: {spec.derivation})")
         for suffix in ("", "_grad", "_value_and_grad"):
-            print(f"    {spec.name}{suffix}({', '.join(spec.arg_names)})")
+            print(f"        {spec.name}{suffix}({', '.join(spec.arg_names)})")
     return 0

@@ -18,11 +18,12 @@ import jinja2
 from latex2mathml.converter import convert
 from markupsafe import Markup
 
+import templates
 from derive.derivations import ALL, Derivation, StepResult, results
 from derive.derivations.notation import to_text
 
 FORMATS = ("text", "tex", "md", "html")
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = templates.DIRECTORY
 
 
 @dataclass(frozen=True)

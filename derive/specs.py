@@ -1,5 +1,8 @@
 """Kernel specs: what each generated module computes, as SymPy expressions.
 
+Each spec's term is the final step of a checked derivation (``klgen latex NAME``), so what is
+shown is what is generated.
+
 A spec is separable over the latent dimensions (the last array axis): its KL is the sum over
 that axis of one per-dimension ``term`` in scalar symbols named like the array arguments, so
 the gradient of the summed KL with respect to an argument's element is the derivative of its
@@ -11,7 +14,7 @@ from functools import cached_property
 
 import sympy as sp
 
-from derive import gaussian
+from derive.derivations import elementwise_term
 from derive.gaussian import logvar, logvar_p, mu, mu_p
 
 
@@ -40,14 +43,14 @@ SPECS = (
         name="kl_std_normal",
         divergence="KL(N(mu, diag(exp(logvar))) || N(0, I))",
         args=(mu, logvar),
-        term=gaussian.std_normal_term(),
+        term=elementwise_term("std_normal"),
         derivation="std_normal",
     ),
     KernelSpec(
         name="kl_diag_normal",
         divergence="KL(N(mu, diag(exp(logvar))) || N(mu_p, diag(exp(logvar_p))))",
         args=(mu, logvar, mu_p, logvar_p),
-        term=gaussian.diag_normal_term(),
+        term=elementwise_term("diag_normal"),
         derivation="diag_normal",
     ),
 )
