@@ -153,7 +153,7 @@ def _describe(expr: sp.Expr) -> str | None:
 def latex_sum(spec: KernelSpec) -> str:
     """The KL of one row as LaTeX: a sum over latent dimensions j of the spec's term."""
     indexed = {arg: sp.Symbol(_latex_name(arg.name) + "_j") for arg in spec.args}
-    return _wrap_latex(
+    return wrap_latex(
         r"\sum_{j=1}^{D} \left(" + sp.latex(spec.term.xreplace(indexed)) + r"\right)"
     )
 
@@ -162,7 +162,7 @@ def latex_gradients(spec: KernelSpec) -> list[str]:
     """d KL / d arg_j = ..., as LaTeX, for each argument."""
     indexed = {arg: sp.Symbol(_latex_name(arg.name) + "_j") for arg in spec.args}
     return [
-        _wrap_latex(
+        wrap_latex(
             rf"\frac{{\partial \mathrm{{KL}}}}{{\partial {sp.latex(indexed[arg])}}} = "
             + sp.latex(sp.factor_terms(grad).xreplace(indexed))
         )
@@ -170,7 +170,7 @@ def latex_gradients(spec: KernelSpec) -> list[str]:
     ]
 
 
-def _wrap_latex(tex: str) -> str:
+def wrap_latex(tex: str) -> str:
     """Break long LaTeX at spaces (insignificant to TeX) to keep docstring lines short."""
     return "\n            ".join(textwrap.wrap(tex, 80, break_long_words=False))
 
@@ -191,6 +191,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["format_grad"] = lambda name: f"d{name}"
     env.filters["format_rows"] = lambda name: f"{name}_rows"
+
     return env
 
 
@@ -276,10 +277,29 @@ def render_package() -> str:
     return seal(text)
 
 
+def encoder_kernel_module() -> str:
+    return "kl_std_normal_encoder"
+
+
+def render_encoder() -> str:
+    from derive import encoder_kernel
+
+    text = (
+        _environment()
+        .get_template("encoder_module.py.jinja")
+        .render(
+            header=header("the derivation `encoder_backprop` (derive/encoder_kernel.py)"),
+            **encoder_kernel.context(),
+        )
+    )
+    return seal(text)
+
+
 def render_all() -> dict[str, str]:
     """Every file of the generated package: file name -> source text."""
     files = {"__init__.py": render_package(), "_runtime.py": render_runtime()}
     for spec in SPECS:
         files[f"{spec.name}.py"] = render_module(spec)
         files[f"{spec.name}_numba.py"] = render_module(spec, backend="numba")
+    files[f"{encoder_kernel_module()}.py"] = render_encoder()
     return files
