@@ -15,7 +15,7 @@ import sympy as sp
 import templates
 from derive.emit import Emitter, number, quadratic_form
 from derive.numerics import Expm1MinusX, expm1_minus_x_series, stabilize
-from derive.scalar import scalar_lines
+from derive.scalar import array_api_lines, scalar_lines
 from derive.specs import SPECS, KernelSpec
 
 HASH_PREFIX = "klgen-hash: "
@@ -32,6 +32,7 @@ class Routine:
     lines: tuple[str, ...]
     scratch_count: int
     scalar_lines: tuple[str, ...]
+    array_api_lines: tuple[str, ...]
 
     @property
     def scratch(self) -> tuple[str, ...]:
@@ -82,7 +83,8 @@ def _emit(temporaries, outputs) -> Routine:
             emitter.release(held.pop(symbol))
     buffers = tuple(target.name for target, _ in outputs)
     scalar = tuple(scalar_lines(temporaries, outputs))
-    return Routine(buffers, tuple(emitter.lines), emitter.scratch_count, scalar)
+    array_api = tuple(array_api_lines(temporaries, outputs))
+    return Routine(buffers, tuple(emitter.lines), emitter.scratch_count, scalar, array_api)
 
 
 def _emit_row_sum(emitter: Emitter, expr: sp.Expr) -> None:
@@ -228,7 +230,13 @@ def render_module(spec: KernelSpec, backend: str = "numpy") -> str:
         "value_and_grad": routine(spec, value=True, grad=True),
     }
     runtime_names = {
+        "array_namespace",
         "check_no_overlap",
+        "expm1_minus_x_generic",
+        "generic_series",
+        "is_numpy",
+        "prepare_generic",
+        "reduce_generic",
         "for_all_rows" if backend == "numba" else "for_row_blocks",
         "gradient_buffers",
         "prepare",

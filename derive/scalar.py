@@ -1,8 +1,10 @@
-"""Scalar Python for one array element, for the compiled (numba) kernels.
+"""Expressions printed as ordinary arithmetic: per element for the compiled (numba)
+kernels, per array for the array-API path.
 
 Where the numpy kernels need one ufunc call per operation, a compiled loop evaluates the
-whole expression per element, so it is printed as ordinary arithmetic by SymPy's
-``NumPyPrinter`` (``np.expm1`` works on scalars, in numba too).
+whole expression per element, and an array library without ``out=`` evaluates it array by
+array; both are printed by SymPy's ``NumPyPrinter`` (``np.expm1`` works on scalars, in numba
+too), the array-API one with the namespace ``xp`` of the inputs.
 """
 
 import sympy as sp
@@ -34,6 +36,30 @@ class ScalarPrinter(NumPyPrinter):
         return f"_expm1_minus_x({t}, {expm1_t}, radius, coefficients)"
 
 
+class ArrayApiPrinter(ScalarPrinter):
+    """Whole arrays through the inputs' array namespace ``xp`` (array API standard names)."""
+
+    def _module_format(self, fqn, register=True):
+        return super()._module_format(fqn, register).replace("np.", "xp.")
+
+    def _print_Expm1MinusX(self, expr):
+        t, expm1_t = (self._print(arg) for arg in expr.args)
+        return f"expm1_minus_x_generic(xp, {t}, {expm1_t}, series)"
+
+
+def array_api_lines(temporaries, outputs) -> list[str]:
+    """Statements on whole arrays: temporaries, then ``kl = xp.sum(...)`` and ``dx = ...``."""
+    printer = ArrayApiPrinter()
+    lines = [f"{target.name} = {_wrapped(printer, expr)}" for target, expr in temporaries]
+    for target, expr in outputs:
+        if target.name == "kl":
+            lines.append(f"kl_terms = {_wrapped(printer, expr)}")
+            lines.append("kl = xp.sum(kl_terms, axis=-1)")
+        else:
+            lines.append(f"{target.name} = {_wrapped(printer, expr)}")
+    return lines
+
+
 def scalar_lines(temporaries, outputs) -> list[str]:
     """Statements for one element: temporaries, then ``kl_row += ...`` and ``dx[i, j] = ...``."""
     printer = ScalarPrinter()
@@ -46,7 +72,7 @@ def scalar_lines(temporaries, outputs) -> list[str]:
     return lines
 
 
-def _wrapped(printer: ScalarPrinter, expr: sp.Expr, width: int = 70) -> str:
+def _wrapped(printer: ScalarPrinter, expr: sp.Expr, width: int = 60) -> str:
     """A long sum one term per line, inside parentheses."""
     code = printer.doprint(expr)
     if len(code) <= width or not isinstance(expr, sp.Add):
