@@ -5,6 +5,7 @@ The numeric work is SymPy's: :func:`derive.numerics.stabilize` rewrites each exp
 reused buffers. Jinja2 templates in ``templates/`` lay the code out as modules.
 """
 
+import functools
 import hashlib
 import textwrap
 from dataclasses import dataclass
@@ -183,6 +184,7 @@ def _latex_name(name: str) -> str:
     return symbol + (r"^{\mathrm{" + sub + "}}" if sub else "")
 
 
+@functools.cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates.DIRECTORY),
@@ -223,91 +225,77 @@ def content_hash_matches(text: str) -> bool:
     return False
 
 
+def render(template: str, source: str, **context) -> str:
+    """``template`` rendered with ``context`` and a sealed header naming ``source``."""
+    return seal(_environment().get_template(template).render(header=header(source), **context))
+
+
+# What every kernel module takes from the generated _runtime module.
+_RUNTIME_NAMES = {
+    "array_namespace",
+    "check_no_overlap",
+    "expm1_minus_x_generic",
+    "generic_series",
+    "gradient_buffers",
+    "is_numpy",
+    "prepare",
+    "prepare_generic",
+    "reduce_generic",
+    "reduce_gradients",
+    "split_out",
+    "value_buffer",
+}
+
+
 def render_module(spec: KernelSpec, backend: str = "numpy") -> str:
+    """One kernel module: ``backend`` "numpy" (ufuncs on row blocks) or "numba" (loops)."""
     routines = {
         "value": routine(spec, value=True, grad=False),
         "grad": routine(spec, value=False, grad=True),
         "value_and_grad": routine(spec, value=True, grad=True),
     }
-    runtime_names = {
-        "array_namespace",
-        "check_no_overlap",
-        "expm1_minus_x_generic",
-        "generic_series",
-        "is_numpy",
-        "prepare_generic",
-        "reduce_generic",
-        "for_all_rows" if backend == "numba" else "for_row_blocks",
-        "gradient_buffers",
-        "prepare",
-        "reduce_gradients",
-        "split_out",
-        "value_buffer",
-    }
-    helpers = set().union(*(r.helpers for r in routines.values())) if backend == "numpy" else set()
-    imports = sorted(runtime_names | helpers)
-    text = (
-        _environment()
-        .get_template("kernel_module.py.jinja")
-        .render(
-            spec=spec,
-            backend=backend,
-            header=header(f"the kernel spec `{spec.name}` (derive/specs.py)"),
-            routines=routines,
-            imports=imports,
-            latex_sum=latex_sum(spec),
-            latex_gradients=latex_gradients(spec),
-        )
+    if backend == "numpy":
+        runner = {"for_row_blocks"}.union(*(r.helpers for r in routines.values()))
+    else:
+        runner = {"for_all_rows"}
+    return render(
+        "kernel_module.py.jinja",
+        f"the kernel spec `{spec.name}` (derive/specs.py)",
+        spec=spec,
+        backend=backend,
+        routines=routines,
+        imports=sorted(_RUNTIME_NAMES | runner),
+        latex_sum=latex_sum(spec),
+        latex_gradients=latex_gradients(spec),
     )
-    return seal(text)
-
-
-def render_runtime() -> str:
-    text = (
-        _environment()
-        .get_template("runtime.py.jinja")
-        .render(
-            header=header("templates/runtime.py.jinja"),
-            block_elements=BLOCK_ELEMENTS,
-            threaded_elements=THREADED_ELEMENTS,
-            series=[expm1_minus_x_series(t) for t in ("float32", "float64")],
-        )
-    )
-    return seal(text)
-
-
-def render_package() -> str:
-    text = (
-        _environment()
-        .get_template("package_init.py.jinja")
-        .render(header=header("derive/specs.py"), specs=sorted(SPECS, key=lambda s: s.name))
-    )
-    return seal(text)
-
-
-def encoder_kernel_module() -> str:
-    return "kl_std_normal_encoder"
 
 
 def render_encoder() -> str:
     from derive import encoder_kernel
 
-    text = (
-        _environment()
-        .get_template("encoder_module.py.jinja")
-        .render(
-            header=header("the derivation `encoder_backprop` (derive/encoder_kernel.py)"),
-            **encoder_kernel.context(),
-        )
+    return render(
+        "encoder_module.py.jinja",
+        "the derivation `encoder_backprop` (derive/encoder_kernel.py)",
+        **encoder_kernel.context(),
     )
-    return seal(text)
 
 
 def render_all() -> dict[str, str]:
     """Every file of the generated package: file name -> source text."""
-    files = {"__init__.py": render_package(), "_runtime.py": render_runtime()}
+    files = {
+        "__init__.py": render(
+            "package_init.py.jinja", "derive/specs.py", specs=sorted(SPECS, key=lambda s: s.name)
+        ),
+        "_runtime.py": render(
+            "runtime.py.jinja",
+            "templates/runtime.py.jinja",
+            block_elements=BLOCK_ELEMENTS,
+            threaded_elements=THREADED_ELEMENTS,
+            series=[expm1_minus_x_series(t) for t in ("float32", "float64")],
+        ),
+    }
     for spec in SPECS:
         files[f"{spec.name}.py"] = render_module(spec)
         files[f"{spec.name}_numba.py"] = render_module(spec, backend="numba")
-    files[f"{encoder_kernel_module()}.py"] = render_encoder()
+    files["kl_std_normal_encoder.py"] = render_encoder()
     return files
