@@ -230,20 +230,23 @@ def render(template: str, source: str, **context) -> str:
     return seal(_environment().get_template(template).render(header=header(source), **context))
 
 
-# What every kernel module takes from the generated _runtime module.
+# What every kernel module takes from the generated _runtime module, and what the numpy
+# modules' array-API functions (which the numba modules import from them) take.
 _RUNTIME_NAMES = {
-    "array_namespace",
     "check_no_overlap",
-    "expm1_minus_x_generic",
-    "generic_series",
     "gradient_buffers",
     "is_numpy",
     "prepare",
-    "prepare_generic",
-    "reduce_generic",
     "reduce_gradients",
     "split_out",
     "value_buffer",
+}
+_GENERIC_NAMES = {
+    "array_namespace",
+    "expm1_minus_x_generic",
+    "generic_series",
+    "prepare_generic",
+    "reduce_generic",
 }
 
 
@@ -256,6 +259,7 @@ def render_module(spec: KernelSpec, backend: str = "numpy") -> str:
     }
     if backend == "numpy":
         runner = {"for_row_blocks"}.union(*(r.helpers for r in routines.values()))
+        runner |= _GENERIC_NAMES
     else:
         runner = {"for_all_rows"}
     return render(
