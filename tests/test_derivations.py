@@ -38,6 +38,7 @@ def test_registry_names_in_reading_order():
         "std_normal",
         "std_normal_grad",
         "encoder_backprop",
+        "mvn_cholesky",
     ]
     for name, derivation in ALL.items():
         assert derivation.name == name

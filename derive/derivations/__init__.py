@@ -7,7 +7,7 @@ and ``matrix_gradients``, so what ``klgen latex`` shows is what is generated.
 
 import time
 
-from derive.derivations import diagonal, encoder, general
+from derive.derivations import cholesky, diagonal, encoder, general
 from derive.derivations.steps import Derivation, DerivationError, Step, StepResult, check, results
 
 ALL: dict[str, Derivation] = {
@@ -18,6 +18,7 @@ ALL: dict[str, Derivation] = {
         diagonal.STD_NORMAL,
         diagonal.STD_NORMAL_GRAD,
         encoder.DERIVATION,
+        cholesky.DERIVATION,
     )
 }
 
