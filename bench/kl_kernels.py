@@ -12,6 +12,8 @@ printed: the memory floor (one pass reading mu and logvar and writing one array)
 extra memory of the generated kernel at L, and the generated kernels' accuracy at
 logvar = 1e-8 next to each peer's.
 
+Last, the full-covariance kernel against torch.distributions (bench/kl_mvn_cholesky.py).
+
     python bench/kl_kernels.py [--rounds N] [--sizes S L]
 """
 
@@ -22,6 +24,7 @@ import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from kl_mvn_cholesky import main as mvn_cholesky_benchmark
 
 from generated.kl_std_normal import kl_std_normal_value_and_grad
 
@@ -241,6 +244,8 @@ def main():
             f"(one (B, D) array: {array / 2**20:.0f} MiB)"
         )
     accuracy(impls)
+    print()
+    mvn_cholesky_benchmark(["--rounds", str(args.rounds)])
 
 
 if __name__ == "__main__":

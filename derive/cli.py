@@ -75,15 +75,18 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from derive.codegen import kernel_modules
     from derive.derivations import ALL
     from derive.specs import SPECS
 
     print("derivations (klgen latex NAME):")
     for name, derivation in ALL.items():
         print(f"    {name}: {derivation.title}")
-    print("kernels (klgen generate):")
-    for spec in SPECS:
-        print(f"    {spec.name}: {spec.divergence}  (derivation: {spec.derivation})")
-        for suffix in ("", "_grad", "_value_and_grad"):
-            print(f"        {spec.name}{suffix}({', '.join(spec.arg_names)})")
+    print("generated modules (klgen generate), in generated/:")
+    compiled = {spec.name for spec in SPECS}
+    for module in kernel_modules():
+        twin = f" (compiled twin: {module.name}_numba)" if module.name in compiled else ""
+        print(f"    {module.name}: {module.computes}{twin}")
+        for function in module.functions:
+            print(f"        {function}")
     return 0

@@ -156,9 +156,7 @@ def _describe(expr: sp.Expr) -> str | None:
 def latex_sum(spec: KernelSpec) -> str:
     """The KL of one row as LaTeX: a sum over latent dimensions j of the spec's term."""
     indexed = {arg: sp.Symbol(_latex_name(arg.name) + "_j") for arg in spec.args}
-    return wrap_latex(
-        r"\sum_{j=1}^{D} \left(" + sp.latex(spec.term.xreplace(indexed)) + r"\right)"
-    )
+    return wrap_latex(r"\sum_{j=1}^{D} \left(" + sp.latex(spec.term.xreplace(indexed)) + r"\right)")
 
 
 def latex_gradients(spec: KernelSpec) -> list[str]:
@@ -284,11 +282,43 @@ def render_encoder() -> str:
     )
 
 
+@dataclass(frozen=True)
+class KernelModule:
+    """A generated module the package exports: its name, what it computes, its functions."""
+
+    name: str
+    computes: str
+    functions: tuple[str, ...]
+
+
+def kernel_modules() -> list[KernelModule]:
+    """Every exported kernel module (the numba twins are imported explicitly, not exported)."""
+    suffixes = ("", "_grad", "_value_and_grad")
+    modules = [
+        KernelModule(s.name, s.divergence, tuple(s.name + x for x in suffixes)) for s in SPECS
+    ]
+    modules.append(
+        KernelModule(
+            "kl_mvn_cholesky",
+            "KL(N(m0, L0 L0^T) || N(m1, L1 L1^T)), L0, L1 Cholesky factors",
+            tuple("kl_mvn_cholesky" + x for x in suffixes),
+        )
+    )
+    modules.append(
+        KernelModule(
+            "kl_std_normal_encoder",
+            "gradients of the summed std-normal KL wrt a VAE encoder's affine heads",
+            ("kl_std_normal_encoder_grad",),
+        )
+    )
+    return sorted(modules, key=lambda m: m.name)
+
+
 def render_all() -> dict[str, str]:
     """Every file of the generated package: file name -> source text."""
     files = {
         "__init__.py": render(
-            "package_init.py.jinja", "derive/specs.py", specs=sorted(SPECS, key=lambda s: s.name)
+            "package_init.py.jinja", "derive/codegen.py", modules=kernel_modules()
         ),
         "_runtime.py": render(
             "runtime.py.jinja",

@@ -9,7 +9,7 @@ import pytest
 import sympy as sp
 
 from derive import gaussian, numerics
-from derive.codegen import HASH_PLACEHOLDER, HASH_PREFIX, render_all, seal
+from derive.codegen import HASH_PLACEHOLDER, HASH_PREFIX, kernel_modules, render_all, seal
 from derive.files import check, default_directory, generate
 from derive.gaussian import logvar, mu
 from derive.specs import SPECS, spec_named
@@ -120,9 +120,11 @@ def test_cli_list_names_every_spec_and_function():
     result = subprocess.run(
         [sys.executable, "-m", "derive", "list"], capture_output=True, text=True, check=True
     )
-    for spec in SPECS:
-        for suffix in ("", "_grad", "_value_and_grad"):
-            assert f"{spec.name}{suffix}(" in result.stdout
+    for module in kernel_modules():
+        assert f"    {module.name}: " in result.stdout
+        for function in module.functions:
+            assert f"        {function}\n" in result.stdout
+    assert {m.name for m in kernel_modules()} >= {spec.name for spec in SPECS}
 
 
 def test_ruff_is_clean():
