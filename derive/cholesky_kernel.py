@@ -121,14 +121,17 @@ def _hoist_solves(items):
         if isinstance(expr, sp.MatMul):
             found = _as_solve(expr)
             if found is not None:
-                coeff, kind, factor, rhs = found
-                key = (kind, factor, rhs)
+                coeff, kind, factor, rhs, after = found
+                key = (kind, factor, rhs.doit())  # doit: one canonical order of terms
                 if key not in solves:
-                    bare = name if coeff == 1 else None
-                    symbol = sp.MatrixSymbol(bare or f"x{len(solves)}", *expr.shape)
+                    bare = name if coeff == 1 and not after else None
+                    symbol = sp.MatrixSymbol(bare or f"x{len(solves)}", *rhs.shape)
                     solves[key] = Solve(kind, factor, visit(rhs), symbol)
                 result = solves[key].result
-                return result if coeff == 1 else sp.MatMul(coeff, result, evaluate=False)
+                if coeff == 1 and not after:
+                    return result
+                rest = [visit(a) for a in after]
+                return sp.MatMul(*([coeff] if coeff != 1 else []), result, *rest, evaluate=False)
         if not expr.args or isinstance(expr, sp.MatrixSymbol):
             return expr
         args = [visit(a) for a in expr.args]
@@ -167,17 +170,19 @@ def _parents_of(expr, symbol):
 
 
 def _as_solve(expr: sp.MatMul):
-    """(coefficient, kind, factor, rhs) when ``expr`` is c A^-1 Y or c A^-T Y, else None."""
+    """(coefficient, kind, factor, rhs, after) when ``expr`` is c A^-1 Y Z... or
+    c A^-T Y Z..., else None: the substitution is (A^-1 Y), then multiplied by ``after``
+    (Z...), so c A^-1 z z^T solves for one column, not for the k columns of z z^T."""
     coeff, factors = _split_coefficient(expr)
     first, *rest = factors
     if not isinstance(first, sp.Inverse) or not rest:
         return None
-    rhs = rest[0] if len(rest) == 1 else sp.MatMul(*rest, evaluate=False)
+    rhs, after = rest[0], tuple(rest[1:])
     inner = first.arg
     if isinstance(inner, sp.Transpose) and inner.arg in (L_0, L_1):
-        return (coeff, "upper", inner.arg, rhs)
+        return (coeff, "upper", inner.arg, rhs, after)
     if inner in (L_0, L_1):
-        return (coeff, "lower", inner, rhs)
+        return (coeff, "lower", inner, rhs, after)
     raise NotImplementedError(f"an inverse that is not a Cholesky factor's: {first}")
 
 

@@ -67,7 +67,7 @@ def test_derivation_checks_and_catches_a_wrong_gradient():
     kl, dm0, dl0, dm1, dl1 = steps[-1].expr
     wrong = dataclasses.replace(steps[-1], expr=type(steps[-1].expr)(kl, dm0, 2 * dl0, dm1, dl1))
     broken = dataclasses.replace(derivation, steps=[*steps[:-1], wrong])
-    with pytest.raises(DerivationError, match="mvn_cholesky', step 7"):
+    with pytest.raises(DerivationError, match="mvn_cholesky', step 8"):
         check(broken)
     assert not partial_derivatives_agree(broken, n=2)
 
