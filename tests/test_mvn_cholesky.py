@@ -255,6 +255,26 @@ def test_array_api_strict_arrays():
     assert f32.dtype == xp.float32
 
 
+def test_other_arrays_are_never_written_into(monkeypatch):
+    """JAX arrays are immutable: the array-API path must build every block functionally.
+    array-api-strict arrays allow item assignment, so it is forbidden here; numpy stays on
+    its own (in-place) path, which this leaves alone."""
+    xp = pytest.importorskip("array_api_strict", reason="array-api-strict is not installed")
+    pytest.importorskip("array_api_compat", reason="array-api-compat is not installed")
+    written = []
+
+    def forbidden(self, key, value):
+        written.append(key)
+        raise TypeError("item assignment into an immutable array")
+
+    monkeypatch.setattr(type(xp.asarray(0.0)), "__setitem__", forbidden)
+    args = problem(6, shape=(3,), seed=13)
+    args[1][..., 0, 5] = 9.0  # above the diagonal: must not be read
+    _compare_with_numpy(xp, lambda a: np.asarray(a), args)
+    kl_mvn_cholesky_grad(*(xp.asarray(a) for a in args))
+    assert written == []
+
+
 def test_torch_tensors():
     torch = pytest.importorskip(
         "torch", reason="torch is not installed (pip install torch==2.13.0)"
