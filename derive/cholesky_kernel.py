@@ -235,7 +235,7 @@ def _code(expr) -> str:
         return repr(float(expr)) if not expr.is_Integer else str(expr)
     if isinstance(expr, sp.Tuple):
         raise NotImplementedError("a tuple inside an expression")
-    for printer in (_special_sum, _operator, _product, _sum):
+    for printer in (_special_sum, _diagonal_sum, _operator, _product, _sum):
         code = printer(expr)
         if code is not None:
             return code
@@ -283,12 +283,8 @@ def _operator(expr):
         return f"xp.{name}({_code(expr.expr)})"
     if isinstance(expr, sp.Transpose):
         return f"xp.matrix_transpose({_code(expr.arg)})"
-    if isinstance(expr, Tril):
-        if expr.arg in LOWER_RESULTS:
-            return _code(expr.arg)
-        return f"_tril(xp, {_code(expr.arg)})"
-    if isinstance(expr, StrictLower):
-        return f"_tril(xp, {_code(expr.arg)}, -1)"
+    if isinstance(expr, (Tril, StrictLower)):
+        return _lower_part(expr)
     if isinstance(expr, Diagonal):
         return f"xp.linalg.diagonal({_code(expr.arg)})[..., None]"
     if isinstance(expr, DiagonalMatrix):
@@ -301,11 +297,36 @@ def _operator(expr):
     return None
 
 
+def _lower_part(expr, coeff=sp.S.One):
+    """c tril(X) or c tril_-1(X) as one masked product (the mask carries c)."""
+    if isinstance(expr, Tril) and expr.arg in LOWER_RESULTS and coeff == 1:
+        return _code(expr.arg)
+    diagonal = ", -1" if isinstance(expr, StrictLower) else ", 0" if coeff != 1 else ""
+    scale = f", {_code(coeff)}" if coeff != 1 else ""
+    return f"_tril(xp, {_code(expr.arg)}{diagonal}{scale})"
+
+
+def _diagonal_sum(expr):
+    """A + Diag(v) (one diagonal term) as _plus_diagonal: v is added to A's diagonal."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    diagonals = [a for a in expr.args if isinstance(a, DiagonalMatrix)]
+    if len(diagonals) != 1 or len(expr.args) < 2:
+        return None
+    rest = [a for a in expr.args if a is not diagonals[0]]
+    other = rest[0] if len(rest) == 1 else sp.MatAdd(*rest, evaluate=False)
+    return f"_plus_diagonal(xp, {_code(other)}, {_code(diagonals[0].arg)})"
+
+
 def _product(expr):
     """Scalar multiples and matrix products; a diagonal factor scales rows or columns."""
     if not isinstance(expr, (sp.MatMul, sp.Mul)):
         return None
     coeff, factors = _split_coefficient(expr)
+    if len(factors) == 1 and isinstance(factors[0], (Tril, StrictLower)) and coeff != 1:
+        return _lower_part(factors[0], coeff)
+    if len(factors) == 2 and factors[0].shape[1] == 1 and coeff == 1:
+        return f"{_operand(factors[0])} * {_operand(factors[1])}"  # outer product u v^T
     pieces = []
     for i, factor in enumerate(factors):
         if isinstance(factor, DiagonalMatrix) and len(factors) == 2:
@@ -355,7 +376,7 @@ def _signed_scalar(term):
 def _operand(expr) -> str:
     """``_code(expr)``, parenthesized when it is a sum or a negated product."""
     code = _code(expr)
-    if isinstance(expr, (sp.MatAdd, sp.Add)) and _special_sum(expr) is None:
+    if isinstance(expr, (sp.MatAdd, sp.Add)) and _special_sum(expr) is _diagonal_sum(expr) is None:
         return f"({code})"
     if isinstance(expr, (sp.MatMul, sp.Mul)):
         return f"({code})"

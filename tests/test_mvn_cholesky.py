@@ -182,6 +182,29 @@ def test_broadcast_arguments_get_summed_gradients():
     np.testing.assert_array_equal(dL0, full[1][1])
 
 
+def test_large_numpy_batches_are_sliced_over_threads_with_the_same_results(monkeypatch):
+    """Slices of the batch, in threads, give each entry exactly what one call gives, and a
+    broadcast prior still gets its summed gradient (thresholds lowered to hit the path)."""
+    import importlib
+
+    module = importlib.import_module("generated.kl_mvn_cholesky")
+    m0, L0, m1, L1 = problem(5, shape=(7,), seed=14)
+    prior = (m1[0], L1[0])
+    whole = [kl_mvn_cholesky_value_and_grad(m0, L0, *p) for p in ((m1, L1), prior)]
+    calls = []
+    submit = module.ThreadPoolExecutor.submit
+    monkeypatch.setattr(module.ThreadPoolExecutor, "submit", lambda *a: calls.append(1) or submit(*a))
+    for name, value in (("_THREADED_ENTRIES", 1), ("_SLICE_ENTRIES", 50), ("_NUM_THREADS", 2)):
+        monkeypatch.setattr(module, name, value)
+    for want, p in zip(whole, ((m1, L1), prior), strict=True):
+        kl, grads = kl_mvn_cholesky_value_and_grad(m0, L0, *p)
+        np.testing.assert_array_equal(kl, want[0])
+        for got, expected in zip(grads, want[1], strict=True):
+            np.testing.assert_allclose(got, expected, rtol=1e-14, atol=1e-15)
+    np.testing.assert_array_equal(kl_mvn_cholesky(m0, L0, m1, L1), whole[0][0])
+    assert len(calls) == 3 * 4  # 7 * 25 entries in slices of 50: 4 slices, 3 calls
+
+
 def test_only_the_lower_triangles_are_read():
     m0, L0, m1, L1 = problem(4, seed=7)
     upper = np.triu(np.full((4, 4), 9.0), 1)
