@@ -191,9 +191,13 @@ def test_large_numpy_batches_are_sliced_over_threads_with_the_same_results(monke
     m0, L0, m1, L1 = problem(5, shape=(7,), seed=14)
     prior = (m1[0], L1[0])
     whole = [kl_mvn_cholesky_value_and_grad(m0, L0, *p) for p in ((m1, L1), prior)]
-    calls = []
-    submit = module.ThreadPoolExecutor.submit
-    monkeypatch.setattr(module.ThreadPoolExecutor, "submit", lambda *a: calls.append(1) or submit(*a))
+    calls, submit = [], module.ThreadPoolExecutor.submit
+
+    def counted(*args):
+        calls.append(1)
+        return submit(*args)
+
+    monkeypatch.setattr(module.ThreadPoolExecutor, "submit", counted)
     for name, value in (("_THREADED_ENTRIES", 1), ("_SLICE_ENTRIES", 50), ("_NUM_THREADS", 2)):
         monkeypatch.setattr(module, name, value)
     for want, p in zip(whole, ((m1, L1), prior), strict=True):
