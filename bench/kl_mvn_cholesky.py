@@ -4,20 +4,29 @@ KL(N(m0, L0 L0^T) || N(m1, L1 L1^T)) at B = 1024, k = 32, float64. The generated
 ``kl_mvn_cholesky_value_and_grad`` is timed against torch.distributions' MultivariateNormal
 KL with ``scale_tril`` (value, then autograd backward of the sum), both in this process,
 warmed up and interleaved round by round so machine noise hits both alike. torch gets its
-inputs with ``torch.from_numpy`` (no copy), fresh leaves each call. Median per-call times and
-their ratio are printed, never asserted. torch is optional: without it only the generated
-kernel is timed, with a note.
+inputs with ``torch.from_numpy`` (no copy), fresh leaves each call. Both use every core:
+torch its intra-op threads (torch.get_num_threads()), the generated kernel slices of the
+batch over KLGEN_NUM_THREADS threads (default: the core count; set it to 1 to time one
+thread). Median per-call times and their ratio are printed, never asserted. torch is
+optional: without it only the generated kernel is timed, with a note.
 
     python bench/kl_mvn_cholesky.py [--rounds N] [--batch B] [--k K]
 """
 
 import argparse
+import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from generated.kl_mvn_cholesky import kl_mvn_cholesky_value_and_grad
+try:
+    from generated.kl_mvn_cholesky import kl_mvn_cholesky_value_and_grad
+except ImportError:  # run as a script from a checkout: the package is the folder above
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from generated.kl_mvn_cholesky import kl_mvn_cholesky_value_and_grad
 
 
 def inputs(batch, k, seed=0):
@@ -51,6 +60,7 @@ def torch_peer():
         kl.sum().backward()
         return kl, [leaf.grad for leaf in leaves]
 
+    run.threads = torch.get_num_threads()
     return run
 
 
@@ -90,6 +100,9 @@ def main(argv=None):
         f"kl_mvn_cholesky value + grad, B={args.batch}, k={args.k}, float64 "
         f"(median of {args.rounds} rounds)"
     )
+    threads = os.environ.get("KLGEN_NUM_THREADS") or os.cpu_count()
+    torch_threads = "" if torch_run is None else f", torch {torch_run.threads} threads"
+    print(f"  threads: generated {threads}{torch_threads}")
     base = statistics.median(times["generated"])
     for name, samples in times.items():
         median = statistics.median(samples)
