@@ -198,7 +198,7 @@ def test_large_numpy_batches_are_sliced_over_threads_with_the_same_results(monke
         return submit(*args)
 
     monkeypatch.setattr(module.ThreadPoolExecutor, "submit", counted)
-    for name, value in (("_THREADED_ENTRIES", 1), ("_SLICE_ENTRIES", 50), ("_NUM_THREADS", 2)):
+    for name, value in (("_SLICED_ENTRIES", 1), ("_SLICE_ENTRIES", 50), ("_NUM_THREADS", 2)):
         monkeypatch.setattr(module, name, value)
     for want, p in zip(whole, ((m1, L1), prior), strict=True):
         kl, grads = kl_mvn_cholesky_value_and_grad(m0, L0, *p)
@@ -207,6 +207,13 @@ def test_large_numpy_batches_are_sliced_over_threads_with_the_same_results(monke
             np.testing.assert_allclose(got, expected, rtol=1e-14, atol=1e-15)
     np.testing.assert_array_equal(kl_mvn_cholesky(m0, L0, m1, L1), whole[0][0])
     assert len(calls) == 3 * 4  # 7 * 25 entries in slices of 50: 4 slices, 3 calls
+    monkeypatch.setattr(module, "_NUM_THREADS", 1)  # one thread: the slices in turn
+    sliced = []
+    routine = module._value_and_grad
+    monkeypatch.setattr(module, "_value_and_grad", lambda *a: sliced.append(1) or routine(*a))
+    kl, grads = kl_mvn_cholesky_value_and_grad(m0, L0, m1, L1)
+    np.testing.assert_array_equal(kl, whole[0][0])
+    assert len(sliced) == 4 and len(calls) == 12
 
 
 def test_only_the_lower_triangles_are_read():
