@@ -103,3 +103,22 @@ def test_bad_input_on_the_array_api_path_names_the_argument():
         k.kl_std_normal_grad(good, xps.zeros((2, 4), dtype=xps.float64))
     with pytest.raises(TypeError, match="out= is for numpy arrays"):
         k.kl_std_normal_value_and_grad(good, good, out=(np.empty(2),))
+
+
+def test_array_api_path_never_assigns_into_an_array(monkeypatch):
+    """Immutable arrays (JAX) must work: the generic path builds results, never writes."""
+
+    def forbidden(self, key, value):
+        raise TypeError("item assignment into an immutable array")
+
+    monkeypatch.setattr(type(xps.asarray(0.0)), "__setitem__", forbidden)
+    k = namespace("numpy")
+    mu, logvar, mu_p, logvar_p = (xps.asarray(a) for a in inputs((3, 4), (4,), np.float64))
+    small = xps.asarray(np.full((3, 4), 1e-9))  # the series branch too
+    for f, args in [
+        (k.kl_std_normal_value_and_grad, (mu, small)),
+        (k.kl_std_normal, (mu, logvar)),
+        (k.kl_diag_normal_value_and_grad, (mu, logvar, mu_p, logvar_p)),
+        (k.kl_diag_normal_grad, (mu, small, mu_p, logvar_p)),
+    ]:
+        f(*args)
