@@ -1,5 +1,7 @@
 """The generated kernels against SymPy, finite differences, and on bad input."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -255,3 +257,29 @@ def test_diag_normal_with_standard_prior_equals_std_normal(backend, args):
     np.testing.assert_allclose(
         k.kl_diag_normal(mu, logvar, zero, zero), k.kl_std_normal(mu, logvar), rtol=1e-14, atol=0
     )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_threaded_rows_give_the_same_results(backend, monkeypatch):
+    """Large inputs are split over the shared thread pool (threshold lowered to hit it)."""
+    import generated._runtime as runtime
+
+    k = namespace(backend)
+    rng = np.random.default_rng(6)
+    args = [rng.normal(size=(900, 20)), rng.uniform(-3, 3, (900, 20)), rng.normal(size=20)]
+    args.append(rng.uniform(-1, 1, 20))
+    whole = k.kl_diag_normal_value_and_grad(*args)
+    calls, submit = [], ThreadPoolExecutor.submit
+
+    def counted(*a):
+        calls.append(1)
+        return submit(*a)
+
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", counted)
+    monkeypatch.setattr(runtime, "THREADED_ELEMENTS", 1)
+    monkeypatch.setattr(runtime, "NUM_THREADS", 2)
+    threaded = k.kl_diag_normal_value_and_grad(*args)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(threaded[0], whole[0])
+    for got, want in zip(threaded[1], whole[1], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)

@@ -4,6 +4,7 @@ input checks and array namespaces (numpy, array-api-strict, torch)."""
 import dataclasses
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import mpmath
@@ -191,15 +192,17 @@ def test_large_numpy_batches_are_sliced_over_threads_with_the_same_results(monke
     m0, L0, m1, L1 = problem(5, shape=(7,), seed=14)
     prior = (m1[0], L1[0])
     whole = [kl_mvn_cholesky_value_and_grad(m0, L0, *p) for p in ((m1, L1), prior)]
-    calls, submit = [], module.ThreadPoolExecutor.submit
+    runtime = importlib.import_module("generated._runtime")
+    calls, submit = [], ThreadPoolExecutor.submit
 
     def counted(*args):
         calls.append(1)
         return submit(*args)
 
-    monkeypatch.setattr(module.ThreadPoolExecutor, "submit", counted)
-    for name, value in (("_SLICED_ENTRIES", 1), ("_SLICE_ENTRIES", 50), ("_NUM_THREADS", 2)):
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", counted)
+    for name, value in (("_SLICED_ENTRIES", 1), ("_SLICE_ENTRIES", 50)):
         monkeypatch.setattr(module, name, value)
+    monkeypatch.setattr(runtime, "NUM_THREADS", 2)  # the package's shared pool
     for want, p in zip(whole, ((m1, L1), prior), strict=True):
         kl, grads = kl_mvn_cholesky_value_and_grad(m0, L0, *p)
         np.testing.assert_array_equal(kl, want[0])
@@ -207,7 +210,7 @@ def test_large_numpy_batches_are_sliced_over_threads_with_the_same_results(monke
             np.testing.assert_allclose(got, expected, rtol=1e-14, atol=1e-15)
     np.testing.assert_array_equal(kl_mvn_cholesky(m0, L0, m1, L1), whole[0][0])
     assert len(calls) == 3 * 4  # 7 * 25 entries in slices of 50: 4 slices, 3 calls
-    monkeypatch.setattr(module, "_NUM_THREADS", 1)  # one thread: the slices in turn
+    monkeypatch.setattr(runtime, "NUM_THREADS", 1)  # one thread: the slices in turn
     sliced = []
     routine = module._value_and_grad
     monkeypatch.setattr(module, "_value_and_grad", lambda *a: sliced.append(1) or routine(*a))
