@@ -113,20 +113,17 @@ class Emitter:
         buffers = []
         if first.is_Symbol:
             code = first.name
-        else:
+        elif first_power == 1:  # evaluated in place in out
             code = self.into(first, out)
-            if first_power > 1:  # keep the base: out is about to be multiplied in place
-                code, buffer = self.operand(first)
-                self.lines.pop()
-                self.lines.append(f"np.copyto({buffer}, {out})")
-                buffers.append(buffer)
-                code = out
+        else:  # kept in a buffer of its own: out is about to be multiplied in place
+            code, buffer = self.operand(first)
+            buffers.append(buffer)
+        base_code = code
         if coeff == -1:
             code = self.call("np.negative", code, out=out)
         elif coeff != 1:
             code = self.call("np.multiply", code, number(coeff), out=out)
-        kept_first = buffers[0] if buffers else first.name
-        repeats = [(kept_first, first_power - 1)] if first_power > 1 else []
+        repeats = [(base_code, first_power - 1)] if first_power > 1 else []
         for base, power in others:
             name, buffer = self.operand(base)
             if buffer:
