@@ -15,7 +15,13 @@ import sympy as sp
 
 import templates
 from derive.emit import Emitter, number, quadratic_form
-from derive.numerics import Expm1MinusX, expm1_minus_x_series, stabilize
+from derive.numerics import (
+    Expm1MinusX,
+    check_exp_reduction,
+    exp_reduction,
+    expm1_minus_x_series,
+    stabilize,
+)
 from derive.scalar import array_api_lines, scalar_lines
 from derive.specs import SPECS, KernelSpec
 
@@ -193,6 +199,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["format_grad"] = lambda name: f"d{name}"
     env.filters["format_rows"] = lambda name: f"{name}_rows"
+    env.filters["repr"] = repr
 
     return env
 
@@ -260,6 +267,7 @@ def render_module(spec: KernelSpec, backend: str = "numpy") -> str:
         runner |= _GENERIC_NAMES
     else:
         runner = {"for_all_rows"}
+        check_exp_reduction()
     return render(
         "kernel_module.py.jinja",
         f"the kernel spec `{spec.name}` (derive/specs.py)",
@@ -269,6 +277,7 @@ def render_module(spec: KernelSpec, backend: str = "numpy") -> str:
         imports=sorted(_RUNTIME_NAMES | runner),
         latex_sum=latex_sum(spec),
         latex_gradients=latex_gradients(spec),
+        reduction=exp_reduction(),
     )
 
 

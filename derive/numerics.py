@@ -13,6 +13,12 @@ result is representable. Three rewrites fix that, each an exact identity:
    series of ``e^t - 1 - t`` (coefficients from ``sympy.series``) where it is not.
 
 :func:`stabilize` applies them and proves the result equal to its input.
+
+The compiled (numba) kernels do not call libm, whose scalar ``exp`` and ``expm1`` stop the
+loop from being vectorised: they evaluate ``exp``, ``expm1`` and ``e^t - 1 - t`` from one
+argument reduction ``t = k ln 2 + r`` (:func:`exp_reduction`, its identities proved by
+:func:`check_exp_reduction`), the standard libm method written out so the compiler sees
+plain arithmetic.
 """
 
 from dataclasses import dataclass
@@ -101,18 +107,87 @@ class Series:
 
 
 def expm1_minus_x_series(dtype: str) -> Series:
-    """The shortest Taylor polynomial of ``e^t - 1 - t`` that is exact to a quarter ulp.
+    """The Taylor polynomial of ``e^t - 1 - t`` for |t| below the type's series radius."""
+    radius = sp.Rational(SERIES_RADIUS[dtype])
+    return Series(dtype, float(radius), _taylor_coefficients(radius, float(np.finfo(dtype).eps)))
 
-    The first omitted term bounds the truncation error for |t| < radius (the terms fall
-    faster than geometrically); it must stay below eps/4 relative to the smallest value the
-    series serves, which near t = 0 is t**2/2.
+
+def _taylor_coefficients(radius: sp.Rational, eps: float) -> tuple[float, ...]:
+    """The shortest Taylor polynomial of ``e^t - 1 - t`` exact to a quarter ulp for |t| < radius.
+
+    The first omitted term bounds the truncation error (the terms fall faster than
+    geometrically); it must stay below eps/4 relative to the smallest value the series
+    serves, which near t = 0 is t**2/2. Returns the coefficients of t**2, t**3, ...
     """
     t = sp.Symbol("t")
-    eps = float(np.finfo(dtype).eps)
-    radius = sp.Rational(SERIES_RADIUS[dtype])
     n = 3  # the series keeps t**2 .. t**(n-1); its first omitted term is t**n / n!
     while radius**n / sp.factorial(n) >= eps / 4 * radius**2 / 2:
         n += 1
     polynomial = sp.series(sp.exp(t) - 1 - t, t, 0, n).removeO()
-    coefficients = tuple(float(polynomial.coeff(t, k)) for k in range(2, n))
-    return Series(dtype, float(radius), coefficients)
+    return tuple(float(polynomial.coeff(t, k)) for k in range(2, n))
+
+
+@dataclass(frozen=True)
+class ExpReduction:
+    """Constants of the float64 argument reduction ``t = k ln 2 + r``, ``|r| <= ln(2)/2``.
+
+    ``k = round(t / ln 2)`` is read from the low bits of ``t * log2_e + rounder`` (adding
+    1.5 * 2**52 rounds to an integer); ``r = (t - k*ln2_hi) - k*ln2_lo`` (Cody and Waite:
+    ``ln2_hi`` has 20 significant bits, so ``k*ln2_hi`` and the first subtraction are exact);
+    ``2**k`` is built from its bits in two halves, each within the exponent range. With
+    ``p = e^r - 1 - r`` from ``coefficients`` (Taylor, t**2 up):
+    ``e^t = 2**k (1 + r + p)``, ``expm1(t) = (2**k - 1) + 2**k (r + p)`` and
+    ``e^t - 1 - t = (((2**k - 1) - k ln2_hi) + (2**k - 1) r) + (2**k p - k ln2_lo)``, the
+    last grouped so that its cancellation for k = +-1 happens exactly.
+    """
+
+    log2_e: float
+    ln2_hi: float
+    ln2_lo: float
+    rounder: float
+    rounder_bits: int
+    limit: float
+    coefficients: tuple[float, ...]
+
+
+def exp_reduction() -> ExpReduction:
+    """The float64 reduction constants, each computed by SymPy at 30 digits then rounded."""
+    ln2 = sp.log(2)
+    ln2_hi = sp.floor(ln2 * 2**20) / 2**20
+    rounder = 1.5 * 2.0**52
+    return ExpReduction(
+        log2_e=float(1 / ln2),
+        ln2_hi=float(ln2_hi),
+        ln2_lo=float((ln2 - ln2_hi).evalf(30)),
+        rounder=rounder,
+        rounder_bits=int(np.float64(rounder).view(np.int64)),
+        # Beyond |t| = 746, e^t is 0 or overflows: t is clamped there (so 2**k stays
+        # buildable), and e^t - 1 - t adds back what the clamp took.
+        limit=746.0,
+        coefficients=_taylor_coefficients(ln2 / 2 + sp.Rational(1, 2**20), 2.0**-52),
+    )
+
+
+def reduction_formulas() -> dict[str, tuple[sp.Expr, sp.Expr]]:
+    """name -> (the formula the compiled kernels evaluate, the function it stands for), with
+    symbols k, r, ln2_hi for the reduction ``t = k (ln2_hi + ln2_lo) + r``."""
+    k, r, hi = sp.symbols("k r ln2_hi", real=True)
+    lo = sp.log(2) - hi
+    t = k * (hi + lo) + r
+    scale = sp.exp(k * sp.log(2))
+    p = sp.exp(r) - 1 - r
+    return {
+        "exp": (scale * (1 + r + p), sp.exp(t)),
+        "expm1": ((scale - 1) + scale * (r + p), sp.exp(t) - 1),
+        "expm1_minus_x": (
+            (((scale - 1) - k * hi) + (scale - 1) * r) + (scale * p - k * lo),
+            sp.exp(t) - 1 - t,
+        ),
+    }
+
+
+def check_exp_reduction(formulas: dict[str, tuple[sp.Expr, sp.Expr]] | None = None) -> None:
+    """Prove each reconstruction formula of :class:`ExpReduction` equal to its function."""
+    for name, (formula, exact) in (formulas or reduction_formulas()).items():
+        if sp.simplify(sp.expand(formula - exact, power_exp=True)) != 0:
+            raise ArithmeticError(f"the reduced {name} formula is not e^t's: {formula}")

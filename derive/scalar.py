@@ -3,8 +3,9 @@ kernels, per array for the array-API path.
 
 Where the numpy kernels need one ufunc call per operation, a compiled loop evaluates the
 whole expression per element, and an array library without ``out=`` evaluates it array by
-array; both are printed by SymPy's ``NumPyPrinter`` (``np.expm1`` works on scalars, in numba
-too), the array-API one with the namespace ``xp`` of the inputs.
+array; both are printed by SymPy's ``NumPyPrinter``, the array-API one with the namespace
+``xp`` of the inputs. The compiled one calls the module's own ``_exp``, ``_expm1`` and
+``_expm1_minus_x`` (:class:`derive.numerics.ExpReduction`), which the compiler vectorises.
 """
 
 import sympy as sp
@@ -12,7 +13,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 
 class ScalarPrinter(NumPyPrinter):
-    """``np.`` prefix, ``0.5`` rather than ``(1/2)``, x*x rather than x**2."""
+    """``0.5`` rather than ``(1/2)``, x*x rather than x**2, the module's own exponentials."""
 
     def _module_format(self, fqn, register=True):
         return super()._module_format(fqn, register).replace("numpy.", "np.")
@@ -31,9 +32,14 @@ class ScalarPrinter(NumPyPrinter):
             return f"{base}*{base}"
         raise NotImplementedError(f"no scalar printing for the power {expr}")
 
+    def _print_exp(self, expr):
+        return f"_exp({self._print(expr.args[0])})"
+
+    def _print_expm1(self, expr):
+        return f"_expm1({self._print(expr.args[0])})"
+
     def _print_Expm1MinusX(self, expr):
-        t, expm1_t = (self._print(arg) for arg in expr.args)
-        return f"_expm1_minus_x({t}, {expm1_t}, radius, coefficients)"
+        return f"_expm1_minus_x({self._print(expr.args[0])})"
 
 
 class ArrayApiPrinter(ScalarPrinter):
@@ -41,6 +47,12 @@ class ArrayApiPrinter(ScalarPrinter):
 
     def _module_format(self, fqn, register=True):
         return super()._module_format(fqn, register).replace("np.", "xp.")
+
+    def _print_exp(self, expr):
+        return f"xp.exp({self._print(expr.args[0])})"
+
+    def _print_expm1(self, expr):
+        return f"xp.expm1({self._print(expr.args[0])})"
 
     def _print_Expm1MinusX(self, expr):
         t, expm1_t = (self._print(arg) for arg in expr.args)
@@ -61,14 +73,12 @@ def array_api_lines(temporaries, outputs) -> list[str]:
 
 
 def scalar_lines(temporaries, outputs) -> list[str]:
-    """Statements for one element: temporaries, then ``kl_row += ...`` and ``dx[i, j] = ...``."""
+    """Statements for element j of a row: temporaries, ``kl_terms[j] = ...``, ``dx[j] = ...``."""
     printer = ScalarPrinter()
     lines = [f"{target.name} = {printer.doprint(expr)}" for target, expr in temporaries]
     for target, expr in outputs:
-        if target.name == "kl":
-            lines += [f"kl_row += {printer.doprint(term)}" for term in sp.Add.make_args(expr)]
-        else:
-            lines.append(f"{target.name}[i, j] = {_wrapped(printer, expr)}")
+        name = "kl_terms" if target.name == "kl" else f"{target.name}_row"
+        lines.append(f"{name}[j] = {_wrapped(printer, expr)}")
     return lines
 
 
