@@ -61,7 +61,10 @@ def routine(spec: KernelSpec, value: bool, grad: bool) -> Routine:
         buffers.extend(f"d{name}" for name in spec.arg_names)
     stable = [stabilize(e) for e in exprs]
     replacements, reduced = sp.cse(stable, symbols=sp.numbered_symbols("_cse"), order="none")
-    taken = set(spec.arg_names) | set(buffers) | {"rows", "series"}
+    # Names the numpy block and the numba loop templates use themselves.
+    loop_names = {"rows", "series", "kl_terms", "latent", "first", "last", "chunk", "row"}
+    taken = set(spec.arg_names) | set(buffers) | loop_names | {"start", "stop", "j", "i"}
+    taken |= {f"{name}_chunk" for name in (*spec.arg_names, *buffers)}
     names = names_as_symbols(_temporary_names(replacements, taken))
     temporaries = [(names[sym], expr.xreplace(names)) for sym, expr in replacements]
     outputs = [(sp.Symbol(b), e.xreplace(names)) for b, e in zip(buffers, reduced, strict=True)]
@@ -198,7 +201,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["format_grad"] = lambda name: f"d{name}"
-    env.filters["format_rows"] = lambda name: f"{name}_rows"
+    env.filters["format_flat"] = lambda name: f"{name}_flat"
     env.filters["repr"] = repr
 
     return env
@@ -241,6 +244,7 @@ _RUNTIME_NAMES = {
     "check_no_overlap",
     "gradient_buffers",
     "is_numpy",
+    "plain",
     "prepare",
     "reduce_gradients",
     "split_out",

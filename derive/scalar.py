@@ -73,12 +73,13 @@ def array_api_lines(temporaries, outputs) -> list[str]:
 
 
 def scalar_lines(temporaries, outputs) -> list[str]:
-    """Statements for element j of a row: temporaries, ``kl_terms[j] = ...``, ``dx[j] = ...``."""
+    """Statements for element j of a chunk of rows: temporaries, then ``kl_terms[j] = ...``
+    and ``dx_chunk[j] = ...``."""
     printer = ScalarPrinter()
     lines = [f"{target.name} = {printer.doprint(expr)}" for target, expr in temporaries]
     for target, expr in outputs:
-        name = "kl_terms" if target.name == "kl" else f"{target.name}_row"
-        lines.append(f"{name}[j] = {_wrapped(printer, expr)}")
+        name = "kl_terms[j]" if target.name == "kl" else f"{target.name}_chunk[j]"
+        lines.append(f"{name} = {_wrapped(printer, expr)}")
     return lines
 
 
