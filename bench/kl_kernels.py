@@ -12,6 +12,10 @@ printed: the memory floor (one pass reading mu and logvar and writing one array)
 extra memory of the generated kernel at L, and the generated kernels' accuracy at
 logvar = 1e-8 next to each peer's.
 
+Rows marked "out=" write into output buffers kept across calls, as a training loop would;
+the others allocate their outputs each call (at L the page faults of fresh outputs cost about
+a floor pass per array).
+
 Last, the full-covariance kernel against torch.distributions (bench/kl_mvn_cholesky.py).
 
     python bench/kl_kernels.py [--rounds N] [--sizes S L]
@@ -68,6 +72,30 @@ def numba_generated_peer():
     return run
 
 
+_OUT = {}
+
+
+def reused_outputs(name, mu):
+    """Output buffers kept across calls (as a training loop would), one set per peer and shape:
+    fresh 64 MiB outputs cost their page faults, about a floor pass each."""
+    key = (name, mu.shape, mu.dtype)
+    if key not in _OUT:
+        _OUT[key] = (np.empty(mu.shape[:-1], mu.dtype), np.empty_like(mu), np.empty_like(mu))
+    return _OUT[key]
+
+
+def numba_generated_out_peer():
+    """The numba backend writing into reused buffers (``out=``)."""
+    from generated.kl_std_normal_numba import kl_std_normal_value_and_grad as compiled
+
+    def run(mu, logvar):
+        out = reused_outputs("generated", mu)
+        kl, (dmu, dlogvar) = compiled(mu, logvar, out=out)
+        return kl, dmu, dlogvar
+
+    return run
+
+
 def numba_naive_peer():
     """A numba loop of the naive formula, parallel over rows."""
     import numba
@@ -87,7 +115,13 @@ def numba_naive_peer():
         loop(mu, logvar, kl, dlogvar)
         return kl, mu.copy(), dlogvar
 
-    return run
+    def run_out(mu, logvar):
+        kl, dmu, dlogvar = reused_outputs("numba naive", mu)
+        loop(mu, logvar, kl, dlogvar)
+        np.copyto(dmu, mu)
+        return kl, dmu, dlogvar
+
+    return run, run_out
 
 
 def torch_peer():
@@ -148,8 +182,10 @@ def peers():
     found = {"generated (numpy)": generated, "naive numpy": naive}
     optional = {
         "generated (numba)": numba_generated_peer,
+        "generated (numba, out=)": numba_generated_out_peer,
         "sympy.lambdify(cse)": lambdify_peer,
-        "numba naive loop": numba_naive_peer,
+        "numba naive loop": lambda: numba_naive_peer()[0],
+        "numba naive loop, out=": lambda: numba_naive_peer()[1],
         "torch autograd": torch_peer,
         "jax.jit(value_and_grad)": jax_peer,
     }

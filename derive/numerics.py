@@ -147,6 +147,8 @@ class ExpReduction:
     rounder: float
     rounder_bits: int
     limit: float
+    low: float
+    high: float
     coefficients: tuple[float, ...]
 
 
@@ -164,6 +166,10 @@ def exp_reduction() -> ExpReduction:
         # Beyond |t| = 746, e^t is 0 or overflows: t is clamped there (so 2**k stays
         # buildable), and e^t - 1 - t adds back what the clamp took.
         limit=746.0,
+        # expm1 and e^t - 1 - t build 2**k in one piece: from k = -1022 (below, e^t is lost
+        # beside 1) to k = 1024 (inf; the clamp at 710 only touches results beyond float64).
+        low=float(sp.ceiling(-1022 * ln2)),
+        high=float(sp.ceiling(sp.log(sp.Float(np.finfo(np.float64).max, 30)))),
         coefficients=_taylor_coefficients(ln2 / 2 + sp.Rational(1, 2**20), 2.0**-52),
     )
 

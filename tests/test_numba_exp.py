@@ -52,8 +52,8 @@ def points():
 @pytest.mark.parametrize("name", list(EXACT))
 def test_within_a_few_ulps_of_mpmath(name):
     t = points()
-    if name == "_expm1_minus_x":
-        t = t[t < 709]  # documented range: the kernels apply it to half log-variances
+    if name != "_exp":
+        t = t[t < 709.4]  # documented range: the kernels apply these to halved arguments
     got = evaluate(name, t)
     worst = 0.0
     for x, g in zip(t, got, strict=True):
