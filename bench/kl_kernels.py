@@ -23,12 +23,12 @@ Last, the full-covariance kernel against torch.distributions (bench/kl_mvn_chole
 
 import argparse
 import statistics
-import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from kl_mvn_cholesky import main as mvn_cholesky_benchmark
+from kl_mvn_cholesky import time_call
 
 from generated.kl_std_normal import kl_std_normal_value_and_grad
 
@@ -61,17 +61,6 @@ def lambdify_peer():
     return run
 
 
-def numba_generated_peer():
-    """The same spec compiled by numba (klgen's optional backend)."""
-    from generated.kl_std_normal_numba import kl_std_normal_value_and_grad as compiled
-
-    def run(mu, logvar):
-        kl, (dmu, dlogvar) = compiled(mu, logvar)
-        return kl, dmu, dlogvar
-
-    return run
-
-
 _OUT = {}
 
 
@@ -84,20 +73,25 @@ def reused_outputs(name, mu):
     return _OUT[key]
 
 
-def numba_generated_out_peer():
-    """The numba backend writing into reused buffers (``out=``)."""
+def numba_generated_peers():
+    """The same spec compiled by numba (klgen's optional backend): allocating its outputs,
+    and writing into reused buffers (``out=``)."""
     from generated.kl_std_normal_numba import kl_std_normal_value_and_grad as compiled
 
     def run(mu, logvar):
-        out = reused_outputs("generated", mu)
-        kl, (dmu, dlogvar) = compiled(mu, logvar, out=out)
+        kl, (dmu, dlogvar) = compiled(mu, logvar)
         return kl, dmu, dlogvar
 
-    return run
+    def run_out(mu, logvar):
+        kl, (dmu, dlogvar) = compiled(mu, logvar, out=reused_outputs("generated", mu))
+        return kl, dmu, dlogvar
+
+    return run, run_out
 
 
-def numba_naive_peer():
-    """A numba loop of the naive formula, parallel over rows."""
+def numba_naive_peers():
+    """A numba loop of the naive formula, parallel over rows: allocating its outputs, and
+    writing into reused buffers."""
     import numba
 
     @numba.njit(parallel=True, cache=True)
@@ -180,34 +174,19 @@ def floor(mu, logvar):
 def peers():
     """name -> callable, for every implementation that can run here."""
     found = {"generated (numpy)": generated, "naive numpy": naive}
-    optional = {
-        "generated (numba)": numba_generated_peer,
-        "generated (numba, out=)": numba_generated_out_peer,
-        "sympy.lambdify(cse)": lambdify_peer,
-        "numba naive loop": lambda: numba_naive_peer()[0],
-        "numba naive loop, out=": lambda: numba_naive_peer()[1],
-        "torch autograd": torch_peer,
-        "jax.jit(value_and_grad)": jax_peer,
+    optional = {  # names -> a maker of that many callables
+        ("generated (numba)", "generated (numba, out=)"): numba_generated_peers,
+        ("sympy.lambdify(cse)",): lambda: (lambdify_peer(),),
+        ("numba naive loop", "numba naive loop, out="): numba_naive_peers,
+        ("torch autograd",): lambda: (torch_peer(),),
+        ("jax.jit(value_and_grad)",): lambda: (jax_peer(),),
     }
-    for name, make in optional.items():
+    for names, make in optional.items():
         try:
-            found[name] = make()
+            found.update(zip(names, make(), strict=True))
         except ImportError as err:
-            print(f"note: {name} skipped ({err.name} not installed)")
+            print(f"note: {', '.join(names)} skipped ({err.name} not installed)")
     return found
-
-
-def time_call(f, args, min_seconds):
-    """Seconds per call of f(*args), over enough calls to last about min_seconds."""
-    calls = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(calls):
-            f(*args)
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_seconds:
-            return elapsed / calls
-        calls *= 2
 
 
 def bench(shape, dtype, logvar_mean, impls, rounds):

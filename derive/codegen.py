@@ -62,9 +62,10 @@ def routine(spec: KernelSpec, value: bool, grad: bool) -> Routine:
     stable = [stabilize(e) for e in exprs]
     replacements, reduced = sp.cse(stable, symbols=sp.numbered_symbols("_cse"), order="none")
     # Names the numpy block and the numba loop templates use themselves.
-    loop_names = {"rows", "series", "kl_terms", "latent", "first", "last", "chunk", "row"}
-    taken = set(spec.arg_names) | set(buffers) | loop_names | {"start", "stop", "j", "i"}
-    taken |= {f"{name}_chunk" for name in (*spec.arg_names, *buffers)}
+    template_names = {"rows", "series", "kl_terms", "latent", "first", "last", "chunk", "row"}
+    template_names |= {"start", "stop", "j", "i"}
+    template_names |= {f"{name}_chunk" for name in (*spec.arg_names, *buffers)}
+    taken = set(spec.arg_names) | set(buffers) | template_names
     names = names_as_symbols(_temporary_names(replacements, taken))
     temporaries = [(names[sym], expr.xreplace(names)) for sym, expr in replacements]
     outputs = [(sp.Symbol(b), e.xreplace(names)) for b, e in zip(buffers, reduced, strict=True)]
