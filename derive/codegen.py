@@ -7,6 +7,7 @@ reused buffers. Jinja2 templates in ``templates/`` lay the code out as modules.
 
 import functools
 import hashlib
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -16,11 +17,11 @@ import sympy as sp
 import templates
 from derive.emit import Emitter, number, quadratic_form
 from derive.numerics import (
-    Expm1MinusX,
     check_exp_reduction,
     exp_reduction,
     expm1_minus_x_series,
     stabilize,
+    stabilize_scalar,
 )
 from derive.scalar import array_api_lines, scalar_lines
 from derive.specs import SPECS, KernelSpec
@@ -29,6 +30,8 @@ HASH_PREFIX = "klgen-hash: "
 HASH_PLACEHOLDER = HASH_PREFIX + "{hash}"
 BLOCK_ELEMENTS = 8192
 THREADED_ELEMENTS = 1 << 18
+# The numba kernels' compute types, each with the suffix of its functions' names.
+NUMBA_TYPES = {"float64": "", "float32": "_f32"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class Routine:
     buffers: tuple[str, ...]
     lines: tuple[str, ...]
     scratch_count: int
-    scalar_lines: tuple[str, ...]
+    scalar_lines: dict[str, tuple[str, ...]]  # by compute type: "float64", "float32"
     array_api_lines: tuple[str, ...]
 
     @property
@@ -51,7 +54,8 @@ class Routine:
 
 
 def routine(spec: KernelSpec, value: bool, grad: bool) -> Routine:
-    """Stabilize and CSE the value and/or gradient expressions of ``spec``, then emit them."""
+    """Stabilize and CSE the value and/or gradient expressions of ``spec``, then emit them:
+    as numpy statements (and array-API ones) and as the compiled kernels' scalar statements."""
     exprs, buffers = [], []
     if value:
         exprs.append(spec.term)
@@ -59,7 +63,15 @@ def routine(spec: KernelSpec, value: bool, grad: bool) -> Routine:
     if grad:
         exprs.extend(spec.gradients)
         buffers.extend(f"d{name}" for name in spec.arg_names)
-    stable = [stabilize(e) for e in exprs]
+    temporaries, outputs = _shared([stabilize(e) for e in exprs], spec, buffers)
+    scalar = _shared([stabilize_scalar(e) for e in exprs], spec, buffers)
+    lines = {t: tuple(scalar_lines(*scalar, t)) for t in NUMBA_TYPES}
+    return _emit(temporaries, outputs, lines)
+
+
+def _shared(stable: list[sp.Expr], spec: KernelSpec, buffers: list[str]):
+    """``sympy.cse`` of ``stable``, its temporaries named: (temporaries, outputs), each a list
+    of (symbol, expression)."""
     replacements, reduced = sp.cse(stable, symbols=sp.numbered_symbols("_cse"), order="none")
     # Names the numpy block and the numba loop templates use themselves.
     template_names = {"rows", "series", "kl_terms", "latent", "first", "last", "chunk", "row"}
@@ -69,10 +81,10 @@ def routine(spec: KernelSpec, value: bool, grad: bool) -> Routine:
     names = names_as_symbols(_temporary_names(replacements, taken))
     temporaries = [(names[sym], expr.xreplace(names)) for sym, expr in replacements]
     outputs = [(sp.Symbol(b), e.xreplace(names)) for b, e in zip(buffers, reduced, strict=True)]
-    return _emit(temporaries, outputs)
+    return temporaries, outputs
 
 
-def _emit(temporaries, outputs) -> Routine:
+def _emit(temporaries, outputs, scalar: dict[str, tuple[str, ...]]) -> Routine:
     """Temporaries into scratch buffers (freed after their last use), then the outputs."""
     emitter = Emitter()
     statements = [*temporaries, *outputs]
@@ -93,7 +105,6 @@ def _emit(temporaries, outputs) -> Routine:
         for symbol in [s for s in held if last_use.get(s, i) <= i]:
             emitter.release(held.pop(symbol))
     buffers = tuple(target.name for target, _ in outputs)
-    scalar = tuple(scalar_lines(temporaries, outputs))
     array_api = tuple(array_api_lines(temporaries, outputs))
     return Routine(buffers, tuple(emitter.lines), emitter.scratch_count, scalar, array_api)
 
@@ -157,9 +168,10 @@ def _describe(expr: sp.Expr) -> str | None:
         if c == 1 and d == -1 and _describe(a) and _describe(b):
             return f"{_describe(a)}_minus_{_describe(b)}"
         return None
-    if isinstance(expr, sp.Function) and len(expr.args) == 1 and not isinstance(expr, Expm1MinusX):
+    if isinstance(expr, sp.Function) and len(expr.args) == 1:
         inner = _describe(expr.args[0])
-        return inner and f"{type(expr).__name__}_{inner}"
+        snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", type(expr).__name__).lower()
+        return inner and f"{snake}_{inner}"
     return None
 
 
@@ -282,7 +294,8 @@ def render_module(spec: KernelSpec, backend: str = "numpy") -> str:
         imports=sorted(_RUNTIME_NAMES | runner),
         latex_sum=latex_sum(spec),
         latex_gradients=latex_gradients(spec),
-        reduction=exp_reduction(),
+        types=NUMBA_TYPES,
+        reductions={t: exp_reduction(t) for t in NUMBA_TYPES},
     )
 
 

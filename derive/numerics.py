@@ -51,6 +51,46 @@ class Expm1MinusX(sp.Function):
         return sp.exp(t) - 1 - t
 
 
+class HalfExpm1(sp.Function):
+    """``expm1(t) / 2`` as one code generation node: the compiled kernels evaluate it with
+    2**(k-1) for 2**k (:class:`ExpReduction`), so that it stays finite up to where the half
+    itself overflows, with no halving of t (whose square would double the rounding error)."""
+
+    nargs = 1
+
+    def exact(self) -> sp.Expr:
+        return (sp.exp(self.args[0]) - 1) / 2
+
+
+class HalfExpm1MinusX(sp.Function):
+    """``(e^t - 1 - t) / 2`` as one code generation node, evaluated as :class:`HalfExpm1`."""
+
+    nargs = 1
+
+    def exact(self) -> sp.Expr:
+        t = self.args[0]
+        return (sp.exp(t) - 1 - t) / 2
+
+
+def stabilize_scalar(expr: sp.Expr) -> sp.Expr:
+    """Return ``expr`` rewritten for the compiled kernels, checked equal to it by SymPy.
+
+    As :func:`stabilize`, but each ``expm1(t)`` and ``e^t - 1 - t`` becomes twice its half
+    (:class:`HalfExpm1`, :class:`HalfExpm1MinusX`), which the kernels' coefficients of 1/2
+    then cancel: no expm1 of t/2 is squared.
+    """
+    distributed = sp.expand(
+        optimize(expr, [expm1_opt]), power_exp=False, multinomial=False, log=False
+    )
+    paired = _pair_expm1_minus_x(distributed)
+    halves = paired.replace(Expm1MinusX, lambda t, u: 2 * HalfExpm1MinusX(t))
+    halves = halves.replace(expm1, lambda t: 2 * HalfExpm1(t))
+    rewritten = sp.factor_terms(sp.expand(halves, power_exp=False, multinomial=False, log=False))
+    if sp.simplify(as_exact(rewritten) - expr) != 0:
+        raise ArithmeticError(f"numerical rewrite changed the value of {expr}: got {rewritten}")
+    return rewritten
+
+
 def stabilize(expr: sp.Expr) -> sp.Expr:
     """Return ``expr`` rewritten for floating point, checked equal to it by SymPy."""
     halved = _halve_expm1(optimize(expr, [expm1_opt]))
@@ -65,9 +105,9 @@ def stabilize(expr: sp.Expr) -> sp.Expr:
 
 def as_exact(expr: sp.Expr) -> sp.Expr:
     """Undo the code generation nodes: plain SymPy functions only."""
-    return expr.replace(Expm1MinusX, lambda t, u: Expm1MinusX(t, u).exact()).replace(
-        expm1, lambda x: sp.exp(x) - 1
-    )
+    for node in (Expm1MinusX, HalfExpm1MinusX, HalfExpm1):
+        expr = expr.replace(node, lambda *args, node=node: node(*args).exact())
+    return expr.replace(expm1, lambda x: sp.exp(x) - 1)
 
 
 def _halve_expm1(expr: sp.Expr) -> sp.Expr:
@@ -129,18 +169,23 @@ def _taylor_coefficients(radius: sp.Rational, eps: float) -> tuple[float, ...]:
 
 @dataclass(frozen=True)
 class ExpReduction:
-    """Constants of the float64 argument reduction ``t = k ln 2 + r``, ``|r| <= ln(2)/2``.
+    """Constants of the argument reduction ``t = k ln 2 + r``, ``|r| <= ln(2)/2``, in ``dtype``.
 
     ``k = round(t / ln 2)`` is read from the low bits of ``t * log2_e + rounder`` (adding
-    1.5 * 2**52 rounds to an integer); ``r = (t - k*ln2_hi) - k*ln2_lo`` (Cody and Waite:
-    ``ln2_hi`` has 20 significant bits, so ``k*ln2_hi`` and the first subtraction are exact);
-    ``2**k`` is built from its bits in two halves, each within the exponent range. With
-    ``p = e^r - 1 - r`` from ``coefficients`` (Taylor, t**2 up):
-    ``e^t = 2**k (1 + r + p)``, ``expm1(t) = (2**k - 1) + 2**k (r + p)`` and
-    ``e^t - 1 - t = (((2**k - 1) - k ln2_hi) + (2**k - 1) r) + (2**k p - k ln2_lo)``, the
-    last grouped so that its cancellation for k = +-1 happens exactly.
+    1.5 * 2**mantissa_bits rounds to an integer); ``r = (t - k*ln2_hi) - k*ln2_lo`` (Cody and
+    Waite: ``ln2_hi`` has so few significant bits that ``k*ln2_hi`` and the first subtraction
+    are exact); ``2**k`` is built from its bits (``exponent_bias``), for e^t in two halves,
+    each within the exponent range. With ``p = e^r - 1 - r`` from ``coefficients`` (Taylor,
+    t**2 up, as long as ``dtype``'s precision needs) and ``h = 2**(k-1)``:
+    ``e^t = 2**k (1 + r + p)``, ``expm1(t) / 2 = (h - 1/2) + h (r + p)`` and
+    ``(e^t - 1 - t) / 2 = (((h - 1/2) - k ln2_hi/2) + (h - 1/2) r) + (h p - k ln2_lo/2)``,
+    the last grouped so that its cancellation for k = +-1 happens exactly.
     """
 
+    dtype: str
+    int_type: str
+    mantissa_bits: int
+    exponent_bias: int
     log2_e: float
     ln2_hi: float
     ln2_lo: float
@@ -152,25 +197,40 @@ class ExpReduction:
     coefficients: tuple[float, ...]
 
 
-def exp_reduction() -> ExpReduction:
-    """The float64 reduction constants, each computed by SymPy at 30 digits then rounded."""
+# Significant bits of ln2_hi: k*ln2_hi stays exact for every k the clamps allow (|k| <= 1075
+# in float64, 11 bits; |k| <= 150 in float32, 8 bits).
+_LN2_HI_BITS = {"float64": 20, "float32": 12}
+
+
+def exp_reduction(dtype: str = "float64") -> ExpReduction:
+    """The reduction constants for ``dtype``, each computed by SymPy at 30 digits then rounded."""
+    info = np.finfo(dtype)
+    int_type = {"float64": "int64", "float32": "int32"}[dtype]
     ln2 = sp.log(2)
-    ln2_hi = sp.floor(ln2 * 2**20) / 2**20
-    rounder = 1.5 * 2.0**52
+    ln2_hi = sp.floor(ln2 * 2 ** _LN2_HI_BITS[dtype]) / 2 ** _LN2_HI_BITS[dtype]
+    rounder = 1.5 * 2.0**info.nmant
     return ExpReduction(
+        dtype=dtype,
+        int_type=int_type,
+        mantissa_bits=info.nmant,
+        exponent_bias=info.maxexp - 1,
         log2_e=float(1 / ln2),
         ln2_hi=float(ln2_hi),
         ln2_lo=float((ln2 - ln2_hi).evalf(30)),
         rounder=rounder,
-        rounder_bits=int(np.float64(rounder).view(np.int64)),
-        # Beyond |t| = 746, e^t is 0 or overflows: t is clamped there (so 2**k stays
-        # buildable), and e^t - 1 - t adds back what the clamp took.
-        limit=746.0,
-        # expm1 and e^t - 1 - t build 2**k in one piece: from k = -1022 (below, e^t is lost
-        # beside 1) to k = 1024 (inf; the clamp at 710 only touches results beyond float64).
-        low=float(sp.ceiling(-1022 * ln2)),
-        high=float(sp.ceiling(sp.log(sp.Float(np.finfo(np.float64).max, 30)))),
-        coefficients=_taylor_coefficients(ln2 / 2 + sp.Rational(1, 2**20), 2.0**-52),
+        rounder_bits=int(np.array(rounder, dtype).view(int_type)),
+        # Beyond |t| = limit (746 in float64), e^t is 0 (below half the smallest subnormal)
+        # or overflows: t is clamped there (so 2**k stays buildable), and e^t - 1 - t adds
+        # back what the clamp took.
+        limit=float(sp.ceiling((info.nmant + 1 - info.minexp) * ln2)),
+        # The halves build h = 2**(k-1) in one piece: from k - 1 = minexp (below, e^t is lost
+        # beside 1) to k - 1 = maxexp (inf, which `high` reaches only beyond twice the
+        # type's largest number, where the halves overflow too).
+        low=float(sp.ceiling((info.minexp + 1) * ln2)),
+        high=float(sp.ceiling(2 * sp.log(2 * sp.Float(float(info.max), 30))) / 2),
+        coefficients=_taylor_coefficients(
+            ln2 / 2 + sp.Rational(1, 2 ** _LN2_HI_BITS[dtype]), float(info.eps)
+        ),
     )
 
 
@@ -181,13 +241,15 @@ def reduction_formulas() -> dict[str, tuple[sp.Expr, sp.Expr]]:
     lo = sp.log(2) - hi
     t = k * (hi + lo) + r
     scale = sp.exp(k * sp.log(2))
+    half = sp.exp((k - 1) * sp.log(2))
+    half_m1 = half - sp.Rational(1, 2)
     p = sp.exp(r) - 1 - r
     return {
         "exp": (scale * (1 + r + p), sp.exp(t)),
-        "expm1": ((scale - 1) + scale * (r + p), sp.exp(t) - 1),
-        "expm1_minus_x": (
-            (((scale - 1) - k * hi) + (scale - 1) * r) + (scale * p - k * lo),
-            sp.exp(t) - 1 - t,
+        "half_expm1": (half_m1 + half * (r + p), (sp.exp(t) - 1) / 2),
+        "half_expm1_minus_x": (
+            ((half_m1 - k * hi / 2) + half_m1 * r) + (half * p - k * lo / 2),
+            (sp.exp(t) - 1 - t) / 2,
         ),
     }
 

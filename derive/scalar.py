@@ -4,8 +4,9 @@ kernels, per array for the array-API path.
 Where the numpy kernels need one ufunc call per operation, a compiled loop evaluates the
 whole expression per element, and an array library without ``out=`` evaluates it array by
 array; both are printed by SymPy's ``NumPyPrinter``, the array-API one with the namespace
-``xp`` of the inputs. The compiled one calls the module's own ``_exp``, ``_expm1`` and
-``_expm1_minus_x`` (:class:`derive.numerics.ExpReduction`), which the compiler vectorises.
+``xp`` of the inputs. The compiled one calls the module's own ``_exp``, ``_half_expm1`` and
+``_half_expm1_minus_x`` (:class:`derive.numerics.ExpReduction`), which the compiler
+vectorises.
 """
 
 import sympy as sp
@@ -13,7 +14,17 @@ from sympy.printing.numpy import NumPyPrinter
 
 
 class ScalarPrinter(NumPyPrinter):
-    """``0.5`` rather than ``(1/2)``, x*x rather than x**2, the module's own exponentials."""
+    """``0.5`` rather than ``(1/2)``, x*x rather than x**2, the module's own exponentials.
+
+    With ``dtype="float32"`` every number is a ``np.float32`` and the exponentials are the
+    ``_f32`` ones, so that numba computes float32 inputs in float32 (a bare Python number
+    would promote the expression to float64).
+    """
+
+    def __init__(self, settings=None, dtype="float64"):
+        super().__init__(settings)
+        self.suffix = "" if dtype == "float64" else "_f32"
+        self.literal = "{}" if dtype == "float64" else "np.float32({})"
 
     def _module_format(self, fqn, register=True):
         return super()._module_format(fqn, register).replace("numpy.", "np.")
@@ -23,7 +34,10 @@ class ScalarPrinter(NumPyPrinter):
         return super().doprint(expr.xreplace(floats), assign_to)
 
     def _print_Float(self, expr):
-        return repr(float(expr))
+        return self.literal.format(repr(float(expr)))
+
+    def _print_Integer(self, expr):
+        return self.literal.format(int(expr))
 
     def _print_Pow(self, expr, rational=False):
         # x*x: 0.5*x*x is then (0.5*x)*x, finite while the result is.
@@ -33,13 +47,13 @@ class ScalarPrinter(NumPyPrinter):
         raise NotImplementedError(f"no scalar printing for the power {expr}")
 
     def _print_exp(self, expr):
-        return f"_exp({self._print(expr.args[0])})"
+        return f"_exp{self.suffix}({self._print(expr.args[0])})"
 
-    def _print_expm1(self, expr):
-        return f"_expm1({self._print(expr.args[0])})"
+    def _print_HalfExpm1(self, expr):
+        return f"_half_expm1{self.suffix}({self._print(expr.args[0])})"
 
-    def _print_Expm1MinusX(self, expr):
-        return f"_expm1_minus_x({self._print(expr.args[0])})"
+    def _print_HalfExpm1MinusX(self, expr):
+        return f"_half_expm1_minus_x{self.suffix}({self._print(expr.args[0])})"
 
 
 class ArrayApiPrinter(ScalarPrinter):
@@ -72,11 +86,11 @@ def array_api_lines(temporaries, outputs) -> list[str]:
     return lines
 
 
-def scalar_lines(temporaries, outputs) -> list[str]:
-    """Statements for element j of a chunk of rows: temporaries, then ``kl_terms[j] = ...``
-    and ``dx_chunk[j] = ...``."""
-    printer = ScalarPrinter()
-    lines = [f"{target.name} = {printer.doprint(expr)}" for target, expr in temporaries]
+def scalar_lines(temporaries, outputs, dtype="float64") -> list[str]:
+    """Statements for element j of a chunk of rows, computed in ``dtype``: temporaries, then
+    ``kl_terms[j] = ...`` and ``dx_chunk[j] = ...``."""
+    printer = ScalarPrinter(dtype=dtype)
+    lines = [f"{target.name} = {_wrapped(printer, expr)}" for target, expr in temporaries]
     for target, expr in outputs:
         name = "kl_terms[j]" if target.name == "kl" else f"{target.name}_chunk[j]"
         lines.append(f"{name} = {_wrapped(printer, expr)}")

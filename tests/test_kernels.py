@@ -181,6 +181,10 @@ def test_lists_floats_empty_batches_and_nan_rows(backend):
     assert k.kl_std_normal(np.zeros((0, 4)), np.zeros((0, 4))).shape == (0,)
     kl, (dmu, dlogvar) = k.kl_std_normal_value_and_grad(np.zeros((0, 4)), np.zeros((0, 4)))
     assert kl.shape == (0,) and dmu.shape == dlogvar.shape == (0, 4)
+    for dtype in (np.float32, np.float64):  # no latent dimensions: every row's KL is 0
+        empty = np.zeros((3, 0), dtype)
+        kl, (dmu, dlogvar) = k.kl_std_normal_value_and_grad(empty, empty)
+        assert kl.tolist() == [0.0] * 3 and kl.dtype == dtype and dmu.shape == (3, 0)
     mu = np.zeros((3, 2))
     mu[1, 0] = np.nan
     kl = k.kl_std_normal(mu, np.zeros((3, 2)))
