@@ -258,6 +258,7 @@ _RUNTIME_NAMES = {
     "gradient_buffers",
     "is_numpy",
     "plain",
+    "plain_out",
     "prepare",
     "reduce_gradients",
     "split_out",
