@@ -53,6 +53,7 @@ class Routine:
         return {"expm1_minus_x"} if any("expm1_minus_x(" in line for line in self.lines) else set()
 
 
+@functools.cache  # each spec's numpy and numba modules share their routines
 def routine(spec: KernelSpec, value: bool, grad: bool) -> Routine:
     """Stabilize and CSE the value and/or gradient expressions of ``spec``, then emit them:
     as numpy statements (and array-API ones) and as the compiled kernels' scalar statements."""
