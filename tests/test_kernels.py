@@ -122,6 +122,11 @@ def test_out_buffers_are_filled_and_returned(backend):
     np.testing.assert_array_equal(dlogvar, k.kl_std_normal_grad(mu, logvar)[1])
 
 
+def read_only(array):
+    array.flags.writeable = False
+    return array
+
+
 @pytest.mark.parametrize(
     "out, message",
     [
@@ -129,6 +134,7 @@ def test_out_buffers_are_filled_and_returned(backend):
         ((np.empty(6), np.empty((7, 3)), np.empty((7, 3))), r"out\[0\].*shape \(7,\)"),
         ((np.empty(7), np.empty((7, 3), np.float32), np.empty((7, 3))), r"out\[1\].*float64"),
         ((np.empty(7), np.empty((3, 7)).T, np.empty((7, 3))), "C-contiguous"),
+        ((np.empty(7), np.empty((7, 3)), read_only(np.empty((7, 3)))), "writeable"),
     ],
 )
 @pytest.mark.parametrize("backend", BACKENDS)
