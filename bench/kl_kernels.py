@@ -154,38 +154,34 @@ def jax_peer():
     return run
 
 
-_FLOOR_OUT = {}
-_EXPM1_OUT = {}
 EXPM1_PASS = "np.expm1 pass (bound)"
 _POOL = ThreadPoolExecutor(2)
+_PASS_OUT = {}
+
+
+def one_pass(ufunc, *inputs):
+    """``ufunc(*inputs)`` into a preallocated array, in two threads for large inputs; small
+    ones in one call, where starting threads would cost more than the pass."""
+    out = _PASS_OUT.setdefault((ufunc, inputs[0].shape, inputs[0].dtype), np.empty_like(inputs[0]))
+    if out.size < 1 << 18:
+        return ufunc(*inputs, out=out), None, None
+    half = out.shape[0] // 2
+    parts = [slice(0, half), slice(half, None)]
+    for f in [_POOL.submit(ufunc, *(a[p] for a in inputs), out=out[p]) for p in parts]:
+        f.result()
+    return out, None, None
 
 
 def floor(mu, logvar):
-    """One pass reading mu and logvar and writing one (preallocated) array: the memory-traffic
-    floor of any kernel that reads both inputs. Two threads for large inputs; small ones in
-    one call, where starting threads would cost more than the pass."""
-    out = _FLOOR_OUT.setdefault((mu.shape, mu.dtype), np.empty_like(mu))
-    if mu.size < 1 << 18:
-        return np.add(mu, logvar, out=out), None, None
-    half = mu.shape[0] // 2
-    parts = [slice(0, half), slice(half, None)]
-    for f in [_POOL.submit(np.add, mu[p], logvar[p], out=out[p]) for p in parts]:
-        f.result()
-    return out, None, None
+    """One pass reading mu and logvar and writing one array: the memory-traffic floor of any
+    kernel that reads both inputs."""
+    return one_pass(np.add, mu, logvar)
 
 
 def expm1_pass(mu, logvar):
-    """One np.expm1 pass over logvar into a preallocated array (two threads for large inputs,
-    as ``floor``): less than any numpy kernel of the accurate KL must do, since it needs
-    expm1 of the log-variances and more passes besides."""
-    out = _EXPM1_OUT.setdefault((mu.shape, mu.dtype), np.empty_like(mu))
-    if mu.size < 1 << 18:
-        return np.expm1(logvar, out=out), None, None
-    half = mu.shape[0] // 2
-    parts = [slice(0, half), slice(half, None)]
-    for f in [_POOL.submit(np.expm1, logvar[p], out=out[p]) for p in parts]:
-        f.result()
-    return out, None, None
+    """One np.expm1 pass over logvar: less than any numpy kernel of the accurate KL must do,
+    since it needs expm1 of the log-variances and more passes besides."""
+    return one_pass(np.expm1, logvar)
 
 
 def peers():
