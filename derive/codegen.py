@@ -21,7 +21,6 @@ from derive.numerics import (
     exp_reduction,
     expm1_minus_x_series,
     stabilize,
-    stabilize_scalar,
 )
 from derive.scalar import array_api_lines, scalar_lines
 from derive.specs import SPECS, KernelSpec
@@ -65,7 +64,7 @@ def routine(spec: KernelSpec, value: bool, grad: bool) -> Routine:
         exprs.extend(spec.gradients)
         buffers.extend(f"d{name}" for name in spec.arg_names)
     temporaries, outputs = _shared([stabilize(e) for e in exprs], spec, buffers)
-    scalar = _shared([stabilize_scalar(e) for e in exprs], spec, buffers)
+    scalar = _shared([stabilize(e, halves=True) for e in exprs], spec, buffers)
     lines = {t: tuple(scalar_lines(*scalar, t)) for t in NUMBA_TYPES}
     return _emit(temporaries, outputs, lines)
 

@@ -72,32 +72,26 @@ class HalfExpm1MinusX(sp.Function):
         return (sp.exp(t) - 1 - t) / 2
 
 
-def stabilize_scalar(expr: sp.Expr) -> sp.Expr:
-    """Return ``expr`` rewritten for the compiled kernels, checked equal to it by SymPy.
+def stabilize(expr: sp.Expr, halves: bool = False) -> sp.Expr:
+    """Return ``expr`` rewritten for floating point, checked equal to it by SymPy.
 
-    As :func:`stabilize`, but each ``expm1(t)`` and ``e^t - 1 - t`` becomes twice its half
-    (:class:`HalfExpm1`, :class:`HalfExpm1MinusX`), which the kernels' coefficients of 1/2
-    then cancel: no expm1 of t/2 is squared.
+    ``expm1(t)`` becomes ``u**2 + 2u`` with ``u = expm1(t/2)`` (no overflow while the result
+    is finite) for the numpy kernels; with ``halves``, for the compiled kernels, each
+    ``expm1(t)`` and ``e^t - 1 - t`` becomes twice its half (:class:`HalfExpm1`,
+    :class:`HalfExpm1MinusX`, which they evaluate whole), and the spec's coefficients of 1/2
+    cancel the 2: no rounded expm1(t/2) is squared.
     """
-    distributed = sp.expand(
-        optimize(expr, [expm1_opt]), power_exp=False, multinomial=False, log=False
-    )
-    paired = _pair_expm1_minus_x(distributed)
-    halves = paired.replace(Expm1MinusX, lambda t, u: 2 * HalfExpm1MinusX(t))
-    halves = halves.replace(expm1, lambda t: 2 * HalfExpm1(t))
-    rewritten = sp.factor_terms(sp.expand(halves, power_exp=False, multinomial=False, log=False))
-    if sp.simplify(as_exact(rewritten) - expr) != 0:
-        raise ArithmeticError(f"numerical rewrite changed the value of {expr}: got {rewritten}")
-    return rewritten
-
-
-def stabilize(expr: sp.Expr) -> sp.Expr:
-    """Return ``expr`` rewritten for floating point, checked equal to it by SymPy."""
-    halved = _halve_expm1(optimize(expr, [expm1_opt]))
+    optimized = optimize(expr, [expm1_opt])
+    if not halves:
+        optimized = _halve_expm1(optimized)
     # Distribute constants over sums only: expanding (mu - mu_p)**2 would add a cancellation.
-    distributed = sp.expand(halved, power_exp=False, multinomial=False, log=False)
+    distributed = sp.expand(optimized, power_exp=False, multinomial=False, log=False)
+    paired = _pair_expm1_minus_x(distributed)
+    if halves:
+        paired = paired.replace(Expm1MinusX, lambda t, u: 2 * HalfExpm1MinusX(t))
+        paired = paired.replace(expm1, lambda t: 2 * HalfExpm1(t))
     # Pull common factors back out: mu*e - mu_p*e would round twice before it cancels.
-    rewritten = sp.factor_terms(_pair_expm1_minus_x(distributed))
+    rewritten = sp.factor_terms(paired)
     if sp.simplify(as_exact(rewritten) - expr) != 0:
         raise ArithmeticError(f"numerical rewrite changed the value of {expr}: got {rewritten}")
     return rewritten
