@@ -144,3 +144,40 @@ def test_every_output_within_4_ulps_over_the_domain(spec, dtype, backend):
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 def test_every_output_within_4_ulps_over_a_larger_sample(spec, dtype, backend):
     assert_within_4_ulps(spec, backend, dtype, n=4000, seed=12)
+
+
+# The cases issue #12 reported (spec, dtype, point), each within 4 ulps of mpmath (or the
+# right infinity) on both backends now.
+REPORTED = [
+    ("kl_std_normal", np.float64, (0.5, 710.2)),  # numba NaN in the overflow band
+    ("kl_std_normal", np.float32, (0.5, 89.1)),
+    ("kl_diag_normal", np.float64, (0.0, 0.0, 0.0, -1419.0)),  # true value +inf, was NaN
+    ("kl_diag_normal", np.float64, (0.0, 1e308, 0.0, -1e308)),
+    ("kl_diag_normal", np.float64, (1e308, 0.0, -1e308, 1.0)),  # mu - mu_p overflows
+    ("kl_diag_normal", np.float32, (1e-30, 0.0, 0.0, -100.0)),  # float32 intermediates
+    ("kl_diag_normal", np.float32, (0.5, -95.0, 0.5, -95.0)),  # q = p, lvp <= -89
+    ("kl_diag_normal", np.float32, (0.3, 11.6, -0.2, -53.5)),  # numba float32, 63 ulps
+    ("kl_diag_normal", np.float64, (0.3, 100.0, -0.2, -100.0)),  # |lv - lvp| near 200
+    ("kl_diag_normal", np.float64, (0.25, -1.3, 0.5, -1.2)),  # dlogvar_p cancels
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name, dtype, point", REPORTED)
+def test_the_reported_cases(name, dtype, point, backend):
+    spec = next(s for s in SPECS if s.name == name)
+    points = np.array([point], dtype)
+    _, _, value_and_grad = kernels(name, backend)
+    worst = worst_errors(spec, value_and_grad, points, dtype)
+    assert max(w for w, _ in worst) <= MAX_ULPS, worst
+
+
+def test_q_equal_p_gives_exactly_zero_in_float32_far_out():
+    """KL(q || q) is 0 and its gradients are 0, not NaN, also where exp(-logvar_p)
+    overflows float32 (logvar_p <= -89)."""
+    for backend in BACKENDS:
+        _, _, value_and_grad = kernels("kl_diag_normal", backend)
+        mu = np.array([[0.5, -3.0]], np.float32)
+        lv = np.array([[-95.0, -300.0]], np.float32)
+        kl, grads = value_and_grad(mu, lv, mu.copy(), lv.copy())
+        assert kl[0] == 0 and all(np.all(g == 0) for g in grads), (backend, kl, grads)
