@@ -18,8 +18,11 @@ import templates
 from derive.emit import Emitter, number, quadratic_form
 from derive.numerics import (
     check_exp_reduction,
+    check_lowering,
     exp_reduction,
     expm1_minus_x_series,
+    fast_path_bounds,
+    lower_for_numpy,
     stabilize,
 )
 from derive.scalar import array_api_lines, scalar_lines
@@ -42,6 +45,8 @@ class Routine:
     scratch_count: int
     scalar_lines: dict[str, tuple[str, ...]]  # by compute type: "float64", "float32"
     array_api_lines: tuple[str, ...]
+    # (argument, bound): the numpy lines are exact while every |argument| <= its bound.
+    fast_path_checks: tuple[tuple[str, float], ...]
 
     @property
     def scratch(self) -> tuple[str, ...]:
@@ -49,7 +54,20 @@ class Routine:
 
     @property
     def helpers(self) -> set[str]:
-        return {"expm1_minus_x"} if any("expm1_minus_x(" in line for line in self.lines) else set()
+        """The ``_numeric`` functions the numpy and array-API lines call."""
+        code = " ".join((*self.lines, *self.array_api_lines))
+        return {name for name in NUMERIC_HELPERS if f"{name}(" in code}
+
+
+# The functions of the generated ``_numeric`` module that emitted lines may call.
+NUMERIC_HELPERS = (
+    "expm1_minus_x",
+    "half_expm1_generic",
+    "half_expm1_minus_x_generic",
+    "scaled_exp",
+    "scaled_exp_generic",
+    "two_sum_lo",
+)
 
 
 @functools.cache  # each spec's numpy and numba modules share their routines
@@ -63,16 +81,21 @@ def routine(spec: KernelSpec, value: bool, grad: bool) -> Routine:
     if grad:
         exprs.extend(spec.gradients)
         buffers.extend(f"d{name}" for name in spec.arg_names)
-    temporaries, outputs = _shared([stabilize(e) for e in exprs], spec, buffers)
-    scalar = _shared([stabilize(e, halves=True) for e in exprs], spec, buffers)
-    lines = {t: tuple(scalar_lines(*scalar, t)) for t in NUMBA_TYPES}
-    return _emit(temporaries, outputs, lines)
+    stable = [stabilize(e) for e in exprs]
+    lowered = [lower_for_numpy(e) for e in stable]
+    temporaries, outputs = _shared(lowered, spec, buffers)
+    nodes = _shared(stable, spec, buffers)
+    lines = {t: tuple(scalar_lines(*nodes, t)) for t in NUMBA_TYPES}
+    bounds = fast_path_bounds(lowered, spec.args)
+    checks = tuple((arg.name, bounds[arg]) for arg in spec.args if arg in bounds)
+    return _emit(temporaries, outputs, lines, array_api_lines(*nodes), checks)
 
 
 def _shared(stable: list[sp.Expr], spec: KernelSpec, buffers: list[str]):
     """``sympy.cse`` of ``stable``, its temporaries named: (temporaries, outputs), each a list
     of (symbol, expression)."""
     replacements, reduced = sp.cse(stable, symbols=sp.numbered_symbols("_cse"), order="none")
+    replacements, reduced = _name_powered_bases(replacements, reduced)
     # Names the numpy block and the numba loop templates use themselves.
     template_names = {"rows", "series", "kl_terms", "latent", "first", "last", "chunk", "row"}
     template_names |= {"start", "stop", "j", "i"}
@@ -84,7 +107,28 @@ def _shared(stable: list[sp.Expr], spec: KernelSpec, buffers: list[str]):
     return temporaries, outputs
 
 
-def _emit(temporaries, outputs, scalar: dict[str, tuple[str, ...]]) -> Routine:
+def _name_powered_bases(replacements, reduced):
+    """Give every composite base of an integer power a temporary of its own (CSE leaves a
+    single use inline), so that printers evaluate it once, not once per factor."""
+    names: dict[sp.Expr, sp.Symbol] = {}
+    symbols = sp.numbered_symbols("_pow")
+    named = []
+
+    def visit(expr: sp.Expr) -> sp.Expr:
+        for power in sorted(expr.atoms(sp.Pow), key=sp.count_ops):
+            base = power.base.xreplace(names)
+            if not base.is_Symbol and power.exp.is_Integer and power.exp > 1 and base not in names:
+                names[base] = next(symbols)
+                named.append((names[base], base))
+        return expr.xreplace(names)
+
+    for symbol, expr in replacements:
+        expr = visit(expr)
+        named.append((symbol, expr))
+    return named, [visit(e) for e in reduced]
+
+
+def _emit(temporaries, outputs, scalar, array_api, checks) -> Routine:
     """Temporaries into scratch buffers (freed after their last use), then the outputs."""
     emitter = Emitter()
     statements = [*temporaries, *outputs]
@@ -105,8 +149,9 @@ def _emit(temporaries, outputs, scalar: dict[str, tuple[str, ...]]) -> Routine:
         for symbol in [s for s in held if last_use.get(s, i) <= i]:
             emitter.release(held.pop(symbol))
     buffers = tuple(target.name for target, _ in outputs)
-    array_api = tuple(array_api_lines(temporaries, outputs))
-    return Routine(buffers, tuple(emitter.lines), emitter.scratch_count, scalar, array_api)
+    return Routine(
+        buffers, tuple(emitter.lines), emitter.scratch_count, scalar, tuple(array_api), checks
+    )
 
 
 def _emit_row_sum(emitter: Emitter, expr: sp.Expr) -> None:
@@ -266,7 +311,6 @@ _RUNTIME_NAMES = {
 }
 _GENERIC_NAMES = {
     "array_namespace",
-    "expm1_minus_x_generic",
     "generic_series",
     "prepare_generic",
     "reduce_generic",
@@ -280,9 +324,12 @@ def render_module(spec: KernelSpec, backend: str = "numpy") -> str:
         "grad": routine(spec, value=False, grad=True),
         "value_and_grad": routine(spec, value=True, grad=True),
     }
+    numeric = set()
     if backend == "numpy":
-        runner = {"for_row_blocks"}.union(*(r.helpers for r in routines.values()))
-        runner |= _GENERIC_NAMES
+        runner = {"for_row_blocks"} | _GENERIC_NAMES
+        numeric = set().union(*(r.helpers for r in routines.values()))
+        if any(r.fast_path_checks for r in routines.values()):
+            numeric.add("in_range")
     else:
         runner = {"for_all_rows"}
         check_exp_reduction()
@@ -293,6 +340,7 @@ def render_module(spec: KernelSpec, backend: str = "numpy") -> str:
         backend=backend,
         routines=routines,
         imports=sorted(_RUNTIME_NAMES | runner),
+        numeric_imports=sorted(numeric),
         latex_sum=latex_sum(spec),
         latex_gradients=latex_gradients(spec),
         types=NUMBA_TYPES,
@@ -342,9 +390,19 @@ def kernel_modules() -> list[KernelModule]:
     return sorted(modules, key=lambda m: m.name)
 
 
+def copy_static(name: str) -> str:
+    """The plain module ``templates/static/<name>.py``, its docstring given the header."""
+    source = (templates.DIRECTORY / "static" / f"{name}.py").read_text(encoding="utf-8")
+    end = source.index('"""', 3)
+    text = source[:end].rstrip("\n") + "\n\n" + header(f"templates/static/{name}.py") + "\n"
+    return seal(text + source[end:])
+
+
 def render_all() -> dict[str, str]:
     """Every file of the generated package: file name -> source text."""
+    check_lowering()
     files = {
+        "_numeric.py": copy_static("numeric"),
         "__init__.py": render(
             "package_init.py.jinja", "derive/codegen.py", modules=kernel_modules()
         ),

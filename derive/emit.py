@@ -12,9 +12,16 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.codegen.cfunctions import expm1
 
-from derive.numerics import Expm1MinusX
+from derive.numerics import Expm1MinusX, ScaledExp, TwoSumLo
 
 UFUNCS = {sp.exp: "np.exp", expm1: "np.expm1"}
+# Nodes evaluated by a function of the generated ``_numeric`` module: (its name, extra
+# arguments, how many work buffers it takes).
+HELPERS = {
+    Expm1MinusX: ("expm1_minus_x", ("series",), 0),
+    TwoSumLo: ("two_sum_lo", (), 1),
+    ScaledExp: ("scaled_exp", (), 1),
+}
 
 
 def number(value: sp.Expr) -> str:
@@ -59,18 +66,20 @@ class Emitter:
             return self._sum(expr, out)
         if isinstance(expr, (sp.Mul, sp.Pow)):
             return self._product(expr, out)
-        if isinstance(expr, Expm1MinusX):
-            return self._apply("expm1_minus_x", expr.args, out, "series")
+        if type(expr) in HELPERS:
+            name, extra, work = HELPERS[type(expr)]
+            args = expr.args[:3] if isinstance(expr, ScaledExp) else expr.args  # power 1
+            return self._apply(name, args, out, *extra, work=work)
         if type(expr) in UFUNCS:
             return self._apply(UFUNCS[type(expr)], expr.args, out)
         raise NotImplementedError(f"no numpy emission for {expr!r}")
 
-    def _apply(self, function: str, args, out: str, *extra: str) -> str:
+    def _apply(self, function: str, args, out: str, *extra: str, work: int = 0) -> str:
         operands = [self.operand(a) for a in args]
-        self.call(function, *(code for code, _ in operands), *extra, out=out)
-        for _, buffer in operands:
-            if buffer:
-                self.release(buffer)
+        works = [self.scratch() for _ in range(work)]
+        self.call(function, *(code for code, _ in operands), *extra, *works, out=out)
+        for buffer in [b for _, b in operands if b] + works:
+            self.release(buffer)
         return out
 
     def _sum(self, expr: sp.Add, out: str) -> str:

@@ -2,21 +2,30 @@
 
 The printed formula ``(mu**2 + exp(lv) - 1 - lv)/2`` loses every digit for small ``lv``
 (``exp(lv) - 1`` and ``- lv`` cancel) and overflows at ``lv = 709.9`` in float64 although the
-result is representable. Three rewrites fix that, each an exact identity:
+result is representable; ``(mu - mu_p)**2 * exp(-lv_p)`` overflows or underflows in its
+factors where the product is representable, and ``exp(lv - lv_p)`` carries the rounding of
+the difference (|lv - lv_p| eps) into the result. :func:`stabilize` rewrites each expression
+into nodes that printers evaluate with none of these faults, and proves the result equal to
+its input:
 
 1. ``exp(x) - 1 -> expm1(x)``: SymPy's own ``sympy.codegen.rewriting.expm1_opt``.
-2. ``expm1(x) -> u**2 + 2*u`` with ``u = expm1(x/2)`` (beyond SymPy, by hand): the gradient
-   ``expm1(lv)/2`` becomes ``u**2/2 + u``, finite wherever the result is, and the value gets
-   ``u**2/2`` plus the half-size remainder ``u - x/2``.
-3. ``expm1(t) - t -> Expm1MinusX(t, u)`` (beyond SymPy, by hand): a node the printer turns
-   into ``_expm1_minus_x(t, u)``, which uses ``u - t`` where that is accurate and the Taylor
-   series of ``e^t - 1 - t`` (coefficients from ``sympy.series``) where it is not.
+2. ``c*expm1(t) - c*t -> 2c * HalfExpm1MinusX(a, b)`` and ``expm1(t) -> 2 * HalfExpm1(a, b)``
+   with ``t = a - b`` (``b = 0`` when t is not a difference of two arguments): the halves
+   ``(e^t - 1 - t)/2`` and ``(e^t - 1)/2``, evaluated whole, stay finite while the result
+   is, and a difference of two arguments is taken exactly (its rounding error is carried).
+3. ``2**s (a - b)**n * exp(x) -> ScaledExp(a, b, x, n, s)`` (n = 1, 2): the product with
+   the exponents of its factors (and the power of two of its coefficient) added as integers,
+   so it overflows or underflows only when the product itself does (``(a - b)`` exactly 0
+   gives 0 for every non-NaN x).
 
-:func:`stabilize` applies them and proves the result equal to its input.
+The numpy kernels evaluate the halves from ``t = a/2 - b/2``, its exact rounding error
+``lo`` (Knuth's two-sum) and ``u = expm1(t)``, shared between the value and the gradients
+(:func:`lower_for_numpy`; the series of ``e^t - 1 - t`` is :class:`Expm1MinusX`); the
+correction terms in ``lo`` are exact to first order, as :func:`check_lowering` proves.
 
 The compiled (numba) kernels do not call libm, whose scalar ``exp`` and ``expm1`` stop the
-loop from being vectorised: they evaluate ``exp``, ``expm1`` and ``e^t - 1 - t`` from one
-argument reduction ``t = k ln 2 + r`` (:func:`exp_reduction`, its identities proved by
+loop from being vectorised: they evaluate the nodes from one argument reduction
+``t = k ln 2 + r`` (:func:`exp_reduction`, its identities proved by
 :func:`check_exp_reduction`), the standard libm method written out so the compiler sees
 plain arithmetic.
 """
@@ -52,46 +61,63 @@ class Expm1MinusX(sp.Function):
 
 
 class HalfExpm1(sp.Function):
-    """``expm1(t) / 2`` as one code generation node: the compiled kernels evaluate it with
-    2**(k-1) for 2**k (:class:`ExpReduction`), so that it stays finite up to where the half
-    itself overflows, with no halving of t (whose square would double the rounding error)."""
+    """``(e^(a - b) - 1) / 2``, the difference ``a - b`` taken exactly: a code generation
+    node. Finite up to where the half itself overflows (no e^(a - b) is formed first)."""
 
-    nargs = 1
+    nargs = 2
 
     def exact(self) -> sp.Expr:
-        return (sp.exp(self.args[0]) - 1) / 2
+        a, b = self.args
+        return (sp.exp(a - b) - 1) / 2
 
 
 class HalfExpm1MinusX(sp.Function):
-    """``(e^t - 1 - t) / 2`` as one code generation node, evaluated as :class:`HalfExpm1`."""
+    """``(e^t - 1 - t) / 2`` with ``t = a - b`` taken exactly: a code generation node."""
 
-    nargs = 1
+    nargs = 2
 
     def exact(self) -> sp.Expr:
-        t = self.args[0]
-        return (sp.exp(t) - 1 - t) / 2
+        a, b = self.args
+        return (sp.exp(a - b) - 1 - (a - b)) / 2
 
 
-def stabilize(expr: sp.Expr, halves: bool = False) -> sp.Expr:
-    """Return ``expr`` rewritten for floating point, checked equal to it by SymPy.
+class ScaledExp(sp.Function):
+    """``2**s (a - b)**n e^x`` (n = 1 or 2, s an integer) with no intermediate overflow or
+    underflow, the power of the mantissa taken before the exponents are added: a code
+    generation node. ``a - b`` exactly 0 gives 0 for every non-NaN x (the product is 0 for
+    every finite x)."""
 
-    ``expm1(t)`` becomes ``u**2 + 2u`` with ``u = expm1(t/2)`` (no overflow while the result
-    is finite) for the numpy kernels; with ``halves``, for the compiled kernels, each
-    ``expm1(t)`` and ``e^t - 1 - t`` becomes twice its half (:class:`HalfExpm1`,
-    :class:`HalfExpm1MinusX`, which they evaluate whole), and the spec's coefficients of 1/2
-    cancel the 2: no rounded expm1(t/2) is squared.
-    """
+    nargs = 5
+
+    def exact(self) -> sp.Expr:
+        a, b, x, n, s = self.args
+        return 2**s * (a - b) ** n * sp.exp(x)
+
+
+class TwoSumLo(sp.Function):
+    """The rounding error of ``s = fl(x + y)``: ``x + y - s`` exactly (Knuth's two-sum), 0
+    where s is not finite. In exact arithmetic it is 0."""
+
+    nargs = 3
+
+    def exact(self) -> sp.Expr:
+        x, y, s = self.args
+        return x + y - s
+
+
+NODES = (Expm1MinusX, HalfExpm1, HalfExpm1MinusX, ScaledExp, TwoSumLo)
+
+
+def stabilize(expr: sp.Expr) -> sp.Expr:
+    """Return ``expr`` rewritten into the nodes above, checked equal to it by SymPy."""
     optimized = optimize(expr, [expm1_opt])
-    if not halves:
-        optimized = _halve_expm1(optimized)
     # Distribute constants over sums only: expanding (mu - mu_p)**2 would add a cancellation.
     distributed = sp.expand(optimized, power_exp=False, multinomial=False, log=False)
     paired = _pair_expm1_minus_x(distributed)
-    if halves:
-        paired = paired.replace(Expm1MinusX, lambda t, u: 2 * HalfExpm1MinusX(t))
-        paired = paired.replace(expm1, lambda t: 2 * HalfExpm1(t))
+    halves = paired.replace(Expm1MinusX, lambda t, u: 2 * HalfExpm1MinusX(*_difference(t)))
+    halves = halves.replace(expm1, lambda t: 2 * HalfExpm1(*_difference(t)))
     # Pull common factors back out: mu*e - mu_p*e would round twice before it cancels.
-    rewritten = sp.factor_terms(paired)
+    rewritten = _scale_exponentials(sp.factor_terms(halves))
     if sp.simplify(as_exact(rewritten) - expr) != 0:
         raise ArithmeticError(f"numerical rewrite changed the value of {expr}: got {rewritten}")
     return rewritten
@@ -99,18 +125,140 @@ def stabilize(expr: sp.Expr, halves: bool = False) -> sp.Expr:
 
 def as_exact(expr: sp.Expr) -> sp.Expr:
     """Undo the code generation nodes: plain SymPy functions only."""
-    for node in (Expm1MinusX, HalfExpm1MinusX, HalfExpm1):
+    for node in NODES:
         expr = expr.replace(node, lambda *args, node=node: node(*args).exact())
     return expr.replace(expm1, lambda x: sp.exp(x) - 1)
 
 
-def _halve_expm1(expr: sp.Expr) -> sp.Expr:
-    """``expm1(x) -> u**2 + 2*u`` with ``u = expm1(x/2)``: no overflow while the result fits."""
-    halves = {}
-    for node in expr.atoms(expm1):
-        u = expm1(node.args[0] / 2)
-        halves[node] = u**2 + 2 * u
-    return expr.xreplace(halves)
+def _difference(t: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """(a, b) with t = a - b when t is a difference of two symbols, else (t, 0)."""
+    terms = sp.Add.make_args(t)
+    if len(terms) == 2:
+        (c, x), (d, y) = sorted((term.as_coeff_Mul() for term in terms), key=lambda p: -p[0])
+        if c == 1 and d == -1 and x.is_Symbol and y.is_Symbol:
+            return x, y
+    return t, sp.Integer(0)
+
+
+def _scale_exponentials(expr: sp.Expr) -> sp.Expr:
+    """In every product, ``c d**n exp(x) -> +-ScaledExp(a, b, x, n, s)`` for a factor d that
+    is a symbol or a difference a - b of two symbols, n = 1 or 2 and c = +-2**s (any other
+    c stays a factor)."""
+    if not expr.args:
+        return expr
+    expr = expr.func(*map(_scale_exponentials, expr.args))
+    if not isinstance(expr, sp.Mul):
+        return expr
+    exponentials = [f for f in expr.args if isinstance(f, sp.exp)]
+    for factor in expr.args:
+        base, power = factor.as_base_exp()
+        a, b = _difference(base)
+        if exponentials and (base.is_Symbol or b != 0) and power in (1, 2):
+            (exponential,) = exponentials[:1]
+            coefficient, _ = expr.as_coeff_Mul()
+            s = sp.log(abs(coefficient), 2)
+            if not s.is_Integer:
+                coefficient, s = sp.sign(coefficient), 0
+            scaled = _scaled_exp(a, b, exponential.args[0], power, s)
+            return expr / factor / exponential / coefficient * sp.sign(coefficient) * scaled
+    return expr
+
+
+def _scaled_exp(a: sp.Expr, b: sp.Expr, x: sp.Expr, n, s) -> sp.Expr:
+    """``ScaledExp(a, b, x, n, s)`` with a, b in canonical order (``(-1)**n ScaledExp(b,
+    a, x, n, s)``), so that (mu - mu_p) e^x and (mu_p - mu) e^x share one node."""
+    if b != 0 and sp.default_sort_key(b) < sp.default_sort_key(a):
+        return (-1) ** n * ScaledExp(b, a, x, n, s)
+    return ScaledExp(a, b, x, n, s)
+
+
+def lower_for_numpy(expr: sp.Expr) -> sp.Expr:
+    """The numpy kernels' form of the nodes, checked equal to ``expr`` by SymPy (exactly,
+    and to first order in the two-sum errors, :func:`check_lowering`).
+
+    The halves from ``t = a/2 - b/2``, its two-sum error ``lo`` (``t + lo = (a - b)/2``
+    exactly) and ``u = expm1(t)``, all shared by CSE: ``(e^2t - 1)/2 = u (u/2 + 1)`` and
+    ``(e^2t - 1 - 2t)/2 = u**2/2 + (u - t)``, plus their first-order corrections
+    ``lo (1 + u)**2`` and ``lo u (u + 2)``. ``ScaledExp(a, b, x, 2, s)`` becomes
+    ``2**s (a - b) ScaledExp(a, b, x, 1, 0)`` (within 2.2 ulps in the fast range, where
+    neither product overflows first, and sharing the gradient's product). Valid inside
+    :func:`fast_path_bounds` of the result.
+    """
+
+    def parts(a, b):
+        t = a / 2 - b / 2
+        lo = TwoSumLo(a / 2, -b / 2, t) if b != 0 else sp.Integer(0)
+        return t, lo, expm1(t)
+
+    def half_expm1(a, b):
+        t, lo, u = parts(a, b)
+        return u * (u / 2 + 1) + lo * (1 + u) ** 2
+
+    def half_expm1_minus_x(a, b):
+        t, lo, u = parts(a, b)
+        return u**2 / 2 + Expm1MinusX(t, u) + lo * u * (u + 2)
+
+    def scaled_exp(a, b, x, n, s):
+        if n > 2:
+            raise NotImplementedError(f"no numpy form for (a - b)**{n} e^x")
+        return 2**s * (a - b) ** (n - 1) * ScaledExp(a, b, x, 1, 0)
+
+    lowered = expr.replace(HalfExpm1, half_expm1).replace(HalfExpm1MinusX, half_expm1_minus_x)
+    lowered = lowered.replace(ScaledExp, scaled_exp)
+    if sp.simplify(as_exact(lowered) - as_exact(expr)) != 0:
+        raise ArithmeticError(f"the numpy form of {expr} changed its value: {lowered}")
+    return lowered
+
+
+# The numpy kernels' fast path is exact while these hold, elementwise, in float64: a two-sum
+# within +-HALVES_BOUND ((1 + u)**2 finite), a ScaledExp's exponent within
+# +-SCALED_EXP_BOUND (e^x normal and finite) and its a, b within half the largest float
+# (a - b finite), e^t - 1 - t at a finite t. Beyond, a block takes the careful path.
+HALVES_BOUND = 354.0
+SCALED_EXP_BOUND = 708.0
+DIFFERENCE_BOUND = float(np.finfo(np.float64).max) / 2
+
+
+def fast_path_bounds(exprs, args) -> dict[sp.Symbol, float]:
+    """For each argument that feeds a node of ``exprs`` (lowered for numpy), the largest
+    |value| for which every node is inside its fast range, in every combination: a
+    constraint |sum c_i x_i| <= L holds when each |x_i| <= L / sum |c_i|."""
+    bounds: dict[sp.Symbol, float] = {}
+
+    def limit(linear: sp.Expr, bound: float) -> None:
+        coefficients = linear.as_coefficients_dict()
+        if not set(coefficients) <= set(args):
+            raise NotImplementedError(f"no fast-path bound for the node argument {linear}")
+        total = float(sum(abs(c) for c in coefficients.values()))
+        largest = float(np.finfo(np.float64).max)
+        for symbol in coefficients:
+            bounds[symbol] = min(bounds.get(symbol, largest), bound / total)
+
+    for expr in exprs:
+        for node in expr.atoms(TwoSumLo):
+            limit(node.args[2], HALVES_BOUND)
+        for node in expr.atoms(Expm1MinusX):  # u - t is NaN at t = +inf
+            limit(node.args[0], float(np.finfo(np.float64).max))
+        for node in expr.atoms(ScaledExp):
+            a, b, x, _, _ = node.args
+            limit(x, SCALED_EXP_BOUND)
+            for side in (a, b):
+                if side != 0:
+                    limit(side, DIFFERENCE_BOUND)
+    return bounds
+
+
+def check_lowering() -> None:
+    """Prove the corrections of :func:`lower_for_numpy` right: its error in the rounding
+    error lo of t is of second order (so below eps**2 t**2 relative)."""
+    a, b, lo = sp.symbols("a b lo", real=True)
+    for node in (HalfExpm1, HalfExpm1MinusX):
+        lowered = lower_for_numpy(node(a, b)).replace(TwoSumLo, lambda *_: lo)
+        t = a / 2 - b / 2
+        exact = node(2 * (t + lo), 0).exact()
+        series = sp.series(as_exact(lowered) - exact, lo, 0, 2).removeO()
+        if sp.simplify(series) != 0:
+            raise ArithmeticError(f"the numpy form of {node.__name__} is wrong: {lowered}")
 
 
 def _pair_expm1_minus_x(expr: sp.Expr) -> sp.Expr:
@@ -168,12 +316,13 @@ class ExpReduction:
     ``k = round(t / ln 2)`` is read from the low bits of ``t * log2_e + rounder`` (adding
     1.5 * 2**mantissa_bits rounds to an integer); ``r = (t - k*ln2_hi) - k*ln2_lo`` (Cody and
     Waite: ``ln2_hi`` has so few significant bits that ``k*ln2_hi`` and the first subtraction
-    are exact); ``2**k`` is built from its bits (``exponent_bias``), for e^t in two halves,
-    each within the exponent range. With ``p = e^r - 1 - r`` from ``coefficients`` (Taylor,
-    t**2 up, as long as ``dtype``'s precision needs) and ``h = 2**(k-1)``:
-    ``e^t = 2**k (1 + r + p)``, ``expm1(t) / 2 = (h - 1/2) + h (r + p)`` and
-    ``(e^t - 1 - t) / 2 = (((h - 1/2) - k ln2_hi/2) + (h - 1/2) r) + (h p - k ln2_lo/2)``,
-    the last grouped so that its cancellation for k = +-1 happens exactly.
+    are exact); powers of two are built from their bits (``exponent_bias``). With
+    ``p = e^r - 1 - r`` from ``coefficients`` (Taylor, t**2 up, as long as ``dtype``'s
+    precision needs) and ``q = 2**(k-2)``, a quarter of each half is evaluated, so that it
+    stays finite wherever the half does: ``expm1(t)/4 = (q - 1/4) + q (r + p)`` and
+    ``(e^t - 1 - t)/4 = (((q - 1/4) - k ln2_hi/4) + (q - 1/4) r) + (q p - k ln2_lo/4)``, the
+    last grouped so that its cancellation for k = +-1 happens exactly. ``(a - b) e^t`` is
+    ``m 2**j (1 + r + p) 2**k`` for ``a - b = m 2**j``, scaled in three powers of two.
     """
 
     dtype: str
@@ -185,14 +334,41 @@ class ExpReduction:
     ln2_lo: float
     rounder: float
     rounder_bits: int
-    limit: float
     low: float
     high: float
+    scaled_limit: float
+    smallest_normal: float
     coefficients: tuple[float, ...]
 
+    @property
+    def exponent_field(self) -> int:
+        """The mask of the biased exponent, once shifted down by mantissa_bits."""
+        return 2 * self.exponent_bias + 1
 
-# Significant bits of ln2_hi: k*ln2_hi stays exact for every k the clamps allow (|k| <= 1075
-# in float64, 11 bits; |k| <= 150 in float32, 8 bits).
+    @property
+    def mantissa_mask(self) -> int:
+        """The sign and mantissa bits (as a signed integer): clears the exponent."""
+        return ~(self.exponent_field << self.mantissa_bits)
+
+    @property
+    def one_bits(self) -> int:
+        """The bits of 1.0's exponent: OR-ed into the mantissa bits, a value in [1, 2)."""
+        return self.exponent_bias << self.mantissa_bits
+
+    @property
+    def subnormal_shift(self) -> int:
+        """Subnormals are scaled by 2**this, which makes every one of them normal."""
+        return self.mantissa_bits + 2
+
+    @property
+    def exponent_limit(self) -> int:
+        """A total exponent beyond +-this leaves a result in [0.7, 6) as 0 or inf; three
+        powers of two of a third of it each stay normal."""
+        return 3 * (self.exponent_bias - 1)
+
+
+# Significant bits of ln2_hi: k*ln2_hi stays exact for every k the clamps allow (|k| <= 2100
+# in float64, 12 bits; |k| <= 280 in float32, 9 bits).
 _LN2_HI_BITS = {"float64": 20, "float32": 12}
 
 
@@ -213,15 +389,15 @@ def exp_reduction(dtype: str = "float64") -> ExpReduction:
         ln2_lo=float((ln2 - ln2_hi).evalf(30)),
         rounder=rounder,
         rounder_bits=int(np.array(rounder, dtype).view(int_type)),
-        # Beyond |t| = limit (746 in float64), e^t is 0 (below half the smallest subnormal)
-        # or overflows: t is clamped there (so 2**k stays buildable), and e^t - 1 - t adds
-        # back what the clamp took.
-        limit=float(sp.ceiling((info.nmant + 1 - info.minexp) * ln2)),
-        # The halves build h = 2**(k-1) in one piece: from k - 1 = minexp (below, e^t is lost
-        # beside 1) to k - 1 = maxexp (inf, which `high` reaches only beyond twice the
-        # type's largest number, where the halves overflow too).
+        # The halves build q = 2**(k-2) in one piece: from k - 2 = minexp (below, e^t is lost
+        # beside 1) to k - 2 = maxexp - 1 (the top of the range; `high` lies beyond where
+        # the halves overflow, so clamping there keeps every result).
         low=float(sp.ceiling((info.minexp + 1) * ln2)),
         high=float(sp.ceiling(2 * sp.log(2 * sp.Float(float(info.max), 30))) / 2),
+        # Beyond |t| = scaled_limit, (a - b) e^t is 0 or overflows for every nonzero a - b
+        # (from the smallest subnormal to the largest float).
+        scaled_limit=float(sp.ceiling((info.maxexp - info.minexp + info.nmant + 2) * ln2)),
+        smallest_normal=float(info.smallest_normal),
         coefficients=_taylor_coefficients(
             ln2 / 2 + sp.Rational(1, 2 ** _LN2_HI_BITS[dtype]), float(info.eps)
         ),
@@ -230,21 +406,22 @@ def exp_reduction(dtype: str = "float64") -> ExpReduction:
 
 def reduction_formulas() -> dict[str, tuple[sp.Expr, sp.Expr]]:
     """name -> (the formula the compiled kernels evaluate, the function it stands for), with
-    symbols k, r, ln2_hi for the reduction ``t = k (ln2_hi + ln2_lo) + r``."""
-    k, r, hi = sp.symbols("k r ln2_hi", real=True)
+    symbols k, r, ln2_hi for the reduction ``t = k (ln2_hi + ln2_lo) + r`` and m, j for
+    ``a - b = m 2**j``."""
+    k, r, hi, m, j = sp.symbols("k r ln2_hi m j", real=True)
     lo = sp.log(2) - hi
     t = k * (hi + lo) + r
-    scale = sp.exp(k * sp.log(2))
-    half = sp.exp((k - 1) * sp.log(2))
-    half_m1 = half - sp.Rational(1, 2)
+    quarter = sp.exp((k - 2) * sp.log(2))
+    quarter_m1 = quarter - sp.Rational(1, 4)
     p = sp.exp(r) - 1 - r
+    power = sp.exp((j + k) * sp.log(2))
     return {
-        "exp": (scale * (1 + r + p), sp.exp(t)),
-        "half_expm1": (half_m1 + half * (r + p), (sp.exp(t) - 1) / 2),
-        "half_expm1_minus_x": (
-            ((half_m1 - k * hi / 2) + half_m1 * r) + (half * p - k * lo / 2),
-            (sp.exp(t) - 1 - t) / 2,
+        "quarter_expm1": (quarter_m1 + quarter * (r + p), (sp.exp(t) - 1) / 4),
+        "quarter_expm1_minus_x": (
+            ((quarter_m1 - k * hi / 4) + quarter_m1 * r) + (quarter * p - k * lo / 4),
+            (sp.exp(t) - 1 - t) / 4,
         ),
+        "scaled_exp": ((m + m * (r + p)) * power, m * sp.exp(j * sp.log(2)) * sp.exp(t)),
     }
 
 

@@ -4,13 +4,15 @@ kernels, per array for the array-API path.
 Where the numpy kernels need one ufunc call per operation, a compiled loop evaluates the
 whole expression per element, and an array library without ``out=`` evaluates it array by
 array; both are printed by SymPy's ``NumPyPrinter``, the array-API one with the namespace
-``xp`` of the inputs. The compiled one calls the module's own ``_exp``, ``_half_expm1`` and
-``_half_expm1_minus_x`` (:class:`derive.numerics.ExpReduction`), which the compiler
-vectorises.
+``xp`` of the inputs. The compiled one calls the module's own ``_half_expm1``,
+``_half_expm1_minus_x`` and ``_scaled_exp`` (:class:`derive.numerics.ExpReduction`), which the
+compiler vectorises; the array-API one the careful helpers of ``_numeric``.
 """
 
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
+
+from derive.numerics import ScaledExp
 
 
 class ScalarPrinter(NumPyPrinter):
@@ -47,13 +49,25 @@ class ScalarPrinter(NumPyPrinter):
         raise NotImplementedError(f"no scalar printing for the power {expr}")
 
     def _print_exp(self, expr):
-        return f"_exp{self.suffix}({self._print(expr.args[0])})"
+        return self._print(ScaledExp(1, 0, expr.args[0], 1, 0))
 
     def _print_HalfExpm1(self, expr):
-        return f"_half_expm1{self.suffix}({self._print(expr.args[0])})"
+        return self._half("_half_expm1", expr)
 
     def _print_HalfExpm1MinusX(self, expr):
-        return f"_half_expm1_minus_x{self.suffix}({self._print(expr.args[0])})"
+        return self._half("_half_expm1_minus_x", expr)
+
+    def _half(self, name, expr):
+        """``name(a)``, or ``name_diff(a, b)`` for the difference a - b taken exactly."""
+        a, b = expr.args
+        if b == 0:
+            return f"{name}{self.suffix}({self._print(a)})"
+        return f"{name}_diff{self.suffix}({self._print(a)}, {self._print(b)})"
+
+    def _print_ScaledExp(self, expr):
+        a, b, x = (self._print(arg) for arg in expr.args[:3])
+        n, s = (int(arg) for arg in expr.args[3:])
+        return f"_scaled_exp{self.suffix}({a}, {b}, {x}, {n}, {s})"
 
 
 class ArrayApiPrinter(ScalarPrinter):
@@ -65,12 +79,18 @@ class ArrayApiPrinter(ScalarPrinter):
     def _print_exp(self, expr):
         return f"xp.exp({self._print(expr.args[0])})"
 
-    def _print_expm1(self, expr):
-        return f"xp.expm1({self._print(expr.args[0])})"
+    def _print_HalfExpm1(self, expr):
+        a, b = (self._print(arg) for arg in expr.args)
+        return f"half_expm1_generic(xp, {a}, {b})"
 
-    def _print_Expm1MinusX(self, expr):
-        t, expm1_t = (self._print(arg) for arg in expr.args)
-        return f"expm1_minus_x_generic(xp, {t}, {expm1_t}, series)"
+    def _print_HalfExpm1MinusX(self, expr):
+        a, b = (self._print(arg) for arg in expr.args)
+        return f"half_expm1_minus_x_generic(xp, {a}, {b}, series)"
+
+    def _print_ScaledExp(self, expr):
+        a, b, x = (self._print(arg) for arg in expr.args[:3])
+        n, s = (int(arg) for arg in expr.args[3:])
+        return f"scaled_exp_generic(xp, {a}, {b}, {x}, {n}, {s})"
 
 
 def array_api_lines(temporaries, outputs) -> list[str]:

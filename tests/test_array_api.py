@@ -71,7 +71,11 @@ def test_every_kernel_matches_numpy(backend, library, dtype, shapes):
             assert g.dtype == dtype and g.shape == w.shape, f.__name__
             # Same float64 formulas, grouped differently (blocks, fused multiply-adds): a few
             # float64 ulps apart, which may flip the final rounding to float32 by one ulp.
+            # The numba backend computes float32 in float32: each within 4 ulps of the exact
+            # value (test_accuracy), so within 8 of each other.
             rtol = 1e-13 if dtype == np.float64 else 2 * np.finfo(np.float32).eps
+            if backend == "numba" and dtype == np.float32:
+                rtol = 8 * np.finfo(np.float32).eps
             np.testing.assert_allclose(g, w, rtol=rtol, atol=0)
 
 

@@ -1,0 +1,156 @@
+"""The numerical primitives of the generated numpy and array-API kernels.
+
+Two kinds. The fast ones write into float64 buffers with numpy ufuncs (``out=``) and are
+exact only inside the range the kernels check first (``in_range``; derive/numerics.py,
+``fast_path_bounds``). The careful ones (``*_generic``) take any array namespace ``xp``
+and are exact for every input, infinities and NaN included; they serve the array-API path
+and the numpy blocks whose inputs fall outside the fast range.
+"""
+
+import numpy as np
+
+_SMALLEST_NORMAL = float(np.finfo(np.float64).smallest_normal)
+_LOG2_E = 1.4426950408889634
+_LN2_HI = 0.6931471803691238  # ln 2 to 32 bits: k * _LN2_HI is exact for |k| < 2**21
+_LN2_LO = 1.9082149292705877e-10
+# Beyond |x| = this (times the power), (a - b)**power e^x is 0 or overflows for every
+# nonzero float a - b.
+_SCALED_EXP_LIMIT = 1500.0
+
+
+def in_range(checks):
+    """True when every array of ``checks`` ((array, bound) pairs) lies within
+    [-bound, bound] (a NaN is not within any range)."""
+    for array, bound in checks:
+        if array.size and not (array.max() <= bound and array.min() >= -bound):
+            return False
+    return True
+
+
+def expm1_minus_x(t, expm1_t, series, out):
+    """out = e^t - 1 - t, given expm1_t = expm1(t), accurate to a few ulps for finite t.
+
+    expm1(t) - t cancels for small |t| (at t = 1e-8 it keeps no correct digit), so there the
+    Taylor series ``series`` is summed instead, by Horner's rule: on the small elements alone
+    when they are few, on the whole block (then selected) when gathering them costs more.
+    """
+    radius, coefficients = series
+    np.subtract(expm1_t, t, out=out)
+    small = np.abs(t) < radius
+    count = np.count_nonzero(small)
+    if count == 0:
+        return out
+    whole = count > small.size // 8
+    t_small = t if whole else t[small]
+    acc = np.multiply(t_small, coefficients[-1])
+    for c in coefficients[-2:0:-1]:
+        acc += c
+        acc *= t_small
+    acc += coefficients[0]
+    acc *= t_small
+    acc *= t_small
+    if whole:
+        np.putmask(out, small, acc)
+    else:
+        out[small] = acc
+    return out
+
+
+def two_sum_lo(x, y, s, work, out):
+    """out = x + y - s exactly, for s = fl(x + y) finite (Knuth's two-sum)."""
+    np.subtract(s, x, out=work)  # the part of s that came from y
+    np.subtract(s, work, out=out)  # ... and from x
+    np.subtract(x, out, out=out)
+    np.subtract(y, work, out=work)
+    np.add(out, work, out=out)
+    return out
+
+
+def scaled_exp(a, b, x, work, out):
+    """out = (a - b) e^x, for |x| <= 708 and a - b finite (no factor over- or underflows)."""
+    np.exp(x, out=work)
+    np.subtract(a, b, out=out)
+    np.multiply(out, work, out=out)
+    return out
+
+
+def expm1_minus_x_generic(xp, t, expm1_t, series):
+    """:func:`expm1_minus_x` for any array library and every t: the series evaluated
+    everywhere and selected where |t| < radius (the array API has no in-place update of a
+    subset), and +inf at t = +inf (where expm1(t) - t is inf - inf)."""
+    radius, coefficients = series
+    acc = coefficients[-1]
+    for c in coefficients[-2::-1]:
+        acc = acc * t + c
+    direct = xp.where(t == xp.inf, t, expm1_t - t)
+    return xp.where(xp.abs(t) < radius, acc * t * t, direct)
+
+
+def _half_difference(xp, a, b):
+    """(t, lo): t = a/2 - b/2 rounded and lo its rounding error, so t + lo = (a - b)/2
+    exactly; lo is 0 where t is not finite."""
+    x, y = 0.5 * a, -0.5 * b
+    t = x + y
+    from_y = t - x
+    lo = (x - (t - from_y)) + (y - from_y)
+    return t, xp.where(xp.isfinite(lo), lo, xp.zeros_like(lo))
+
+
+def half_expm1_generic(xp, a, b):
+    """(e^(a - b) - 1) / 2 for every a, b: u (u/2 + 1) with u = expm1(t), t = (a - b)/2,
+    plus lo (1 + u)**2 for the rounding error lo of t (wherever the first part is finite;
+    where it is not, the result is +inf whatever lo is)."""
+    t, lo = _half_difference(xp, a, b)
+    u = xp.expm1(t)
+    main = u * (0.5 * u + 1)
+    e = u + 1
+    return main + xp.where(xp.isfinite(main), (lo * e) * e, xp.zeros_like(main))
+
+
+def half_expm1_minus_x_generic(xp, a, b, series):
+    """(e^t - 1 - t) / 2 with t = a - b, for every a, b: u**2/2 + (u - t/2) with
+    u = expm1(t/2), plus lo u (u + 2) for the rounding error lo of t/2 (wherever the first
+    part is finite)."""
+    t, lo = _half_difference(xp, a, b)
+    u = xp.expm1(t)
+    main = 0.5 * u * u + expm1_minus_x_generic(xp, t, u, series)
+    return main + xp.where(xp.isfinite(main), (lo * u) * (u + 2), xp.zeros_like(main))
+
+
+def scaled_exp_generic(xp, a, b, x, power, shift):
+    """2**shift (a - b)**power e^x (power 1 or 2) with no intermediate overflow or
+    underflow, for every a, b, x.
+
+    The factors' binary exponents are added as integers: a - b = m 2**j with 1 <= |m| < 2
+    (its half when the difference overflows, scaled up when subnormal), x = k ln 2 + r, and
+    m**power e^r, which lies in [0.7, 6), is scaled by 2**(power j + k + shift) in three
+    powers of two. a - b = 0 gives 0 for every non-NaN x; an infinite or NaN a - b gives the IEEE
+    product with e^x (NaN for inf * e^-inf).
+    """
+    full = a - b
+    half = 0.5 * a - 0.5 * b
+    overflowed = ~xp.isfinite(full) & xp.isfinite(half)
+    d = xp.where(overflowed, half, full)
+    j = xp.where(overflowed, xp.ones_like(d), xp.zeros_like(d))
+    subnormal = xp.abs(d) < _SMALLEST_NORMAL
+    d = xp.where(subnormal, d * 2.0**54, d)
+    j = xp.where(subnormal, j - 54, j)
+    regular = xp.isfinite(d) & (d != 0)
+    ones = xp.ones_like(d)
+    exponent = xp.floor(xp.log2(xp.abs(xp.where(regular, d, ones))))
+    two = xp.full_like(d, 2.0)
+    m = d * xp.pow(two, -exponent)  # in [1, 2), up to log2's rounding at a power of two
+    limit = xp.full_like(x, _SCALED_EXP_LIMIT * power)
+    clamped = xp.where(x > limit, limit, xp.where(x < -limit, -limit, x))
+    k = xp.round(clamped * _LOG2_E)
+    r = (clamped - k * _LN2_HI) - k * _LN2_LO
+    total = power * (j + exponent) + k + shift
+    total = xp.where(total > 3000, 3000 * ones, xp.where(total < -3000, -3000 * ones, total))
+    n1 = xp.trunc(total / 3)
+    n2 = xp.trunc((total - n1) / 2)
+    mp = m if power == 1 else m * m
+    finite = mp * xp.exp(r) * xp.pow(two, n1) * xp.pow(two, n2) * xp.pow(two, total - n1 - n2)
+    nonzero = xp.where(x == x, xp.ones_like(x), x)
+    factor = xp.where((x < -limit) & (d != 0), xp.zeros_like(x), nonzero)
+    irregular = (full if power == 1 else full * full) * factor * 2.0**shift
+    return xp.where(regular, finite, irregular)

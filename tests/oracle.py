@@ -1,0 +1,171 @@
+"""mpmath as the oracle of the elementwise kernels: exact values, errors in ulps, and the
+sampled domain of every argument.
+
+The exact values come from the spec's own term and gradients (the textbook expressions
+SymPy derived, before any numerical rewrite), evaluated by mpmath on the exact binary
+inputs, at a precision doubled until the sum of the textbook terms is resolved. Errors are
+counted in ulps of the output's type: of the exact value, or, for an output that is a sum
+of terms of both signs (a gradient that changes sign), of the sum of those terms' sizes
+(DESIGN.md: near a zero of the function the bound is 4 eps times the terms' size). The
+terms are those of the stabilized expression the kernels evaluate, each evaluated exactly.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from derive.numerics import as_exact, stabilize
+from derive.specs import KernelSpec
+
+DPS = 60
+MAX_DPS = 4000
+
+
+@dataclass(frozen=True)
+class Oracle:
+    """Exact (value, *gradients) of one spec's element, and the terms they cancel between."""
+
+    spec: KernelSpec
+
+    @cached_property
+    def _functions(self):
+        """Per output: the textbook expression's terms (summed to the exact value) and the
+        stabilized expression's terms (for the scale), as mpmath functions."""
+
+        def functions(expr):
+            return [sp.lambdify(self.spec.args, t, "mpmath") for t in sp.Add.make_args(expr)]
+
+        exprs = (self.spec.term, *self.spec.gradients)
+        textbook = [functions(e) for e in exprs]
+        stable = [functions(as_exact(sp.expand(stabilize(e), multinomial=False))) for e in exprs]
+        return textbook, stable
+
+    def outputs(self, point):
+        """(exact, scale) per output at one point (a tuple of Python floats): scale is the
+        sum of the magnitudes of the stabilized terms, never less than |exact|."""
+        x = [mpmath.mpf(v) for v in point]
+        results = []
+        for textbook, stable in zip(*self._functions, strict=True):
+            value = exact_sum(textbook, x)
+            scale = abs(value)
+            if len(stable) > 1:
+                scale = sum(abs(exact_sum([t], x)) for t in stable)
+            results.append((value, max(scale, abs(value))))
+        return results
+
+
+def exact_sum(terms, x):
+    """sum(t(*x) for t in terms) by mpmath, the precision doubled from 60 digits until the
+    sum is resolved: two evaluations agree to 30 digits and the sum is not lost below the
+    precision of its largest term (textbook forms cancel: e^x - 1 - x at x = 1e-300 loses
+    600 digits), or until what could be lost is below 1e-400 (zero for every float type)."""
+    dps, previous = DPS, None
+    while dps <= MAX_DPS:
+        with mpmath.workdps(dps):
+            parts = [t(*x) for t in terms]
+            value = mpmath.fsum(parts)
+            resolution = max(abs(p) for p in parts) * mpmath.mpf(10) ** (30 - dps)
+        agrees = previous is not None and abs(value - previous) <= abs(value) * 1e-30
+        if (agrees and abs(value) > resolution) or resolution < mpmath.mpf(10) ** -400:
+            return value
+        previous, dps = value, dps * 2
+    raise ArithmeticError(f"no convergence at {x}: {previous} vs {value}")
+
+
+def ulps(got: float, exact, scale, dtype) -> float:
+    """|got - exact| in ulps of ``dtype`` at max(|exact|, scale) (subnormal spacing below).
+
+    Exact values beyond the type's largest finite number must come back as infinities of
+    their sign; within 4 ulps of that boundary either rounding is accepted.
+    """
+    info = np.finfo(dtype)
+    big = mpmath.mpf(float(info.max))
+    if abs(exact) > big * (1 + 4 * mpmath.mpf(float(info.eps))):
+        return 0.0 if got == np.sign(float(exact)) * np.inf else np.inf
+    if not np.isfinite(got):
+        near = abs(exact) > big * (1 - 4 * mpmath.mpf(float(info.eps)))
+        return 0.0 if near and got == np.sign(float(exact)) * np.inf else np.inf
+    size = min(float(max(abs(exact), scale)), float(info.max))
+    with np.errstate(over="ignore"):  # the spacing at the largest float is beyond it
+        spacing = float(np.spacing(dtype(size)))
+    return float(abs(mpmath.mpf(float(got)) - exact) / spacing)
+
+
+# --- the sampled domain ---------------------------------------------------------------------
+
+
+def log_uniform(rng, n, dtype, signed=True):
+    """n values with log10|x| uniform over the type's whole range (subnormals included)."""
+    info = np.finfo(dtype)
+    low = np.log10(float(info.smallest_subnormal))
+    magnitude = 10.0 ** rng.uniform(low, np.log10(float(info.max)), n)
+    magnitude = np.minimum(magnitude, float(info.max))
+    sign = rng.choice([-1.0, 1.0], n) if signed else 1.0
+    return (sign * magnitude).astype(dtype)
+
+
+def exp_boundaries(dtype):
+    """Arguments where e^x, e^x / 2, e^x / 4 or the halves overflow or underflow."""
+    info = np.finfo(dtype)
+    top, tiny = np.log(float(info.max)), np.log(float(info.smallest_normal))
+    sub = np.log(float(info.smallest_subnormal))
+    return [top, top + np.log(2), top + np.log(4), 2 * top, tiny, sub, 2 * tiny, 2 * sub]
+
+
+def domain(spec: KernelSpec, dtype, n: int, seed: int = 0) -> np.ndarray:
+    """(n, len(args)) points: every argument log-uniform over the whole range, moderate
+    values, pairs of arguments a small or huge distance apart, arguments beside each
+    exponential's overflow and underflow boundaries (as values and as differences), and
+    near-equal prior and posterior."""
+    rng = np.random.default_rng(seed)
+    k = len(spec.args)
+    quarter = n // 4
+    wide = log_uniform(rng, n * k, dtype).reshape(n, k)
+    moderate = rng.normal(scale=rng.choice([0.1, 1.0, 5.0, 30.0], (n, 1)), size=(n, k))
+    points = np.where(rng.random((n, k)) < 0.5, wide, moderate.astype(dtype))
+    edges = np.array(exp_boundaries(dtype))
+    for row in range(n):
+        kind = row % 4
+        i, j = rng.choice(k, 2, replace=False) if k > 1 else (0, 0)
+        if kind == 1 and k > 1:  # a difference log-uniform over the range
+            gap = log_uniform(rng, 1, np.float64)[0]
+            with np.errstate(over="ignore"):
+                points[row, j] = dtype(float(points[row, i]) + gap)
+        elif kind == 2:  # beside an exponential's boundary, as a value or a difference
+            edge = rng.choice(edges) * rng.choice([-1.0, 1.0]) + rng.uniform(-2, 2)
+            if k > 1 and rng.random() < 0.5:
+                points[row, j] = dtype(float(points[row, i]) - edge)
+            else:
+                points[row, i] = dtype(edge)
+        elif kind == 3 and k > 1 and row < 3 * quarter:  # q close to p
+            points[row, j] = dtype(float(points[row, i]) * (1 + rng.normal() * 1e-6))
+    with np.errstate(over="ignore", invalid="ignore"):
+        points = points.astype(dtype)
+    return points[np.all(np.isfinite(points), axis=1)]
+
+
+def exact_outputs(spec, points):
+    """Oracle(spec).outputs at every row of ``points``."""
+    oracle = Oracle(spec)
+    return [oracle.outputs(tuple(map(float, point))) for point in points]
+
+
+def worst_errors(spec, kernel, points, dtype, exact=None):
+    """Per output: (worst ulps, the point where it happened), of ``kernel`` (a
+    value_and_grad function) over ``points``, one element per row; ``exact`` is
+    ``exact_outputs(spec, points)`` when already computed."""
+    exact = exact_outputs(spec, points) if exact is None else exact
+    arrays = [np.ascontiguousarray(points[:, i : i + 1]) for i in range(points.shape[1])]
+    with np.errstate(all="ignore"):
+        kl, grads = kernel(*arrays)
+    got = np.column_stack([kl, *(g[:, 0] for g in grads)])
+    worst = [(0.0, None)] * got.shape[1]
+    for row, point in enumerate(points):
+        for o, (value, scale) in enumerate(exact[row]):
+            error = ulps(float(got[row, o]), value, scale, dtype)
+            if error > worst[o][0]:
+                worst[o] = (error, tuple(map(float, point)))
+    return worst

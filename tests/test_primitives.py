@@ -1,0 +1,287 @@
+"""The numerical primitives the kernels are built from, against mpmath at 100 digits on the
+exact binary inputs: the compiled kernels' own (e^t - 1)/2, (e^t - 1 - t)/2 and
+(a - b) e^x in float64 and float32 (derive/numerics.py, ExpReduction), and the numpy
+kernels' careful array versions (templates/static/numeric.py); their special values; and
+the proofs of their formulas."""
+
+import importlib
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+from derive import numerics
+
+numba = pytest.importorskip("numba")
+compiled = pytest.importorskip("generated.kl_std_normal_numba")
+numeric = importlib.import_module("generated._numeric")
+runtime = importlib.import_module("generated._runtime")
+
+mpmath.mp.dps = 100  # e^t - 1 - t at t = 1e-13 cancels 26 digits
+HALF_EXPM1 = lambda a, b=0: mpmath.expm1(a - b) / 2  # noqa: E731
+HALF_G = lambda a, b=0: (mpmath.expm1(a - b) - (a - b)) / 2  # noqa: E731
+EXACT = {
+    "_half_expm1": HALF_EXPM1,
+    "_half_expm1_diff": HALF_EXPM1,
+    "_half_expm1_minus_x": HALF_G,
+    "_half_expm1_minus_x_diff": HALF_G,
+    "_scaled_exp": lambda a, b, x: (a - b) * mpmath.exp(x),
+    "_scaled_exp_square": lambda a, b, x: (a - b) ** 2 * mpmath.exp(x),
+}
+ARITY = {"_half_expm1": 1, "_half_expm1_minus_x": 1, "_scaled_exp": 3, "_scaled_exp_square": 3}
+POWER = {"_scaled_exp": 1, "_scaled_exp_square": 2}
+# Worst seen over these points (float64 / float32), rounded up: the bound each must keep.
+MAX_ULPS = {
+    "_half_expm1": 2.0,
+    "_half_expm1_diff": 2.0,
+    "_half_expm1_minus_x": 2.5,
+    "_half_expm1_minus_x_diff": 2.5,
+    "_scaled_exp": 2.0,
+    "_scaled_exp_square": 2.5,
+}
+SUFFIX = {np.float64: "", np.float32: "_f32"}
+TYPES = [np.float64, np.float32]
+
+
+def compiled_helper(name, dtype):
+    """The numba helper ``name`` of ``dtype``, applied elementwise to arrays."""
+    helper = getattr(compiled, name.removesuffix("_square") + SUFFIX[dtype])
+    arity = ARITY.get(name, 2)
+    power = POWER.get(name)
+    if arity == 1:
+
+        @numba.njit(fastmath={"contract"})
+        def run(out, a, b, c):
+            for i in range(a.size):
+                out[i] = helper(a[i])
+    elif arity == 2:
+
+        @numba.njit(fastmath={"contract"})
+        def run(out, a, b, c):
+            for i in range(a.size):
+                out[i] = helper(a[i], b[i])
+    else:
+
+        @numba.njit(fastmath={"contract"})
+        def run(out, a, b, c):
+            for i in range(a.size):
+                out[i] = helper(a[i], b[i], c[i], power, 0)
+
+    def apply(*args):
+        args = [np.asarray(a, dtype) for a in args] + [np.zeros(1, dtype)] * (3 - len(args))
+        out = np.empty_like(args[0])
+        run(out, *args)
+        return out
+
+    return apply
+
+
+def careful_helper(name, dtype):
+    """The numpy kernels' careful version of ``name``: float64 in, rounded to dtype."""
+    series = runtime._EXPM1_MINUS_X_SERIES[np.dtype(dtype)]
+    function = {
+        "_half_expm1": lambda a, b=0.0: numeric.half_expm1_generic(np, a, b),
+        "_half_expm1_minus_x": lambda a, b=0.0: numeric.half_expm1_minus_x_generic(
+            np, a, b, series
+        ),
+        "_scaled_exp": lambda a, b, x: numeric.scaled_exp_generic(np, a, b, x, 1, 0),
+        "_scaled_exp_square": lambda a, b, x: numeric.scaled_exp_generic(np, a, b, x, 2, 0),
+    }[name.removesuffix("_diff")]
+
+    def apply(*args):
+        with np.errstate(all="ignore"):
+            return function(*(np.asarray(a, dtype).astype(np.float64) for a in args)).astype(dtype)
+
+    return apply
+
+
+IMPLEMENTATIONS = {"compiled": compiled_helper, "careful numpy": careful_helper}
+
+
+def points(name, dtype):
+    """Random arguments over the type's range, tiny ones, the reduction's switch points,
+    the overflow band; for the differences, pairs a small or a huge distance apart."""
+    rng = np.random.default_rng(7)
+    info = np.finfo(dtype)
+    ln2 = np.log(2)
+    top = float(np.log(float(info.max)))
+    low = float(np.log(float(info.smallest_subnormal)))
+    t = np.concatenate(
+        [
+            rng.uniform(-3, 3, 1500),
+            rng.uniform(low, top + 1, 500),
+            rng.uniform(top - 1, top + 1, 200),  # e^t, e^t / 2 overflow here
+            np.exp(rng.uniform(-40, 1, 300)) * rng.choice([-1, 1], 300),
+            [k * ln2 / 2 * (1 + d) for k in range(-6, 7) for d in (-1e-6, 0.0, 1e-6)],
+        ]
+    ).astype(dtype)
+    arity = ARITY.get(name, 2)
+    if arity == 1:
+        return [t]
+    scale = 10.0 ** rng.uniform(-3, np.log10(float(info.max)) - 1, t.size)
+    a = (rng.choice([-1, 1], t.size) * scale).astype(dtype)
+    a = np.where(rng.random(t.size) < 0.5, a, rng.normal(size=t.size).astype(dtype))
+    with np.errstate(over="ignore"):
+        b = (a.astype(np.float64) - t).astype(dtype)  # a - b is t, rounded
+    if arity == 2:
+        keep = np.isfinite(b)
+        return [a[keep], b[keep]]
+    # (a - b) e^x: a, b anywhere, the exponent anywhere it can leave a finite product
+    decades = np.log10(float(info.smallest_subnormal)), np.log10(float(info.max))
+    sizes = 10.0 ** rng.uniform(*decades, t.size)
+    m = (rng.choice([-1, 1], t.size) * sizes).astype(dtype)
+    x = rng.uniform(-np.log(float(info.max)) * 2.2, np.log(float(info.max)) * 2.2, t.size)
+    return [m, np.where(rng.random(t.size) < 0.3, -m, np.zeros_like(m)), x.astype(dtype)]
+
+
+def ulps(got, exact, dtype):
+    info = np.finfo(dtype)
+    if abs(exact) > mpmath.mpf(float(info.max)) * (1 + 4 * float(info.eps)):  # overflows
+        return 0.0 if got == np.sign(float(exact)) * np.inf else np.inf
+    if not np.isfinite(got):
+        return np.inf
+    size = max(abs(float(exact)), float(info.smallest_subnormal))
+    spacing = float(np.spacing(dtype(min(size, float(info.max)))))
+    return float(abs(mpmath.mpf(float(got)) - exact) / spacing)
+
+
+# The careful numpy helpers take (a, b) in one form: their one-argument names are a, 0.
+CASES = [
+    (name, implementation)
+    for name in EXACT
+    for implementation in IMPLEMENTATIONS
+    if not (implementation == "careful numpy" and ARITY.get(name) == 1)
+]
+
+
+@pytest.mark.parametrize("dtype", TYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name, implementation", CASES)
+def test_within_a_few_ulps_of_mpmath(name, dtype, implementation):
+    args = points(name, dtype)
+    got = IMPLEMENTATIONS[implementation](name, dtype)(*args)
+    worst, where = 0.0, None
+    for i, g in enumerate(got):
+        exact = EXACT[name](*(mpmath.mpf(float(a[i])) for a in args))
+        error = ulps(g, exact, dtype)
+        if error > worst:
+            worst, where = error, [float(a[i]) for a in args]
+    assert worst <= MAX_ULPS[name], f"{worst} ulps at {where}"
+
+
+INF, NAN = np.inf, np.nan
+# (arguments, result): IEEE special values, the overflow band and overflowed differences.
+EDGES = {
+    "_half_expm1": [
+        ((NAN,), NAN),
+        ((-INF,), -0.5),
+        ((INF,), INF),
+        ((800.0,), INF),
+        ((-800.0,), -0.5),
+    ],
+    "_half_expm1_diff": [
+        ((NAN, 0.0), NAN),
+        ((INF, INF), NAN),
+        ((0.0, -INF), INF),
+        ((0.0, INF), -0.5),
+        (("max", "-max"), INF),
+        (("-max", "max"), -0.5),
+        ((0.0, -1419.0), INF),
+    ],
+    "_half_expm1_minus_x": [
+        ((NAN,), NAN),
+        ((-INF,), INF),
+        ((INF,), INF),
+        ((800.0,), INF),
+        ((-800.0,), 399.5),
+        (("-max/2",), "max/4"),
+    ],
+    "_half_expm1_minus_x_diff": [
+        ((NAN, 0.0), NAN),
+        ((INF, INF), NAN),
+        ((0.0, INF), INF),
+        ((-INF, 0.0), INF),
+        ((0.0, -INF), INF),
+        (("max", "-max"), INF),
+        (("-max/2", "max/2"), "max/2"),
+        ((0.0, -1419.0), INF),
+        ((0.0, 800.0), 399.5),
+    ],
+    "_scaled_exp": [
+        ((0.0, 0.0, INF), 0.0),
+        ((0.0, 0.0, -INF), 0.0),
+        ((0.0, 0.0, NAN), NAN),
+        ((INF, 0.0, -INF), NAN),
+        ((INF, 0.0, 5.0), INF),
+        ((-INF, 0.0, INF), -INF),
+        ((1.0, 0.0, INF), INF),
+        ((1.0, 0.0, -INF), 0.0),
+        ((NAN, 0.0, 1.0), NAN),
+        ((INF, INF, 0.0), NAN),
+        (("max", "-max", -1.0), "2max/e"),
+    ],
+    "_scaled_exp_square": [
+        ((0.0, 0.0, INF), 0.0),
+        ((0.0, 0.0, NAN), NAN),
+        ((INF, 0.0, -INF), NAN),
+        ((-INF, 0.0, 5.0), INF),
+        ((1.0, 0.0, -INF), 0.0),
+        (("max", "-max", -750.0), "(2max)^2/e750"),
+        (("-max", "0.0", "-1420.0"), "max2/e1420"),
+    ],
+}
+
+
+def edge_value(v, dtype):
+    big = float(np.finfo(dtype).max)
+    named = {"max": big, "-max": -big, "max/2": big / 2, "-max/2": -big / 2, "max/4": big / 4}
+    named["2max/e"] = float(2 * mpmath.mpf(big) / mpmath.e)
+    named["(2max)^2/e750"] = float((2 * mpmath.mpf(big)) ** 2 / mpmath.exp(750))
+    named["max2/e1420"] = float(mpmath.mpf(big) ** 2 / mpmath.exp(1420))
+    named["0.0"], named["-1420.0"] = 0.0, -1420.0
+    return dtype(named[v]) if isinstance(v, str) else dtype(v)
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("dtype", TYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", list(EDGES))
+def test_special_values(name, dtype, implementation):
+    function = IMPLEMENTATIONS[implementation](name, dtype)
+    for args, want in EDGES[name]:
+        got = function(*([edge_value(a, dtype)] for a in args))[0]
+        want = edge_value(want, dtype)
+        close = got == want or (np.isnan(want) and np.isnan(got))
+        if not close and np.isfinite(want):
+            close = abs(float(got) - float(want)) <= 2 * float(np.spacing(abs(want)))
+        assert close, f"{name}{args}: {got}, want {want}"
+
+
+@pytest.mark.parametrize("dtype", TYPES, ids=lambda d: d.__name__)
+def test_the_overflow_band_is_finite_and_the_overflow_infinite(dtype):
+    """Scan t across where e^t overflows and e^t / 2 does not: every result within 4 ulps
+    while (e^t - 1)/2 is representable, +inf after (issue #12: NaN at 710.2 before)."""
+    info = np.finfo(dtype)
+    top = np.log(float(info.max))
+    t = np.linspace(top - 0.5, top + np.log(2) + 0.5, 4001).astype(dtype)
+    for implementation, make in IMPLEMENTATIONS.items():
+        for name in ("_half_expm1", "_half_expm1_minus_x"):
+            got = make(name, dtype)(t)
+            errors = [
+                ulps(g, EXACT[name](mpmath.mpf(float(x))), dtype)
+                for x, g in zip(t, got, strict=True)
+            ]
+            assert max(errors) <= 4, f"{implementation} {name}: {max(errors)} ulps"
+
+
+def test_the_formulas_are_proved_and_a_wrong_one_is_caught():
+    numerics.check_exp_reduction()
+    formulas = numerics.reduction_formulas()
+    formula, exact = formulas["quarter_expm1_minus_x"]
+    k, lo = sp.Symbol("k", real=True), sp.log(2) - sp.Symbol("ln2_hi", real=True)
+    formulas["quarter_expm1_minus_x"] = (formula + k * lo / 2, exact)  # "+ k ln2_lo/4" for "-"
+    with pytest.raises(ArithmeticError, match="quarter_expm1_minus_x"):
+        numerics.check_exp_reduction(formulas)
+
+
+def test_the_numpy_lowering_is_proved_to_first_order():
+    numerics.check_lowering()
