@@ -3,6 +3,8 @@ buffer gives the right answer or one clear error naming the argument, identicall
 numpy and numba backends; KLGEN_NUM_THREADS is checked once, at import."""
 
 import hashlib
+import importlib
+import inspect
 import json
 import os
 import subprocess
@@ -21,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
 SUFFIXES = ("", "_grad", "_value_and_grad")
 SHAPE = (4, 3)
+SPEC = {spec.name: spec for spec in SPECS}
 
 
 def function(spec, backend, suffix):
@@ -274,24 +277,13 @@ def partly_overlapping(spec):
     return inputs(spec, np.random.default_rng(0)), tuple(out)
 
 
-def prior_last(spec):
-    """Inputs whose last is (D,), broadcast along the batch, and out buffers to match."""
+def prior_last(spec, gradient=lambda args, out: np.full(3, 7.0)):
+    """Inputs whose last is (D,), broadcast along the batch, and out buffers to match, the
+    last one ``gradient(args, out)``."""
     args = inputs(spec, np.random.default_rng(0))
     args[-1] = args[-1][0].copy()
     out = fresh_outs(spec)
-    out[-1] = np.full(3, 7.0)
-    return args, out
-
-
-def dmu_view_as_last_gradient(spec):
-    args, out = prior_last(spec)
-    out[-1] = out[1][2]
-    return args, tuple(out)
-
-
-def last_input_as_last_gradient(spec):
-    args, out = prior_last(spec)
-    out[-1] = args[-1]
+    out[-1] = gradient(args, out)
     return args, tuple(out)
 
 
@@ -306,6 +298,7 @@ def overlapping_input(spec):
 
 
 def subclassed(spec, tmp):
+    """dmu an np.memmap, dlogvar an np.matrix: written through plain views of their memory."""
     args, out = with_out(spec, 1, filled_memmap(tmp / "dmu.dat", np.full(SHAPE, 7.0)))
     out = list(out)
     out[2] = np.matrix(out[2])
@@ -314,8 +307,8 @@ def subclassed(spec, tmp):
 
 # out= buffers that must be written and returned: name -> (spec, tmp_path) -> (args, out).
 OUT_ANSWERS = {
-    "tuple of arrays": lambda s, t: with_out(s, 0, np.full(4, 7.0)),
-    "list of arrays": lambda s, t: (lambda a, o: (a, list(o)))(*with_out(s, 0, np.full(4, 7.0))),
+    "tuple of arrays": lambda s, t: (inputs(s, np.random.default_rng(0)), tuple(fresh_outs(s))),
+    "list of arrays": lambda s, t: (inputs(s, np.random.default_rng(0)), fresh_outs(s)),
     "float32": lambda s, t: (
         inputs(s, np.random.default_rng(0), dtype=np.float32),
         tuple(fresh_outs(s, dtype=np.float32)),
@@ -324,7 +317,7 @@ OUT_ANSWERS = {
         [a.tolist() for a in inputs(s, np.random.default_rng(0))],
         tuple(fresh_outs(s)),
     ),
-    "last input (D,), its gradient (D,)": lambda s, t: (lambda a, o: (a, tuple(o)))(*prior_last(s)),
+    "last input (D,), its gradient (D,)": lambda s, t: prior_last(s),
     "one latent axis: a 0-d KL": lambda s, t: (
         inputs(s, np.random.default_rng(0), (5,)),
         tuple(fresh_outs(s, (5,))),
@@ -415,7 +408,7 @@ OUT_ERRORS = {
         "out[0] (the KL) and out[2] (dlogvar) overlap",
     ),
     "broadcast input's gradient inside dmu": (
-        dmu_view_as_last_gradient,
+        lambda s: prior_last(s, lambda args, out: out[1][2]),
         ValueError,
         "out[1] (dmu) and out[",
     ),
@@ -430,7 +423,7 @@ OUT_ERRORS = {
         "out[2] (dlogvar) overlaps the input mu",
     ),
     "broadcast input as its own gradient": (
-        last_input_as_last_gradient,
+        lambda s: prior_last(s, lambda args, out: args[-1]),
         ValueError,
         lambda s: f"out[{len(s.args)}] (d{s.arg_names[-1]}) overlaps the input {s.arg_names[-1]}",
     ),
@@ -476,91 +469,91 @@ def test_bad_out_buffers_are_refused_before_any_write_on_both_backends(case, spe
     same_outcomes(results["numpy"], results["numba"])
 
 
+# Every diagonal module of both backends, with its number of inputs.
+MODULES = {f"generated.{s.name}{b}": len(s.args) for s in SPECS for b in ("", "_numba")}
+
+
+def thread_digests(modules):
+    """value_and_grad of each module on ~300k-element inputs (threaded) of both float types:
+    a sha256 digest of each result, and the inputs and results, by "module-dtype-part"."""
+    rng = np.random.default_rng(0)
+    digests, arrays = {}, {}
+    for module, count in modules.items():
+        name = module.split(".")[1].removesuffix("_numba")
+        f = getattr(importlib.import_module(module), name + "_value_and_grad")
+        for dtype in (np.float32, np.float64):
+            args = [rng.uniform(-3, 3, (3001, 100)).astype(dtype) for _ in range(count)]
+            kl, grads = f(*args)
+            key = f"{module}-{np.dtype(dtype).name}"
+            arrays.update({f"{key}-in{i}": a for i, a in enumerate(args)})
+            for i, result in enumerate((kl, *grads)):
+                arrays[f"{key}-out{i}"] = result
+                digests[f"{key}-out{i}"] = hashlib.sha256(result.tobytes()).hexdigest()
+    return digests, arrays
+
+
 # A child process with KLGEN_NUM_THREADS set (or unset) imports every diagonal module of both
 # backends and prints, as JSON, each import's error, else its thread count; given "run" it
-# also runs value_and_grad on ~300k-element inputs of both float types and prints the pool
-# size and a digest of each result, and given a path too it saves the inputs and results.
-CHILD = """
+# also prints its pool size and thread_digests (same code, same inputs as here).
+CHILD = f"""
 import hashlib, importlib, json, sys
 import numpy as np
-modules = [f"generated.{name}{backend}" for name in ("kl_std_normal", "kl_diag_normal")
-           for backend in ("", "_numba")]
-errors = {}
-for module in modules:
+errors = {{}}
+for module in {MODULES!r}:
     try:
         importlib.import_module(module)
     except Exception as err:
         errors[module] = [type(err).__name__, str(err)]
 if errors:
-    print(json.dumps({"errors": errors}))
+    print(json.dumps({{"errors": errors}}))
     raise SystemExit
 runtime = importlib.import_module("generated._runtime")
-found = {"threads": runtime.NUM_THREADS}
+found = {{"threads": runtime.NUM_THREADS}}
+{inspect.getsource(thread_digests)}
 if sys.argv[1:]:
-    rng = np.random.default_rng(0)
-    saved, digests = {}, {}
-    for module in modules:
-        name = module.split(".")[1].removesuffix("_numba")
-        f = getattr(importlib.import_module(module), name + "_value_and_grad")
-        for dtype in (np.float32, np.float64):
-            shape, count = (3001, 100), 4 if "diag" in name else 2
-            args = [rng.uniform(-3, 3, shape).astype(dtype) for _ in range(count)]
-            kl, grads = f(*args)
-            key = f"{module}-{np.dtype(dtype).name}"
-            saved.update({f"{key}-in{i}": a for i, a in enumerate(args)})
-            for i, result in enumerate((kl, *grads)):
-                saved[f"{key}-out{i}"] = result
-                digests[f"{key}-out{i}"] = hashlib.sha256(result.tobytes()).hexdigest()
-    if sys.argv[2:]:
-        np.savez(sys.argv[2], **saved)
+    digests, _ = thread_digests({MODULES!r})
     found.update(pool=runtime._pool and runtime._pool._max_workers, digests=digests)
 print(json.dumps(found))
 """
 
 
-def children(settings, arguments=None):
+def children(settings, arguments=()):
     """Run CHILD once per KLGEN_NUM_THREADS setting (None: unset), all at once, with
-    ``arguments(setting)``; their JSON by setting."""
+    ``arguments``; their JSON by setting."""
     running = {}
     for setting in settings:
         env = {k: v for k, v in os.environ.items() if k != "KLGEN_NUM_THREADS"}
         if setting is not None:
             env["KLGEN_NUM_THREADS"] = setting
-        args = [sys.executable, "-c", CHILD, *(arguments(setting) if arguments else ())]
+        args = [sys.executable, "-c", CHILD, *arguments]
         running[setting] = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE)
     return {s: json.loads(p.communicate(timeout=120)[0]) for s, p in running.items()}
 
 
-def test_bad_thread_counts_are_refused_at_import_naming_the_variable():
+def test_thread_count_settings_are_checked_at_import_naming_the_variable():
     bad = ["-1", "0", "abc", "2.5", " ", "1e3", "+2", "1025", "99999999999999999999999"]
-    for setting, found in children(bad).items():
-        assert len(found["errors"]) == 4, (setting, found)  # both kernels, both backends
-        for kind, message in found["errors"].values():
+    found = children([*bad, None, ""])  # None (unset) and "" mean the core count
+    for setting in bad:
+        assert len(found[setting]["errors"]) == len(MODULES), (setting, found[setting])
+        for kind, message in found[setting]["errors"].values():
             assert kind == "ValueError"
             assert message == (
                 "KLGEN_NUM_THREADS must be a whole number from 1 to 1024 "
                 f"(or unset for the core count), got {setting!r}"
             )
+    assert found[None] == found[""] == {"threads": os.cpu_count()}
 
 
-def test_unset_or_empty_thread_count_is_the_core_count():
-    for found in children([None, ""]).values():
-        assert found == {"threads": os.cpu_count()}
-
-
-def test_thread_counts_give_the_one_thread_results_bit_for_bit(tmp_path):
-    saved = tmp_path / "one_thread.npz"
-    found = children(["1", "2", "3"], lambda s: ["run", *([str(saved)] if s == "1" else [])])
-    for setting, threads in (("1", 1), ("2", 2), ("3", 3)):
-        assert found[setting]["threads"] == threads
-        assert found[setting]["pool"] == (threads if threads > 1 else None)
-        assert found[setting]["digests"] == found["1"]["digests"], setting
-    one = np.load(saved)
-    for key, digest in found["1"]["digests"].items():  # the saved results are those digested
-        assert hashlib.sha256(one[key].tobytes()).hexdigest() == digest
-    for prefix in sorted({key.rsplit("-", 1)[0] for key in one.files}):  # and they are right
-        module = prefix.split("-")[0]
-        spec = next(s for s in SPECS if module.split(".")[1].removesuffix("_numba") == s.name)
-        args = [one[f"{prefix}-in{i}"] for i in range(len(spec.args))]
-        kl, *grads = (one[f"{prefix}-out{i}"] for i in range(len(spec.args) + 1))
+def test_thread_counts_give_the_one_thread_results_bit_for_bit(monkeypatch):
+    found = children(["2", "3"], ["run"])  # while this process computes on one thread:
+    kernels("kl_std_normal", "numba")  # (numba installed, or the test skips)
+    monkeypatch.setattr(importlib.import_module("generated._runtime"), "NUM_THREADS", 1)
+    digests, arrays = thread_digests(MODULES)
+    for setting in ("2", "3"):
+        assert found[setting]["threads"] == found[setting]["pool"] == int(setting)
+        assert found[setting]["digests"] == digests, setting
+    for key in sorted({key.rsplit("-", 1)[0] for key in arrays}):  # and the results are right
+        spec = SPEC[key.split("-")[0].split(".")[1].removesuffix("_numba")]
+        args = [arrays[f"{key}-in{i}"] for i in range(len(spec.args))]
+        kl, *grads = (arrays[f"{key}-out{i}"] for i in range(len(spec.args) + 1))
         check_answer(spec, "_value_and_grad", args, (kl, grads))
