@@ -297,6 +297,14 @@ def overlapping_input(spec):
     return args, tuple(out)
 
 
+def disjoint_slices(spec):
+    """The KL and the gradients side by side in one block of memory, the inputs in another."""
+    n = len(spec.args)
+    memory = np.full(4 + 12 * n, 7.0)
+    out = [memory[:4]] + [memory[4 + 12 * i : 16 + 12 * i].reshape(SHAPE) for i in range(n)]
+    return list(np.random.default_rng(0).normal(size=(n, *SHAPE))), tuple(out)
+
+
 def subclassed(spec, tmp):
     """dmu an np.memmap, dlogvar an np.matrix: written through plain views of their memory."""
     args, out = with_out(spec, 1, filled_memmap(tmp / "dmu.dat", np.full(SHAPE, 7.0)))
@@ -327,6 +335,7 @@ OUT_ANSWERS = {
         tuple(fresh_outs(s, (0, 3))),
     ),
     "np.memmap and np.matrix gradients": subclassed,
+    "every buffer a disjoint slice of one array": lambda s, t: disjoint_slices(s),
 }
 
 TUPLE_OF = "out must be a tuple of "
