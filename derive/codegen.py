@@ -329,7 +329,7 @@ def render_module(spec: KernelSpec, backend: str = "numpy") -> str:
         runner = {"for_row_blocks"} | _GENERIC_NAMES
         numeric = set().union(*(r.helpers for r in routines.values()))
         if any(r.fast_path_checks for r in routines.values()):
-            numeric.add("in_range")
+            numeric.add("rows_out_of_range")
     else:
         runner = {"for_all_rows"}
         check_exp_reduction()

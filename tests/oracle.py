@@ -10,6 +10,7 @@ of terms of both signs (a gradient that changes sign), of the sum of those terms
 terms are those of the stabilized expression the kernels evaluate, each evaluated exactly.
 """
 
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -147,9 +148,15 @@ def domain(spec: KernelSpec, dtype, n: int, seed: int = 0) -> np.ndarray:
     return points[np.all(np.isfinite(points), axis=1)]
 
 
+@functools.cache
+def oracle_of(spec: KernelSpec) -> Oracle:
+    """One Oracle per spec (building one lambdifies every expression)."""
+    return Oracle(spec)
+
+
 def exact_outputs(spec, points):
-    """Oracle(spec).outputs at every row of ``points``."""
-    oracle = Oracle(spec)
+    """The oracle's outputs at every row of ``points``."""
+    oracle = oracle_of(spec)
     return [oracle.outputs(tuple(map(float, point))) for point in points]
 
 

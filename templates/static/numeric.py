@@ -1,7 +1,7 @@
 """The numerical primitives of the generated numpy and array-API kernels.
 
 Two kinds. The fast ones write into float64 buffers with numpy ufuncs (``out=``) and are
-exact only inside the range the kernels check first (``in_range``; derive/numerics.py,
+exact only inside the range the kernels check (``rows_out_of_range``; derive/numerics.py,
 ``fast_path_bounds``). The careful ones (``*_generic``) take any array namespace ``xp``
 and are exact for every input, infinities and NaN included; they serve the array-API path
 and the numpy blocks whose inputs fall outside the fast range.
@@ -18,13 +18,16 @@ _LN2_LO = 1.9082149292705877e-10
 _SCALED_EXP_LIMIT = 1500.0
 
 
-def in_range(checks):
-    """True when every array of ``checks`` ((array, bound) pairs) lies within
-    [-bound, bound] (a NaN is not within any range)."""
+def rows_out_of_range(checks):
+    """None when every array of ``checks`` ((array, bound) pairs, each (rows, latent))
+    lies within [-bound, bound]; else the mask of the rows where some element does not (a
+    NaN is within no range). Two cheap passes an array when all is well."""
+    bad = None
     for array, bound in checks:
         if array.size and not (array.max() <= bound and array.min() >= -bound):
-            return False
-    return True
+            outside = ~np.all(np.abs(array) <= bound, axis=-1)
+            bad = outside if bad is None else bad | outside
+    return bad
 
 
 def expm1_minus_x(t, expm1_t, series, out):
