@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     except UnicodeEncodeError as err:
         encoding = getattr(sys.stdout, "encoding", None)
         _say(
-            f"{prog}: standard output ({encoding}) cannot show {err.object[err.start:err.end]!r};"
+            f"{prog}: standard output ({encoding}) cannot show {err.object[err.start : err.end]!r};"
             " set PYTHONIOENCODING=utf-8"
         )
         return 1
@@ -58,8 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         extra = EXTRAS.get((err.name or "").partition(".")[0])
         if extra is None:
             raise
-        _say(f"{prog}: needs the {extra} extra (no module {err.name!r}): "
-             f"pip install 'klgen[{extra}]'")
+        _say(
+            f"{prog}: needs the {extra} extra (no module {err.name!r}): "
+            f"pip install 'klgen[{extra}]'"
+        )
         return 1
 
 

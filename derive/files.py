@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import signal
+import stat
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -53,11 +54,12 @@ def is_klgen_file(data: bytes) -> bool:
 def generate(directory: Path) -> list[str]:
     """Write every generated file into ``directory``; return the names of those that changed.
 
-    Everything is rendered before the folder is touched. Raises :class:`Refused` when
-    the folder holds .py files without a klgen header, and OSError naming the path.
+    The folder is looked at first (a refusal should not wait for the rendering), and
+    everything is rendered before it is touched. Raises :class:`Refused` when the folder
+    holds .py files without a klgen header, and OSError naming the path.
     """
-    texts = render_all()
     _refuse_foreign(directory)
+    texts = render_all()
     make_folder(directory)
     changed = {
         name: text for name, text in texts.items() if _read(directory / name) != text.encode()
@@ -93,11 +95,20 @@ def make_folder(directory: Path) -> None:
 
 
 def _read(path: Path) -> bytes | None:
-    """The bytes of ``path``, or None when it does not exist."""
+    """The bytes of ``path``, or None when it does not exist.
+
+    A folder raises IsADirectoryError; a FIFO or device is refused, never opened (reading
+    it could block for ever).
+    """
     try:
-        return path.read_bytes()
+        mode = path.stat().st_mode
     except FileNotFoundError:
         return None
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if not stat.S_ISREG(mode):
+        raise Refused(f"{path}: is not a regular file (a FIFO or a device); move it away")
+    return path.read_bytes()
 
 
 def _temporary_name(name: str) -> str:
@@ -105,8 +116,9 @@ def _temporary_name(name: str) -> str:
 
 
 def _remove_leftover_temporaries(directory: Path, names: Mapping[str, str]) -> None:
-    """Remove the temporaries a killed (SIGKILL) ``generate`` left in ``directory``."""
-    pattern = re.compile(r"\.(.+)\.[0-9a-f]{16}\.tmp")
+    """Remove the temporaries a killed (SIGKILL) ``generate`` left in ``directory``: ours,
+    and those of earlier klgen versions (tempfile.mkstemp's eight characters)."""
+    pattern = re.compile(r"\.(.+)\.(?:[0-9a-f]{16}|[a-z0-9_]{8})\.tmp")
     for path in directory.glob(".*.tmp"):
         match = pattern.fullmatch(path.name)
         if match and match.group(1) in names:
