@@ -249,9 +249,8 @@ def check(directory: Path) -> list[Problem]:
 
     Raises OSError naming the path when the folder or a file in it cannot be read.
     """
-    if not directory.is_dir():
-        code = errno.ENOTDIR if directory.exists() else errno.ENOENT
-        raise OSError(code, os.strerror(code), str(directory))
+    if not stat.S_ISDIR(directory.stat().st_mode):  # stat names a missing folder itself
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(directory))
     expected = render_all()
     problems = []
     for name, text in expected.items():
