@@ -4,9 +4,10 @@ Writing is all or nothing as far as POSIX allows: every file goes to a temporary
 own folder first (mode ``0o666 & ~umask``, fsynced), and only when all of them are written
 are they renamed into place. SIGINT and SIGTERM during the writing remove the temporaries
 and leave the old files as they were; during the renames they are held until the last
-rename is done. What remains is SIGKILL or a power cut during the renames (microseconds):
-then some files are new and some old, each of them whole, and the temporaries not yet
-renamed stay behind until the next ``generate`` removes them.
+rename is done. What remains is SIGKILL or a power cut during the renames (microseconds),
+or a rename failing after others succeeded (in one folder, only an I/O error): then some
+files are new and some old, each of them whole; temporaries a SIGKILL left behind are
+removed by the next ``generate``.
 """
 
 import difflib
