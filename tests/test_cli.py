@@ -442,6 +442,18 @@ def test_a_missing_extra_is_one_line():
 # --- item 4: what check finds in the files --------------------------------------------
 
 
+def test_check_exit_codes(tmp, capsys):
+    """(Moved from test_codegen, in-process.) 0 for what generate wrote, 1 naming a hand
+    edit with its diff."""
+    assert klgen(capsys, "generate", "--out", tmp / "gen")[0] == 0
+    assert klgen(capsys, "check", "--dir", tmp / "gen")[0] == 0
+    path = tmp / "gen" / "kl_std_normal.py"
+    path.write_text(path.read_text() + "# hi\n")
+    code, out, err = klgen(capsys, "check", "--dir", tmp / "gen")
+    assert code == 1
+    assert "kl_std_normal.py: edited by hand" in err and "+# hi" in err
+
+
 def _spoil(package, case):
     if case == "a stray module":
         (package / "helpers.py").write_text("x = 1\n")
