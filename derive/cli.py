@@ -1,24 +1,107 @@
-"""The ``klgen`` command: regenerate and check the kernels, show the derivations, train."""
+"""The ``klgen`` command: regenerate and check the kernels, show the derivations, train.
+
+Every failure ends in one line on stderr, never a traceback: exit 2 for bad arguments
+(argparse's own message), 1 for a path that cannot be read or written (naming it and the
+problem), a refused target or a failed check, 130 on Ctrl-C and 143 on SIGTERM during a
+write. The heavy imports (sympy, jinja2) happen inside :func:`main`, so that Ctrl-C while
+they load and a missing ``derive`` extra are reported the same way.
+"""
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from derive import show
+COMMANDS = ("generate", "check", "list", "latex", "train")
+# The top-level module a missing optional dependency has, and the extra that brings it.
+EXTRAS = {
+    "sympy": "derive",
+    "jinja2": "derive",
+    "markupsafe": "derive",
+    "latex2mathml": "derive",
+    "tqdm": "train",
+    "PIL": "train",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``klgen`` with ``argv`` (default: sys.argv[1:]); returns the exit status."""
     argv = sys.argv[1:] if argv is None else argv
+    command = argv[0] if argv and argv[0] in COMMANDS else None
+    prog = f"klgen {command}" if command else "klgen"
+    try:
+        status = _dispatch(argv)
+        sys.stdout.flush()  # a full disk or closed pipe on stdout is reported here, not at exit
+        return status
+    except KeyboardInterrupt as stop:
+        files = sys.modules.get("derive.files")  # only its writes raise Terminated
+        terminated = files is not None and isinstance(stop, files.Terminated)
+        _say(f"{prog}: {'terminated' if terminated else 'interrupted'}")
+        return 143 if terminated else 130
+    except BrokenPipeError:
+        _silence_stdout()  # the reader (say `| head`) has had enough: no message
+        return 141
+    except OSError as err:
+        # Outside `train`, every file operation names its path; an OSError without one
+        # comes from writing standard output.
+        where = err.filename or (None if command == "train" else "standard output")
+        _say(f"{prog}: {where}: {err.strerror or err}" if where else f"{prog}: {err}")
+        return 1
+    except UnicodeEncodeError as err:
+        encoding = getattr(sys.stdout, "encoding", None)
+        _say(
+            f"{prog}: standard output ({encoding}) cannot show {err.object[err.start : err.end]!r};"
+            " set PYTHONIOENCODING=utf-8"
+        )
+        return 1
+    except ModuleNotFoundError as err:
+        extra = EXTRAS.get((err.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        _say(
+            f"{prog}: needs the {extra} extra (no module {err.name!r}): "
+            f"pip install 'klgen[{extra}]'"
+        )
+        return 1
+
+
+def _dispatch(argv: list[str]) -> int:
     if argv[:1] == ["train"]:  # the trainer parses its own options
         from vae.__main__ import main as train
 
         return train(argv[1:], prog="klgen train")
-    parser = _parser()
-    args = parser.parse_args(argv)
-    return args.run(args)
+    from derive.files import Refused
+
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except Refused as err:
+        _say(f"klgen {args.command}: {err}")
+        return 1
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush finds no broken pipe."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (e.g. captured in tests)
+        pass
+
+
+def folder(text: str) -> Path:
+    """An argparse type: a folder path, which must not be empty (that would mean '.')."""
+    if not text:
+        raise argparse.ArgumentTypeError("empty path")
+    return Path(text)
 
 
 def _parser() -> argparse.ArgumentParser:
+    from derive import show
+
     parser = argparse.ArgumentParser(
         prog="klgen",
         description="Derive the Gaussian KL divergence with SymPy and generate numpy kernels.",
@@ -27,12 +110,18 @@ def _parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser("generate", help="derive, render and write the kernels")
     generate.add_argument(
-        "--out", type=Path, help="folder to write (default: the generated package)"
+        "--out",
+        type=folder,
+        metavar="DIR",
+        help="folder to write (default: klgen's own generated/ package); refused if it holds"
+        " .py files klgen did not write",
     )
     generate.set_defaults(run=_generate)
 
     check = commands.add_parser("check", help="fail if generated/ differs from what klgen makes")
-    check.add_argument("--dir", type=Path, help="folder to check (default: the generated package)")
+    check.add_argument(
+        "--dir", type=folder, metavar="DIR", help="folder to check (default: klgen's generated/)"
+    )
     check.set_defaults(run=_check)
 
     listing = commands.add_parser("list", help="the derivations, kernel specs and functions")
@@ -67,8 +156,11 @@ def _check(args: argparse.Namespace) -> int:
         print(f"{directory / problem.name}: {problem.reason}", file=sys.stderr)
         if problem.diff:
             print(problem.diff, file=sys.stderr)
-    if problems:
+    if any(p.foreign for p in problems):
+        print("move away the files klgen did not write, then run `klgen generate`", file=sys.stderr)
+    elif problems:
         print("run `klgen generate` to bring it up to date", file=sys.stderr)
+    if problems:
         return 1
     print(f"{directory}: up to date")
     return 0

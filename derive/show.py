@@ -10,7 +10,6 @@ check failed, 2 for a usage error.
 import argparse
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from markupsafe import Markup
 import templates
 from derive.derivations import ALL, Derivation, StepResult, results
 from derive.derivations.notation import to_text
+from derive.files import write_file
 
 FORMATS = ("text", "tex", "md", "html")
 TEMPLATES = templates.DIRECTORY
@@ -45,10 +45,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", metavar="NAME", help=f"one of: {', '.join(ALL)}")
     parser.add_argument("--all", action="store_true", help="show every derivation")
     parser.add_argument("--format", choices=FORMATS, default="text", help="default: text")
-    parser.add_argument("--out", metavar="FILE", help="write here (atomically) instead of stdout")
+    parser.add_argument(
+        "--out", type=output_file, metavar="FILE", help="write here (atomically) instead of stdout"
+    )
     parser.add_argument(
         "--no-check", action="store_true", help="do not check the steps (about 10 s for --all)"
     )
+
+
+def output_file(text: str) -> Path:
+    """An argparse type: a file path; not empty, and not ending in a slash (a folder)."""
+    if not text:
+        raise argparse.ArgumentTypeError("empty path")
+    if text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"{text!r} names a folder; give a file name")
+    return Path(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
     chosen = list(ALL.values()) if args.all else [ALL[args.name]]
     views = [(d, step_views(d, check=not args.no_check)) for d in chosen]
     document = render(views, args.format)
-    if args.out:
-        write_atomically(Path(args.out), document)
+    if args.out is not None:
+        write_file(args.out, document)
     else:
         sys.stdout.write(document)
     failed = any(v.status == "failed" for _, steps in views for v in steps)
@@ -119,24 +130,3 @@ def render(views: list[tuple[Derivation, list[StepView]]], fmt: str) -> str:
 def _mathml(latex: str):
     """Display-mode MathML for a LaTeX formula, marked safe for the HTML template."""
     return Markup(convert(latex, display="block"))
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write text to path via a temporary file in the same folder and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    """The process umask (read by setting and restoring it), for the written file's mode."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask

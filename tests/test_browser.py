@@ -67,7 +67,7 @@ def chromium():
 def page(tmp_path_factory):
     path = tmp_path_factory.mktemp("page") / "derivations.html"
     views = [(d, show.step_views(d)) for d in ALL.values()]
-    show.write_atomically(path, show.render(views, "html"))
+    path.write_text(show.render(views, "html"), encoding="utf-8")
     return path
 
 

@@ -1,8 +1,7 @@
-"""``klgen latex`` (derive/show.py): argument handling, each format, atomic --out, statuses."""
+"""``klgen latex`` (derive/show.py): argument handling, each format, statuses (--out: test_cli)."""
 
 import argparse
 import dataclasses
-import os
 import re
 
 import pytest
@@ -85,27 +84,3 @@ def test_a_failing_step_is_shown_and_exits_1(capsys, monkeypatch):
     page = capsys.readouterr().out
     assert page.count('data-status="failed"') == 1
     assert "check failed: k=1, symbolic entries" in page
-
-
-def test_out_is_written_atomically_replacing_the_old_file(tmp_path):
-    target = tmp_path / "sub" / "std.md"
-    target.parent.mkdir()
-    target.write_text("old")
-    assert _run("std_normal", "--format", "md", "--out", str(target)) == 0
-    assert target.read_text().startswith("# Derivations")
-    assert os.listdir(target.parent) == ["std.md"]  # no temporary file left behind
-    assert target.stat().st_mode & 0o777 == 0o666 & ~show._umask()
-
-
-def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
-    target = tmp_path / "page.html"
-    target.write_text("old")
-
-    def refuse(src, dst):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(os, "replace", refuse)
-    with pytest.raises(OSError, match="disk full"):
-        show.write_atomically(target, "new")
-    assert target.read_text() == "old"
-    assert os.listdir(tmp_path) == ["page.html"]
