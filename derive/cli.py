@@ -67,8 +67,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(argv: list[str]) -> int:
     if argv[:1] == ["train"]:  # the trainer parses its own options
-        from vae.__main__ import main as train
-
+        try:
+            from vae.__main__ import main as train
+        except ValueError as err:  # the kernels check the environment (KLGEN_NUM_THREADS)
+            _say(f"klgen train: {err}")
+            return 1
         return train(argv[1:], prog="klgen train")
     from derive.files import Refused
 

@@ -439,6 +439,40 @@ def test_a_missing_extra_is_one_line():
     one_line(done.stderr, "sympy", "klgen[derive]")
 
 
+def _run_klgen(*argv, **env):
+    """The real command in a child process with ``env`` added: (exit code, stdout, stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "derive", *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_latex_on_an_ascii_terminal(tmp):
+    """SymPy picks its symbol table by the encoding of stdout: the text view must not depend
+    on it (it did: KeyError 'sum'), and what ASCII cannot show is one line, exit 1."""
+    code, out, err = _run_klgen("latex", "std_normal", "--no-check", PYTHONIOENCODING="ascii")
+    assert code == 1
+    one_line(err, "klgen latex: standard output (ascii) cannot show", "PYTHONIOENCODING=utf-8")
+    code, out, err = _run_klgen(
+        "latex", "std_normal", "--no-check", "--out", tmp / "std.txt", PYTHONIOENCODING="ascii"
+    )
+    assert (code, err) == (0, "")
+    code, utf8, err = _run_klgen("latex", "std_normal", "--no-check", PYTHONIOENCODING="utf-8")
+    assert (code, err) == (0, "")
+    assert (tmp / "std.txt").read_text(encoding="utf-8") == utf8
+
+
+def test_train_with_a_bad_thread_count_is_one_line():
+    """The kernels read KLGEN_NUM_THREADS when the trainer imports them."""
+    code, out, err = _run_klgen("train", "--epochs", "1", KLGEN_NUM_THREADS="abc")
+    assert code == 1
+    one_line(err, "klgen train:", "KLGEN_NUM_THREADS", "'abc'")
+
+
 # --- item 4: what check finds in the files --------------------------------------------
 
 

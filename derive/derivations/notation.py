@@ -16,6 +16,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pretty.pretty import PrettyPrinter
+from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
 from sympy.printing.pretty.stringpict import prettyForm
 from sympy.stats import MultivariateNormal, density
 
@@ -300,5 +301,14 @@ def to_latex(expr) -> str:
 
 
 def to_text(expr) -> str:
-    """Unicode 2-D rendering of a step's expression, for a terminal."""
-    return KlPrettyPrinter().doprint(expr)
+    """Unicode 2-D rendering of a step's expression, for a terminal.
+
+    SymPy draws its big symbols (sums, brackets) from a table it picks once, at import, by
+    the encoding of standard output; unicode is switched on here for this call, so that the
+    text is the same whatever that encoding (the caller says when it cannot be shown).
+    """
+    previous = pretty_use_unicode(True)
+    try:
+        return KlPrettyPrinter().doprint(expr)
+    finally:
+        pretty_use_unicode(previous)
