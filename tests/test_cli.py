@@ -567,10 +567,14 @@ def test_a_signal_during_the_renames_waits_for_the_last_one(
 
 
 CHILD = """
-import os, sys, time
+import os, signal, sys, time
 from pathlib import Path
 import derive.files
 from derive.cli import main
+
+# As in a terminal's foreground, even when the tests run in the background (where SIGINT is
+# ignored, and klgen rightly keeps it ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 texts = {p.name: p.read_text() for p in Path(sys.argv[1]).glob("*.py")}
 derive.files.render_all = lambda: texts
