@@ -237,7 +237,7 @@ def _array(arrays: dict, name: str, shape: tuple, dtype: str, why: str = "") -> 
         raise _Invalid(name, "is missing")
     array = arrays[name]
     if dtype == "int" and array.dtype.kind not in "iu" or dtype != "int" and array.dtype != dtype:
-        raise _Invalid(name, f"must be {dtype}, got {array.dtype}")
+        raise _Invalid(name, f"must be {'integer' if dtype == 'int' else dtype}, got {array.dtype}")
     if array.shape != shape:
         raise _Invalid(name, f"must have shape {shape}{why}, got {array.shape}")
     if dtype != "int" and not np.isfinite(array).all():

@@ -35,7 +35,12 @@ class Interrupted(KeyboardInterrupt):
 
     @property
     def word(self) -> str:
-        return "terminated" if self.signum == signal.SIGTERM else "interrupted"
+        return word(self.signum)
+
+
+def word(signum: int) -> str:
+    """How a message says that `signum` stopped the run."""
+    return "terminated" if signum == signal.SIGTERM else "interrupted"
 
 
 def _temporary(path: Path) -> Path:

@@ -170,11 +170,8 @@ def fit(state: State, data, epochs: int, out: Path, progress: bool = True, say=p
         raise OutputError(f"{err.filename}: {err.strerror}; training stopped,"
                           f" {_kept(checkpoint, saved)}") from None
     except KeyboardInterrupt as stop:
-        stop = stop if isinstance(stop, files.Interrupted) else files.Interrupted()
         _pictures(state, data, out, steps, say)
-        kept = (f"checkpoint of epoch {saved} kept in {checkpoint} (continue with --resume)"
-                if saved else "no checkpoint was written")
-        raise files.Interrupted(stop.signum, f"{stop.word} in epoch {saved + 1}; {kept}") from None
+        raise _interrupted(stop, checkpoint, saved, epochs) from None
     _pictures(state, data, out, steps, say)
     return state
 
@@ -182,6 +179,15 @@ def fit(state: State, data, epochs: int, out: Path, progress: bool = True, say=p
 def _kept(checkpoint: Path, saved: int) -> str:
     return f"last good checkpoint: {checkpoint} (epoch {saved})" if saved else (
         "no checkpoint was written")
+
+
+def _interrupted(stop: KeyboardInterrupt, checkpoint: Path, saved: int, epochs: int):
+    """The `files.Interrupted` to raise for `stop`, saying what was kept."""
+    signum = stop.signum if isinstance(stop, files.Interrupted) else files.SIGNALS[0]
+    kept = (f"checkpoint of epoch {saved} kept in {checkpoint} (continue with --resume)"
+            if saved else "no checkpoint was written")
+    when = f"in epoch {saved + 1}" if saved < epochs else f"after epoch {saved}"
+    return files.Interrupted(signum, f"{files.word(signum)} {when}; {kept}")
 
 
 def _pictures(state: State, data, out: Path, steps_per_epoch: int, say) -> None:
