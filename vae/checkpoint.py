@@ -210,8 +210,10 @@ def _settings(value) -> Settings:
 
 def _history(value, epoch: int) -> list[dict]:
     """One LOG_COLUMNS row per completed epoch, numbered 1, 2, ..."""
-    if not isinstance(value, list) or len(value) != epoch:
-        raise _Invalid("history", f"must list {epoch} epochs (the field epoch), got {value!r:.60}")
+    if not isinstance(value, list):
+        raise _Invalid("history", f"must be a list of rows, got {value!r:.60}")
+    if len(value) != epoch:
+        raise _Invalid("epoch", f"({epoch}) disagrees with history, which lists {len(value)}")
     for i, row in enumerate(value):
         _keys(row, f"history[{i}]", LOG_COLUMNS)
         if row["epoch"] != i + 1 or type(row["epoch"]) is not int:
