@@ -131,6 +131,7 @@ PHASES = {
 }
 SIGNALS = {signal.SIGINT: (130, "interrupted"), signal.SIGTERM: (143, "terminated")}
 CASES = [(s, phase) for s in SIGNALS for phase in PHASES]
+CODE = str(Path(model.__file__).parent.parent)  # the children run the vae under test
 THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "KLGEN_NUM_THREADS")
 COMMANDS = (["-m", "vae"], ["-m", "derive", "train"])  # klgen train goes through derive.cli
 
@@ -151,7 +152,7 @@ def signalled(trained, small_mnist, tmp_path_factory):
         ready = root / f"ready{i}"
         env = dict(
             os.environ,
-            PYTHONPATH=str(root / "hook"),
+            PYTHONPATH=os.pathsep.join([str(root / "hook"), CODE]),
             PAUSE=pause,
             READY=str(ready),
             **dict.fromkeys(THREADS, "1"),
