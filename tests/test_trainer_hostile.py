@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -54,13 +53,14 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
 
 
-@contextmanager
-def umask(mask):
+def train_one_epoch(data: Path, out: Path, mask: int) -> None:
+    """`python -m vae` for one epoch on `data` into `out`, under umask `mask`."""
     previous = os.umask(mask)
     try:
-        yield
+        status = main(["--data", str(data), "--out", str(out), "--epochs", "1", "--no-progress"])
     finally:
         os.umask(previous)
+    assert status == 0
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +71,7 @@ def trained(small_mnist, tmp_path_factory):
     for name in (".checkpoint.npz.0123456789abcdef.tmp", ".log.csv.k3j_x9a2.tmp"):
         (out / name).write_bytes(b"half a file")
     (out / ".notes.tmp").write_text("a user's own")
-    with umask(0o022):
-        assert (
-            main(["--data", str(small_mnist), "--out", str(out), "--epochs", "1", "--no-progress"])
-            == 0
-        )
+    train_one_epoch(small_mnist, out, 0o022)
     return out
 
 
@@ -616,19 +612,5 @@ def test_files_get_the_usual_permissions_and_old_temporaries_go(trained):
 
 
 def test_permissions_follow_the_umask(small_mnist, tmp_path):
-    with umask(0o027):
-        assert (
-            main(
-                [
-                    "--data",
-                    str(small_mnist),
-                    "--out",
-                    str(tmp_path),
-                    "--epochs",
-                    "1",
-                    "--no-progress",
-                ]
-            )
-            == 0
-        )
+    train_one_epoch(small_mnist, tmp_path, 0o027)
     assert {(tmp_path / name).stat().st_mode & 0o777 for name in OUTPUTS} == {0o640}
