@@ -285,10 +285,6 @@ def with_nan(array):
     return array
 
 
-def other_rng(meta, arrays):
-    meta["rng"]["bit_generator"] = "MT19937"
-
-
 META_CASES = [
     *(meta_case("settings.batch_size", v) for v in (-1, 0, "abc", 1.5, True, MISSING)),
     *(meta_case("settings.lr", v) for v in (0, -1e-3, "x", float("inf"), None)),
@@ -304,8 +300,13 @@ META_CASES = [
     meta_case("history.0", {"epoch": 1}, "history[0].train_loss"),  # a row lacking losses
     meta_case("history.0.epoch", 2, "history[0].epoch"),
     meta_case("history.0.test_loss", "x", "history[0].test_loss"),
-    *(meta_case("rng", v) for v in ("x", {"bit_generator": "PCG64"}, MISSING)),
-    pytest.param(other_rng, "rng", id="rng:MT19937"),
+    *(meta_case("rng", v) for v in ("x", MISSING)),
+    meta_case("rng", {"bit_generator": "PCG64"}, "rng.state"),
+    meta_case("rng.bit_generator", "MT19937"),
+    *(meta_case("rng.state.state", v) for v in (-1, 2**128, "x")),
+    meta_case("rng.state.inc", 1.5),
+    *(meta_case("rng.has_uint32", v) for v in ("x", 2)),
+    meta_case("rng.uinteger", -5),
     *(meta_case(f"dims.{k}", v) for k, v in (("hidden", -1), ("latent", 0), ("input", "x"))),
     meta_case("dims", MISSING),
     *(meta_case("dtype", v) for v in ("float16", "int8", "xx", 3, MISSING)),

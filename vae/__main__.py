@@ -118,8 +118,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m vae") -> int:
             FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except OSError as err:  # writing the pictures after training (a full disk)
-        print(f"error: {err.filename}: {err.strerror}", file=sys.stderr)
+    except OSError as err:  # writing the pictures after training, or stdout (a full disk)
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as stop:
         stop = stop if isinstance(stop, files.Interrupted) else files.Interrupted()

@@ -177,9 +177,11 @@ def _keys(value, name: str, names) -> dict:
     return value
 
 
-def _integer(value, name: str, low: int) -> int:
-    if type(value) is not int or value < low:  # bool and float are not counts
-        raise _Invalid(name, f"must be an integer >= {low}, got {value!r}")
+def _integer(value, name: str, low: int, high: int | None = None) -> int:
+    """`value`, an int (not a bool or float) with low <= value < high."""
+    if type(value) is not int or value < low or high is not None and value >= high:
+        bound = f">= {low}" if high is None else f"in [{low}, {high})"
+        raise _Invalid(name, f"must be an integer {bound}, got {value!r}")
     return value
 
 
@@ -224,11 +226,15 @@ def _history(value, epoch: int) -> list[dict]:
 
 
 def _rng(value) -> np.random.Generator:
+    """The PCG64 generator of a saved ``bit_generator.state``, each number in its range."""
+    saved = _keys(value, "rng", ("bit_generator", "state", "has_uint32", "uinteger"))
+    _choice(saved["bit_generator"], "rng.bit_generator", ("PCG64",))
+    for key in _keys(saved["state"], "rng.state", ("state", "inc")):
+        _integer(saved["state"][key], f"rng.state.{key}", 0, 2**128)
+    _integer(saved["has_uint32"], "rng.has_uint32", 0, 2)
+    _integer(saved["uinteger"], "rng.uinteger", 0, 2**32)
     rng = np.random.default_rng()
-    try:
-        rng.bit_generator.state = value
-    except (TypeError, ValueError, KeyError) as err:
-        raise _Invalid("rng", f"is not a PCG64 state ({err})") from None
+    rng.bit_generator.state = saved
     return rng
 
 
