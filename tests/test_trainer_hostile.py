@@ -615,3 +615,27 @@ def test_files_get_the_usual_permissions_and_old_temporaries_go(trained):
 def test_permissions_follow_the_umask(small_mnist, tmp_path):
     train_one_epoch(small_mnist, tmp_path, 0o027)
     assert {(tmp_path / name).stat().st_mode & 0o777 for name in OUTPUTS} == {0o640}
+
+
+def test_a_symlinked_checkpoint_is_written_through(run_dir, small_mnist, tmp_path, capsys):
+    """The link stays a link, and its target holds the new epoch."""
+    target = tmp_path / "elsewhere.npz"
+    (run_dir / CHECKPOINT).rename(target)
+    (run_dir / CHECKPOINT).symlink_to(target)
+    status, out, err = cli(
+        capsys, "--data", small_mnist, "--out", run_dir, "--resume", "--epochs", "2"
+    )
+    assert (status, err) == (0, "")
+    assert (run_dir / CHECKPOINT).is_symlink() and load_checkpoint(target).epoch == 2
+
+
+def test_a_closed_standard_output_stops_quietly(small_mnist, tmp_path):
+    """`klgen train | head -0`: exit 141 as SIGPIPE would, no message."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "vae", "--data", small_mnist, "--out", tmp_path, "--epochs", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(os.environ, PYTHONPATH=CODE),
+    )
+    child.stdout.close()
+    assert (child.wait(timeout=60), child.stderr.read()) == (141, b"")

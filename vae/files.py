@@ -51,8 +51,10 @@ def write_atomic(path: Path, write: Callable) -> None:
     """Call write(binary file) on a new temporary beside `path`, then rename it over `path`.
 
     On any error or signal the temporary is removed and `path` keeps its old content.
-    OSErrors are raised again naming `path`, not the temporary.
+    OSErrors are raised again naming `path`, not the temporary. A symlink's target is
+    written (the link stays).
     """
+    path = Path(os.path.realpath(path))
     tmp = _temporary(path)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
