@@ -162,7 +162,7 @@ def test_ctrl_c_draws_pictures_and_keeps_checkpoint(small_mnist, tmp_path, monke
 
     monkeypatch.setattr(train.model, "loss_and_grad", interrupted_step)
     assert run(small_mnist, tmp_path, "--epochs", "3", "--resume") == 130
-    assert "interrupted in epoch 2; checkpoint of epoch 1 kept" in capsys.readouterr().out
+    assert "interrupted in epoch 2; checkpoint of epoch 1 kept" in capsys.readouterr().err
     assert (tmp_path / CHECKPOINT).read_bytes() == saved
     for name in ("samples.png", "reconstructions.png", "loss.png"):
         assert image_size(tmp_path / name)[0] > 100

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from .data import MnistFormatError, load_mnist
+from . import files
+from .checkpoint import check_data
+from .data import MnistFormatError, fingerprint, load_mnist
 from .model import PRIORS
 from .train import (
     CHECKPOINT,
     CheckpointError,
+    OutputError,
     Settings,
     TrainingDiverged,
     fit,
@@ -22,13 +27,17 @@ from .train import (
 DEFAULTS = Settings()
 
 
-def positive(kind):
-    """An argparse type: `kind` (int or float) that must be > 0."""
+def number(kind, low=0, strict=True):
+    """An argparse type: a finite `kind` (int or float) that is > `low` (`strict`) or >= it."""
 
     def parse(text: str):
         value = kind(text)
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        if strict and not value > low or not value >= low:
+            raise argparse.ArgumentTypeError(
+                ("must be positive" if strict and low == 0 else f"must be >= {low}")
+                + (" and finite" if kind is float else "") + f", got {text}")
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be finite, got {text}")
         return value
 
     parse.__name__ = kind.__name__  # argparse names the type in its error messages
@@ -52,18 +61,18 @@ def parser(prog: str = "python -m vae") -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--epochs", type=positive(int), default=10, metavar="N",
+    p.add_argument("--epochs", type=number(int), default=10, metavar="N",
                    help="train until this many epochs are done in all (default: %(default)s)")
-    p.add_argument("--batch-size", type=positive(int), default=None, metavar="N",
+    p.add_argument("--batch-size", type=number(int), default=None, metavar="N",
                    help=f"images per step (default: {DEFAULTS.batch_size})")
-    p.add_argument("--lr", type=positive(float), default=None,
+    p.add_argument("--lr", type=number(float), default=None,
                    help=f"Adam learning rate (default: {DEFAULTS.lr:g})")
-    p.add_argument("--beta", type=float, default=None,
+    p.add_argument("--beta", type=number(float, strict=False), default=None,
                    help=f"weight of the KL term, loss = BCE + beta KL (default: {DEFAULTS.beta:g})")
     p.add_argument("--prior", choices=PRIORS, default=None,
                    help="standard: N(0, I); learned: a trainable diagonal Gaussian"
                    f" (default: {DEFAULTS.prior})")
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--seed", type=number(int, strict=False), default=None,
                    help=f"seeds initialisation, batch order and noise (default: {DEFAULTS.seed})")
     p.add_argument("--data", type=Path, default=None, metavar="DIR",
                    help="folder with full MNIST (train-images-idx3-ubyte[.gz], ...); default:"
@@ -97,36 +106,58 @@ def settings_from(args: argparse.Namespace, saved: Settings | None) -> Settings:
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m vae") -> int:
-    """Run the trainer with command-line arguments `argv`; returns the exit status.
+    """Run the trainer with command-line arguments `argv`; returns the exit status: 0, 1 for
+    an error (one line on stderr), 2 for bad arguments, 130 for SIGINT, 143 for SIGTERM.
 
     `prog` is the command name shown in --help and usage errors (e.g. ``klgen train``).
     """
     args = parser(prog).parse_args(argv)
-    checkpoint = args.out / CHECKPOINT
     try:
-        if args.resume:
-            if not checkpoint.is_file():
-                raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}")
-            state = load_checkpoint(checkpoint)
-            settings = settings_from(args, state.settings)
-        else:
-            settings = settings_from(args, None)
-            state = new_state(settings)
-        data = load_mnist(args.data)
-        print(f"training on {len(data.train_images)} images from {data.source}, testing on"
-              f" {len(data.test_images)}; " + ", ".join(f"{k} {v}" for k, v in
-                                                        asdict(settings).items()))
-        if state.epoch >= args.epochs:
-            print(f"already trained {state.epoch} epochs (>= --epochs {args.epochs})")
-        fit(state, data, args.epochs, args.out, progress=not args.no_progress)
-    except (MnistFormatError, TrainingDiverged, CheckpointError, FileNotFoundError,
-            ValueError) as err:
+        with files.stop_on_signals():
+            state = train(args)
+    except (MnistFormatError, TrainingDiverged, CheckpointError, OutputError,
+            FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 130
+    except BrokenPipeError:  # the reader of stdout (say `| head`) is gone: stop, as SIGPIPE
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 141
+    except OSError as err:  # writing the pictures after training, or stdout (a full disk)
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as stop:
+        stop = stop if isinstance(stop, files.Interrupted) else files.Interrupted()
+        print(stop.message or stop.word, file=sys.stderr)
+        return 128 + stop.signum
     print(f"done: {state.epoch} epochs; pictures and log.csv in {args.out}/")
     return 0
+
+
+def train(args: argparse.Namespace):
+    """Check the output folder, load or start the run and its data, and train it."""
+    checkpoint = args.out / CHECKPOINT
+    if args.resume and not checkpoint.is_file():
+        raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}")
+    try:
+        files.prepare_folder(args.out)
+    except OSError as err:
+        raise OutputError(f"--out {err.filename}: {err.strerror}") from None
+    if args.resume:
+        state = load_checkpoint(checkpoint)
+        settings = settings_from(args, state.settings)
+    else:
+        settings = settings_from(args, None)
+        state = new_state(settings)
+    data = load_mnist(args.data)
+    if args.resume:
+        check_data(state, checkpoint, data, fingerprint(data))
+    print(f"training on {len(data.train_images)} images from {data.source}, testing on"
+          f" {len(data.test_images)}; " + ", ".join(f"{k} {v}" for k, v in
+                                                    asdict(settings).items()))
+    if state.epoch >= args.epochs:
+        print(f"already trained {state.epoch} epochs (>= --epochs {args.epochs})")
+    return fit(state, data, args.epochs, args.out, progress=not args.no_progress)
 
 
 if __name__ == "__main__":

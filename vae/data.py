@@ -13,6 +13,8 @@ The 5,000-image training subset (``train5k-*``) and the 10,000 official test ima
 from __future__ import annotations
 
 import gzip
+import hashlib
+import math
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,7 +88,7 @@ def read_idx(path: str | Path, magic: int) -> np.ndarray:
     if len(data) < header:
         raise MnistFormatError(f"{path}: truncated header ({len(data)} of {header} bytes)")
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape))
+    expected = header + math.prod(shape)  # Python ints: sizes up to 2^32 each never wrap
     if len(data) != expected:
         problem = "truncated data" if len(data) < expected else "trailing bytes after the data"
         raise MnistFormatError(
@@ -111,6 +113,8 @@ def load_split(directory: Path, prefix: str) -> tuple[np.ndarray, np.ndarray]:
     """
     images_path = _find(directory, f"{prefix}-images-idx3-ubyte")
     images = read_idx(images_path, IMAGES_MAGIC)
+    if len(images) == 0:
+        raise MnistFormatError(f"{images_path}: holds 0 images (its header says so)")
     if images.shape[1:] != IMAGE_SHAPE:
         raise MnistFormatError(
             f"{images_path}: images are {images.shape[1]}x{images.shape[2]},"
@@ -139,10 +143,25 @@ def load_mnist(directory: str | Path | None = None) -> Mnist:
     else:
         root, train_prefix = Path(directory), "train"
         if not root.is_dir():
-            raise MnistFileNotFoundError(f"{root}: no such data directory")
+            problem = "is not a folder" if root.exists() else "no such data directory"
+            raise MnistFileNotFoundError(f"{root}: {problem}")
     train_images, train_labels = load_split(root, train_prefix)
     test_images, test_labels = load_split(root, "t10k")
     return Mnist(train_images, train_labels, test_images, test_labels, source=str(root))
+
+
+def fingerprint(data: Mnist) -> str:
+    """A SHA-256 hex digest of the images and labels of both splits (shapes included).
+
+    It identifies the data a checkpoint was trained on, whatever the files are called or
+    whether they are gzipped, so that --resume can refuse other data.
+    """
+    digest = hashlib.sha256()
+    for array in (data.train_images, data.train_labels, data.test_images, data.test_labels):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape};".encode())
+        digest.update(array)
+    return digest.hexdigest()
 
 
 def write_idx(path: str | Path, array: np.ndarray) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from . import model
+from .files import write_atomic
 
 SIDE = 28  # MNIST images are 28 x 28
 SCALE = 2  # pixels per MNIST pixel in the grids
@@ -77,8 +78,8 @@ def loss_curve(history: list[dict], step_losses: list[float], steps_per_epoch: i
     if len(steps) == 0:
         return picture
     x_step = (np.arange(len(steps)) + 1) / steps_per_epoch
-    y_low = min(steps.min(), *tests) if tests else steps.min()
-    y_high = max(np.percentile(steps[len(steps) // 10 :], 99), *tests, *trains)
+    y_low = min([steps.min(), *tests])  # lists: an interrupted first epoch has no rows yet
+    y_high = max([np.percentile(steps[len(steps) // 10 :], 99), *tests, *trains])
     if y_high <= y_low:
         y_high = y_low + 1
     margin = 0.05 * (y_high - y_low)
@@ -124,9 +125,13 @@ def loss_curve(history: list[dict], step_losses: list[float], steps_per_epoch: i
 
 
 def write_all(out: Path, state, test_images: np.ndarray, steps_per_epoch: int) -> list[Path]:
-    """Save samples.png, reconstructions.png and loss.png into `out`; return their paths."""
-    paths = [out / "samples.png", out / "reconstructions.png", out / "loss.png"]
-    samples(state.params, state.settings.seed).save(paths[0])
-    reconstructions(state.params, test_images).save(paths[1])
-    loss_curve(state.history, state.step_losses, steps_per_epoch).save(paths[2])
-    return paths
+    """Save samples.png, reconstructions.png and loss.png into `out` (each atomically: a
+    signal or a full disk leaves the previous picture); return their paths."""
+    pictures = {
+        out / "samples.png": samples(state.params, state.settings.seed),
+        out / "reconstructions.png": reconstructions(state.params, test_images),
+        out / "loss.png": loss_curve(state.history, state.step_losses, steps_per_epoch),
+    }
+    for path, picture in pictures.items():
+        write_atomic(path, lambda f, picture=picture: picture.save(f, format="PNG"))
+    return list(pictures)

@@ -13,22 +13,27 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
-import os
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import model
+from . import files, model
+from .checkpoint import (  # noqa: F401 (re-exported: the trainer's API)
+    CHECKPOINT,
+    LOG_COLUMNS,
+    CheckpointError,
+    Settings,
+    State,
+    load_checkpoint,
+    save_checkpoint,
+)
+from .data import fingerprint
 from .optim import Adam
 
-CHECKPOINT = "checkpoint.npz"
 LOG = "log.csv"
-LOG_COLUMNS = ("epoch", "train_loss", "test_loss", "test_bce", "test_kl", "seconds")
+PICTURES = ("samples.png", "reconstructions.png", "loss.png")
 EVAL_BATCH = 1000
 
 
@@ -36,32 +41,8 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message names the epoch and the step."""
 
 
-class CheckpointError(ValueError):
-    """A checkpoint file cannot be read back (corrupt, or not written by this trainer)."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What a run is trained with; stored in the checkpoint so --resume continues alike."""
-
-    batch_size: int = 128
-    lr: float = 1e-3
-    beta: float = 1.0
-    prior: str = "standard"
-    seed: int = 1
-
-
-@dataclass
-class State:
-    """Everything a checkpoint holds: enough to continue a run exactly."""
-
-    settings: Settings
-    params: model.ParamSet
-    adam: Adam
-    rng: np.random.Generator
-    epoch: int = 0  # epochs completed
-    history: list[dict] = field(default_factory=list)  # one LOG_COLUMNS row per epoch
-    step_losses: list[float] = field(default_factory=list)  # train loss per image, each step
+class OutputError(RuntimeError):
+    """A file of the run could not be written; the message names it and what was kept."""
 
 
 def new_state(settings: Settings, dims: model.Dims | None = None, dtype=np.float32) -> State:
@@ -71,67 +52,6 @@ def new_state(settings: Settings, dims: model.Dims | None = None, dtype=np.float
     return State(settings, params, Adam(params.flat.size, dtype, lr=settings.lr), rng)
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Call write(binary file) on a temp file beside `path`, then rename it over `path`.
-
-    A crash or Ctrl-C mid-write leaves the previous file intact, never a half-written one.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def save_checkpoint(path: Path, state: State) -> None:
-    """Write the state to `path` atomically (an .npz; parameters stored by name)."""
-    meta = {
-        "settings": asdict(state.settings),
-        "epoch": state.epoch,
-        "history": state.history,
-        "rng": state.rng.bit_generator.state,
-        "dims": asdict(_dims(state.params)),
-        "dtype": state.params.flat.dtype.name,
-    }
-    arrays = {f"param/{name}": a for name, a in state.params.arrays.items()}
-    arrays.update(state.adam.state())
-    arrays["step_losses"] = np.asarray(state.step_losses, dtype=np.float64)
-    arrays["meta"] = np.array(json.dumps(meta))
-    _atomic_write(path, lambda f: np.savez(f, **arrays))
-
-
-def load_checkpoint(path: Path) -> State:
-    """The state saved by `save_checkpoint`; CheckpointError if the file is not one."""
-    try:
-        with open(path, "rb") as f, np.load(f) as saved:  # closed even if np.load fails
-            meta = json.loads(str(saved["meta"]))
-            settings = Settings(**meta["settings"])
-            dims = model.Dims(**meta["dims"])
-            params = model.ParamSet(model.param_shapes(dims, settings.prior), meta["dtype"])
-            for name, array in params.arrays.items():
-                array[...] = saved[f"param/{name}"]
-            adam = Adam(params.flat.size, params.flat.dtype, lr=settings.lr)
-            adam.load_state(saved)
-            step_losses = saved["step_losses"].tolist()
-        rng = np.random.default_rng()
-        rng.bit_generator.state = meta["rng"]
-    except FileNotFoundError:
-        raise
-    except Exception as err:  # not a zip, not an npz, missing keys, bad JSON or shapes
-        raise CheckpointError(f"{path}: not a readable vae checkpoint ({err!r})") from err
-    return State(settings, params, adam, rng, meta["epoch"], meta["history"], step_losses)
-
-
-def _dims(params: model.ParamSet) -> model.Dims:
-    hidden, latent = params.shapes["fc21.weight"]
-    return model.Dims(params.shapes["fc1.weight"][0], hidden, latent)
-
-
 def write_log(path: Path, history: list[dict]) -> None:
     """The per-epoch history as CSV, rewritten atomically (so it always matches the
     checkpoint, also after a resume)."""
@@ -139,7 +59,7 @@ def write_log(path: Path, history: list[dict]) -> None:
     writer = csv.DictWriter(text, LOG_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(history)
-    _atomic_write(path, lambda f: f.write(text.getvalue().encode()))
+    files.write_atomic(path, lambda f: f.write(text.getvalue().encode()))
 
 
 def evaluate(
@@ -216,13 +136,17 @@ def run_epoch(state: State, train_images, test_images, grads, work, bar) -> dict
 def fit(state: State, data, epochs: int, out: Path, progress: bool = True, say=print) -> State:
     """Train until `state.epoch == epochs`, checkpointing and logging after every epoch.
 
-    Writes the pictures at the end and on Ctrl-C (then re-raises KeyboardInterrupt).
-    On a non-finite loss raises TrainingDiverged naming the epoch, the step and the last
-    good checkpoint, which is left as it was.
+    Writes the pictures at the end and on SIGINT/SIGTERM (then raises `files.Interrupted`
+    saying what was kept). A signal while an epoch's checkpoint and log are written waits
+    for them. On a non-finite loss raises TrainingDiverged, on a failed write (a full disk)
+    OutputError, each naming the last good checkpoint, which is left as it was.
     """
     from tqdm import tqdm  # the `train` extra; imported here so `import vae.train` is light
 
     out.mkdir(parents=True, exist_ok=True)
+    files.remove_leftovers(out, (CHECKPOINT, LOG, *PICTURES))
+    if not state.data:  # a new run: remember its data, so --resume can refuse others
+        state.data, state.data_source = fingerprint(data), data.source
     checkpoint = out / CHECKPOINT
     saved = state.epoch  # the epoch of the checkpoint on disk; 0: none written by this run
     grads, work = state.params.zeros_like(), model.Workspace(state.params.flat.dtype)
@@ -233,24 +157,37 @@ def fit(state: State, data, epochs: int, out: Path, progress: bool = True, say=p
             with tqdm(total=steps, desc=desc, unit="batch", leave=False,
                       disable=None if progress else True) as bar:
                 row = run_epoch(state, data.train_images, data.test_images, grads, work, bar)
-            save_checkpoint(checkpoint, state)
-            saved = state.epoch
-            write_log(out / LOG, state.history)
+            with files.held_signals():  # a finished epoch is saved whole, then we stop
+                save_checkpoint(checkpoint, state)
+                saved = state.epoch
+                write_log(out / LOG, state.history)
             say(f"epoch {row['epoch']}: train loss {row['train_loss']:.2f}, test loss"
                 f" {row['test_loss']:.2f} (BCE {row['test_bce']:.2f}, KL {row['test_kl']:.2f})"
                 f" per image, {row['seconds']:.2f} s")
     except TrainingDiverged as err:
-        kept = (f"last good checkpoint: {checkpoint} (epoch {saved})" if saved
-                else "no checkpoint was written")
-        raise TrainingDiverged(f"{err}; training stopped, {kept}") from None
-    except KeyboardInterrupt:
-        kept = (f"checkpoint of epoch {saved} kept in {checkpoint} (continue with --resume)"
-                if saved else "no checkpoint was written")
-        say(f"interrupted in epoch {saved + 1}; {kept}")
+        raise TrainingDiverged(f"{err}; training stopped, {_kept(checkpoint, saved)}") from None
+    except OSError as err:
+        raise OutputError(f"{err.filename}: {err.strerror}; training stopped,"
+                          f" {_kept(checkpoint, saved)}") from None
+    except KeyboardInterrupt as stop:
         _pictures(state, data, out, steps, say)
-        raise
+        raise _interrupted(stop, checkpoint, saved, epochs) from None
     _pictures(state, data, out, steps, say)
     return state
+
+
+def _kept(checkpoint: Path, saved: int) -> str:
+    return f"last good checkpoint: {checkpoint} (epoch {saved})" if saved else (
+        "no checkpoint was written")
+
+
+def _interrupted(stop: KeyboardInterrupt, checkpoint: Path, saved: int, epochs: int):
+    """The `files.Interrupted` to raise for `stop`, saying what was kept."""
+    signum = stop.signum if isinstance(stop, files.Interrupted) else files.SIGNALS[0]
+    kept = (f"checkpoint of epoch {saved} kept in {checkpoint} (continue with --resume)"
+            if saved else "no checkpoint was written")
+    when = f"in epoch {saved + 1}" if saved < epochs else f"after epoch {saved}"
+    return files.Interrupted(signum, f"{files.word(signum)} {when}; {kept}")
 
 
 def _pictures(state: State, data, out: Path, steps_per_epoch: int, say) -> None:
