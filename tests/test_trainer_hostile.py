@@ -601,6 +601,24 @@ def test_the_same_data_in_other_files_resumes(run_dir, small_mnist, tmp_path, ca
     assert (status, err) == (0, "") and "epoch 2:" in out
 
 
+def test_a_new_run_over_an_existing_one_is_refused(run_dir, small_mnist, capsys):
+    """Without --resume or --overwrite, a trained run is not replaced by a new one."""
+    before = (run_dir / CHECKPOINT).read_bytes()
+    status, out, err = cli(capsys, "--data", small_mnist, "--out", run_dir, "--epochs", "1")
+    assert status == 1
+    one_line(err, f"error: {run_dir / CHECKPOINT} exists: --resume continues that run")
+    assert (run_dir / CHECKPOINT).read_bytes() == before
+    status, out, err = cli(capsys, "--out", run_dir, "--resume", "--overwrite")
+    assert status == 1
+    one_line(err, "error: --resume continues the run in --out, --overwrite replaces it")
+    status, out, err = cli(
+        capsys, "--data", small_mnist, "--out", run_dir, "--epochs", "1", "--seed", "2",
+        "--overwrite",
+    )
+    assert (status, err) == (0, "")
+    assert load_checkpoint(run_dir / CHECKPOINT).settings.seed == 2
+
+
 # --- what the files look like -----------------------------------------------------------
 
 

@@ -82,6 +82,9 @@ def parser(prog: str = "python -m vae") -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue from DIR/checkpoint.npz with its settings (bit-for-bit as if"
                    " never stopped); --epochs is the new total")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start a new run in DIR even though it holds one (its checkpoint is"
+                   " replaced after the first epoch); without it that is refused")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -139,6 +142,11 @@ def train(args: argparse.Namespace):
     checkpoint = args.out / CHECKPOINT
     if args.resume and not checkpoint.is_file():
         raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}")
+    if args.resume and args.overwrite:
+        raise ValueError("--resume continues the run in --out, --overwrite replaces it: give one")
+    if not (args.resume or args.overwrite) and os.path.lexists(checkpoint):
+        raise OutputError(f"{checkpoint} exists: --resume continues that run, --overwrite"
+                          " starts a new one in its place, or choose another --out")
     try:
         files.prepare_folder(args.out)
     except OSError as err:
