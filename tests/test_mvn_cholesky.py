@@ -234,7 +234,7 @@ def test_out_is_written_in_place():
     kl, grads = kl_mvn_cholesky_value_and_grad(*args, out=out)
     assert kl is out[0] and all(g is o for g, o in zip(grads, out[1:], strict=True))
     np.testing.assert_array_equal(kl, want_kl)
-    with pytest.raises(ValueError, match=r"out\[2\] must have shape"):
+    with pytest.raises(ValueError, match=r"out\[2\] \(dL0\) must have shape"):
         kl_mvn_cholesky_value_and_grad(*args, out=(out[0], out[1], np.empty(3), out[3], out[4]))
 
 
