@@ -17,10 +17,18 @@ from oracle import domain, exact_outputs, worst_errors
 
 from derive.specs import SPECS
 
-mpmath.mp.dps = 50
 LOGVARS = [1e-12, 1e-8, 1e-5, 1e-3, 0.1, 1.0, 10.0, -10.0, -30.0, -1e-8, -1e-3]
 MUS = [0.0, 0.75]
 MAX_ULPS = 4
+
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _precision():
+    """mpmath at 50 digits for this module's hand-written references, for its tests only:
+    set globally at import it slowed every module collected later."""
+    with mpmath.workdps(50):
+        yield
 
 
 def exact_term_and_gradients(mu, lv):

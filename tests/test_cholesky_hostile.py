@@ -429,6 +429,7 @@ def special_cases():
     ]
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the documented results come quietly
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: d.__name__)
 def test_special_values_give_the_documented_results(dtype):
     """KL: the mpmath limit (NaN for NaN); gradients depending on a NaN or infinite
@@ -485,6 +486,7 @@ def _gradient_problems(label, name, got, argument, value, clean_grad, args):
     return problems
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the documented results come quietly
 def test_scaling_every_argument_leaves_the_kl_unchanged():
     """KL(s m0, s L0, s m1, s L1) = KL(m0, L0, m1, L1) for s from subnormal to huge."""
     args = problem(3)
@@ -529,6 +531,7 @@ def accuracy_cases(seed, n):
             yield m1 + 10 ** rng.uniform(-12, 0) * rng.normal(size=k), L1.copy(), m1, L1
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the documented results come quietly
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: d.__name__)
 def test_the_kl_is_within_the_stated_bound(dtype):
     worst = 0.0

@@ -78,17 +78,19 @@ def _with_step(name, index, expr):
 
 
 def _broken_cases():
+    """The derivations whose full check takes seconds (every step before the broken one is
+    checked again) are marked slow."""
     j = sp.Symbol("j", integer=True, positive=True)
     k = general.k
     std = ALL["std_normal"].final
     yield "std_normal", 1, std.xreplace({mu[j] ** 2: 2 * mu[j] ** 2})
     yield "diag_normal", 2, ALL["diag_normal"].final.xreplace({sp.S.Half: sp.S.One})
-    yield "gaussian_kl", 4, ALL["gaussian_kl"].final + k / 2
+    yield pytest.param("gaussian_kl", 4, ALL["gaussian_kl"].final + k / 2, marks=pytest.mark.slow)
     grad = ALL["std_normal_grad"].final
     yield "std_normal_grad", 2, sp.Matrix([grad[0], grad[1] + sp.S.Half])
     grads = list(ALL["encoder_backprop"].final)
     grads[1] = 2 * grads[1]
-    yield "encoder_backprop", 5, sp.Tuple(*grads)
+    yield pytest.param("encoder_backprop", 5, sp.Tuple(*grads), marks=pytest.mark.slow)
 
 
 @pytest.mark.parametrize(("name", "index", "wrong"), list(_broken_cases()))

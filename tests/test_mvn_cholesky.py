@@ -61,9 +61,9 @@ def exact_kl(m0, L0, m1, L1):
         return float((trace + maha - len(m0) + log_ratio) / 2)
 
 
-def test_derivation_checks_and_catches_a_wrong_gradient():
+def test_derivation_catches_a_wrong_gradient():
+    """(That the true derivation passes is test_derivations' test_every_step_passes_its_checks.)"""
     derivation = ALL["mvn_cholesky"]
-    assert check(derivation) > 0
     steps = list(derivation.steps)
     kl, dm0, dl0, dm1, dl1 = steps[-1].expr
     wrong = dataclasses.replace(steps[-1], expr=type(steps[-1].expr)(kl, dm0, 2 * dl0, dm1, dl1))
