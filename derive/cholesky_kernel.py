@@ -94,6 +94,9 @@ def _statement(name: str, expr) -> list[str]:
         coeff, (rest,) = _split_coefficient(expr)
     if not isinstance(rest, (sp.Add, sp.MatAdd)):
         raise NotImplementedError(f"cannot break the long line {name} = {code}")
+    if coeff == sp.S.Half and _is_sum_of_frobenius(rest):
+        halves = [_half_frobenius(term) for term in rest.args]
+        return [f"{name} = (", *(f"    {'+ ' if i else ''}{h}" for i, h in enumerate(halves)), ")"]
     opening = "(" if coeff == 1 else f"{_code(coeff)} * ("
     terms = []
     for sign, term in map(_signed_scalar, rest.args):
@@ -323,6 +326,8 @@ def _product(expr):
     if not isinstance(expr, (sp.MatMul, sp.Mul)):
         return None
     coeff, factors = _split_coefficient(expr)
+    if coeff == sp.S.Half and len(factors) == 1 and _is_sum_of_frobenius(factors[0]):
+        return " + ".join(_half_frobenius(term) for term in factors[0].args)
     if len(factors) == 1 and isinstance(factors[0], (Tril, StrictLower)) and coeff != 1:
         return _lower_part(factors[0], coeff)
     if len(factors) == 2 and factors[0].shape[1] == 1 and coeff == 1:
@@ -342,6 +347,30 @@ def _product(expr):
     if coeff == -1:
         return f"-{body}" if len(pieces) == 1 else f"-({body})"
     return f"{_code(coeff)} * {body}" if len(pieces) == 1 else f"{_code(coeff)} * ({body})"
+
+
+def _is_sum_of_frobenius(expr) -> bool:
+    return isinstance(expr, (sp.Add, sp.MatAdd)) and all(
+        isinstance(a, Frobenius) for a in expr.args
+    )
+
+
+def _half_frobenius(expr) -> str:
+    """<A, B>_F / 2 with the half taken before anything can overflow (the KL's terms are
+    non-negative, so each stays finite while the KL does): (A / 2) * B elementwise, and
+    (e^x - 1 - x) / 2 by ``_half_expm1_minus_x``."""
+    a, b = expr.args
+    if isinstance(a, sp.OneMatrix) and _special_sum(b) == f"_expm1_minus_x(xp, {_x(b)})":
+        return f"xp.sum(_half_expm1_minus_x(xp, {_x(b)}), axis=(-2, -1))"
+    if isinstance(a, sp.OneMatrix):
+        return f"xp.sum(0.5 * {_operand(b)}, axis=(-2, -1))"
+    return f"xp.sum((0.5 * {_operand(a)}) * {_operand(b)}, axis=(-2, -1))"
+
+
+def _x(expm1_minus_x) -> str:
+    """The code of x in the sum e^x - 1 - x."""
+    (exp,) = [a for a in expm1_minus_x.args if _is_applied(a, sp.exp)]
+    return _code(exp.expr)
 
 
 def _split_coefficient(expr):

@@ -3,6 +3,8 @@ class, the special values of every argument in float32 and float64, and the accu
 bound of the docstring, all against mpmath (triangular solves at high precision on the
 exact binary inputs), never against the kernel itself."""
 
+import math
+
 import mpmath
 import numpy as np
 import pytest
@@ -495,6 +497,25 @@ def test_scaling_every_argument_leaves_the_kl_unchanged():
         kl, grads = kl_mvn_cholesky_value_and_grad(*(a * s for a in args))
         np.testing.assert_allclose(kl, want, rtol=1e-9, err_msg=f"scale {s}")
         assert all(np.all(np.isfinite(g) | (s < 1e-300)) for g in grads)
+
+
+# KLs between half the largest float and the largest, where one term's double would overflow:
+# z^2 (|m1 - m0| > 2^512 over L1) and e^2t (L0 / L1 > e^354.9 on a diagonal), k = 1 and 2.
+NEAR_THE_TOP = {
+    "z^2 over the largest float": ([0.0], [[1.0]], [1.6e154], [[1.0]]),
+    "e^2t over the largest float": ([0.0], [[math.exp(355.0)]], [0.0], [[1.0]]),
+    "both, k = 2": ([0.0, 0.0], [[1.0, 0.0], [0.0, math.exp(354.8)]], [1e154, 0.0], np.eye(2)),
+}
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("case", NEAR_THE_TOP)
+def test_a_kl_below_the_largest_float_is_finite_though_a_term_doubled_is_not(case):
+    m0, L0, m1, L1 = (np.array(a, np.float64) for a in NEAR_THE_TOP[case])
+    want = exact(m0.tolist(), L0.tolist(), m1.tolist(), L1.tolist())[0]
+    assert np.finfo(np.float64).max / 2 < want < np.finfo(np.float64).max
+    for kl in (kl_mvn_cholesky(m0, L0, m1, L1), kl_mvn_cholesky_value_and_grad(m0, L0, m1, L1)[0]):
+        assert abs(mpmath.mpf(float(kl)) - want) <= 4 * np.spacing(float(want)), (kl, want)
 
 
 # --- accuracy ---------------------------------------------------------------------------------
