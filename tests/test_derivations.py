@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import sympy as sp
+from checked import checked_steps
 
 from derive import gaussian
 from derive.derivations import (
@@ -27,8 +28,8 @@ from derive.derivations.diagonal import mu
 
 @pytest.fixture(scope="module")
 def outcomes():
-    """Every derivation's step results, computed once for the module (about 10 s)."""
-    return {name: list(results(derivation)) for name, derivation in ALL.items()}
+    """Every derivation's step results (computed once for the session: tests/checked.py)."""
+    return {name: list(checked_steps(derivation)) for name, derivation in ALL.items()}
 
 
 def test_registry_names_in_reading_order():
