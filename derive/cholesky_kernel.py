@@ -254,16 +254,24 @@ def _special_sum(expr):
         (_, a), (_, b) = sorted(terms, key=lambda st: -st[0])
         if _is_applied(a, sp.log) and _is_applied(b, sp.log):
             return f"_log_ratio(xp, {_code(a.expr)}, {_code(b.expr)})"
-    exps = [x for sign, x in terms if sign == 1 and _is_applied(x, sp.exp)]
-    ones = [x for sign, x in terms if sign == -1 and isinstance(x, sp.OneMatrix)]
-    if len(exps) == 1 and len(ones) == 1:
-        x = exps[0].expr
-        rest = [a for a in expr.args if a not in (exps[0], -ones[0])]
+    found = _exp_minus_one(expr)
+    if found is not None:
+        x, rest = found
         if not rest:
             return f"xp.expm1({_code(x)})"
         if rest == [-x]:
             return f"_expm1_minus_x(xp, {_code(x)})"
     return None
+
+
+def _exp_minus_one(expr):
+    """(x, the other terms) where the sum ``expr`` is e^x - 1 + other terms, else None."""
+    terms = [_signed(a) for a in expr.args]
+    exps = [x for sign, x in terms if sign == 1 and _is_applied(x, sp.exp)]
+    ones = [x for sign, x in terms if sign == -1 and isinstance(x, sp.OneMatrix)]
+    if len(exps) != 1 or len(ones) != 1:
+        return None
+    return exps[0].expr, [a for a in expr.args if a not in (exps[0], -ones[0])]
 
 
 def _signed(term):
@@ -360,17 +368,12 @@ def _half_frobenius(expr) -> str:
     non-negative, so each stays finite while the KL does): (A / 2) * B elementwise, and
     (e^x - 1 - x) / 2 by ``_half_expm1_minus_x``."""
     a, b = expr.args
-    if isinstance(a, sp.OneMatrix) and _special_sum(b) == f"_expm1_minus_x(xp, {_x(b)})":
-        return f"xp.sum(_half_expm1_minus_x(xp, {_x(b)}), axis=(-2, -1))"
     if isinstance(a, sp.OneMatrix):
+        found = _exp_minus_one(b) if isinstance(b, sp.MatAdd) else None
+        if found is not None and found[1] == [-found[0]]:
+            return f"xp.sum(_half_expm1_minus_x(xp, {_code(found[0])}), axis=(-2, -1))"
         return f"xp.sum(0.5 * {_operand(b)}, axis=(-2, -1))"
     return f"xp.sum((0.5 * {_operand(a)}) * {_operand(b)}, axis=(-2, -1))"
-
-
-def _x(expm1_minus_x) -> str:
-    """The code of x in the sum e^x - 1 - x."""
-    (exp,) = [a for a in expm1_minus_x.args if _is_applied(a, sp.exp)]
-    return _code(exp.expr)
 
 
 def _split_coefficient(expr):
