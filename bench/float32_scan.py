@@ -25,10 +25,11 @@ def ulps32(got, reference):
         rounded = reference.astype(np.float32)
         spacing = np.spacing(np.abs(rounded)).astype(np.float64)
         error = np.abs(got.astype(np.float64) - reference) / spacing
-    same_special = (np.isnan(got) & np.isnan(reference)) | (got == reference)
-    # Beyond the largest float32 (by more than 4 ulps) the result must be that infinity.
-    overflowing = np.abs(reference) > MAX32 * (1 + 4 * 2.0**-24)
-    error = np.where(overflowing, np.where(got == np.sign(reference) * np.inf, 0, np.inf), error)
+        same_special = (np.isnan(got) & np.isnan(reference)) | (got == reference)
+        # Beyond the largest float32 (by more than 4 ulps) the result must be that infinity.
+        overflowing = np.abs(reference) > MAX32 * (1 + 4 * 2.0**-24)
+        right_infinity = got == np.sign(reference) * np.inf
+    error = np.where(overflowing, np.where(right_infinity, 0, np.inf), error)
     return np.where(same_special, 0.0, error)
 
 
