@@ -490,6 +490,7 @@ def test_a_bad_idx_file_is_named(small_mnist, tmp_path, capsys, case):
     assert status == 1
     one_line(err, f"error: {data / name}")
     assert problem in err and "epoch 1:" not in out
+    assert not (tmp_path / "out").exists()  # no empty run folder left behind
 
 
 # --- a bad --out, a full disk ----------------------------------------------------------

@@ -147,6 +147,7 @@ def train(args: argparse.Namespace):
     if not (args.resume or args.overwrite) and os.path.lexists(checkpoint):
         raise OutputError(f"{checkpoint} exists: --resume continues that run, --overwrite"
                           " starts a new one in its place, or choose another --out")
+    data = load_mnist(args.data)  # before --out is made: a bad --data leaves no folder behind
     try:
         files.prepare_folder(args.out)
     except OSError as err:
@@ -157,7 +158,6 @@ def train(args: argparse.Namespace):
     else:
         settings = settings_from(args, None)
         state = new_state(settings)
-    data = load_mnist(args.data)
     if args.resume:
         check_data(state, checkpoint, data, fingerprint(data))
     print(f"training on {len(data.train_images)} images from {data.source}, testing on"
