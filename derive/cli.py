@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(argv: list[str]) -> int:
     if argv[:1] == ["train"]:  # the trainer parses its own options
         try:
-            from vae.__main__ import main as train
+            from vae.cli import main as train
         except ValueError as err:  # the kernels check the environment (KLGEN_NUM_THREADS)
             _say(f"klgen train: {err}")
             return 1

@@ -466,13 +466,6 @@ def test_latex_on_an_ascii_terminal(tmp):
     assert (tmp / "std.txt").read_text(encoding="utf-8") == utf8
 
 
-def test_train_with_a_bad_thread_count_is_one_line():
-    """The kernels read KLGEN_NUM_THREADS when the trainer imports them."""
-    code, out, err = _run_klgen("train", "--epochs", "1", KLGEN_NUM_THREADS="abc")
-    assert code == 1
-    one_line(err, "klgen train:", "KLGEN_NUM_THREADS", "'abc'")
-
-
 # --- item 4: what check finds in the files --------------------------------------------
 
 

@@ -25,7 +25,7 @@ from PIL import Image
 
 from derive.cli import main as klgen
 from vae import model, train
-from vae.__main__ import main
+from vae.cli import main
 from vae.data import load_mnist, write_idx
 from vae.train import CHECKPOINT, LOG, CheckpointError, load_checkpoint
 
@@ -658,3 +658,19 @@ def test_a_closed_standard_output_stops_quietly(small_mnist, tmp_path):
     )
     child.stdout.close()
     assert (child.wait(timeout=60), child.stderr.read()) == (141, b"")
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=["python -m vae", "klgen train"])
+def test_a_bad_thread_count_is_one_line(tmp_path, command):
+    """The kernels read KLGEN_NUM_THREADS when the trainer imports them."""
+    done = subprocess.run(
+        [sys.executable, *command, "--out", tmp_path / "run", "--epochs", "1"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=CODE, KLGEN_NUM_THREADS="abc"),
+        timeout=60,
+    )
+    assert done.returncode == 1
+    line = one_line(done.stderr, "python -m vae: " if command[1] == "vae" else "klgen train: ")
+    assert "KLGEN_NUM_THREADS" in line and "'abc'" in line
+    assert not (tmp_path / "run").exists()

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from vae import train
-from vae.__main__ import main
+from vae.cli import main
 from vae.data import load_mnist, write_idx
 from vae.train import CHECKPOINT, LOG, Settings, TrainingDiverged
 
