@@ -46,8 +46,8 @@ def main() -> None:
     chunk = 1 << args.chunk_bits
     worst = {"value": (0.0, None), "dlogvar": (0.0, None)}
     # The +inf boundaries: the largest negative and the smallest positive logvar giving +inf.
-    below = {"value": -np.inf, "dlogvar": -np.inf}
-    above = {"value": np.inf, "dlogvar": np.inf}
+    below = {"value": None, "dlogvar": None}
+    above = {"value": None, "dlogvar": None}
     mismatched_kind = {"value": 0, "dlogvar": 0}
     start = time.perf_counter()
     for first in range(0, 1 << 32, chunk):
@@ -65,9 +65,11 @@ def main() -> None:
             mismatched_kind[name] += int(np.count_nonzero(kinds))
             infinite = lv[:, 0][got == np.inf]
             if np.any(infinite < 0):
-                below[name] = max(below[name], float(infinite[infinite < 0].max()))
+                found = float(infinite[infinite < 0].max())
+                below[name] = found if below[name] is None else max(below[name], found)
             if np.any(infinite > 0):
-                above[name] = min(above[name], float(infinite[infinite > 0].min()))
+                found = float(infinite[infinite > 0].min())
+                above[name] = found if above[name] is None else min(above[name], found)
     took = time.perf_counter() - start
     print(f"kl_std_normal ({args.backend}), float32, all 2**32 logvar with mu = 0: {took:.0f} s")
     for name in worst:
@@ -77,7 +79,9 @@ def main() -> None:
             f"    {name:8s} NaN where the reference is not (or not where it is): "
             f"{mismatched_kind[name]}"
         )
-        print(f"    {name:8s} +inf for logvar <= {below[name]!r} and >= {above[name]!r}")
+        where = [f"logvar <= {below[name]!r}"] if below[name] is not None else []
+        where += [f"logvar >= {above[name]!r}"] if above[name] is not None else []
+        print(f"    {name:8s} +inf for {' and '.join(where) or 'no logvar'}")
 
 
 if __name__ == "__main__":
