@@ -22,8 +22,6 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from derive.codegen import render as render_template
-from derive.codegen import wrap_latex
 from derive.derivations import get
 from derive.derivations.cholesky import (
     L_0,
@@ -37,6 +35,8 @@ from derive.derivations.cholesky import (
     mu_1,
 )
 from derive.derivations.notation import Frobenius, to_latex
+from derive.layout import render as render_template
+from derive.layout import wrap_latex
 from derive.numerics import expm1_minus_x_series
 
 NAME = "kl_mvn_cholesky"

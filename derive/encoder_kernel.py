@@ -15,6 +15,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from derive import gaussian
 from derive.derivations import encoder, get, matrix_gradients
 from derive.derivations.notation import to_latex
+from derive.layout import wrap_latex
 from derive.specs import spec_named
 
 SPEC = "kl_std_normal"
@@ -78,7 +79,6 @@ def _scalarize(expr):
 
 def context() -> dict:
     """What templates/encoder_module.py.jinja needs."""
-    from derive.codegen import wrap_latex
 
     found = gradients()
     symbols = {"W_mu": r"W_\mu", "b_mu": r"b_\mu", "W_lv": r"W_{lv}", "b_lv": r"b_{lv}"}

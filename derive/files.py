@@ -23,7 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from derive.codegen import HASH_PREFIX, content_hash_matches, render_all
+from derive.codegen import render_all
+from derive.layout import HASH_PREFIX, content_hash_matches
 
 _HEADER_LINE = re.compile(rb"^" + re.escape(HASH_PREFIX.encode()), re.MULTILINE)
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)

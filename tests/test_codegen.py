@@ -1,5 +1,6 @@
 """The pipeline: spec expressions, numeric rewrites, rendering, and the staleness check."""
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -10,9 +11,10 @@ import sympy as sp
 
 from derive import files, gaussian, numerics
 from derive.cli import main
-from derive.codegen import HASH_PLACEHOLDER, HASH_PREFIX, kernel_modules, render_all, seal
+from derive.codegen import kernel_modules, render_all
 from derive.files import check, default_directory, generate
 from derive.gaussian import logvar, mu
+from derive.layout import HASH_PLACEHOLDER, HASH_PREFIX, seal
 from derive.specs import SPECS, spec_named
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,3 +174,47 @@ def test_ruff_is_clean():
         [sys.executable, "-m", "ruff", "check", str(ROOT)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _derive_imports() -> dict[str, set[str]]:
+    """Each module under derive/ -> the derive and vae modules it imports (anywhere in it,
+    inside functions too; derive uses absolute imports only)."""
+    imported = {}
+    for path in (ROOT / "derive").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 0, f"{name}: a relative import"
+                found |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+        imported[name] = found
+    return {
+        name: {m for m in found if (m in imported and m != name) or m.startswith("vae")}
+        for name, found in imported.items()
+    }
+
+
+def test_derive_has_no_import_cycles_and_only_the_cli_reaches_the_trainer():
+    graph = _derive_imports()
+    assert {n for n, found in graph.items() if any(m.startswith("vae") for m in found)} == {
+        "derive.cli"
+    }
+    done, path = set(), []
+
+    def visit(name):
+        if name in path:
+            raise AssertionError("import cycle: " + " -> ".join([*path[path.index(name) :], name]))
+        if name in done:
+            return
+        path.append(name)
+        for target in graph.get(name, ()):
+            if target.startswith("derive") and not name.startswith(target + "."):
+                visit(target)
+        path.pop()
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name)
