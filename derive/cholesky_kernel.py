@@ -94,8 +94,8 @@ def _statement(name: str, expr) -> list[str]:
         coeff, (rest,) = _split_coefficient(expr)
     if not isinstance(rest, (sp.Add, sp.MatAdd)):
         raise NotImplementedError(f"cannot break the long line {name} = {code}")
-    if coeff == sp.S.Half and _is_sum_of_frobenius(rest):
-        halves = [_half_frobenius(term) for term in rest.args]
+    halves = _halves(coeff, rest)
+    if halves:
         return [f"{name} = (", *(f"    {'+ ' if i else ''}{h}" for i, h in enumerate(halves)), ")"]
     opening = "(" if coeff == 1 else f"{_code(coeff)} * ("
     terms = []
@@ -334,8 +334,9 @@ def _product(expr):
     if not isinstance(expr, (sp.MatMul, sp.Mul)):
         return None
     coeff, factors = _split_coefficient(expr)
-    if coeff == sp.S.Half and len(factors) == 1 and _is_sum_of_frobenius(factors[0]):
-        return " + ".join(_half_frobenius(term) for term in factors[0].args)
+    halves = _halves(coeff, factors[0]) if len(factors) == 1 else []
+    if halves:
+        return " + ".join(halves)
     if len(factors) == 1 and isinstance(factors[0], (Tril, StrictLower)) and coeff != 1:
         return _lower_part(factors[0], coeff)
     if len(factors) == 2 and factors[0].shape[1] == 1 and coeff == 1:
@@ -357,10 +358,14 @@ def _product(expr):
     return f"{_code(coeff)} * {body}" if len(pieces) == 1 else f"{_code(coeff)} * ({body})"
 
 
-def _is_sum_of_frobenius(expr) -> bool:
-    return isinstance(expr, (sp.Add, sp.MatAdd)) and all(
-        isinstance(a, Frobenius) for a in expr.args
-    )
+def _halves(coeff, expr) -> list[str]:
+    """The code of each term of 1/2 <A, B>_F + ... with the half taken inside it (see
+    :func:`_half_frobenius`); [] unless ``coeff * expr`` is half a sum of Frobenius products."""
+    if coeff != sp.S.Half or not isinstance(expr, (sp.Add, sp.MatAdd)):
+        return []
+    if not all(isinstance(a, Frobenius) for a in expr.args):
+        return []
+    return [_half_frobenius(term) for term in expr.args]
 
 
 def _half_frobenius(expr) -> str:
