@@ -16,7 +16,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from oracle import domain, worst_errors  # noqa: E402
 
-from derive.specs import SPECS  # noqa: E402
+from klgen.derive.specs import SPECS  # noqa: E402
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
             points = domain(spec, dtype, args.points, args.seed)
             for backend in ("numpy", "numba"):
                 suffix = "" if backend == "numpy" else "_numba"
-                module = importlib.import_module(f"generated.{spec.name}{suffix}")
+                module = importlib.import_module(f"klgen.generated.{spec.name}{suffix}")
                 kernel = getattr(module, spec.name + "_value_and_grad")
                 start = time.perf_counter()
                 worst = worst_errors(spec, kernel, points, dtype)

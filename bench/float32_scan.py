@@ -39,8 +39,8 @@ def main() -> None:
     parser.add_argument("--chunk-bits", type=int, default=24)
     args = parser.parse_args()
     suffix = "_numba" if args.backend == "numba" else ""
-    kernel = importlib.import_module(f"generated.kl_std_normal{suffix}")
-    reference = importlib.import_module("generated.kl_std_normal_numba")
+    kernel = importlib.import_module(f"klgen.generated.kl_std_normal{suffix}")
+    reference = importlib.import_module("klgen.generated.kl_std_normal_numba")
     f32 = kernel.kl_std_normal_value_and_grad
     f64 = reference.kl_std_normal_value_and_grad
     chunk = 1 << args.chunk_bits

@@ -31,7 +31,7 @@ import numpy as np
 from kl_mvn_cholesky import main as mvn_cholesky_benchmark
 from kl_mvn_cholesky import time_call
 
-from generated.kl_std_normal import kl_std_normal_value_and_grad
+from klgen.generated.kl_std_normal import kl_std_normal_value_and_grad
 
 SIZES = {"S": ((128, 20), np.float32), "L": ((16384, 512), np.float64)}
 
@@ -77,7 +77,7 @@ def reused_outputs(name, mu):
 def numba_generated_peers():
     """The same spec compiled by numba (klgen's optional backend): allocating its outputs,
     and writing into reused buffers (``out=``)."""
-    from generated.kl_std_normal_numba import kl_std_normal_value_and_grad as compiled
+    from klgen.generated.kl_std_normal_numba import kl_std_normal_value_and_grad as compiled
 
     def run(mu, logvar):
         kl, (dmu, dlogvar) = compiled(mu, logvar)

@@ -16,17 +16,11 @@ optional: without it only the generated kernel is timed, with a note.
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-try:
-    from generated.kl_mvn_cholesky import kl_mvn_cholesky_value_and_grad
-except ImportError:  # run as a script from a checkout: the package is the folder above
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from generated.kl_mvn_cholesky import kl_mvn_cholesky_value_and_grad
+from klgen.generated.kl_mvn_cholesky import kl_mvn_cholesky_value_and_grad
 
 
 def inputs(batch, k, seed=0):

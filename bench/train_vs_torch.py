@@ -33,8 +33,8 @@ def numpy_worker(args) -> dict:
     """Train with vae/ and report epoch times and the final test loss."""
     import numpy as np
 
-    from vae import model, train
-    from vae.data import load_mnist
+    from klgen.vae import model, train
+    from klgen.vae.data import load_mnist
 
     data = load_mnist(args.data)
     state = train.new_state(train.Settings(batch_size=args.batch_size, seed=args.seed))
@@ -46,8 +46,12 @@ def numpy_worker(args) -> dict:
         times.append(time.perf_counter() - start)
         state.epoch += 1
     test = train.evaluate(state.params, data.test_images, 1.0, args.seed, state.epoch)
-    return {"epoch_seconds": times, "test_loss": test.total, "n_train": len(data.train_images),
-            "version": f"numpy {np.__version__}"}
+    return {
+        "epoch_seconds": times,
+        "test_loss": test.total,
+        "n_train": len(data.train_images),
+        "version": f"numpy {np.__version__}",
+    }
 
 
 class _NoBar:
@@ -66,7 +70,7 @@ def torch_worker(args) -> dict:
     import torch.nn.functional as F
     from torch import nn
 
-    from vae.data import load_mnist
+    from klgen.vae.data import load_mnist
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -110,17 +114,32 @@ def torch_worker(args) -> dict:
     model.eval()
     with torch.no_grad():
         test_loss = sum(loss_function(x, *model(x)).item() for x in test_x.split(1000))
-    return {"epoch_seconds": times, "test_loss": test_loss / len(test_x),
-            "n_train": len(train_x), "version": f"torch {torch.__version__}"}
+    return {
+        "epoch_seconds": times,
+        "test_loss": test_loss / len(test_x),
+        "n_train": len(train_x),
+        "version": f"torch {torch.__version__}",
+    }
 
 
 def run_worker(kind: str, args) -> dict:
     """One training run in a fresh process with the thread count fixed by environment."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.update({name: str(args.threads) for name in THREAD_VARIABLES})
-    command = [sys.executable, __file__, "--worker", kind, "--epochs", str(args.epochs),
-               "--threads", str(args.threads), "--batch-size", str(args.batch_size),
-               "--seed", str(args.seed)]
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        kind,
+        "--epochs",
+        str(args.epochs),
+        "--threads",
+        str(args.threads),
+        "--batch-size",
+        str(args.batch_size),
+        "--seed",
+        str(args.seed),
+    ]
     if args.data:
         command += ["--data", str(args.data)]
     result = subprocess.run(command, env=env, capture_output=True, text=True)
@@ -160,14 +179,21 @@ def main(argv=None) -> None:
         for kind in kinds if pair % 2 == 0 else kinds[::-1]:
             run = run_worker(kind, args)
             runs[kind].append(run)
-            print(f"  pair {pair + 1}: {kind:5s} epochs "
-                  + " ".join(f"{t:.3f}" for t in run["epoch_seconds"])
-                  + f" s, test loss {run['test_loss']:.2f}", flush=True)
+            print(
+                f"  pair {pair + 1}: {kind:5s} epochs "
+                + " ".join(f"{t:.3f}" for t in run["epoch_seconds"])
+                + f" s, test loss {run['test_loss']:.2f}",
+                flush=True,
+            )
 
-    print(f"\n{args.epochs} epochs x {args.pairs} runs each, batch {args.batch_size},"
-          f" {runs[kinds[0]][0]['n_train']} training images, {args.threads} threads")
-    header = (f"{'':8s} {'version':16s} {'median epoch s':>15s} {'samples/s':>10s}"
-              f" {'test loss/image (runs)':>24s}")
+    print(
+        f"\n{args.epochs} epochs x {args.pairs} runs each, batch {args.batch_size},"
+        f" {runs[kinds[0]][0]['n_train']} training images, {args.threads} threads"
+    )
+    header = (
+        f"{'':8s} {'version':16s} {'median epoch s':>15s} {'samples/s':>10s}"
+        f" {'test loss/image (runs)':>24s}"
+    )
     print(header)
     medians = {}
     for kind in kinds:
@@ -175,17 +201,24 @@ def main(argv=None) -> None:
         medians[kind] = statistics.median(times)
         losses = [run["test_loss"] for run in runs[kind]]
         rate = runs[kind][0]["n_train"] / medians[kind]
-        print(f"{kind:8s} {runs[kind][0]['version']:16s} {medians[kind]:15.4f} {rate:10.0f}"
-              f" {statistics.median(losses):8.2f} ({', '.join(f'{x:.2f}' for x in losses)})")
+        print(
+            f"{kind:8s} {runs[kind][0]['version']:16s} {medians[kind]:15.4f} {rate:10.0f}"
+            f" {statistics.median(losses):8.2f} ({', '.join(f'{x:.2f}' for x in losses)})"
+        )
     numpy_rate = runs["numpy"][0]["n_train"] / medians["numpy"]
     if "torch" in medians:
-        loss_gap = (statistics.median(r["test_loss"] for r in runs["numpy"])
-                    - statistics.median(r["test_loss"] for r in runs["torch"]))
-        print(f"epoch time numpy / torch: {medians['numpy'] / medians['torch']:.3f}"
-              f" (target <= 0.9); test loss numpy - torch: {loss_gap:+.2f} nats/image"
-              " (target within 1)")
-    print(f"numpy throughput / seed project's {SEED_PROJECT_SAMPLES_PER_S} samples/s:"
-          f" {numpy_rate / SEED_PROJECT_SAMPLES_PER_S:.0f}x (target >= 500x)")
+        loss_gap = statistics.median(r["test_loss"] for r in runs["numpy"]) - statistics.median(
+            r["test_loss"] for r in runs["torch"]
+        )
+        print(
+            f"epoch time numpy / torch: {medians['numpy'] / medians['torch']:.3f}"
+            f" (target <= 0.9); test loss numpy - torch: {loss_gap:+.2f} nats/image"
+            " (target within 1)"
+        )
+    print(
+        f"numpy throughput / seed project's {SEED_PROJECT_SAMPLES_PER_S} samples/s:"
+        f" {numpy_rate / SEED_PROJECT_SAMPLES_PER_S:.0f}x (target >= 500x)"
+    )
 
 
 if __name__ == "__main__":

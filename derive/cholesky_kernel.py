@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from derive.derivations import get
-from derive.derivations.cholesky import (
+from klgen.derive.derivations import get
+from klgen.derive.derivations.cholesky import (
     L_0,
     L_1,
     WHERE,
@@ -34,10 +34,10 @@ from derive.derivations.cholesky import (
     mu_0,
     mu_1,
 )
-from derive.derivations.notation import Frobenius, to_latex
-from derive.layout import render as render_template
-from derive.layout import wrap_latex
-from derive.numerics import expm1_minus_x_series
+from klgen.derive.derivations.notation import Frobenius, to_latex
+from klgen.derive.layout import render as render_template
+from klgen.derive.layout import wrap_latex
+from klgen.derive.numerics import expm1_minus_x_series
 
 NAME = "kl_mvn_cholesky"
 DERIVATION = "mvn_cholesky"
@@ -448,4 +448,3 @@ def _gradient_latex(derivation) -> list[str]:
         wrap_latex(rf"\frac{{\partial \mathrm{{KL}}}}{{\partial {s}}} = {to_latex(g)}")
         for s, g in zip(symbols, grads, strict=True)
     ]
-

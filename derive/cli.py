@@ -8,11 +8,15 @@ they load and a missing ``derive`` extra are reported the same way.
 """
 
 import argparse
+import importlib.util
 import os
 import sys
 from pathlib import Path
 
+import klgen
+
 COMMANDS = ("generate", "check", "list", "latex", "train")
+FORMATS = ("text", "tex", "md", "html")  # klgen latex --format
 # The top-level module a missing optional dependency has, and the extra that brings it.
 EXTRAS = {
     "sympy": "derive",
@@ -34,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # a full disk or closed pipe on stdout is reported here, not at exit
         return status
     except KeyboardInterrupt as stop:
-        files = sys.modules.get("derive.files")  # only its writes raise Terminated
+        files = sys.modules.get("klgen.derive.files")  # only its writes raise Terminated
         terminated = files is not None and isinstance(stop, files.Terminated)
         _say(f"{prog}: {'terminated' if terminated else 'interrupted'}")
         return 143 if terminated else 130
@@ -68,12 +72,12 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(argv: list[str]) -> int:
     if argv[:1] == ["train"]:  # the trainer parses its own options
         try:
-            from vae.cli import main as train
+            from klgen.vae.cli import main as train
         except ValueError as err:  # the kernels check the environment (KLGEN_NUM_THREADS)
             _say(f"klgen train: {err}")
             return 1
         return train(argv[1:], prog="klgen train")
-    from derive.files import Refused
+    from klgen.derive.files import Refused
 
     args = _parser().parse_args(argv)
     try:
@@ -103,12 +107,13 @@ def folder(text: str) -> Path:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from derive import show
-
+    """The command line; standard library only, so ``--help`` and ``--version`` work where
+    no extra is installed."""
     parser = argparse.ArgumentParser(
         prog="klgen",
-        description="Derive the Gaussian KL divergence with SymPy and generate numpy kernels.",
+        description="Derive divergences and their gradients with SymPy; generate checked kernels.",
     )
+    parser.add_argument("--version", action="version", version=f"klgen {klgen.__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     generate = commands.add_parser("generate", help="derive, render and write the kernels")
@@ -116,8 +121,8 @@ def _parser() -> argparse.ArgumentParser:
         "--out",
         type=folder,
         metavar="DIR",
-        help="folder to write (default: klgen's own generated/ package); refused if it holds"
-        " .py files klgen did not write",
+        help="folder to write (default, in a checkout only: klgen's own generated/); refused if"
+        " it holds .py files klgen did not write",
     )
     generate.set_defaults(run=_generate)
 
@@ -131,16 +136,49 @@ def _parser() -> argparse.ArgumentParser:
     listing.set_defaults(run=_list)
 
     latex = commands.add_parser("latex", help="show a derivation step by step, checked")
-    show.add_arguments(latex)
-    latex.set_defaults(run=show.run)
+    latex_arguments(latex)
+    latex.set_defaults(run=_latex)
 
     commands.add_parser("train", help="train the numpy VAE on MNIST (klgen train --help)")
     return parser
 
 
-def _generate(args: argparse.Namespace) -> int:
-    from derive.files import default_directory, generate
+def latex_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``klgen latex`` arguments (derive/show.py runs them)."""
+    parser.add_argument("name", nargs="?", metavar="NAME", help="a derivation (klgen list)")
+    parser.add_argument("--all", action="store_true", help="show every derivation")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="default: text")
+    parser.add_argument(
+        "--out", type=output_file, metavar="FILE", help="write here (atomically) instead of stdout"
+    )
+    parser.add_argument(
+        "--no-check", action="store_true", help="do not check the steps (about 10 s for --all)"
+    )
 
+
+def output_file(text: str) -> Path:
+    """An argparse type: a file path; not empty, and not ending in a slash (a folder)."""
+    if not text:
+        raise argparse.ArgumentTypeError("empty path")
+    if text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"{text!r} names a folder; give a file name")
+    return Path(text)
+
+
+def _latex(args: argparse.Namespace) -> int:
+    from klgen.derive import show
+
+    return show.run(args)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from klgen.derive.files import Refused, default_directory, generate, is_checkout
+
+    if args.out is None and not is_checkout():
+        raise Refused(
+            f"klgen is installed ({default_directory().parent}), not a checkout: its own "
+            "generated/ is not rewritten; give --out DIR"
+        )
     directory = args.out or default_directory()
     changed = generate(directory)
     for name in changed:
@@ -151,10 +189,11 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from derive.files import check, default_directory
+    from klgen.derive import files
 
-    directory = args.dir or default_directory()
-    problems = check(directory)
+    directory = args.dir or files.default_directory()
+    renders = all(importlib.util.find_spec(m) for m in ("sympy", "jinja2", "latex2mathml"))
+    problems = files.check(directory) if renders else files.check_seals(directory)
     for problem in problems:
         print(f"{directory / problem.name}: {problem.reason}", file=sys.stderr)
         if problem.diff:
@@ -165,14 +204,20 @@ def _check(args: argparse.Namespace) -> int:
         print("run `klgen generate` to bring it up to date", file=sys.stderr)
     if problems:
         return 1
-    print(f"{directory}: up to date")
+    if renders:
+        print(f"{directory}: up to date")
+    else:
+        print(
+            f"{directory}: every file's seal matches its text (no hand edits); without the"
+            " derive extra it is not re-rendered: pip install 'klgen[derive]' for the full check"
+        )
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    from derive.codegen import kernel_modules
-    from derive.derivations import ALL
-    from derive.specs import SPECS
+    from klgen.derive.codegen import kernel_modules
+    from klgen.derive.derivations import ALL
+    from klgen.derive.specs import SPECS
 
     print("derivations (klgen latex NAME):")
     for name, derivation in ALL.items():

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from derive import cholesky_kernel, encoder_kernel
-from derive.emit import Emitter, number, quadratic_form
-from derive.layout import copy_static, render, wrap_latex
-from derive.numerics import (
+from klgen.derive import cholesky_kernel, encoder_kernel
+from klgen.derive.emit import Emitter, number, quadratic_form
+from klgen.derive.layout import copy_static, render, wrap_latex
+from klgen.derive.numerics import (
     check_exp_reduction,
     check_lowering,
     exp_reduction,
@@ -24,8 +24,8 @@ from derive.numerics import (
     lower_for_numpy,
     stabilize,
 )
-from derive.scalar import array_api_lines, scalar_lines
-from derive.specs import SPECS, KernelSpec
+from klgen.derive.scalar import array_api_lines, scalar_lines
+from klgen.derive.specs import SPECS, KernelSpec
 
 BLOCK_ELEMENTS = 8192
 THREADED_ELEMENTS = 1 << 18

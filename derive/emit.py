@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.codegen.cfunctions import expm1
 
-from derive.numerics import Expm1MinusX, ScaledExp, TwoSumLo
+from klgen.derive.numerics import Expm1MinusX, ScaledExp, TwoSumLo
 
 UFUNCS = {sp.exp: "np.exp", expm1: "np.expm1"}
 # Nodes evaluated by a function of the generated ``_numeric`` module: (its name, extra

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from derive import gaussian
-from derive.derivations import encoder, get, matrix_gradients
-from derive.derivations.notation import to_latex
-from derive.layout import wrap_latex
-from derive.specs import spec_named
+from klgen.derive import gaussian
+from klgen.derive.derivations import encoder, get, matrix_gradients
+from klgen.derive.derivations.notation import to_latex
+from klgen.derive.layout import wrap_latex
+from klgen.derive.specs import spec_named
 
 SPEC = "kl_std_normal"
 DERIVATION = "encoder_backprop"

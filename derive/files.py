@@ -23,8 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from derive.codegen import render_all
-from derive.layout import HASH_PREFIX, content_hash_matches
+from klgen.derive.seal import HASH_PREFIX, content_hash_matches
 
 _HEADER_LINE = re.compile(rb"^" + re.escape(HASH_PREFIX.encode()), re.MULTILINE)
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -39,13 +38,30 @@ class Refused(Exception):
     folder, a device)."""
 
 
+PACKAGE = Path(__file__).resolve().parent.parent  # klgen's root: a checkout, or site-packages/klgen
+
+
 def default_directory() -> Path:
     """klgen's own generated/ folder, located from derive's own files.
 
     The checkout's generated/ for an editable install, the installed package's for a wheel;
     never whatever a ``generated`` import happens to find from the current folder.
     """
-    return Path(__file__).resolve().parent.parent / "generated"
+    return PACKAGE / "generated"
+
+
+def is_checkout() -> bool:
+    """True when klgen runs from its source tree (pyproject.toml beside the package), where
+    ``generate`` may write its own generated/; an installed wheel must be given ``--out``."""
+    return (PACKAGE / "pyproject.toml").is_file()
+
+
+def render_all() -> dict[str, str]:
+    """Every generated file, by name (derive/codegen.py): imported when called, since this
+    module also serves ``klgen check`` where sympy and jinja2 are not installed."""
+    from klgen.derive import codegen
+
+    return codegen.render_all()
 
 
 def is_klgen_file(data: bytes) -> bool:
@@ -267,6 +283,28 @@ def check(directory: Path) -> list[Problem]:
     for path in sorted(directory.glob("*.py")):
         if path.name not in expected and path.is_file():
             problems.append(_stray(path))
+    return problems
+
+
+def check_seals(directory: Path) -> list[Problem]:
+    """The files in ``directory`` that klgen did not write, or that were edited since: each
+    .py file's own klgen-hash against its text. Needs no sympy, but cannot tell a stale or
+    missing file (that takes :func:`check`, which renders the package)."""
+    if not stat.S_ISDIR(directory.stat().st_mode):
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(directory))
+    problems = []
+    for path in sorted(p for p in directory.glob("*.py") if p.is_file()):
+        data = _read(path)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            reason = f"not valid UTF-8 (byte {data[err.start]:#04x} at offset {err.start})"
+            problems.append(Problem(path.name, reason, "", not is_klgen_file(data)))
+            continue
+        if not is_klgen_file(data):
+            problems.append(_stray(path))
+        elif not content_hash_matches(text.replace("\r\n", "\n")):
+            problems.append(Problem(path.name, _why_different(text, False), ""))
     return problems
 
 

@@ -1,20 +1,17 @@
 """The layout stage: Jinja2 templates rendered into module text, with the do-not-edit header
-and the content-hash seal every generated file carries (and that ``klgen check`` reads).
+sealed by derive/seal.py.
 
 The stages that make code (derive/codegen.py for the diagonal kernels,
 derive/cholesky_kernel.py, derive/encoder_kernel.py) import this; it imports none of them.
 """
 
 import functools
-import hashlib
 import textwrap
 
 import jinja2
 
-import templates
-
-HASH_PREFIX = "klgen-hash: "
-HASH_PLACEHOLDER = HASH_PREFIX + "{hash}"
+from klgen import templates
+from klgen.derive.seal import HASH_PLACEHOLDER, seal
 
 
 def wrap_latex(tex: str) -> str:
@@ -46,22 +43,6 @@ def header(source: str) -> str:
         "`klgen check` fails while this file differs from what they make.\n"
         f"{HASH_PLACEHOLDER}"
     )
-
-
-def seal(text: str) -> str:
-    """Fill in the hash of the file's own text (with the placeholder), to tell hand edits."""
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return text.replace(HASH_PLACEHOLDER, HASH_PREFIX + digest)
-
-
-def content_hash_matches(text: str) -> bool:
-    """True when ``text`` still has the hash klgen gave it, i.e. nobody edited it since."""
-    for line in text.splitlines():
-        if line.startswith(HASH_PREFIX):
-            recorded = line[len(HASH_PREFIX) :].strip()
-            unsealed = text.replace(line, HASH_PLACEHOLDER, 1)
-            return hashlib.sha256(unsealed.encode()).hexdigest()[:16] == recorded
-    return False
 
 
 def render(template: str, source: str, **context) -> str:

@@ -12,7 +12,7 @@ compiler vectorises; the array-API one the careful helpers of ``_numeric``.
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from derive.numerics import ScaledExp
+from klgen.derive.numerics import ScaledExp
 
 
 class ScalarPrinter(NumPyPrinter):

@@ -8,21 +8,18 @@ check failed, 2 for a usage error.
 """
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import jinja2
 from latex2mathml.converter import convert
 from markupsafe import Markup
 
-import templates
-from derive.derivations import ALL, Derivation, StepResult, results
-from derive.derivations.notation import to_text
-from derive.files import write_file
+from klgen import templates
+from klgen.derive.derivations import ALL, Derivation, StepResult, results
+from klgen.derive.derivations.notation import to_text
+from klgen.derive.files import write_file
 
-FORMATS = ("text", "tex", "md", "html")
 TEMPLATES = templates.DIRECTORY
 
 
@@ -38,28 +35,6 @@ class StepView:
     why: str
     status: str  # "passed", "failed", "definition" or "not checked"
     failures: tuple[str, ...]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``klgen latex`` arguments."""
-    parser.add_argument("name", nargs="?", metavar="NAME", help=f"one of: {', '.join(ALL)}")
-    parser.add_argument("--all", action="store_true", help="show every derivation")
-    parser.add_argument("--format", choices=FORMATS, default="text", help="default: text")
-    parser.add_argument(
-        "--out", type=output_file, metavar="FILE", help="write here (atomically) instead of stdout"
-    )
-    parser.add_argument(
-        "--no-check", action="store_true", help="do not check the steps (about 10 s for --all)"
-    )
-
-
-def output_file(text: str) -> Path:
-    """An argparse type: a file path; not empty, and not ending in a slash (a folder)."""
-    if not text:
-        raise argparse.ArgumentTypeError("empty path")
-    if text.endswith(("/", os.sep)):
-        raise argparse.ArgumentTypeError(f"{text!r} names a folder; give a file name")
-    return Path(text)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,8 +14,8 @@ from functools import cached_property
 
 import sympy as sp
 
-from derive.derivations import elementwise_term
-from derive.gaussian import logvar, logvar_p, mu, mu_p
+from klgen.derive.derivations import elementwise_term
+from klgen.derive.gaussian import logvar, logvar_p, mu, mu_p
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ the checks test_derivations asserts and the checked page test_browser renders.""
 
 import functools
 
-from derive.derivations import ALL, results
+from klgen.derive.derivations import ALL, results
 
 
 @functools.cache

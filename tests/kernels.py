@@ -12,7 +12,9 @@ def kernels(name, backend):
     """(value, grad, value_and_grad) of the generated module ``name`` for ``backend``."""
     if backend == "numba":
         pytest.importorskip("numba", reason="numba (optional backend) is not installed")
-    module = importlib.import_module(f"generated.{name}" + ("_numba" if backend == "numba" else ""))
+    module = importlib.import_module(
+        f"klgen.generated.{name}" + ("_numba" if backend == "numba" else "")
+    )
     return tuple(getattr(module, name + suffix) for suffix in ("", "_grad", "_value_and_grad"))
 
 

@@ -18,8 +18,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derive.numerics import as_exact, stabilize
-from derive.specs import KernelSpec
+from klgen.derive.numerics import as_exact, stabilize
+from klgen.derive.specs import KernelSpec
 
 DPS = 60
 MAX_DPS = 4000

@@ -15,12 +15,11 @@ import pytest
 from kernels import BACKENDS, kernels, namespace
 from oracle import domain, exact_outputs, worst_errors
 
-from derive.specs import SPECS
+from klgen.derive.specs import SPECS
 
 LOGVARS = [1e-12, 1e-8, 1e-5, 1e-3, 0.1, 1.0, 10.0, -10.0, -30.0, -1e-8, -1e-3]
 MUS = [0.0, 0.75]
 MAX_ULPS = 4
-
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -17,7 +17,7 @@ import pytest
 import sympy as sp
 from kernels import BACKENDS, kernels
 
-from derive.specs import SPECS
+from klgen.derive.specs import SPECS
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
@@ -479,7 +479,7 @@ def test_bad_out_buffers_are_refused_before_any_write_on_both_backends(case, spe
 
 
 # Every diagonal module of both backends, with its number of inputs.
-MODULES = {f"generated.{s.name}{b}": len(s.args) for s in SPECS for b in ("", "_numba")}
+MODULES = {f"klgen.generated.{s.name}{b}": len(s.args) for s in SPECS for b in ("", "_numba")}
 
 
 def thread_digests(modules):
@@ -488,7 +488,7 @@ def thread_digests(modules):
     rng = np.random.default_rng(0)
     digests, arrays = {}, {}
     for module, count in modules.items():
-        name = module.split(".")[1].removesuffix("_numba")
+        name = module.split(".")[-1].removesuffix("_numba")
         f = getattr(importlib.import_module(module), name + "_value_and_grad")
         for dtype in (np.float32, np.float64):
             args = [rng.uniform(-3, 3, (3001, 100)).astype(dtype) for _ in range(count)]
@@ -516,7 +516,7 @@ for module in {MODULES!r}:
 if errors:
     print(json.dumps({{"errors": errors}}))
     raise SystemExit
-runtime = importlib.import_module("generated._runtime")
+runtime = importlib.import_module("klgen.generated._runtime")
 found = {{"threads": runtime.NUM_THREADS}}
 {inspect.getsource(thread_digests)}
 if sys.argv[1:]:
@@ -556,13 +556,13 @@ def test_thread_count_settings_are_checked_at_import_naming_the_variable():
 def test_thread_counts_give_the_one_thread_results_bit_for_bit(monkeypatch):
     found = children(["2", "3"], ["run"])  # while this process computes on one thread:
     kernels("kl_std_normal", "numba")  # (numba installed, or the test skips)
-    monkeypatch.setattr(importlib.import_module("generated._runtime"), "NUM_THREADS", 1)
+    monkeypatch.setattr(importlib.import_module("klgen.generated._runtime"), "NUM_THREADS", 1)
     digests, arrays = thread_digests(MODULES)
     for setting in ("2", "3"):
         assert found[setting]["threads"] == found[setting]["pool"] == int(setting)
         assert found[setting]["digests"] == digests, setting
     for key in sorted({key.rsplit("-", 1)[0] for key in arrays}):  # and the results are right
-        spec = SPEC[key.split("-")[0].split(".")[1].removesuffix("_numba")]
+        spec = SPEC[key.split("-")[0].split(".")[-1].removesuffix("_numba")]
         args = [arrays[f"{key}-in{i}"] for i in range(len(spec.args))]
         kl, *grads = (arrays[f"{key}-out{i}"] for i in range(len(spec.args) + 1))
         check_answer(spec, "_value_and_grad", args, (kl, grads))

@@ -23,8 +23,8 @@ from unittest import mock
 import pytest
 from checked import checked_steps
 
-from derive import show
-from derive.derivations import ALL
+from klgen.derive import show
+from klgen.derive.derivations import ALL
 
 FLAGS = [
     "--headless",

@@ -9,7 +9,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from generated.kl_mvn_cholesky import (
+from klgen.generated.kl_mvn_cholesky import (
     kl_mvn_cholesky,
     kl_mvn_cholesky_grad,
     kl_mvn_cholesky_value_and_grad,

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from derive import codegen, files, show
-from derive.cli import main
+from klgen.derive import codegen, files, show
+from klgen.derive.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "generated"
@@ -193,17 +193,19 @@ def test_the_default_target_is_klgens_own_generated_folder(tmp, monkeypatch):
 @pytest.mark.slow
 def test_generate_run_beside_a_users_generated_package_leaves_it_alone(tmp):
     """The real command, from a copy of klgen, in a project holding its own generated/."""
-    klgen_copy = tmp / "klgen"
+    klgen_copy = tmp / "copy"  # holding the package klgen, as a checkout maps it
     for package in ("derive", "templates", "generated"):
         shutil.copytree(
-            ROOT / package, klgen_copy / package, ignore=shutil.ignore_patterns("*.pyc")
+            ROOT / package, klgen_copy / "klgen" / package, ignore=shutil.ignore_patterns("*.pyc")
         )
+    for name in ("__init__.py", "__main__.py", "pyproject.toml"):
+        shutil.copy(ROOT / name, klgen_copy / "klgen" / name)
     project = tmp / "project"
     (project / "generated").mkdir(parents=True)
     (project / "generated" / "__init__.py").write_text("# a user's own package\n")
     before = tree(project)
     done = subprocess.run(
-        [sys.executable, "-m", "derive", "generate"],
+        [sys.executable, "-m", "klgen", "generate"],
         cwd=project,
         env=dict(os.environ, PYTHONPATH=str(klgen_copy)),
         capture_output=True,
@@ -212,7 +214,7 @@ def test_generate_run_beside_a_users_generated_package_leaves_it_alone(tmp):
     )
     assert done.returncode == 0, done.stderr
     assert tree(project) == before
-    assert str(klgen_copy / "generated") in done.stdout
+    assert str(klgen_copy / "klgen" / "generated") in done.stdout
 
 
 @pytest.mark.parametrize("users_file", ["mine.py", "__init__.py"])
@@ -407,7 +409,7 @@ def test_standard_output_on_a_full_disk_is_one_line():
     """``klgen list > /dev/full``."""
     with open("/dev/full", "wb") as full:
         done = subprocess.run(
-            [sys.executable, "-m", "derive", "list"],
+            [sys.executable, "-m", "klgen", "list"],
             stdout=full,
             stderr=subprocess.PIPE,
             text=True,
@@ -421,7 +423,7 @@ def test_standard_output_on_a_full_disk_is_one_line():
 def test_a_closed_standard_output_ends_quietly():
     """``klgen list | head -0``: the reader is gone before klgen writes; no message at all."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "derive", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-m", "klgen", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     child.stdout.close()
     err = child.communicate(timeout=60)[1].decode()
@@ -431,7 +433,7 @@ def test_a_closed_standard_output_ends_quietly():
 def test_a_missing_extra_is_one_line():
     code = (
         "import sys; sys.modules['sympy'] = None\n"
-        "from derive.cli import main\n"
+        "from klgen.derive.cli import main\n"
         "sys.exit(main(['list']))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -442,7 +444,7 @@ def test_a_missing_extra_is_one_line():
 def _run_klgen(*argv, **env):
     """The real command in a child process with ``env`` added: (exit code, stdout, stderr)."""
     done = subprocess.run(
-        [sys.executable, "-m", "derive", *argv],
+        [sys.executable, "-m", "klgen", *argv],
         capture_output=True,
         text=True,
         env={**os.environ, **env},
@@ -562,15 +564,15 @@ def test_a_signal_during_the_renames_waits_for_the_last_one(
 CHILD = """
 import os, signal, sys, time
 from pathlib import Path
-import derive.files
-from derive.cli import main
+import klgen.derive.files
+from klgen.derive.cli import main
 
 # As in a terminal's foreground, even when the tests run in the background (where SIGINT is
 # ignored, and klgen rightly keeps it ignored).
 signal.signal(signal.SIGINT, signal.default_int_handler)
 
 texts = {p.name: p.read_text() for p in Path(sys.argv[1]).glob("*.py")}
-derive.files.render_all = lambda: texts
+klgen.derive.files.render_all = lambda: texts
 real_open, created = os.open, []
 
 def slow_open(path, flags, mode=0o777, **kwargs):

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from derive import files, gaussian, numerics
-from derive.cli import main
-from derive.codegen import kernel_modules, render_all
-from derive.files import check, default_directory, generate
-from derive.gaussian import logvar, mu
-from derive.layout import HASH_PLACEHOLDER, HASH_PREFIX, seal
-from derive.specs import SPECS, spec_named
+from klgen.derive import files, gaussian, numerics
+from klgen.derive.cli import main
+from klgen.derive.codegen import kernel_modules, render_all
+from klgen.derive.files import check, default_directory, generate
+from klgen.derive.gaussian import logvar, mu
+from klgen.derive.seal import HASH_PLACEHOLDER, HASH_PREFIX, seal
+from klgen.derive.specs import SPECS, spec_named
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -147,16 +147,15 @@ def test_generate_writes_only_what_changed(tmp_path, cached_render, rendered):
 
 
 def test_generated_modules_import_without_sympy(tmp_path):
-    shutil.copytree(default_directory(), tmp_path / "generated")
-    code = (
-        "import sys; sys.modules['sympy'] = None; sys.modules['jinja2'] = None\n"
-        "import generated, numpy as np\n"
-        "print(generated.kl_std_normal(np.zeros(3), np.zeros(3)))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "0.0"
+    """As klgen.generated, and as a copy of the folder on its own (relative imports only)."""
+    shutil.copytree(default_directory(), tmp_path / "kernels")
+    blocked = "import sys; sys.modules['sympy'] = None; sys.modules['jinja2'] = None\n"
+    for package in ("klgen.generated", "kernels"):
+        code = f"{blocked}import {package} as k\nprint(k.kl_std_normal([0.0] * 3, [0.0] * 3))"
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+        )
+        assert result.stdout.strip() == "0.0"
 
 
 def test_cli_list_names_every_spec_and_function(capsys):
@@ -182,7 +181,7 @@ def _derive_imports() -> dict[str, set[str]]:
     imported = {}
     for path in (ROOT / "derive").rglob("*.py"):
         parts = path.relative_to(ROOT).with_suffix("").parts
-        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        name = ".".join(("klgen", *(parts[:-1] if parts[-1] == "__init__" else parts)))
         found = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
@@ -192,15 +191,15 @@ def _derive_imports() -> dict[str, set[str]]:
                 found |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
         imported[name] = found
     return {
-        name: {m for m in found if (m in imported and m != name) or m.startswith("vae")}
+        name: {m for m in found if (m in imported and m != name) or m.startswith("klgen.vae")}
         for name, found in imported.items()
     }
 
 
 def test_derive_has_no_import_cycles_and_only_the_cli_reaches_the_trainer():
     graph = _derive_imports()
-    assert {n for n, found in graph.items() if any(m.startswith("vae") for m in found)} == {
-        "derive.cli"
+    assert {n for n, found in graph.items() if any(m.startswith("klgen.vae") for m in found)} == {
+        "klgen.derive.cli"
     }
     done, path = set(), []
 
@@ -211,7 +210,7 @@ def test_derive_has_no_import_cycles_and_only_the_cli_reaches_the_trainer():
             return
         path.append(name)
         for target in graph.get(name, ()):
-            if target.startswith("derive") and not name.startswith(target + "."):
+            if target.startswith("klgen.derive") and not name.startswith(target + "."):
                 visit(target)
         path.pop()
         done.add(name)

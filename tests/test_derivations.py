@@ -9,8 +9,8 @@ import pytest
 import sympy as sp
 from checked import checked_steps
 
-from derive import gaussian
-from derive.derivations import (
+from klgen.derive import gaussian
+from klgen.derive.derivations import (
     ALL,
     DerivationError,
     check,
@@ -23,7 +23,7 @@ from derive.derivations import (
     matrix_gradients,
     results,
 )
-from derive.derivations.diagonal import mu
+from klgen.derive.derivations.diagonal import mu
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_every_step_passes_its_checks(outcomes, name):
 
 
 def test_check_all_returns_seconds_per_derivation(monkeypatch):
-    import derive.derivations as registry
+    import klgen.derive.derivations as registry
 
     monkeypatch.setattr(registry, "ALL", {"std_normal": ALL["std_normal"]})
     timings = check_all()

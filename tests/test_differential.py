@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from kernels import kernels
 from oracle import oracle_of, ulps
 
-from derive.specs import SPECS
+from klgen.derive.specs import SPECS
 
 pytest.importorskip("numba", reason="numba (optional backend) is not installed")
 TYPES = {"float32": (np.float32, 32), "float64": (np.float64, 64)}

@@ -6,7 +6,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from generated.kl_std_normal_encoder import kl_std_normal_encoder_grad
+from klgen.generated.kl_std_normal_encoder import kl_std_normal_encoder_grad
 
 B, N, K = 5, 4, 3
 HUGE = [mpmath.mpf(10) ** 400, mpmath.mpf(10) ** 600]

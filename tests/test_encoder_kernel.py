@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from derive.encoder_kernel import gradients
-from generated.kl_std_normal import kl_std_normal
-from generated.kl_std_normal_encoder import kl_std_normal_encoder_grad
+from klgen.derive.encoder_kernel import gradients
+from klgen.generated.kl_std_normal import kl_std_normal
+from klgen.generated.kl_std_normal_encoder import kl_std_normal_encoder_grad
 
 
 def summed_kl(h, W_mu, b_mu, W_lv, b_lv):

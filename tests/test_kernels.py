@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from kernels import BACKENDS, kernels, namespace
 
-from derive.specs import SPECS
+from klgen.derive.specs import SPECS
 
 SHAPES = [(5,), (4, 3), (2, 3, 4), (1, 1)]
 
@@ -272,7 +272,7 @@ def test_diag_normal_with_standard_prior_equals_std_normal(backend, args):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_threaded_rows_give_the_same_results(backend, monkeypatch):
     """Large inputs are split over the shared thread pool (threshold lowered to hit it)."""
-    import generated._runtime as runtime
+    import klgen.generated._runtime as runtime
 
     k = namespace(backend)
     rng = np.random.default_rng(6)

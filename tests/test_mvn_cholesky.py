@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derive.derivations import ALL, DerivationError, check
-from derive.derivations.cholesky import partial_derivatives_agree
-from generated.kl_diag_normal import kl_diag_normal_value_and_grad
-from generated.kl_mvn_cholesky import (
+from klgen.derive.derivations import ALL, DerivationError, check
+from klgen.derive.derivations.cholesky import partial_derivatives_agree
+from klgen.generated.kl_diag_normal import kl_diag_normal_value_and_grad
+from klgen.generated.kl_mvn_cholesky import (
     kl_mvn_cholesky,
     kl_mvn_cholesky_grad,
     kl_mvn_cholesky_value_and_grad,
@@ -188,11 +188,11 @@ def test_large_numpy_batches_are_sliced_over_threads_with_the_same_results(monke
     broadcast prior still gets its summed gradient (thresholds lowered to hit the path)."""
     import importlib
 
-    module = importlib.import_module("generated.kl_mvn_cholesky")
+    module = importlib.import_module("klgen.generated.kl_mvn_cholesky")
     m0, L0, m1, L1 = problem(5, shape=(7,), seed=14)
     prior = (m1[0], L1[0])
     whole = [kl_mvn_cholesky_value_and_grad(m0, L0, *p) for p in ((m1, L1), prior)]
-    runtime = importlib.import_module("generated._runtime")
+    runtime = importlib.import_module("klgen.generated._runtime")
     calls, submit = [], ThreadPoolExecutor.submit
 
     def counted(*args):
@@ -353,7 +353,7 @@ def _run_blocked(code):
 
 def test_numpy_inputs_need_no_array_api_compat():
     done = _run_blocked(
-        "import numpy as np\nfrom generated.kl_mvn_cholesky import kl_mvn_cholesky\n"
+        "import numpy as np\nfrom klgen.generated.kl_mvn_cholesky import kl_mvn_cholesky\n"
         "print(kl_mvn_cholesky(np.zeros(2), np.eye(2), np.ones(2), np.eye(2)))"
     )
     assert done.returncode == 0, done.stderr
@@ -363,7 +363,8 @@ def test_numpy_inputs_need_no_array_api_compat():
 def test_other_arrays_without_array_api_compat_name_the_package():
     pytest.importorskip("array_api_strict", reason="array-api-strict is not installed")
     done = _run_blocked(
-        "import array_api_strict as xp\nfrom generated.kl_mvn_cholesky import kl_mvn_cholesky\n"
+        "import array_api_strict as xp\n"
+        "from klgen.generated.kl_mvn_cholesky import kl_mvn_cholesky\n"
         "kl_mvn_cholesky(xp.zeros(2), xp.eye(2), xp.ones(2), xp.eye(2))"
     )
     assert done.returncode == 1

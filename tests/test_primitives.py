@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive import numerics
+from klgen.derive import numerics
 
 numba = pytest.importorskip("numba")
-compiled = pytest.importorskip("generated.kl_std_normal_numba")
-numeric = importlib.import_module("generated._numeric")
-runtime = importlib.import_module("generated._runtime")
+compiled = pytest.importorskip("klgen.generated.kl_std_normal_numba")
+numeric = importlib.import_module("klgen.generated._numeric")
+runtime = importlib.import_module("klgen.generated._runtime")
 
 HALF_EXPM1 = lambda a, b=0: mpmath.expm1(a - b) / 2  # noqa: E731
 HALF_G = lambda a, b=0: (mpmath.expm1(a - b) - (a - b)) / 2  # noqa: E731
@@ -41,7 +41,6 @@ MAX_ULPS = {
 }
 SUFFIX = {np.float64: "", np.float32: "_f32"}
 TYPES = [np.float64, np.float32]
-
 
 
 @pytest.fixture(autouse=True, scope="module")

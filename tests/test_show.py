@@ -7,13 +7,13 @@ import re
 import pytest
 import sympy as sp
 
-from derive import show
-from derive.derivations import ALL
+from klgen.derive import cli, show
+from klgen.derive.derivations import ALL
 
 
 def _run(*argv):
     parser = argparse.ArgumentParser(prog="klgen latex")
-    show.add_arguments(parser)
+    cli.latex_arguments(parser)
     return show.run(parser.parse_args(list(argv)))
 
 

@@ -21,7 +21,7 @@ import pytest
 from kernels import BACKENDS, kernels
 from oracle import oracle_of, ulps
 
-from derive.specs import SPECS, KernelSpec
+from klgen.derive.specs import SPECS, KernelSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 VALUES = ["+0", "-0", "+inf", "-inf", "nan", "+max", "-max"]

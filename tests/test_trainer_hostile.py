@@ -23,11 +23,11 @@ import pytest
 import test_vae_train
 from PIL import Image
 
-from derive.cli import main as klgen
-from vae import model, train
-from vae.cli import main
-from vae.data import load_mnist, write_idx
-from vae.train import CHECKPOINT, LOG, CheckpointError, load_checkpoint
+from klgen.derive.cli import main as klgen
+from klgen.vae import model, train
+from klgen.vae.cli import main
+from klgen.vae.data import load_mnist, write_idx
+from klgen.vae.train import CHECKPOINT, LOG, CheckpointError, load_checkpoint
 
 PICTURES = ["loss.png", "reconstructions.png", "samples.png"]
 OUTPUTS = sorted([CHECKPOINT, LOG, *PICTURES])
@@ -43,7 +43,7 @@ def one_line(err: str, start: str) -> str:
 
 
 def cli(capsys, *args):
-    """`python -m vae ARGS` in-process: (status, stdout, stderr)."""
+    """`python -m klgen.vae ARGS` in-process: (status, stdout, stderr)."""
     status = main(["--no-progress", *map(str, args)])
     out, err = capsys.readouterr()
     return status, out, err
@@ -54,7 +54,7 @@ def leftovers(folder: Path) -> list[str]:
 
 
 def train_one_epoch(data: Path, out: Path, mask: int) -> None:
-    """`python -m vae` for one epoch on `data` into `out`, under umask `mask`."""
+    """`python -m klgen.vae` for one epoch on `data` into `out`, under umask `mask`."""
     previous = os.umask(mask)
     try:
         status = main(["--data", str(data), "--out", str(out), "--epochs", "1", "--no-progress"])
@@ -81,7 +81,7 @@ def run_dir(trained, tmp_path):
     return Path(shutil.copytree(trained, tmp_path / "run", ignore=shutil.ignore_patterns("*.tmp")))
 
 
-# --- signals: real ones, to `python -m vae` and `klgen train` children ----------------
+# --- signals: real ones, to `python -m klgen.vae` and `klgen train` children ----------------
 
 HOOK = '''
 """Pause the trainer where PAUSE says (step:N, or save:N: inside the N-th checkpoint
@@ -111,8 +111,8 @@ def wrap(owner, name, before):
     setattr(owner, name, wrapped)
 
 if kind == "step":
-    import vae.model
-    wrap(vae.model, "loss_and_grad", before=True)
+    import klgen.vae.model
+    wrap(klgen.vae.model, "loss_and_grad", before=True)
 else:
     import numpy
     wrap(numpy, "savez", before=False)  # the temporary is written, not yet renamed
@@ -129,7 +129,7 @@ SIGNALS = {signal.SIGINT: (130, "interrupted"), signal.SIGTERM: (143, "terminate
 CASES = [(s, phase) for s in SIGNALS for phase in PHASES]
 CODE = str(Path(model.__file__).parent.parent)  # the children run the vae under test
 THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "KLGEN_NUM_THREADS")
-COMMANDS = (["-m", "vae"], ["-m", "derive", "train"])  # klgen train goes through derive.cli
+COMMANDS = (["-m", "klgen.vae"], ["-m", "klgen", "train"])  # klgen train: derive.cli
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +198,7 @@ def test_a_signal_stops_cleanly_at_each_phase(signalled, trained, signum, phase)
 
 
 def test_a_second_signal_aborts_a_held_write_and_keeps_the_old_file(tmp_path):
-    from vae import files  # the trainer's writer
+    from klgen.vae import files  # the trainer's writer
 
     path = tmp_path / "file"
     path.write_bytes(b"old")
@@ -233,11 +233,11 @@ BAD_FLAGS = [
 
 
 @pytest.mark.parametrize(("flag", "value", "problem"), BAD_FLAGS)
-@pytest.mark.parametrize("prog", ["python -m vae", "klgen train"])
+@pytest.mark.parametrize("prog", ["python -m klgen.vae", "klgen train"])
 def test_a_bad_flag_is_a_usage_error_naming_it(capsys, tmp_path, prog, flag, value, problem):
     args = [f"{flag}={value}", "--out", str(tmp_path / "out")]
     with pytest.raises(SystemExit) as exit_:
-        main(args) if prog == "python -m vae" else klgen(["train", *args])
+        main(args) if prog == "python -m klgen.vae" else klgen(["train", *args])
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "Traceback" not in err
     assert err.splitlines()[-1].startswith(f"{prog}: error: argument {flag}: {problem}")
@@ -613,7 +613,15 @@ def test_a_new_run_over_an_existing_one_is_refused(run_dir, small_mnist, capsys)
     assert status == 1
     one_line(err, "error: --resume continues the run in --out, --overwrite replaces it")
     status, out, err = cli(
-        capsys, "--data", small_mnist, "--out", run_dir, "--epochs", "1", "--seed", "2",
+        capsys,
+        "--data",
+        small_mnist,
+        "--out",
+        run_dir,
+        "--epochs",
+        "1",
+        "--seed",
+        "2",
         "--overwrite",
     )
     assert (status, err) == (0, "")
@@ -651,7 +659,17 @@ def test_a_symlinked_checkpoint_is_written_through(run_dir, small_mnist, tmp_pat
 def test_a_closed_standard_output_stops_quietly(small_mnist, tmp_path):
     """`klgen train | head -0`: exit 141 as SIGPIPE would, no message."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "vae", "--data", small_mnist, "--out", tmp_path, "--epochs", "1"],
+        [
+            sys.executable,
+            "-m",
+            "klgen.vae",
+            "--data",
+            small_mnist,
+            "--out",
+            tmp_path,
+            "--epochs",
+            "1",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=dict(os.environ, PYTHONPATH=CODE),
@@ -660,7 +678,7 @@ def test_a_closed_standard_output_stops_quietly(small_mnist, tmp_path):
     assert (child.wait(timeout=60), child.stderr.read()) == (141, b"")
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=["python -m vae", "klgen train"])
+@pytest.mark.parametrize("command", COMMANDS, ids=["python -m klgen.vae", "klgen train"])
 def test_a_bad_thread_count_is_one_line(tmp_path, command):
     """The kernels read KLGEN_NUM_THREADS when the trainer imports them."""
     done = subprocess.run(
@@ -671,6 +689,8 @@ def test_a_bad_thread_count_is_one_line(tmp_path, command):
         timeout=60,
     )
     assert done.returncode == 1
-    line = one_line(done.stderr, "python -m vae: " if command[1] == "vae" else "klgen train: ")
+    line = one_line(
+        done.stderr, "python -m klgen.vae: " if command[1] == "klgen.vae" else "klgen train: "
+    )
     assert "KLGEN_NUM_THREADS" in line and "'abc'" in line
     assert not (tmp_path / "run").exists()

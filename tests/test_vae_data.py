@@ -5,7 +5,7 @@ import gzip
 import numpy as np
 import pytest
 
-from vae.data import (
+from klgen.vae.data import (
     IMAGES_MAGIC,
     LABELS_MAGIC,
     MnistFileNotFoundError,
@@ -109,8 +109,9 @@ def test_truncated_gzip_stream(tmp_path):
 def test_count_mismatch_names_both_files(tmp_path, suffix):
     small_split(tmp_path, "train", 6, n_labels=5, suffix=suffix)
     small_split(tmp_path, "t10k", 4, suffix=suffix)
-    with pytest.raises(MnistFormatError, match="train-images.* has 6 images but .*train-labels"
-                       ".* has 5 labels"):
+    with pytest.raises(
+        MnistFormatError, match="train-images.* has 6 images but .*train-labels.* has 5 labels"
+    ):
         load_mnist(tmp_path)
 
 

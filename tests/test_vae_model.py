@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from vae import model
-from vae.optim import Adam
+from klgen.vae import model
+from klgen.vae.optim import Adam
 
 TINY = model.Dims(input=12, hidden=6, latent=3)
 
@@ -47,14 +47,19 @@ def test_gradients_match_central_differences(prior):
         numeric[i] = (loss_at(theta + step) - loss_at(theta - step)) / (2 * h)
     numeric = model.ParamSet(params.shapes, flat=numeric)
     for name in params.shapes:  # one parameter at a time, so a failure names it
-        np.testing.assert_allclose(grads[name], numeric[name], rtol=1e-5, atol=1e-6,
-                                   err_msg=f"gradient of {name} ({prior} prior)")
+        np.testing.assert_allclose(
+            grads[name],
+            numeric[name],
+            rtol=1e-5,
+            atol=1e-6,
+            err_msg=f"gradient of {name} ({prior} prior)",
+        )
         assert np.abs(numeric[name]).max() > 1e-3  # every parameter matters to the loss
 
 
 def test_kl_comes_from_generated_kernels():
-    assert model.kl_std_normal_value_and_grad.__module__ == "generated.kl_std_normal"
-    assert model.kl_diag_normal_value_and_grad.__module__ == "generated.kl_diag_normal"
+    assert model.kl_std_normal_value_and_grad.__module__ == "klgen.generated.kl_std_normal"
+    assert model.kl_diag_normal_value_and_grad.__module__ == "klgen.generated.kl_diag_normal"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -67,8 +72,9 @@ def test_bce_with_logits_stable_and_exact(dtype):
     l64, x64 = logits.astype(np.float64), x.astype(np.float64)
     expected = (np.logaddexp(0, l64) - x64 * l64).sum()
     # The sum is formed from partial sums as large as sum(|l|), each rounded to the dtype.
-    np.testing.assert_allclose(bce, expected, rtol=1e-6,
-                               atol=4 * np.finfo(dtype).eps * np.abs(l64).sum())
+    np.testing.assert_allclose(
+        bce, expected, rtol=1e-6, atol=4 * np.finfo(dtype).eps * np.abs(l64).sum()
+    )
     sig = np.exp(-np.logaddexp(0, -l64))
     np.testing.assert_allclose(grad, sig - x64, atol=1e-7)
 

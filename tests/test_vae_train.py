@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vae import train
-from vae.cli import main
-from vae.data import load_mnist, write_idx
-from vae.train import CHECKPOINT, LOG, Settings, TrainingDiverged
+from klgen.vae import train
+from klgen.vae.cli import main
+from klgen.vae.data import load_mnist, write_idx
+from klgen.vae.train import CHECKPOINT, LOG, Settings, TrainingDiverged
 
 N_TRAIN, N_TEST = 300, 100  # 3 steps of 128 per epoch (the last one short)
 
@@ -52,13 +52,16 @@ def test_resume_is_bit_for_bit(small_mnist, tmp_path, prior):
     straight = checkpoint_arrays(tmp_path / "straight" / CHECKPOINT)
     split = checkpoint_arrays(tmp_path / "split" / CHECKPOINT)
     assert straight.keys() == split.keys()
-    assert len([k for k in straight if k.startswith("param/")]) == (12 if prior == "learned"
-                                                                     else 10)
+    assert len([k for k in straight if k.startswith("param/")]) == (
+        12 if prior == "learned" else 10
+    )
     for name in straight:
         if name != "meta":  # holds wall-clock seconds; its other fields are checked below
             np.testing.assert_array_equal(split[name], straight[name], err_msg=name)
-    a, b = train.load_checkpoint(tmp_path / "straight" / CHECKPOINT), \
-        train.load_checkpoint(tmp_path / "split" / CHECKPOINT)
+    a, b = (
+        train.load_checkpoint(tmp_path / "straight" / CHECKPOINT),
+        train.load_checkpoint(tmp_path / "split" / CHECKPOINT),
+    )
     assert a.epoch == b.epoch == 2 and a.adam.t == 2 * 3
     assert a.rng.bit_generator.state == b.rng.bit_generator.state
     no_time = [{k: v for k, v in row.items() if k != "seconds"} for row in a.history]
@@ -78,8 +81,9 @@ def test_resume_refuses_changed_settings(small_mnist, tmp_path, capsys):
 
 def test_nan_stops_and_keeps_last_checkpoint(tmp_path):
     data = load_mnist()
-    small = replace(data, train_images=data.train_images[:N_TRAIN],
-                    test_images=data.test_images[:N_TEST])
+    small = replace(
+        data, train_images=data.train_images[:N_TRAIN], test_images=data.test_images[:N_TEST]
+    )
     state = train.new_state(Settings())
     train.fit(state, small, epochs=1, out=tmp_path, progress=False, say=lambda _: None)
     checkpoint, log = tmp_path / CHECKPOINT, tmp_path / LOG
@@ -89,8 +93,14 @@ def test_nan_stops_and_keeps_last_checkpoint(tmp_path):
     poisoned[7, 100] = np.nan
     state = train.load_checkpoint(checkpoint)
     with pytest.raises(TrainingDiverged) as err:
-        train.fit(state, replace(small, train_images=poisoned), epochs=3, out=tmp_path,
-                  progress=False, say=lambda _: None)
+        train.fit(
+            state,
+            replace(small, train_images=poisoned),
+            epochs=3,
+            out=tmp_path,
+            progress=False,
+            say=lambda _: None,
+        )
     message = str(err.value)
     assert "loss is nan at epoch 2, step " in message and "/3" in message
     assert f"last good checkpoint: {checkpoint} (epoch 1)" in message
@@ -126,10 +136,13 @@ def test_cli_trains_and_draws(small_mnist, tmp_path, capsys):
     assert list(rows[0]) == list(train.LOG_COLUMNS)
     for row in rows:  # per test image: the loss is BCE + beta * KL, and training helps
         assert float(row["test_loss"]) == pytest.approx(
-            float(row["test_bce"]) + 0.5 * float(row["test_kl"]), abs=2e-4)
+            float(row["test_bce"]) + 0.5 * float(row["test_kl"]), abs=2e-4
+        )
     assert float(rows[1]["test_loss"]) < float(rows[0]["test_loss"]) < 545
-    sizes = {name: image_size(tmp_path / name)
-             for name in ("samples.png", "reconstructions.png", "loss.png")}
+    sizes = {
+        name: image_size(tmp_path / name)
+        for name in ("samples.png", "reconstructions.png", "loss.png")
+    }
     assert sizes["samples.png"] == sizes["reconstructions.png"] == (484, 484)  # 8x8 tiles
     assert sizes["loss.png"] == (720, 440)
     with Image.open(tmp_path / "samples.png") as image:
@@ -141,8 +154,17 @@ def test_help_lists_every_option(capsys):
         main(["--help"])
     assert exit_.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--epochs", "--batch-size", "--lr", "--beta", "--prior", "--seed",
-                   "--data", "--out", "--resume"):
+    for option in (
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--beta",
+        "--prior",
+        "--seed",
+        "--data",
+        "--out",
+        "--resume",
+    ):
         assert option in text
 
 

@@ -1,4 +1,4 @@
-"""The trainer's command line (``python -m vae``, ``klgen train``): train the numpy VAE on
+"""The trainer's command line (``python -m klgen.vae``, ``klgen train``): train the numpy VAE on
 MNIST and draw what it learned."""
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ def number(kind, low=0, strict=True):
         if strict and not value > low or not value >= low:
             raise argparse.ArgumentTypeError(
                 ("must be positive" if strict and low == 0 else f"must be >= {low}")
-                + (" and finite" if kind is float else "") + f", got {text}")
+                + (" and finite" if kind is float else "")
+                + f", got {text}"
+            )
         if not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"must be finite, got {text}")
         return value
@@ -45,7 +47,7 @@ def number(kind, low=0, strict=True):
     return parse
 
 
-def parser(prog: str = "python -m vae") -> argparse.ArgumentParser:
+def parser(prog: str = "python -m klgen.vae") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
         description=(
@@ -62,30 +64,72 @@ def parser(prog: str = "python -m vae") -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--epochs", type=number(int), default=10, metavar="N",
-                   help="train until this many epochs are done in all (default: %(default)s)")
-    p.add_argument("--batch-size", type=number(int), default=None, metavar="N",
-                   help=f"images per step (default: {DEFAULTS.batch_size})")
-    p.add_argument("--lr", type=number(float), default=None,
-                   help=f"Adam learning rate (default: {DEFAULTS.lr:g})")
-    p.add_argument("--beta", type=number(float, strict=False), default=None,
-                   help=f"weight of the KL term, loss = BCE + beta KL (default: {DEFAULTS.beta:g})")
-    p.add_argument("--prior", choices=PRIORS, default=None,
-                   help="standard: N(0, I); learned: a trainable diagonal Gaussian"
-                   f" (default: {DEFAULTS.prior})")
-    p.add_argument("--seed", type=number(int, strict=False), default=None,
-                   help=f"seeds initialisation, batch order and noise (default: {DEFAULTS.seed})")
-    p.add_argument("--data", type=Path, default=None, metavar="DIR",
-                   help="folder with full MNIST (train-images-idx3-ubyte[.gz], ...); default:"
-                   " the 5,000-image training subset and 10,000 test images shipped in vae/")
-    p.add_argument("--out", type=Path, default=Path("runs/vae"), metavar="DIR",
-                   help="output folder for checkpoint, log and pictures (default: %(default)s)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from DIR/checkpoint.npz with its settings (bit-for-bit as if"
-                   " never stopped); --epochs is the new total")
-    p.add_argument("--overwrite", action="store_true",
-                   help="start a new run in DIR even though it holds one (its checkpoint is"
-                   " replaced after the first epoch); without it that is refused")
+    p.add_argument(
+        "--epochs",
+        type=number(int),
+        default=10,
+        metavar="N",
+        help="train until this many epochs are done in all (default: %(default)s)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=number(int),
+        default=None,
+        metavar="N",
+        help=f"images per step (default: {DEFAULTS.batch_size})",
+    )
+    p.add_argument(
+        "--lr",
+        type=number(float),
+        default=None,
+        help=f"Adam learning rate (default: {DEFAULTS.lr:g})",
+    )
+    p.add_argument(
+        "--beta",
+        type=number(float, strict=False),
+        default=None,
+        help=f"weight of the KL term, loss = BCE + beta KL (default: {DEFAULTS.beta:g})",
+    )
+    p.add_argument(
+        "--prior",
+        choices=PRIORS,
+        default=None,
+        help="standard: N(0, I); learned: a trainable diagonal Gaussian"
+        f" (default: {DEFAULTS.prior})",
+    )
+    p.add_argument(
+        "--seed",
+        type=number(int, strict=False),
+        default=None,
+        help=f"seeds initialisation, batch order and noise (default: {DEFAULTS.seed})",
+    )
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder with full MNIST (train-images-idx3-ubyte[.gz], ...); default:"
+        " the 5,000-image training subset and 10,000 test images shipped in vae/",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/vae"),
+        metavar="DIR",
+        help="output folder for checkpoint, log and pictures (default: %(default)s)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from DIR/checkpoint.npz with its settings (bit-for-bit as if"
+        " never stopped); --epochs is the new total",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start a new run in DIR even though it holds one (its checkpoint is"
+        " replaced after the first epoch); without it that is refused",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -97,19 +141,22 @@ def settings_from(args: argparse.Namespace, saved: Settings | None) -> Settings:
     Resuming with a setting that differs from the checkpoint's is an error, since it would
     silently break the promise that a resumed run equals an uninterrupted one.
     """
-    given = {name: getattr(args, name) for name in asdict(DEFAULTS)
-             if getattr(args, name) is not None}
+    given = {
+        name: getattr(args, name) for name in asdict(DEFAULTS) if getattr(args, name) is not None
+    }
     if saved is None:
         return replace(DEFAULTS, **given)
     for name, value in given.items():
         if getattr(saved, name) != value:
             flag = "--" + name.replace("_", "-")
-            raise ValueError(f"{args.out / CHECKPOINT} was trained with {flag}"
-                             f" {getattr(saved, name)}; drop {flag} {value} to resume it")
+            raise ValueError(
+                f"{args.out / CHECKPOINT} was trained with {flag}"
+                f" {getattr(saved, name)}; drop {flag} {value} to resume it"
+            )
     return saved
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m vae") -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m klgen.vae") -> int:
     """Run the trainer with command-line arguments `argv`; returns the exit status: 0, 1 for
     an error (one line on stderr), 2 for bad arguments, 130 for SIGINT, 143 for SIGTERM.
 
@@ -119,8 +166,14 @@ def main(argv: list[str] | None = None, prog: str = "python -m vae") -> int:
     try:
         with files.stop_on_signals():
             state = train(args)
-    except (MnistFormatError, TrainingDiverged, CheckpointError, OutputError,
-            FileNotFoundError, ValueError) as err:
+    except (
+        MnistFormatError,
+        TrainingDiverged,
+        CheckpointError,
+        OutputError,
+        FileNotFoundError,
+        ValueError,
+    ) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader of stdout (say `| head`) is gone: stop, as SIGPIPE
@@ -146,8 +199,10 @@ def train(args: argparse.Namespace):
     if args.resume and args.overwrite:
         raise ValueError("--resume continues the run in --out, --overwrite replaces it: give one")
     if not (args.resume or args.overwrite) and os.path.lexists(checkpoint):
-        raise OutputError(f"{checkpoint} exists: --resume continues that run, --overwrite"
-                          " starts a new one in its place, or choose another --out")
+        raise OutputError(
+            f"{checkpoint} exists: --resume continues that run, --overwrite"
+            " starts a new one in its place, or choose another --out"
+        )
     data = load_mnist(args.data)  # before --out is made: a bad --data leaves no folder behind
     try:
         files.prepare_folder(args.out)
@@ -161,10 +216,10 @@ def train(args: argparse.Namespace):
         state = new_state(settings)
     if args.resume:
         check_data(state, checkpoint, data, fingerprint(data))
-    print(f"training on {len(data.train_images)} images from {data.source}, testing on"
-          f" {len(data.test_images)}; " + ", ".join(f"{k} {v}" for k, v in
-                                                    asdict(settings).items()))
+    print(
+        f"training on {len(data.train_images)} images from {data.source}, testing on"
+        f" {len(data.test_images)}; " + ", ".join(f"{k} {v}" for k, v in asdict(settings).items())
+    )
     if state.epoch >= args.epochs:
         print(f"already trained {state.epoch} epochs (>= --epochs {args.epochs})")
     return fit(state, data, args.epochs, args.out, progress=not args.no_progress)
-

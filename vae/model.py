@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generated.kl_diag_normal import kl_diag_normal_value_and_grad
-from generated.kl_std_normal import kl_std_normal_value_and_grad
+from klgen.generated.kl_diag_normal import kl_diag_normal_value_and_grad
+from klgen.generated.kl_std_normal import kl_std_normal_value_and_grad
 
 PRIORS = ("standard", "learned")
 
@@ -87,9 +87,7 @@ class ParamSet:
         return "learned" if "prior.mu" in self.arrays else "standard"
 
 
-def init_params(
-    dims: Dims, prior: str, rng: np.random.Generator, dtype=np.float32
-) -> ParamSet:
+def init_params(dims: Dims, prior: str, rng: np.random.Generator, dtype=np.float32) -> ParamSet:
     """Parameters initialised as torch.nn.Linear does; a learned prior starts at N(0, I).
 
     torch.nn.Linear draws weight (kaiming_uniform with a = sqrt(5)) and bias alike from

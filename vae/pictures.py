@@ -100,8 +100,9 @@ def loss_curve(history: list[dict], step_losses: list[float], steps_per_epoch: i
         px, _ = xy(x, y_low)
         draw.line([px, height - bottom, px, height - bottom + 4], fill="black")
         draw.text((px, height - bottom + 8), f"{x:g}", fill="black", font=font, anchor="ma")
-    draw.text(((left + width - right) / 2, height - 18), "epoch", fill="black", font=font,
-              anchor="ma")
+    draw.text(
+        ((left + width - right) / 2, height - 18), "epoch", fill="black", font=font, anchor="ma"
+    )
     draw.line([xy(x, y) for x, y in zip(x_step, steps, strict=True)], fill=(160, 190, 230))
     # A train mean averages over its epoch, so it sits mid-epoch; a test loss at its end.
     for values, shift, colour, label, row in (
@@ -114,13 +115,14 @@ def loss_curve(history: list[dict], step_losses: list[float], steps_per_epoch: i
         for px, py in points:
             draw.ellipse([px - 3, py - 3, px + 3, py + 3], fill=colour)
         legend_y = top + 12 + 18 * row
-        draw.line([width - right - 200, legend_y, width - right - 175, legend_y], fill=colour,
-                  width=2)
+        draw.line(
+            [width - right - 200, legend_y, width - right - 175, legend_y], fill=colour, width=2
+        )
         draw.text((width - right - 168, legend_y), label, fill="black", font=font, anchor="lm")
-    draw.text((width - right - 168, top + 48), "train, each step", fill="black", font=font,
-              anchor="lm")
-    draw.line([width - right - 200, top + 48, width - right - 175, top + 48],
-              fill=(160, 190, 230))
+    draw.text(
+        (width - right - 168, top + 48), "train, each step", fill="black", font=font, anchor="lm"
+    )
+    draw.line([width - right - 200, top + 48, width - right - 175, top + 48], fill=(160, 190, 230))
     return picture
 
 

@@ -104,8 +104,9 @@ def train_epoch(
         total += loss
         state.step_losses.append(loss / len(x))
         bar.update(1)
-        bar.set_postfix(loss=f"{total / min(len(images), (step + 1) * s.batch_size):.2f}",
-                        refresh=False)
+        bar.set_postfix(
+            loss=f"{total / min(len(images), (step + 1) * s.batch_size):.2f}", refresh=False
+        )
     return total / len(images)
 
 
@@ -154,21 +155,29 @@ def fit(state: State, data, epochs: int, out: Path, progress: bool = True, say=p
     try:
         while state.epoch < epochs:
             desc = f"epoch {state.epoch + 1}/{epochs}"
-            with tqdm(total=steps, desc=desc, unit="batch", leave=False,
-                      disable=None if progress else True) as bar:
+            with tqdm(
+                total=steps,
+                desc=desc,
+                unit="batch",
+                leave=False,
+                disable=None if progress else True,
+            ) as bar:
                 row = run_epoch(state, data.train_images, data.test_images, grads, work, bar)
             with files.held_signals():  # a finished epoch is saved whole, then we stop
                 save_checkpoint(checkpoint, state)
                 saved = state.epoch
                 write_log(out / LOG, state.history)
-            say(f"epoch {row['epoch']}: train loss {row['train_loss']:.2f}, test loss"
+            say(
+                f"epoch {row['epoch']}: train loss {row['train_loss']:.2f}, test loss"
                 f" {row['test_loss']:.2f} (BCE {row['test_bce']:.2f}, KL {row['test_kl']:.2f})"
-                f" per image, {row['seconds']:.2f} s")
+                f" per image, {row['seconds']:.2f} s"
+            )
     except TrainingDiverged as err:
         raise TrainingDiverged(f"{err}; training stopped, {_kept(checkpoint, saved)}") from None
     except OSError as err:
-        raise OutputError(f"{err.filename}: {err.strerror}; training stopped,"
-                          f" {_kept(checkpoint, saved)}") from None
+        raise OutputError(
+            f"{err.filename}: {err.strerror}; training stopped, {_kept(checkpoint, saved)}"
+        ) from None
     except KeyboardInterrupt as stop:
         _pictures(state, data, out, steps, say)
         raise _interrupted(stop, checkpoint, saved, epochs) from None
@@ -177,15 +186,21 @@ def fit(state: State, data, epochs: int, out: Path, progress: bool = True, say=p
 
 
 def _kept(checkpoint: Path, saved: int) -> str:
-    return f"last good checkpoint: {checkpoint} (epoch {saved})" if saved else (
-        "no checkpoint was written")
+    return (
+        f"last good checkpoint: {checkpoint} (epoch {saved})"
+        if saved
+        else ("no checkpoint was written")
+    )
 
 
 def _interrupted(stop: KeyboardInterrupt, checkpoint: Path, saved: int, epochs: int):
     """The `files.Interrupted` to raise for `stop`, saying what was kept."""
     signum = stop.signum if isinstance(stop, files.Interrupted) else files.SIGNALS[0]
-    kept = (f"checkpoint of epoch {saved} kept in {checkpoint} (continue with --resume)"
-            if saved else "no checkpoint was written")
+    kept = (
+        f"checkpoint of epoch {saved} kept in {checkpoint} (continue with --resume)"
+        if saved
+        else "no checkpoint was written"
+    )
     when = f"in epoch {saved + 1}" if saved < epochs else f"after epoch {saved}"
     return files.Interrupted(signum, f"{files.word(signum)} {when}; {kept}")
 

@@ -7,8 +7,15 @@ and ``matrix_gradients``, so what ``klgen latex`` shows is what is generated.
 
 import time
 
-from derive.derivations import cholesky, diagonal, encoder, general
-from derive.derivations.steps import Derivation, DerivationError, Step, StepResult, check, results
+from klgen.derive.derivations import cholesky, diagonal, encoder, general
+from klgen.derive.derivations.steps import (
+    Derivation,
+    DerivationError,
+    Step,
+    StepResult,
+    check,
+    results,
+)
 
 ALL: dict[str, Derivation] = {
     d.name: d

@@ -23,9 +23,9 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.pretty.stringpict import prettyForm
 
-from derive.derivations import general
-from derive.derivations.notation import Frobenius, QuadraticForm, ordered, scaled
-from derive.derivations.steps import Case, Derivation, Extra, rational, rng, step
+from klgen.derive.derivations import general
+from klgen.derive.derivations.notation import Frobenius, QuadraticForm, ordered, scaled
+from klgen.derive.derivations.steps import Case, Derivation, Extra, rational, rng, step
 
 k = general.k
 mu_0, mu_1 = general.mu_0, general.mu_1

@@ -9,10 +9,10 @@ partial derivatives of that.
 
 import sympy as sp
 
-from derive import gaussian
-from derive.derivations import general
-from derive.derivations.notation import ordered, scaled
-from derive.derivations.steps import Case, Derivation, rational, rng, step
+from klgen.derive import gaussian
+from klgen.derive.derivations import general
+from klgen.derive.derivations.notation import ordered, scaled
+from klgen.derive.derivations.steps import Case, Derivation, rational, rng, step
 
 k = general.k
 j = sp.Symbol("j", integer=True, positive=True)

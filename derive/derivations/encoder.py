@@ -13,10 +13,10 @@ direction, so the rules the derivation applies by hand are checked, not assumed.
 
 import sympy as sp
 
-from derive import gaussian
-from derive.derivations import diagonal, general
-from derive.derivations.notation import Frobenius, elementwise_exp, ordered, scaled
-from derive.derivations.steps import Case, Derivation, rational, rng, step
+from klgen.derive import gaussian
+from klgen.derive.derivations import diagonal, general
+from klgen.derive.derivations.notation import Frobenius, elementwise_exp, ordered, scaled
+from klgen.derive.derivations.steps import Case, Derivation, rational, rng, step
 
 B = sp.Symbol("B", integer=True, positive=True)
 n = sp.Symbol("n", integer=True, positive=True)

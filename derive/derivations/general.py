@@ -10,7 +10,7 @@ k = 1 the definition is also checked by letting SymPy integrate q ln(q/p) over t
 
 import sympy as sp
 
-from derive.derivations.notation import (
+from klgen.derive.derivations.notation import (
     Expectation,
     GaussianLogPdf,
     QuadraticForm,
@@ -18,7 +18,7 @@ from derive.derivations.notation import (
     ordered,
     scaled,
 )
-from derive.derivations.steps import Case, Derivation, Extra, rational, rng, step
+from klgen.derive.derivations.steps import Case, Derivation, Extra, rational, rng, step
 
 k = sp.Symbol("k", integer=True, positive=True)
 x = sp.MatrixSymbol("x", k, 1)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from derive.derivations.notation import to_latex
+from klgen.derive.derivations.notation import to_latex
 
 # A realization: the step as a tuple of concrete scalars; None entries are not compared.
 Realized = tuple
