@@ -333,14 +333,11 @@ def kernel_modules() -> list[KernelModule]:
     return sorted(modules, key=lambda m: m.name)
 
 
-def render_all() -> dict[str, str]:
-    """Every file of the generated package: file name -> source text."""
-    check_lowering()
-    files = {
+def runtime_files() -> dict[str, str]:
+    """The support modules every generated package carries (klgen's own and a user's from a
+    spec file): argument checks, broadcasting, row blocks and threads, careful helpers."""
+    return {
         "_numeric.py": copy_static("numeric"),
-        "__init__.py": render(
-            "package_init.py.jinja", "derive/codegen.py", modules=kernel_modules()
-        ),
         "_runtime.py": render(
             "runtime.py.jinja",
             "templates/runtime.py.jinja",
@@ -348,6 +345,17 @@ def render_all() -> dict[str, str]:
             threaded_elements=THREADED_ELEMENTS,
             series=[expm1_minus_x_series(t) for t in ("float32", "float64")],
         ),
+    }
+
+
+def render_all() -> dict[str, str]:
+    """Every file of the generated package: file name -> source text."""
+    check_lowering()
+    files = {
+        "__init__.py": render(
+            "package_init.py.jinja", "derive/codegen.py", modules=kernel_modules()
+        ),
+        **runtime_files(),
     }
     for spec in SPECS:
         files[f"{spec.name}.py"] = render_module(spec)
