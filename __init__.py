@@ -8,3 +8,23 @@ library, so the kernels import without sympy.
 """
 
 __version__ = "0.2.0"
+
+# The spec-file API (derive/kernel.py, derive/functions.py): loaded on first use, since it
+# needs sympy and importing the kernels must not.
+_API = {
+    "Kernel": "klgen.derive.kernel",
+    "Derivation": "klgen.derive.kernel",
+    "sigmoid": "klgen.derive.functions",
+    "softplus": "klgen.derive.functions",
+    "logaddexp": "klgen.derive.functions",
+    "xlogy": "klgen.derive.functions",
+}
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'klgen' has no attribute {name!r}")

@@ -124,12 +124,25 @@ def _parser() -> argparse.ArgumentParser:
         help="folder to write (default, in a checkout only: klgen's own generated/); refused if"
         " it holds .py files klgen did not write",
     )
+    spec_argument(generate)
+    generate.add_argument(
+        "--backend",
+        type=backends,
+        default=("numpy",),
+        metavar="LIST",
+        help="with --spec: numpy, numba or numpy,numba (default: numpy)",
+    )
+    generate.add_argument(
+        "--tests", type=output_file, metavar="FILE", help="with --spec: also write a pytest module"
+    )
     generate.set_defaults(run=_generate)
 
     check = commands.add_parser("check", help="fail if generated/ differs from what klgen makes")
     check.add_argument(
         "--dir", type=folder, metavar="DIR", help="folder to check (default: klgen's generated/)"
     )
+    spec_argument(check)
+    check.add_argument("--backend", type=backends, default=("numpy",), metavar="LIST")
     check.set_defaults(run=_check)
 
     listing = commands.add_parser("list", help="the derivations, kernel specs and functions")
@@ -137,10 +150,31 @@ def _parser() -> argparse.ArgumentParser:
 
     latex = commands.add_parser("latex", help="show a derivation step by step, checked")
     latex_arguments(latex)
+    spec_argument(latex)
     latex.set_defaults(run=_latex)
 
     commands.add_parser("train", help="train the numpy VAE on MNIST (klgen train --help)")
     return parser
+
+
+def spec_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--spec",
+        type=output_file,
+        metavar="FILE",
+        help="a spec file defining KERNELS (klgen.Kernel): its kernels, not klgen's own",
+    )
+
+
+def backends(text: str) -> tuple[str, ...]:
+    """An argparse type: a comma-separated list of backends."""
+    chosen = tuple(dict.fromkeys(b.strip() for b in text.split(",")))
+    unknown = [b for b in chosen if b not in ("numpy", "numba")]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"{text!r}: the backends are numpy and numba")
+    if "numpy" not in chosen:
+        raise argparse.ArgumentTypeError("numpy is always generated: give numpy or numpy,numba")
+    return chosen
 
 
 def latex_arguments(parser: argparse.ArgumentParser) -> None:
@@ -168,32 +202,95 @@ def output_file(text: str) -> Path:
 def _latex(args: argparse.Namespace) -> int:
     from klgen.derive import show
 
+    if args.spec:
+        return show.run(args, _spec_derivations(args.spec))
     return show.run(args)
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from klgen.derive.files import Refused, default_directory, generate, is_checkout
+    from klgen.derive.files import Refused, default_directory, generate, is_checkout, write_file
 
-    if args.out is None and not is_checkout():
+    if args.spec is not None:
+        if args.out is None:
+            raise Refused("--spec needs --out DIR: the package to write the kernels into")
+        render = _spec_renderer(args.spec, args.backend)
+    elif args.tests or args.backend != ("numpy",):
+        raise Refused("--tests and --backend are for kernels of a --spec file")
+    elif args.out is None and not is_checkout():
         raise Refused(
             f"klgen is installed ({default_directory().parent}), not a checkout: its own "
             "generated/ is not rewritten; give --out DIR"
         )
+    else:
+        render = None
     directory = args.out or default_directory()
-    changed = generate(directory)
+    changed = generate(directory, render)
     for name in changed:
         print(f"wrote {directory / name}")
     if not changed:
         print(f"{directory}: up to date")
+    if args.tests:
+        write_file(args.tests, render.tests(directory, args.tests), only_klgens=True)
+        print(f"wrote {args.tests}")
     return 0
+
+
+class _SpecRenderer:
+    """Renders a spec file's package when called (after the target folder passed its checks),
+    turning what the user's spec gets wrong into one refusal line."""
+
+    def __init__(self, spec, backends):
+        self.spec, self.backends, self.kernels = spec, backends, None
+
+    def load(self):
+        from klgen.derive.files import Refused
+        from klgen.derive.kernel import SpecError, load_spec
+
+        if self.kernels is None:
+            try:
+                self.kernels = load_spec(self.spec)
+            except SpecError as err:
+                raise Refused(str(err)) from None
+        return self.kernels
+
+    def __call__(self):
+        from klgen.derive import userpkg
+        from klgen.derive.files import Refused
+        from klgen.derive.printers import Unsupported
+
+        try:
+            return userpkg.render_package(self.load(), self.backends)
+        except Unsupported as err:
+            raise Refused(f"{self.spec}: {err}; nothing was written") from None
+
+    def tests(self, directory, path):
+        from klgen.derive import userpkg
+
+        return userpkg.render_tests(self.load(), directory, path, self.backends)
+
+
+def _spec_renderer(spec, backends) -> _SpecRenderer:
+    return _SpecRenderer(spec, backends)
+
+
+def _spec_derivations(spec) -> dict:
+    from klgen.derive.kernel import derivation_of
+
+    kernels = _SpecRenderer(spec, ("numpy",)).load()
+    return {k.name: derivation_of(k) for k in kernels if k.derivation is not None}
 
 
 def _check(args: argparse.Namespace) -> int:
     from klgen.derive import files
 
+    if args.spec is not None and args.dir is None:
+        raise files.Refused("--spec needs --dir DIR: the package generated from it")
     directory = args.dir or files.default_directory()
     renders = all(importlib.util.find_spec(m) for m in ("sympy", "jinja2", "latex2mathml"))
-    problems = files.check(directory) if renders else files.check_seals(directory)
+    if args.spec is not None:
+        problems = files.check(directory, _spec_renderer(args.spec, args.backend))
+    else:
+        problems = files.check(directory) if renders else files.check_seals(directory)
     for problem in problems:
         print(f"{directory / problem.name}: {problem.reason}", file=sys.stderr)
         if problem.diff:
@@ -201,7 +298,8 @@ def _check(args: argparse.Namespace) -> int:
     if any(p.foreign for p in problems):
         print("move away the files klgen did not write, then run `klgen generate`", file=sys.stderr)
     elif problems:
-        print("run `klgen generate` to bring it up to date", file=sys.stderr)
+        again = f" --spec {args.spec} --out {directory}" if args.spec else ""
+        print(f"run `klgen generate{again}` to bring it up to date", file=sys.stderr)
     if problems:
         return 1
     if renders:

@@ -18,7 +18,7 @@ import secrets
 import signal
 import stat
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +69,7 @@ def is_klgen_file(data: bytes) -> bool:
     return _HEADER_LINE.search(data) is not None
 
 
-def generate(directory: Path) -> list[str]:
+def generate(directory: Path, render: Callable[[], dict[str, str]] | None = None) -> list[str]:
     """Write every generated file into ``directory``; return the names of those that changed.
 
     The folder is looked at first (a refusal should not wait for the rendering), and
@@ -77,7 +77,7 @@ def generate(directory: Path) -> list[str]:
     holds .py files without a klgen header, and OSError naming the path.
     """
     _refuse_foreign(directory)
-    texts = render_all()
+    texts = (render or render_all)()
     make_folder(directory)
     changed = {
         name: text for name, text in texts.items() if _read(directory / name) != text.encode()
@@ -166,16 +166,19 @@ def write_files(directory: Path, texts: Mapping[str, str]) -> None:
     guard.raise_held()
 
 
-def write_file(path: Path, text: str) -> None:
+def write_file(path: Path, text: str, only_klgens: bool = False) -> None:
     """Write ``text`` to ``path`` atomically; a symlink's target is written, not replaced.
 
     Missing parent folders are made. An existing path that is not a regular file (a folder,
-    a FIFO, a device such as /dev/stdout) is refused rather than replaced.
+    a FIFO, a device such as /dev/stdout) is refused rather than replaced, and with
+    ``only_klgens`` so is a file klgen did not write (no klgen-hash line).
     """
     path = Path(os.path.realpath(path))
     if path.exists() and not path.is_file():
         kind = "a folder" if path.is_dir() else "not a regular file"
         raise Refused(f"{path}: is {kind}; give a file name (or omit --out for stdout)")
+    if only_klgens and path.exists() and not is_klgen_file(path.read_bytes()):
+        raise Refused(f"{path}: exists and klgen did not write it (no klgen-hash line); move it")
     make_folder(path.parent)
     write_files(path.parent, {path.name: text})
 
@@ -262,14 +265,14 @@ class Problem:
     foreign: bool = False  # not written by klgen: `generate` will not overwrite it either
 
 
-def check(directory: Path) -> list[Problem]:
+def check(directory: Path, render: Callable[[], dict[str, str]] | None = None) -> list[Problem]:
     """Every way ``directory`` differs from what the current derive/ and templates/ make.
 
     Raises OSError naming the path when the folder or a file in it cannot be read.
     """
     if not stat.S_ISDIR(directory.stat().st_mode):  # stat names a missing folder itself
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(directory))
-    expected = render_all()
+    expected = (render or render_all)()
     problems = []
     for name, text in expected.items():
         data = _read(directory / name)

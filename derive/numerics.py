@@ -113,7 +113,7 @@ def stabilize(expr: sp.Expr) -> sp.Expr:
     optimized = optimize(expr, [expm1_opt])
     # Distribute constants over sums only: expanding (mu - mu_p)**2 would add a cancellation.
     distributed = sp.expand(optimized, power_exp=False, multinomial=False, log=False)
-    paired = _pair_expm1_minus_x(distributed)
+    paired = pair_expm1_minus_x(distributed)
     halves = paired.replace(Expm1MinusX, lambda t, u: 2 * HalfExpm1MinusX(*_difference(t)))
     halves = halves.replace(expm1, lambda t: 2 * HalfExpm1(*_difference(t)))
     # Pull common factors back out: mu*e - mu_p*e would round twice before it cancels.
@@ -261,10 +261,10 @@ def check_lowering() -> None:
             raise ArithmeticError(f"the numpy form of {node.__name__} is wrong: {lowered}")
 
 
-def _pair_expm1_minus_x(expr: sp.Expr) -> sp.Expr:
+def pair_expm1_minus_x(expr: sp.Expr) -> sp.Expr:
     """In every sum, replace ``c*expm1(t) - c*t`` by ``c*Expm1MinusX(t, expm1(t))``."""
     if not isinstance(expr, sp.Add):
-        return expr.func(*map(_pair_expm1_minus_x, expr.args)) if expr.args else expr
+        return expr.func(*map(pair_expm1_minus_x, expr.args)) if expr.args else expr
     terms = list(expr.args)
     for term in list(terms):
         coeff, rest = term.as_coeff_Mul()
@@ -276,7 +276,7 @@ def _pair_expm1_minus_x(expr: sp.Expr) -> sp.Expr:
             for p in (term, *partners):
                 terms.remove(p)
             terms.append(coeff * Expm1MinusX(t, rest))
-    return sp.Add(*map(_pair_expm1_minus_x, terms))
+    return sp.Add(*map(pair_expm1_minus_x, terms))
 
 
 @dataclass(frozen=True)

@@ -37,18 +37,20 @@ class StepView:
     failures: tuple[str, ...]
 
 
-def run(args: argparse.Namespace) -> int:
-    """Render the chosen derivations; 0 if every check passed, 1 if one failed, 2 on misuse."""
+def run(args: argparse.Namespace, derivations: dict[str, Derivation] | None = None) -> int:
+    """Render the chosen derivations (klgen's own, or ``derivations``, e.g. a spec file's);
+    0 if every check passed, 1 if one failed, 2 on misuse."""
+    known = ALL if derivations is None else derivations
     if args.all == bool(args.name):
         print("klgen latex: give one NAME or --all", file=sys.stderr)
         return 2
-    if args.name and args.name not in ALL:
+    if args.name and args.name not in known:
+        names = ", ".join(known) or "none (no kernel of the spec file has a derivation)"
         print(
-            f"klgen latex: unknown derivation {args.name!r}; valid names: {', '.join(ALL)}",
-            file=sys.stderr,
+            f"klgen latex: unknown derivation {args.name!r}; valid names: {names}", file=sys.stderr
         )
         return 2
-    chosen = list(ALL.values()) if args.all else [ALL[args.name]]
+    chosen = list(known.values()) if args.all else [known[args.name]]
     views = [(d, step_views(d, check=not args.no_check)) for d in chosen]
     document = render(views, args.format)
     if args.out is not None:

@@ -168,9 +168,15 @@ def _latex_name(name):
 class KlLatexPrinter(LatexPrinter):
     """SymPy's LaTeX printer with the derivations' notation (ln, det, E, <.,.>_F, logvar)."""
 
-    def __init__(self):
+    def __init__(self, symbol_names: dict | None = None):
         super().__init__(
-            {"ln_notation": True, "order": "none", "mat_str": "matrix", "mat_delim": "("}
+            {
+                "ln_notation": True,
+                "order": "none",
+                "mat_str": "matrix",
+                "mat_delim": "(",
+                "symbol_names": symbol_names or {},
+            }
         )
 
     def _print_Mul(self, expr):
@@ -295,9 +301,36 @@ class KlPrettyPrinter(PrettyPrinter):
         return prettyForm(*prettyForm("E").right(f))
 
 
-def to_latex(expr) -> str:
-    """LaTeX for a step's expression, in the derivations' notation."""
-    return KlLatexPrinter().doprint(expr)
+def to_latex(expr, symbol_names: dict | None = None) -> str:
+    """LaTeX for a step's expression, in the derivations' notation (``symbol_names``: the
+    LaTeX of chosen symbols, as :func:`latex_names` gives them)."""
+    return KlLatexPrinter(symbol_names).doprint(expr)
+
+
+GREEK = {"mu", "sigma", "alpha", "beta", "lambda", "theta", "tau", "nu", "rho", "pi", "eta"}
+GREEK |= {"gamma", "delta", "epsilon", "kappa", "phi", "psi", "omega", "xi", "zeta", "chi"}
+
+
+def latex_name(name: str, index: str = "") -> str:
+    r"""The LaTeX of an argument named ``name`` (with an element index): a Greek letter or a
+    one-letter name as itself, a word upright, a trailing ``_p``/``_q``/digit as a
+    subscript: ``log_scale_p`` -> ``\mathrm{log\_scale}_{p}``, ``mu`` -> ``\mu``."""
+    base, _, sub = name.rpartition("_")
+    if not base or not (len(sub) == 1 or sub.isdigit()):
+        base, sub = name, ""
+    if base in GREEK:
+        shown = "\\" + base
+    elif len(base) == 1:
+        shown = base
+    else:
+        shown = r"\mathrm{" + base.replace("_", r"\_") + "}"
+    subscript = ",".join(part for part in (sub, index) if part)
+    return shown + (f"_{{{subscript}}}" if subscript else "")
+
+
+def latex_names(symbols, index: str = "") -> dict:
+    """symbol -> its LaTeX (:func:`latex_name`), for ``to_latex`` and ``sympy.latex``."""
+    return {s: latex_name(s.name, index) for s in symbols}
 
 
 def to_text(expr) -> str:

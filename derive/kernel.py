@@ -1,0 +1,177 @@
+"""The kernel spec, the public entry point of the pipeline: ``klgen.Kernel`` and
+``klgen.Derivation``, and the loading of a user's spec file.
+
+A spec file is a Python file that defines ``KERNELS``, a sequence of :class:`Kernel`. Each
+kernel is one scalar expression ``term`` in its array arguments' symbols, evaluated per
+element and reduced over the last axis (a sum, or a log-sum-exp for categorical logits);
+klgen derives its gradients, rewrites it for floating point (each rewrite proved by SymPy)
+and generates a module from it (derive/userpkg.py).
+"""
+
+import keyword
+import runpy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import sympy as sp
+
+from klgen.derive.derivations import steps as checked
+from klgen.derive.derivations.notation import latex_names, to_latex
+
+REDUCTIONS = ("sum", "logsumexp")
+
+
+class SpecError(ValueError):
+    """A spec (file or Kernel) that klgen cannot use; the message names the kernel."""
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Checked steps that end in a kernel's term: each ``(expression, why)`` must equal the
+    one before it (SymPy proves the difference zero); the first is taken as given (say where
+    it comes from in ``why``), and the last must equal the kernel's term.
+    ``klgen latex --spec FILE NAME`` shows and checks it."""
+
+    title: str
+    steps: Sequence[tuple[sp.Expr, str]]
+    intro: str = ""
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One generated module ``name`` with ``name``, ``name_grad`` and ``name_value_and_grad``.
+
+    ``args`` are SymPy symbols, one per array argument (in the functions' order); ``term``
+    the expression of one element in them; ``computes`` says in words what the row result
+    is (it becomes the module's docstring); ``reduce`` is "sum" (the last axis summed) or
+    "logsumexp" (log of the sum of exp(term) over the last axis).
+    """
+
+    name: str
+    args: tuple[sp.Symbol, ...]
+    term: sp.Expr
+    computes: str
+    derivation: Derivation | None = None
+    reduce: str = "sum"
+    source: str = field(default="", compare=False)  # the spec file, for messages and headers
+
+    def __post_init__(self):
+        object.__setattr__(self, "args", tuple(self.args))
+        object.__setattr__(self, "term", _sympified(self.name, self.term))
+        _validate(self)
+
+    @cached_property
+    def gradients(self) -> tuple[sp.Expr, ...]:
+        """d(term)/d(arg) for every argument: the gradient of the row sum, element by element
+        (a log-sum-exp multiplies these by the softmax weights of the row)."""
+        return tuple(sp.diff(self.term, arg) for arg in self.args)
+
+    @property
+    def arg_names(self) -> tuple[str, ...]:
+        return tuple(arg.name for arg in self.args)
+
+
+def _sympified(name, term) -> sp.Expr:
+    try:
+        return sp.sympify(term, strict=True)
+    except (sp.SympifyError, TypeError) as err:
+        raise SpecError(f"kernel {name!r}: term is not a SymPy expression: {term!r}") from err
+
+
+def _validate(kernel: Kernel) -> None:
+    def fail(problem: str):
+        raise SpecError(f"kernel {kernel.name!r}: {problem}")
+
+    if not isinstance(kernel.name, str) or not kernel.name.isidentifier():
+        fail("name must be a Python identifier (it names the module and its functions)")
+    if keyword.iskeyword(kernel.name) or kernel.name.startswith("_"):
+        fail("name must not be a keyword or start with '_' (klgen's support modules do)")
+    if not kernel.args:
+        fail("args is empty; give one SymPy symbol per array argument")
+    for arg in kernel.args:
+        if not isinstance(arg, sp.Symbol):
+            fail(f"args must be SymPy symbols; {arg!r} is a {type(arg).__name__}")
+        if not arg.name.isidentifier() or keyword.iskeyword(arg.name):
+            fail(f"argument {arg.name!r} is not a Python identifier")
+        if arg.name.startswith("_") or arg.name in RESERVED:
+            fail(f"argument name {arg.name!r} is reserved by the generated module")
+    names = [arg.name for arg in kernel.args]
+    if len(set(names)) != len(names):
+        fail(f"args repeats a name: {names}")
+    unknown = kernel.term.free_symbols - set(kernel.args)
+    if unknown:
+        fail(f"term uses {', '.join(sorted(map(str, unknown)))}, not among args {names}")
+    if not isinstance(kernel.computes, str) or not kernel.computes.strip():
+        fail("computes must say in words what the kernel computes")
+    if kernel.reduce not in REDUCTIONS:
+        fail(f"reduce must be one of {', '.join(map(repr, REDUCTIONS))}, not {kernel.reduce!r}")
+    if kernel.derivation is not None and not isinstance(kernel.derivation, Derivation):
+        fail("derivation must be a klgen.Derivation")
+    if kernel.term.has(sp.I) or kernel.term.has(sp.zoo, sp.nan, sp.oo):
+        fail(f"term is not a finite real expression: {kernel.term}")
+
+
+# Names the generated functions use themselves, beside the arguments.
+RESERVED = {"out", "np", "xp", "numba", "shape", "dtype", "arrays", "buffers", "value", "scratch"}
+
+
+def derivation_of(kernel: Kernel) -> checked.Derivation:
+    """The kernel's derivation in the form ``klgen latex`` shows and checks: each step
+    compared with the one before symbolically, and the last step with the term."""
+    given, names = kernel.derivation, latex_names(kernel.args)
+    pairs = [*given.steps, (kernel.term, "the kernel's term (klgen generates this)")]
+    shown = [checked.Step(sp.sympify(e), to_latex(sp.sympify(e), names), why) for e, why in pairs]
+    return checked.Derivation(
+        name=kernel.name,
+        title=given.title,
+        intro=given.intro or kernel.computes,
+        lhs=r"\ell",
+        lhs_text="l",
+        steps=tuple(shown),
+        cases=lambda: (checked.Case("symbolic", True, lambda expr: (expr,)),),
+    )
+
+
+def load_spec(path: Path) -> tuple[Kernel, ...]:
+    """The ``KERNELS`` of the spec file at ``path``; SpecError (naming the file) when it
+    cannot be run or does not define them, OSError when it cannot be read."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(2, "no such spec file", str(path))
+    try:
+        namespace = runpy.run_path(str(path), run_name="klgen_spec")
+    except SpecError as err:
+        raise SpecError(f"{path}: {err}") from err
+    except SyntaxError as err:
+        raise SpecError(f"{path}: line {err.lineno}: {err.msg}") from err
+    except Exception as err:  # the user's code: say what it raised and where
+        raise SpecError(f"{path}: raised {type(err).__name__}: {err}{_line(err, path)}") from err
+    kernels = namespace.get("KERNELS")
+    if kernels is None:
+        raise SpecError(f"{path}: defines no KERNELS (a sequence of klgen.Kernel)")
+    if isinstance(kernels, Kernel) or not isinstance(kernels, Sequence) or not kernels:
+        raise SpecError(f"{path}: KERNELS must be a non-empty list or tuple of klgen.Kernel")
+    for kernel in kernels:
+        if not isinstance(kernel, Kernel):
+            raise SpecError(f"{path}: KERNELS holds {kernel!r}, not a klgen.Kernel")
+    names = [k.name for k in kernels]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise SpecError(f"{path}: two kernels are named {', '.join(repeated)}")
+    return tuple(_with_source(k, str(path)) for k in kernels)
+
+
+def _with_source(kernel: Kernel, source: str) -> Kernel:
+    object.__setattr__(kernel, "source", source)
+    return kernel
+
+
+def _line(err: Exception, path) -> str:
+    """' (line N)' of the spec file where ``err`` was raised, when the traceback has it."""
+    tb, line = err.__traceback__, None
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename) == Path(path):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f" (line {line})" if line else ""

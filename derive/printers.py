@@ -1,0 +1,328 @@
+"""Printers of the intermediate form (derive/ir.py), one per backend, each holding its state.
+
+:class:`UfuncPrinter` writes numpy: each assignment one or a few ufunc calls into the
+target's own buffer (``np.exp(neg_x, out=exp_neg_x)``), so a block of rows allocates
+nothing and streams through the cache. :class:`ScalarPrinter` writes one line per assignment
+for the compiled (numba) loops. Both print through SymPy's ``NumPyPrinter`` for operands and
+refuse, naming the sub-expression, what they cannot evaluate.
+"""
+
+import sympy as sp
+from sympy.codegen.ast import Assignment
+from sympy.codegen.cfunctions import expm1, log1p
+from sympy.printing.numpy import NumPyPrinter
+
+from klgen.derive import functions
+from klgen.derive.ir import Routine
+from klgen.derive.numerics import Expm1MinusX
+
+
+class Unsupported(ValueError):
+    """An expression no printer of klgen can evaluate; the message names it."""
+
+
+# SymPy function -> numpy ufunc, for one-argument functions both printers call as they are.
+UFUNCS = {
+    sp.exp: "exp",
+    sp.log: "log",
+    log1p: "log1p",
+    expm1: "expm1",
+    sp.Abs: "absolute",
+    sp.sign: "sign",
+    sp.tanh: "tanh",
+    sp.sinh: "sinh",
+    sp.cosh: "cosh",
+    sp.sin: "sin",
+    sp.cos: "cos",
+    sp.tan: "tan",
+    sp.atan: "arctan",
+    sp.asinh: "arcsinh",
+}
+BINARY = {sp.Max: "maximum", sp.Min: "minimum", functions.logaddexp: "logaddexp"}
+# Functions evaluated by the package's _functions module (numpy) or _numba_functions
+# (compiled): name there, and whether it also takes the series of e^t - 1 - t.
+HELPERS = {
+    functions.sigmoid: "sigmoid",
+    functions.softplus: "softplus",
+    functions.xlogy: "xlogy",
+    sp.Heaviside: "heaviside",
+    Expm1MinusX: "expm1_minus_x",
+}
+RELATIONS = {
+    sp.StrictGreaterThan: ("greater", ">"),
+    sp.StrictLessThan: ("less", "<"),
+    sp.GreaterThan: ("greater_equal", ">="),
+    sp.LessThan: ("less_equal", "<="),
+    sp.Equality: ("equal", "=="),
+    sp.Unequality: ("not_equal", "!="),
+}
+LOGIC = {sp.And: ("logical_and", "and"), sp.Or: ("logical_or", "or")}
+
+
+def number(x: sp.Expr) -> str:
+    """A float literal that round-trips (integers as floats: the blocks compute in float64)."""
+    return repr(float(x))
+
+
+class _Operands(NumPyPrinter):
+    """Atoms as code: names, and numbers as float literals."""
+
+    def _print_Symbol(self, expr):
+        return expr.name
+
+    def _print_Number(self, expr):
+        return number(expr)
+
+    _print_Float = _print_Rational = _print_Integer = _print_Number
+
+
+class UfuncPrinter:
+    """Numpy statements for a routine: every temporary a buffer of its own from ``scratch``
+    (one quantity per buffer), outputs written into the buffers the block is given."""
+
+    def __init__(self, routine: Routine, kernel_name: str, params: set[str]):
+        self.routine = routine
+        self.kernel = kernel_name
+        self.params = params  # outputs the block is given as buffers; others are scratch
+        self.atoms = _Operands()
+        self.lines: list[str] = []
+        self.scratch: list[str] = []  # float buffers, in scratch order
+        self.helpers: set[str] = set()
+
+    def operand(self, expr) -> str:
+        return self.atoms.doprint(expr)
+
+    def statements(self) -> list[str]:
+        for statement in self.routine.statements:
+            target = statement.lhs.name
+            boolean = isinstance(statement.rhs, sp.logic.boolalg.Boolean)
+            if not boolean and target not in self.params:
+                self.scratch.append(target)
+            self.assign(statement)
+        for name, value in self.routine.outputs.items():
+            if value.is_Symbol and value.name == name:
+                continue
+            if name not in self.params:
+                self.scratch.append(name)
+            self.lines.append(f"np.copyto({name}, {self.operand(value)})")
+        return self.lines
+
+    def emit(self, function: str, *operands: str, out: str) -> None:
+        self.lines.append(f"np.{function}({', '.join(operands)}, out={out})")
+
+    def assign(self, statement: Assignment) -> None:
+        out, rhs = statement.lhs.name, statement.rhs
+        if isinstance(rhs, sp.logic.boolalg.Boolean):
+            self.lines.append(f"{out} = {self.condition(rhs)}")
+        elif isinstance(rhs, sp.Add):
+            self.add(rhs, out)
+        elif isinstance(rhs, sp.Mul):
+            self.multiply(rhs, out)
+        elif isinstance(rhs, sp.Pow):
+            self.power(rhs, out)
+        elif isinstance(rhs, sp.Piecewise):
+            self.piecewise(rhs, out)
+        elif type(rhs) in UFUNCS:
+            self.emit(UFUNCS[type(rhs)], self.operand(rhs.args[0]), out=out)
+        elif type(rhs) in BINARY:
+            first, *rest = (self.operand(a) for a in rhs.args)
+            for other in rest:
+                self.emit(BINARY[type(rhs)], first, other, out=out)
+                first = out
+        elif type(rhs) in HELPERS:
+            self.helper(rhs, out)
+        else:
+            raise Unsupported(f"kernel {self.kernel!r}: no numpy evaluation of {rhs}")
+
+    def add(self, rhs: sp.Add, out: str) -> None:
+        constant, rest = rhs.as_coeff_Add()
+        terms = sorted(sp.Add.make_args(rest), key=lambda t: t.could_extract_minus_sign())
+        acc = None
+        for term in terms:
+            negative = term.could_extract_minus_sign()
+            code = self.operand(-term if negative else term)
+            if acc is None:
+                if negative:
+                    self.emit("negative", code, out=out)
+                    acc = out
+                else:
+                    acc = code
+                continue
+            self.emit("subtract" if negative else "add", acc, code, out=out)
+            acc = out
+        if constant:
+            self.emit("add", acc, number(constant), out=out)
+            acc = out
+        if acc != out:
+            self.lines.append(f"np.copyto({out}, {acc})")
+
+    def multiply(self, rhs: sp.Mul, out: str) -> None:
+        """The coefficient first: 0.5*u*u is (0.5*u)*u, finite while the result is."""
+        coeff, rest = rhs.as_coeff_Mul()
+        factors = sp.Mul.make_args(rest)
+        over = [f.base for f in factors if isinstance(f, sp.Pow) and f.exp == -1]
+        times = [f for f in factors if not (isinstance(f, sp.Pow) and f.exp == -1)]
+        acc = number(coeff) if not times else self.operand(times[0])
+        if times and coeff == -1:
+            self.emit("negative", acc, out=out)
+            acc = out
+        elif times and coeff != 1:
+            self.emit("multiply", acc, number(coeff), out=out)
+            acc = out
+        for factor in times[1:]:
+            self.emit("multiply", acc, self.operand(factor), out=out)
+            acc = out
+        for factor in over:
+            self.emit("divide", acc, self.operand(factor), out=out)
+            acc = out
+        if acc != out:
+            self.lines.append(f"np.copyto({out}, {acc})")
+
+    def power(self, rhs: sp.Pow, out: str) -> None:
+        base, exp = self.operand(rhs.base), rhs.exp
+        if exp == 2:
+            self.emit("square", base, out=out)
+        elif exp == -1:
+            self.emit("divide", "1.0", base, out=out)
+        elif exp == sp.Rational(1, 2):
+            self.emit("sqrt", base, out=out)
+        elif exp == -sp.Rational(1, 2):
+            self.emit("sqrt", base, out=out)
+            self.emit("divide", "1.0", out, out=out)
+        elif rhs.base == 2:
+            self.emit("exp2", self.operand(exp), out=out)
+        elif exp.is_Integer and 3 <= exp <= 4:
+            self.emit("multiply", base, base, out=out)
+            for _ in range(int(exp) - 2):
+                self.emit("multiply", out, base, out=out)
+        else:
+            self.emit("power", base, self.operand(exp), out=out)
+
+    def piecewise(self, rhs: sp.Piecewise, out: str) -> None:
+        """The last piece everywhere, then each earlier piece where its condition holds
+        (so the first true condition wins, as in SymPy)."""
+        (last, otherwise), *earlier = reversed(rhs.args)
+        self.lines.append(f"np.copyto({out}, {self.operand(last)})")
+        if otherwise != sp.true:
+            self.lines.append(f"np.copyto({out}, np.nan, where=~{self.condition(otherwise)})")
+        for value, condition in earlier:
+            self.lines.append(
+                f"np.copyto({out}, {self.operand(value)}, where={self.condition(condition)})"
+            )
+
+    def condition(self, c) -> str:
+        if c.is_Symbol:
+            return c.name
+        if c in (sp.true, sp.false):
+            return repr(bool(c))
+        if type(c) in RELATIONS:
+            a, b = (self.operand(x) for x in c.args)
+            return f"np.{RELATIONS[type(c)][0]}({a}, {b})"
+        if type(c) in LOGIC:
+            first, *rest = (self.condition(x) for x in c.args)
+            for other in rest:
+                first = f"np.{LOGIC[type(c)][0]}({first}, {other})"
+            return first
+        if isinstance(c, sp.Not):
+            return f"np.logical_not({self.condition(c.args[0])})"
+        raise Unsupported(f"kernel {self.kernel!r}: no numpy evaluation of the condition {c}")
+
+    def helper(self, rhs, out: str) -> None:
+        name = HELPERS[type(rhs)]
+        self.helpers.add(name)
+        args = [self.operand(a) for a in rhs.args]
+        if isinstance(rhs, sp.Heaviside):
+            args = args[:1]
+        if isinstance(rhs, Expm1MinusX):
+            args.append("series")
+        self.lines.append(f"{name}({', '.join(args)}, out={out})")
+
+
+class ScalarPrinter:
+    """Scalar statements for one element (the compiled loops): one line per assignment."""
+
+    def __init__(self, routine: Routine, kernel_name: str):
+        self.routine = routine
+        self.kernel = kernel_name
+        self.atoms = _Operands()
+        self.helpers: set[str] = set()
+
+    def operand(self, expr) -> str:
+        return self.atoms.doprint(expr)
+
+    def statements(self) -> list[str]:
+        lines = [f"{s.lhs.name} = {self.expr(s.rhs)}" for s in self.routine.statements]
+        for name, value in self.routine.outputs.items():
+            if not (value.is_Symbol and value.name == name):
+                lines.append(f"{name} = {self.operand(value)}")
+        return lines
+
+    def expr(self, rhs) -> str:
+        if isinstance(rhs, sp.Add):
+            constant, rest = rhs.as_coeff_Add()
+            code = ""
+            for term in sorted(sp.Add.make_args(rest), key=lambda t: t.could_extract_minus_sign()):
+                negative = term.could_extract_minus_sign()
+                value = self.operand(-term if negative else term)
+                sign = (" - " if code else "-") if negative else (" + " if code else "")
+                code += sign + value
+            if constant:
+                code += f" - {number(-constant)}" if constant < 0 else f" + {number(constant)}"
+            return code
+        if isinstance(rhs, sp.Mul):
+            coeff, rest = rhs.as_coeff_Mul()
+            factors = sp.Mul.make_args(rest)
+            over = [self.operand(f.base) for f in factors if isinstance(f, sp.Pow) and f.exp == -1]
+            times = [
+                self.operand(f) for f in factors if not (isinstance(f, sp.Pow) and f.exp == -1)
+            ]
+            if coeff not in (1, -1):
+                times.insert(0, number(coeff))
+            code = " / ".join([" * ".join(times) or "1.0", *over])
+            return "-" + code if coeff == -1 else code
+        if isinstance(rhs, sp.Pow):
+            base = self.operand(rhs.base)
+            if rhs.exp == 2:
+                return f"{base} * {base}"
+            if rhs.exp == -1:
+                return f"1.0 / {base}"
+            if rhs.exp == sp.Rational(1, 2):
+                return f"np.sqrt({base})"
+            return f"{base} ** {self.operand(rhs.exp)}"
+        if isinstance(rhs, sp.Piecewise):
+            (last, otherwise), *earlier = reversed(rhs.args)
+            code = self.operand(last)
+            if otherwise != sp.true:
+                code = f"({code} if {self.condition(otherwise)} else np.nan)"
+            for value, condition in earlier:
+                code = f"({self.operand(value)} if {self.condition(condition)} else {code})"
+            return code
+        if isinstance(rhs, sp.logic.boolalg.Boolean):
+            return self.condition(rhs)
+        args = [self.operand(a) for a in rhs.args]
+        if type(rhs) in UFUNCS:
+            return f"np.{UFUNCS[type(rhs)]}({args[0]})"
+        if type(rhs) in BINARY:
+            code = args[0]
+            for other in args[1:]:
+                code = f"np.{BINARY[type(rhs)]}({code}, {other})"
+            return code
+        if type(rhs) in HELPERS:
+            name = HELPERS[type(rhs)]
+            self.helpers.add(name)
+            return f"{name}({', '.join(args[:1] if isinstance(rhs, sp.Heaviside) else args)})"
+        raise Unsupported(f"kernel {self.kernel!r}: no compiled evaluation of {rhs}")
+
+    def condition(self, c) -> str:
+        if c.is_Symbol:
+            return c.name
+        if c in (sp.true, sp.false):
+            return repr(bool(c))
+        if type(c) in RELATIONS:
+            a, b = (self.operand(x) for x in c.args)
+            return f"({a} {RELATIONS[type(c)][1]} {b})"
+        if type(c) in LOGIC:
+            return "(" + f" {LOGIC[type(c)][1]} ".join(self.condition(x) for x in c.args) + ")"
+        if isinstance(c, sp.Not):
+            return f"(not {self.condition(c.args[0])})"
+        raise Unsupported(f"kernel {self.kernel!r}: no compiled evaluation of the condition {c}")

@@ -1,0 +1,160 @@
+"""The numerics rewrites of a user's kernel, each proved equal to what it replaces.
+
+A loss term typed from a textbook loses digits or overflows where its value is fine:
+``log(1 + x)`` for small x, ``log(1 + e^x)`` for large x, ``e^x - 1`` near 0, ``log`` of a
+sigmoid, ``e^t - 1 - t``. Each rule below replaces such a pattern by a function the
+printers evaluate stably. A rewrite is kept only when SymPy proves the rewritten expression
+(its functions replaced by their definitions) equal to the one before; an unproved one is
+dropped, never used.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
+from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
+
+from klgen.derive import functions, numerics
+from klgen.derive.functions import logaddexp, sigmoid, softplus
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rewrite: what it does (shown in the module docstring) and the function doing it."""
+
+    name: str
+    why: str
+    apply: Callable[[sp.Expr], sp.Expr]
+
+
+def _sigmoids(expr):
+    """1 / (1 + e^-x) -> sigmoid(x)."""
+
+    def is_sigmoid(e):
+        if not (isinstance(e, sp.Pow) and e.exp == -1 and isinstance(e.base, sp.Add)):
+            return False
+        one, rest = e.base.as_coeff_Add()
+        return one == 1 and isinstance(rest, sp.exp)
+
+    return expr.replace(is_sigmoid, lambda e: sigmoid(-e.base.as_coeff_Add()[1].args[0]))
+
+
+def _softplus(expr):
+    """log1p(e^x) -> softplus(x)."""
+    return expr.replace(
+        lambda e: isinstance(e, log1p) and isinstance(e.args[0], sp.exp),
+        lambda e: softplus(e.args[0].args[0]),
+    )
+
+
+def _one_minus_sigmoid(expr):
+    """1 - sigmoid(x) -> sigmoid(-x)."""
+    x = sp.Wild("x")
+    return expr.replace(1 - sigmoid(x), sigmoid(-x))
+
+
+def _log_sigmoid(expr):
+    """log(sigmoid(x)) -> -softplus(-x)."""
+    return expr.replace(
+        lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sigmoid),
+        lambda e: -softplus(-e.args[0].args[0]),
+    )
+
+
+def _logaddexp(expr):
+    """log(e^a + e^b) -> logaddexp(a, b)."""
+
+    def is_lse(e):
+        inner = e.args[0] if isinstance(e, sp.log) else None
+        return (
+            isinstance(inner, sp.Add)
+            and len(inner.args) == 2
+            and all(isinstance(t, sp.exp) for t in inner.args)
+        )
+
+    return expr.replace(is_lse, lambda e: logaddexp(*(t.args[0] for t in e.args[0].args)))
+
+
+def _one_exponential(expr):
+    """e^a e^b -> e^(a + b) (products distributed over sums first), kept when it leaves fewer
+    exponentials: a factor e^a may overflow where the product does not."""
+    combined = sp.powsimp(sp.expand_mul(expr), combine="exp")
+    return combined if len(combined.atoms(sp.exp)) < len(expr.atoms(sp.exp)) else expr
+
+
+def _complete_expm1_minus_x(expr):
+    """c expm1(t) + rest -> c (e^t - 1 - t) + (c t + rest) where c t + rest has fewer terms
+    than rest (its parts cancel exactly, symbolically, instead of in floating point)."""
+    if not isinstance(expr, sp.Add):
+        return expr.func(*map(_complete_expm1_minus_x, expr.args)) if expr.args else expr
+    for term in expr.args:
+        coeff, node = term.as_coeff_Mul()
+        if isinstance(node, expm1):
+            t = node.args[0]
+            rest = expr - term
+            remainder = sp.expand(coeff * t + rest)
+            if len(sp.Add.make_args(remainder)) < len(sp.Add.make_args(rest)):
+                return coeff * numerics.Expm1MinusX(t, node) + remainder
+    return expr.func(*map(_complete_expm1_minus_x, expr.args))
+
+
+def _expm1(expr):
+    """SymPy's expm1_opt, on the products distributed over sums where that finds more."""
+    direct = optimize(expr, [expm1_opt])
+    spread = optimize(sp.expand_mul(expr), [expm1_opt])
+    return spread if len(spread.atoms(expm1)) > len(direct.atoms(expm1)) else direct
+
+
+RULES = (
+    Rule("one_exponential", "e^a e^b -> e^(a + b): no overflow of a factor", _one_exponential),
+    Rule("sigmoid", "1/(1 + e^-x) -> sigmoid(x): no overflow of e^-x", _sigmoids),
+    Rule("one_minus_sigmoid", "1 - sigmoid(x) -> sigmoid(-x): no cancellation", _one_minus_sigmoid),
+    Rule("log_sigmoid", "log(sigmoid(x)) -> -softplus(-x): no log of 0", _log_sigmoid),
+    Rule("logaddexp", "log(e^a + e^b) -> logaddexp(a, b): no overflow", _logaddexp),
+    Rule("log1p", "log(1 + x) -> log1p(x): exact for small x", lambda e: optimize(e, [log1p_opt])),
+    Rule("softplus", "log(1 + e^x) -> softplus(x): finite for every finite x", _softplus),
+    Rule("expm1", "e^x - 1 -> expm1(x): exact near x = 0", lambda e: _expm1(e)),
+)
+# Applied after differentiation (the node has no derivative of its own).
+EXPM1_MINUS_X = (
+    Rule(
+        "expm1_minus_x",
+        "e^t - 1 - t -> a series below |t| = 0.5: exact where expm1(t) and t cancel",
+        numerics.pair_expm1_minus_x,
+    ),
+    Rule(
+        "expm1_minus_x_completed",
+        "expm1(t) + rest -> (e^t - 1 - t) + (t + rest), t + rest simplified exactly",
+        _complete_expm1_minus_x,
+    ),
+)
+
+
+def exact(expr: sp.Expr) -> sp.Expr:
+    """``expr`` in plain SymPy functions (the code generation nodes replaced by their
+    definitions)."""
+    expr = numerics.as_exact(functions.as_exact(expr))
+    return expr.replace(log1p, lambda x: sp.log(1 + x)).replace(expm1, lambda x: sp.exp(x) - 1)
+
+
+def proved_equal(a: sp.Expr, b: sp.Expr) -> bool:
+    """Whether SymPy proves ``a`` and ``b`` equal (as functions of real arguments)."""
+    difference = exact(a) - exact(b)
+    for attempt in (sp.expand, sp.cancel, lambda d: sp.simplify(sp.expand_log(d))):
+        difference = attempt(difference)
+        if difference == 0:
+            return True
+    return False
+
+
+def apply(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[str, ...]]:
+    """``expr`` with every rule that changes it and is proved applied, in order; and the
+    names of those rules."""
+    applied = []
+    for rule in rules:
+        rewritten = rule.apply(expr)
+        if rewritten != expr and proved_equal(rewritten, expr):
+            expr = rewritten
+            applied.append(rule.name)
+    return expr, tuple(applied)

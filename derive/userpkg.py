@@ -1,0 +1,158 @@
+"""A user's kernels (a spec file, derive/kernel.py) through the pipeline into a package.
+
+spec -> gradients (``sympy.diff``) -> numerics rewrites (derive/rewrites.py, each proved) ->
+common subexpressions and three-address form (derive/ir.py) -> one printer per backend
+(derive/printers.py) -> the module template (templates/user_module.py.jinja) -> the seal.
+The package carries klgen's runtime (argument checks, broadcasting, row blocks, threads), so
+it imports with numpy alone; ``--tests`` adds a pytest module for the user's own CI.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import sympy as sp
+
+from klgen.derive import ir, rewrites
+from klgen.derive.codegen import runtime_files
+from klgen.derive.derivations.notation import latex_names, to_latex
+from klgen.derive.kernel import Kernel
+from klgen.derive.layout import copy_static, render, wrap_latex
+from klgen.derive.printers import ScalarPrinter, UfuncPrinter
+
+BACKENDS = ("numpy", "numba")
+KINDS = ("value", "grad", "value_and_grad")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A kernel's expressions after the rewrites, in real symbols named as its arguments."""
+
+    kernel: Kernel
+    args: tuple[sp.Symbol, ...]
+    term: sp.Expr
+    gradients: tuple[sp.Expr, ...]
+    rewrites: tuple[str, ...]
+
+
+def prepare(kernel: Kernel) -> Prepared:
+    """Rewrite the term, differentiate it, rewrite the gradients (the real-symbol form makes
+    d|x|/dx = sign(x) and dMax = Heaviside)."""
+    real = {a: sp.Symbol(a.name, real=True) for a in kernel.args}
+    term, applied = rewrites.apply(kernel.term.xreplace(real))
+    args = tuple(real.values())
+    gradients = []
+    for arg in args:
+        gradient, more = rewrites.apply(sp.diff(term, arg))
+        gradient, paired = rewrites.apply(gradient, rewrites.EXPM1_MINUS_X)
+        gradients.append(gradient)
+        applied += more + paired
+    term, paired = rewrites.apply(term, rewrites.EXPM1_MINUS_X)
+    names = tuple(dict.fromkeys(applied + paired))
+    return Prepared(kernel, args, term, tuple(gradients), names)
+
+
+def _outputs(p: Prepared, kind: str, backend: str) -> dict[str, sp.Expr]:
+    """Output name -> expression for one block: the per-element terms (always, since the
+    reduction and a log-sum-exp's weights read them) and the gradients."""
+    suffix = "_element" if backend == "numba" else ""
+    outputs = {} if kind == "grad" and p.kernel.reduce == "sum" else {"terms": p.term}
+    if kind != "value":
+        outputs |= {f"d{a.name}{suffix}": g for a, g in zip(p.args, p.gradients, strict=True)}
+    return outputs
+
+
+def latex_value(p: Prepared) -> str:
+    """The row result as LaTeX, element j of each argument named by the shared notation."""
+    body = to_latex(p.kernel.term, latex_names(p.kernel.args, "j"))
+    if p.kernel.reduce == "sum":
+        return wrap_latex(r"\sum_{j} \left(" + body + r"\right)")
+    return wrap_latex(r"\log \sum_{j} \exp\left(" + body + r"\right)")
+
+
+def latex_gradients(p: Prepared) -> list[str]:
+    """d(row result)/d(argument element j), as LaTeX, in plain functions."""
+    names = latex_names(p.args, "j")
+    return [
+        wrap_latex(
+            rf"\frac{{\partial}}{{\partial {names[a]}}} = "
+            + to_latex(sp.simplify(rewrites.exact(g)), names)
+        )
+        for a, g in zip(p.args, p.gradients, strict=True)
+    ]
+
+
+def render_module(p: Prepared, backend: str) -> str:
+    """The module of one kernel for ``backend``: every block printed from the one routine."""
+    blocks, scratch, helpers = {}, {}, set()
+    for kind in KINDS:
+        routine = ir.build(p.args, _outputs(p, kind, backend))
+        if backend == "numpy":
+            params = {f"d{a.name}" for a in p.args} if kind != "value" else set()
+            printer = UfuncPrinter(routine, p.kernel.name, params)
+        else:
+            printer = ScalarPrinter(routine, p.kernel.name)
+        blocks[kind] = printer.statements()
+        scratch[kind] = tuple(getattr(printer, "scratch", ()))
+        helpers |= printer.helpers
+    runtime = ["check_no_overlap", "gradient_buffers", "is_numpy", "prepare"]
+    runtime += ["reduce_gradients", "split_out", "value_buffer"]
+    runtime.append("for_all_rows" if backend == "numba" else "for_row_blocks")
+    if backend == "numpy":
+        helpers |= {"logsumexp_rows", "softmax_rows"} if p.kernel.reduce == "logsumexp" else set()
+    else:
+        helpers |= {"row_sum"} if p.kernel.reduce == "sum" else {"row_logsumexp"}
+    numeric = {"expm1_minus_x"} & helpers if backend == "numpy" else set()
+    return render(
+        "user_module.py.jinja",
+        f"the spec file {p.kernel.source or '(in memory)'}, kernel {p.kernel.name}",
+        kernel=p.kernel,
+        backend=backend,
+        blocks=blocks,
+        scratch=scratch,
+        helper_module="_numba_functions" if backend == "numba" else "_functions",
+        helper_imports=sorted(helpers - numeric),
+        numeric_imports=sorted(numeric),
+        runtime_imports=sorted(runtime),
+        rewrites=p.rewrites,
+        latex_value=latex_value(p),
+        latex_gradients=latex_gradients(p),
+    )
+
+
+def render_package(kernels: tuple[Kernel, ...], backends=("numpy",)) -> dict[str, str]:
+    """Every file of the package generated from ``kernels``: file name -> text. Raises
+    printers.Unsupported (naming the kernel and the sub-expression) before anything is
+    written when a kernel cannot be emitted."""
+    prepared = [prepare(k) for k in kernels]
+    files = {**runtime_files(), "_functions.py": copy_static("functions")}
+    if "numba" in backends:
+        files["_numba_functions.py"] = copy_static("numba_functions")
+    for p in prepared:
+        for backend in backends:
+            suffix = "" if backend == "numpy" else f"_{backend}"
+            files[f"{p.kernel.name}{suffix}.py"] = render_module(p, backend)
+    files["__init__.py"] = render(
+        "user_init.py.jinja", "a spec file (klgen generate --spec)", kernels=kernels
+    )
+    return files
+
+
+def render_tests(kernels: tuple[Kernel, ...], package: Path, tests: Path, backends) -> str:
+    """A pytest module checking every kernel of the package at ``package``: gradients against
+    central finite differences, values against mpmath."""
+    from sympy.printing.pycode import MpmathPrinter
+
+    printer = MpmathPrinter({"fully_qualified_modules": True})
+    cases = []
+    for kernel in kernels:
+        real = {a: sp.Symbol(a.name, real=True) for a in kernel.args}
+        exact = rewrites.exact(kernel.term.xreplace(real))
+        cases.append((kernel, printer.doprint(exact)))
+    return render(
+        "user_tests.py.jinja",
+        "a spec file (klgen generate --spec --tests)",
+        cases=cases,
+        package=os.path.relpath(package.resolve(), tests.resolve().parent),
+        backends=backends,
+    )

@@ -1,0 +1,52 @@
+"""Stable numpy evaluations of the functions loss terms use that numpy lacks, for the kernels
+klgen generates from spec files (derive/functions.py defines them; derive/printers.py calls
+them). Each writes into ``out`` (float64, the blocks' compute type) and allocates only a
+work array or a mask.
+"""
+
+import numpy as np
+
+
+def sigmoid(x, out):
+    """out = 1 / (1 + e^-x): e = e^-|x| never overflows; 1/(1 + e) for x >= 0, e/(1 + e)
+    below (no 1 - tiny cancellation); within 2 ulps for every x."""
+    e = np.exp(-np.abs(x))
+    np.add(e, 1.0, out=out)
+    np.divide(np.where(x >= 0, 1.0, e), out, out=out)
+    return out
+
+
+def softplus(x, out):
+    """out = log(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite for every finite x."""
+    return np.logaddexp(0.0, x, out=out)
+
+
+def xlogy(x, y, out):
+    """out = x log(y), and 0 where x = 0 whatever y (the entropy convention)."""
+    np.log(y, out=out)
+    np.multiply(x, out, out=out)
+    np.copyto(out, 0.0, where=np.equal(x, 0.0))
+    return out
+
+
+def heaviside(x, out):
+    """out = 0 below 0, 1/2 at 0, 1 above (SymPy's Heaviside, the derivative of Max)."""
+    return np.heaviside(x, 0.5, out=out)
+
+
+def logsumexp_rows(terms, out):
+    """out[i] = log(sum_j e^terms[i, j]), shifted by the row maximum (no overflow); a row of
+    -inf gives -inf, a row holding +inf gives +inf."""
+    top = np.max(terms, axis=-1)
+    shift = np.where(np.isfinite(top), top, 0.0)
+    np.log(np.sum(np.exp(terms - shift[:, None]), axis=-1), out=out)
+    np.add(out, shift, out=out)
+    return out
+
+
+def softmax_rows(terms, totals):
+    """terms[i, j] = e^(terms[i, j] - totals[i]) in place: the weights of the log-sum-exp's
+    gradient (NaN in a row whose total is infinite)."""
+    np.subtract(terms, totals[:, None], out=terms)
+    np.exp(terms, out=terms)
+    return terms

@@ -1,0 +1,62 @@
+"""Scalar evaluations for the compiled (numba) kernels klgen generates from spec files: the
+functions of derive/functions.py and e^t - 1 - t, each compiled inline into the loops."""
+
+import math
+
+import numba
+import numpy as np
+
+# Taylor coefficients of e^t - 1 - t from t**2 up, 1/k!, enough for float64 below |t| = 0.5.
+_SERIES = tuple(1.0 / math.factorial(k) for k in range(2, 18))
+
+
+@numba.njit(inline="always")
+def sigmoid(x):
+    e = np.exp(-abs(x))
+    return (1.0 if x >= 0 else e) / (1.0 + e)
+
+
+@numba.njit(inline="always")
+def softplus(x):
+    return max(x, 0.0) + np.log1p(np.exp(-abs(x)))
+
+
+@numba.njit(inline="always")
+def xlogy(x, y):
+    return 0.0 if x == 0 else x * np.log(y)
+
+
+@numba.njit(inline="always")
+def heaviside(x):
+    if x != x:
+        return x
+    return 0.0 if x < 0 else 0.5 if x == 0 else 1.0
+
+
+@numba.njit(inline="always")
+def expm1_minus_x(t, expm1_t):
+    """e^t - 1 - t given expm1(t): the series below |t| = 0.5 (where expm1(t) - t cancels)."""
+    if abs(t) >= 0.5 or t != t:
+        return expm1_t - t
+    acc = 0.0
+    for c in _SERIES[::-1]:
+        acc = acc * t + c
+    return acc * t * t
+
+
+@numba.njit(inline="always")
+def row_sum(terms):
+    total = 0.0
+    for term in terms:
+        total += term
+    return total
+
+
+@numba.njit(inline="always")
+def row_logsumexp(terms):
+    top = terms.max() if terms.size else -np.inf
+    shift = top if np.isfinite(top) else 0.0
+    total = 0.0
+    for term in terms:
+        total += np.exp(term - shift)
+    return np.log(total) + shift
