@@ -262,6 +262,11 @@ class _SpecRenderer:
             return userpkg.render_package(self.load(), self.backends)
         except Unsupported as err:
             raise Refused(f"{self.spec}: {err}; nothing was written") from None
+        except (ArithmeticError, TypeError, ValueError, NotImplementedError) as err:
+            raise Refused(
+                f"{self.spec}: klgen could not generate these kernels ({type(err).__name__}: "
+                f"{err}); nothing was written. This is klgen's fault: please report it"
+            ) from err
 
     def tests(self, directory, path):
         from klgen.derive import userpkg
@@ -299,6 +304,8 @@ def _check(args: argparse.Namespace) -> int:
         print("move away the files klgen did not write, then run `klgen generate`", file=sys.stderr)
     elif problems:
         again = f" --spec {args.spec} --out {directory}" if args.spec else ""
+        if args.spec and args.backend != ("numpy",):
+            again += f" --backend {','.join(args.backend)}"
         print(f"run `klgen generate{again}` to bring it up to date", file=sys.stderr)
     if problems:
         return 1

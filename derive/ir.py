@@ -79,7 +79,8 @@ def build(inputs, outputs: dict[str, sp.Expr]) -> Routine:
         return assign(op)
 
     def flat_condition(condition):
-        if condition in (sp.true, sp.false):
+        condition = condition.xreplace(renamed)
+        if condition in (sp.true, sp.false) or condition.is_Symbol:
             return condition
         args = [
             flat(a, False) if isinstance(a, sp.Expr) else flat_condition(a) for a in condition.args

@@ -17,7 +17,7 @@ from klgen.derive import ir, rewrites
 from klgen.derive.codegen import runtime_files
 from klgen.derive.derivations.notation import latex_names, to_latex
 from klgen.derive.kernel import Kernel
-from klgen.derive.layout import copy_static, render, wrap_latex
+from klgen.derive.layout import SPEC_FILES, copy_static, render, wrap_latex
 from klgen.derive.printers import ScalarPrinter, UfuncPrinter
 
 BACKENDS = ("numpy", "numba")
@@ -43,7 +43,7 @@ def prepare(kernel: Kernel) -> Prepared:
     args = tuple(real.values())
     gradients = []
     for arg in args:
-        gradient, more = rewrites.apply(sp.diff(term, arg))
+        gradient, more = rewrites.apply(rewrites.without_deltas(sp.diff(term, arg)))
         gradient, paired = rewrites.apply(gradient, rewrites.EXPM1_MINUS_X)
         gradients.append(gradient)
         applied += more + paired
@@ -105,7 +105,8 @@ def render_module(p: Prepared, backend: str) -> str:
     numeric = {"expm1_minus_x"} & helpers if backend == "numpy" else set()
     return render(
         "user_module.py.jinja",
-        f"the spec file {p.kernel.source or '(in memory)'}, kernel {p.kernel.name}",
+        f"kernel {p.kernel.name} of the spec file {Path(p.kernel.source).name or '(in memory)'}",
+        SPEC_FILES,
         kernel=p.kernel,
         backend=backend,
         blocks=blocks,
@@ -133,7 +134,7 @@ def render_package(kernels: tuple[Kernel, ...], backends=("numpy",)) -> dict[str
             suffix = "" if backend == "numpy" else f"_{backend}"
             files[f"{p.kernel.name}{suffix}.py"] = render_module(p, backend)
     files["__init__.py"] = render(
-        "user_init.py.jinja", "a spec file (klgen generate --spec)", kernels=kernels
+        "user_init.py.jinja", "a spec file", SPEC_FILES, kernels=kernels
     )
     return files
 
@@ -152,6 +153,7 @@ def render_tests(kernels: tuple[Kernel, ...], package: Path, tests: Path, backen
     return render(
         "user_tests.py.jinja",
         "a spec file (klgen generate --spec --tests)",
+        SPEC_FILES,
         cases=cases,
         package=os.path.relpath(package.resolve(), tests.resolve().parent),
         backends=backends,

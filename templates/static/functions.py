@@ -37,16 +37,24 @@ def heaviside(x, out):
 def logsumexp_rows(terms, out):
     """out[i] = log(sum_j e^terms[i, j]), shifted by the row maximum (no overflow); a row of
     -inf gives -inf, a row holding +inf gives +inf."""
-    top = np.max(terms, axis=-1)
-    shift = np.where(np.isfinite(top), top, 0.0)
-    np.log(np.sum(np.exp(terms - shift[:, None]), axis=-1), out=out)
-    np.add(out, shift, out=out)
+    shift = _row_shift(terms)
+    np.log(np.sum(np.exp(terms - shift), axis=-1), out=out)
+    np.add(out, shift[:, 0], out=out)
     return out
 
 
-def softmax_rows(terms, totals):
-    """terms[i, j] = e^(terms[i, j] - totals[i]) in place: the weights of the log-sum-exp's
-    gradient (NaN in a row whose total is infinite)."""
-    np.subtract(terms, totals[:, None], out=terms)
+def softmax_rows(terms):
+    """terms[i, j] = e^terms[i, j] / sum_k e^terms[i, k] in place: the weights of the
+    log-sum-exp's gradient, from the shifted exponentials (no difference with the rounded
+    log-sum-exp, which would cost digits at large |terms|); NaN in a row holding +inf or of
+    -inf only."""
+    np.subtract(terms, _row_shift(terms), out=terms)
     np.exp(terms, out=terms)
+    np.divide(terms, np.sum(terms, axis=-1, keepdims=True), out=terms)
     return terms
+
+
+def _row_shift(terms):
+    """Each row's maximum (0 where it is not finite), as a (rows, 1) column."""
+    top = np.max(terms, axis=-1, keepdims=True)
+    return np.where(np.isfinite(top), top, 0.0)

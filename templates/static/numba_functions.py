@@ -54,9 +54,12 @@ def row_sum(terms):
 
 @numba.njit(inline="always")
 def row_logsumexp(terms):
+    """log(sum_j e^terms[j]), shifted by the maximum; leaves e^(terms - shift) in terms and
+    returns (the log-sum-exp, the sum of the shifted exponentials) for the weights."""
     top = terms.max() if terms.size else -np.inf
     shift = top if np.isfinite(top) else 0.0
     total = 0.0
-    for term in terms:
-        total += np.exp(term - shift)
-    return np.log(total) + shift
+    for j in range(terms.size):
+        terms[j] = np.exp(terms[j] - shift)
+        total += terms[j]
+    return np.log(total) + shift, total
