@@ -72,6 +72,11 @@ class Kernel:
     def arg_names(self) -> tuple[str, ...]:
         return tuple(arg.name for arg in self.args)
 
+    @property
+    def used(self) -> tuple[int, ...]:
+        """The positions of the arguments the term depends on."""
+        return tuple(i for i, arg in enumerate(self.args) if arg in self.term.free_symbols)
+
 
 def _sympified(name, term) -> sp.Expr:
     try:

@@ -120,8 +120,9 @@ def test_the_textbook_bernoulli_kl_near_equal_logits(tmp_path):
 
 
 @pytest.mark.slow
-def test_every_emitted_function_passes_its_generated_tests(tmp_path):
-    run_generated_tests(tmp_path, SPECS / "coverage.py")
+@pytest.mark.parametrize("spec", ["coverage.py", "edges.py"])
+def test_every_emitted_function_passes_its_generated_tests(tmp_path, spec):
+    run_generated_tests(tmp_path, SPECS / spec)
 
 
 def _import_one(tmp_path, kernel):
