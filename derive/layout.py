@@ -6,9 +6,11 @@ derive/cholesky_kernel.py, derive/encoder_kernel.py) import this; it imports non
 """
 
 import functools
+import subprocess
 import textwrap
 
 import jinja2
+from ruff.__main__ import find_ruff_bin
 
 from klgen import templates
 from klgen.derive.seal import HASH_PLACEHOLDER, seal
@@ -17,6 +19,13 @@ from klgen.derive.seal import HASH_PLACEHOLDER, seal
 def wrap_latex(tex: str) -> str:
     """Break long LaTeX at spaces (insignificant to TeX) to keep docstring lines short."""
     return "\n            ".join(textwrap.wrap(tex, 80, break_long_words=False))
+
+
+def prose(text: str, width: int, indent: str = "") -> str:
+    """``text`` broken at spaces into lines of at most ``width`` characters, every line after
+    the first indented by ``indent`` (docstring prose made of a spec's words)."""
+    lines = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+    return ("\n" + indent).join(lines)
 
 
 @functools.cache
@@ -31,6 +40,7 @@ def _environment() -> jinja2.Environment:
     env.filters["format_grad"] = lambda name: f"d{name}"
     env.filters["format_flat"] = lambda name: f"{name}_flat"
     env.filters["repr"] = repr
+    env.filters["prose"] = prose
 
     return env
 
@@ -53,7 +63,21 @@ def render(template: str, source: str, edit: str = KLGENS_OWN, **context) -> str
     """``template`` rendered with ``context`` and a sealed header naming ``source`` (and
     saying how to change the file: ``edit``)."""
     text = _environment().get_template(template).render(header=header(source, edit), **context)
-    return seal(text)
+    return seal(formatted(text))
+
+
+# The generated files' style, whatever configuration the folder they are written to has.
+RUFF_FORMAT = ("format", "--isolated", "--line-length", "100", "--target-version", "py310", "-")
+
+
+def formatted(text: str) -> str:
+    """``text`` as ``ruff format`` lays it out, so generated code reads like hand-kept code."""
+    result = subprocess.run(
+        [find_ruff_bin(), *RUFF_FORMAT], input=text, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"ruff format refused the generated text: {result.stderr.strip()}")
+    return result.stdout
 
 
 def copy_static(name: str) -> str:
@@ -61,4 +85,4 @@ def copy_static(name: str) -> str:
     source = (templates.DIRECTORY / "static" / f"{name}.py").read_text(encoding="utf-8")
     end = source.index('"""', 3)
     text = source[:end].rstrip("\n") + "\n\n" + header(f"templates/static/{name}.py") + "\n"
-    return seal(text + source[end:])
+    return seal(formatted(text + source[end:]))

@@ -133,9 +133,7 @@ def render_package(kernels: tuple[Kernel, ...], backends=("numpy",)) -> dict[str
         for backend in backends:
             suffix = "" if backend == "numpy" else f"_{backend}"
             files[f"{p.kernel.name}{suffix}.py"] = render_module(p, backend)
-    files["__init__.py"] = render(
-        "user_init.py.jinja", "a spec file", SPEC_FILES, kernels=kernels
-    )
+    files["__init__.py"] = render("user_init.py.jinja", "a spec file", SPEC_FILES, kernels=kernels)
     return files
 
 

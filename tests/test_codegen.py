@@ -168,9 +168,11 @@ def test_cli_list_names_every_spec_and_function(capsys):
     assert {m.name for m in kernel_modules()} >= {spec.name for spec in SPECS}
 
 
-def test_ruff_is_clean():
+@pytest.mark.parametrize("command", [("check",), ("format", "--check")], ids=" ".join)
+def test_ruff_is_clean(command):
+    """Lint- and formatter-clean, the generated files included."""
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", str(ROOT)], capture_output=True, text=True
+        [sys.executable, "-m", "ruff", *command, str(ROOT)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

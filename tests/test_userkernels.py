@@ -283,3 +283,15 @@ def test_temporaries_are_named_from_the_math():
 def test_spec_errors_are_value_errors_naming_the_kernel():
     with pytest.raises(SpecError, match="kernel 'k': args is empty"):
         klgen.Kernel(name="k", args=(), term=sp.Integer(1), computes="c")
+
+
+def test_a_users_package_and_tests_are_lint_and_formatter_clean(tmp_path, capsys):
+    """Whatever ruff configuration the user's folder has, the files read as kept code."""
+    package, tests = tmp_path / "pkg", tmp_path / "test_pkg.py"
+    argv = ["generate", "--spec", EXAMPLE, "--out", package, "--backend", "numpy,numba"]
+    code, _, err = klgen_cli(capsys, *argv, "--tests", tests)
+    assert code == 0, err
+    for command in (["check", "--select", "E,F,W,I,B,UP"], ["format", "--check"]):
+        args = [sys.executable, "-m", "ruff", *command, "--isolated", "--line-length", "100"]
+        done = subprocess.run([*args, package, tests], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
