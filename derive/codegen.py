@@ -25,6 +25,7 @@ from klgen.derive.numerics import (
     stabilize,
 )
 from klgen.derive.scalar import array_api_lines, scalar_lines
+from klgen.derive.seal import recorded_hash
 from klgen.derive.specs import SPECS, KernelSpec
 
 BLOCK_ELEMENTS = 8192
@@ -41,6 +42,7 @@ class Routine:
     lines: tuple[str, ...]
     scratch_count: int
     scalar_lines: dict[str, tuple[str, ...]]  # by compute type: "float64", "float32"
+    numba_helpers: frozenset[str]  # the _numba_exp functions the scalar lines call
     array_api_lines: tuple[str, ...]
     # (argument, bound): the numpy lines are exact while every |argument| <= its bound.
     fast_path_checks: tuple[tuple[str, float], ...]
@@ -55,6 +57,11 @@ class Routine:
         code = " ".join((*self.lines, *self.array_api_lines))
         return {name for name in NUMERIC_HELPERS if f"{name}(" in code}
 
+
+# The functions of the generated ``_numba_exp`` module that compiled loops may call.
+NUMBA_HELPERS = {"half_expm1", "half_expm1_diff", "half_expm1_minus_x", "half_expm1_minus_x_diff"}
+NUMBA_HELPERS |= {"scaled_exp", "row_sum"}
+NUMBA_HELPERS |= {f"{name}_f32" for name in NUMBA_HELPERS - {"row_sum"}}
 
 # The functions of the generated ``_numeric`` module that emitted lines may call.
 NUMERIC_HELPERS = (
@@ -82,10 +89,12 @@ def routine(spec: KernelSpec, value: bool, grad: bool) -> Routine:
     lowered = [lower_for_numpy(e) for e in stable]
     temporaries, outputs = _shared(lowered, spec, buffers)
     nodes = _shared(stable, spec, buffers)
-    lines = {t: tuple(scalar_lines(*nodes, t)) for t in NUMBA_TYPES}
+    printed = {t: scalar_lines(*nodes, t) for t in NUMBA_TYPES}
+    scalar = {t: tuple(lines) for t, (lines, _) in printed.items()}
+    helpers = frozenset().union(*(used for _, used in printed.values()))
     bounds = fast_path_bounds(lowered, spec.args)
     checks = tuple((arg.name, bounds[arg]) for arg in spec.args if arg in bounds)
-    return _emit(temporaries, outputs, lines, array_api_lines(*nodes), checks)
+    return _emit(temporaries, outputs, (scalar, helpers), array_api_lines(*nodes), checks)
 
 
 def _shared(stable: list[sp.Expr], spec: KernelSpec, buffers: list[str]):
@@ -95,7 +104,7 @@ def _shared(stable: list[sp.Expr], spec: KernelSpec, buffers: list[str]):
     replacements, reduced = _name_powered_bases(replacements, reduced)
     # Names the numpy block and the numba loop templates use themselves.
     template_names = {"rows", "series", "kl_terms", "latent", "first", "last", "chunk", "row"}
-    template_names |= {"start", "stop", "j", "i"}
+    template_names |= {"start", "stop", "j", "i", "offset"} | NUMBA_HELPERS
     template_names |= {f"{name}_chunk" for name in (*spec.arg_names, *buffers)}
     taken = set(spec.arg_names) | set(buffers) | template_names
     names = names_as_symbols(_temporary_names(replacements, taken))
@@ -146,8 +155,15 @@ def _emit(temporaries, outputs, scalar, array_api, checks) -> Routine:
         for symbol in [s for s in held if last_use.get(s, i) <= i]:
             emitter.release(held.pop(symbol))
     buffers = tuple(target.name for target, _ in outputs)
+    lines, helpers = scalar
     return Routine(
-        buffers, tuple(emitter.lines), emitter.scratch_count, scalar, tuple(array_api), checks
+        buffers,
+        tuple(emitter.lines),
+        emitter.scratch_count,
+        lines,
+        helpers,
+        tuple(array_api),
+        checks,
     )
 
 
@@ -262,14 +278,15 @@ _GENERIC_NAMES = {
 }
 
 
-def render_module(spec: KernelSpec, backend: str = "numpy") -> str:
-    """One kernel module: ``backend`` "numpy" (ufuncs on row blocks) or "numba" (loops)."""
+def render_module(spec: KernelSpec, backend: str = "numpy", numba_exp: str = "") -> str:
+    """One kernel module: ``backend`` "numpy" (ufuncs on row blocks) or "numba" (loops
+    calling the helpers of the ``_numba_exp`` module whose text is ``numba_exp``)."""
     routines = {
         "value": routine(spec, value=True, grad=False),
         "grad": routine(spec, value=False, grad=True),
         "value_and_grad": routine(spec, value=True, grad=True),
     }
-    numeric = set()
+    numeric, compiled = set(), set()
     if backend == "numpy":
         runner = {"for_row_blocks"} | _GENERIC_NAMES
         numeric = set().union(*(r.helpers for r in routines.values()))
@@ -277,7 +294,7 @@ def render_module(spec: KernelSpec, backend: str = "numpy") -> str:
             numeric.add("rows_out_of_range")
     else:
         runner = {"for_all_rows"}
-        check_exp_reduction()
+        compiled = set().union(*(r.numba_helpers for r in routines.values())) | {"row_sum"}
     return render(
         "kernel_module.py.jinja",
         f"the kernel spec `{spec.name}` (derive/specs.py)",
@@ -286,11 +303,24 @@ def render_module(spec: KernelSpec, backend: str = "numpy") -> str:
         routines=routines,
         imports=sorted(_RUNTIME_NAMES | runner),
         numeric_imports=sorted(numeric),
+        numba_imports=sorted(compiled),
+        numba_helpers_seal=recorded_hash(numba_exp),
+        types=NUMBA_TYPES,
         latex_sum=latex_sum(spec),
         latex_gradients=latex_gradients(spec),
+    )
+
+
+def numba_runtime_files() -> dict[str, str]:
+    """The helpers every compiled (numba) kernel module of a package shares."""
+    check_exp_reduction()
+    text = render(
+        "numba_exp.py.jinja",
+        "templates/numba_exp.py.jinja and derive/numerics.py (ExpReduction)",
         types=NUMBA_TYPES,
         reductions={t: exp_reduction(t) for t in NUMBA_TYPES},
     )
+    return {"_numba_exp.py": text}
 
 
 def render_encoder() -> str:
@@ -356,10 +386,11 @@ def render_all() -> dict[str, str]:
             "package_init.py.jinja", "derive/codegen.py", modules=kernel_modules()
         ),
         **runtime_files(),
+        **numba_runtime_files(),
     }
     for spec in SPECS:
         files[f"{spec.name}.py"] = render_module(spec)
-        files[f"{spec.name}_numba.py"] = render_module(spec, backend="numba")
+        files[f"{spec.name}_numba.py"] = render_module(spec, "numba", files["_numba_exp.py"])
     files["kl_std_normal_encoder.py"] = render_encoder()
     files["kl_mvn_cholesky.py"] = cholesky_kernel.render()
     return files

@@ -4,9 +4,9 @@ kernels, per array for the array-API path.
 Where the numpy kernels need one ufunc call per operation, a compiled loop evaluates the
 whole expression per element, and an array library without ``out=`` evaluates it array by
 array; both are printed by SymPy's ``NumPyPrinter``, the array-API one with the namespace
-``xp`` of the inputs. The compiled one calls the module's own ``_half_expm1``,
-``_half_expm1_minus_x`` and ``_scaled_exp`` (:class:`derive.numerics.ExpReduction`), which the
-compiler vectorises; the array-API one the careful helpers of ``_numeric``.
+``xp`` of the inputs. The compiled one calls ``half_expm1``, ``half_expm1_minus_x`` and
+``scaled_exp`` of the shared ``_numba_exp`` module (:class:`derive.numerics.ExpReduction`),
+which the compiler vectorises; the array-API one the careful helpers of ``_numeric``.
 """
 
 import sympy as sp
@@ -20,13 +20,15 @@ class ScalarPrinter(NumPyPrinter):
 
     With ``dtype="float32"`` every number is a ``np.float32`` and the exponentials are the
     ``_f32`` ones, so that numba computes float32 inputs in float32 (a bare Python number
-    would promote the expression to float64).
+    would promote the expression to float64). ``helpers`` collects the ``_numba_exp``
+    functions printed calls name.
     """
 
     def __init__(self, settings=None, dtype="float64"):
         super().__init__(settings)
         self.suffix = "" if dtype == "float64" else "_f32"
         self.literal = "{}" if dtype == "float64" else "np.float32({})"
+        self.helpers: set[str] = set()
 
     def _module_format(self, fqn, register=True):
         return super()._module_format(fqn, register).replace("numpy.", "np.")
@@ -52,22 +54,27 @@ class ScalarPrinter(NumPyPrinter):
         return self._print(ScaledExp(1, 0, expr.args[0], 1, 0))
 
     def _print_HalfExpm1(self, expr):
-        return self._half("_half_expm1", expr)
+        return self._half("half_expm1", expr)
 
     def _print_HalfExpm1MinusX(self, expr):
-        return self._half("_half_expm1_minus_x", expr)
+        return self._half("half_expm1_minus_x", expr)
 
     def _half(self, name, expr):
         """``name(a)``, or ``name_diff(a, b)`` for the difference a - b taken exactly."""
         a, b = expr.args
         if b == 0:
-            return f"{name}{self.suffix}({self._print(a)})"
-        return f"{name}_diff{self.suffix}({self._print(a)}, {self._print(b)})"
+            return self._call(name, self._print(a))
+        return self._call(f"{name}_diff", self._print(a), self._print(b))
+
+    def _call(self, name, *args):
+        """``name(args)`` with the type's suffix, recorded in ``helpers``."""
+        self.helpers.add(name + self.suffix)
+        return f"{name}{self.suffix}({', '.join(args)})"
 
     def _print_ScaledExp(self, expr):
         a, b, x = (self._print(arg) for arg in expr.args[:3])
-        n, s = (int(arg) for arg in expr.args[3:])
-        return f"_scaled_exp{self.suffix}({a}, {b}, {x}, {n}, {s})"
+        n, s = (str(int(arg)) for arg in expr.args[3:])
+        return self._call("scaled_exp", a, b, x, n, s)
 
 
 class ArrayApiPrinter(ScalarPrinter):
@@ -106,15 +113,15 @@ def array_api_lines(temporaries, outputs) -> list[str]:
     return lines
 
 
-def scalar_lines(temporaries, outputs, dtype="float64") -> list[str]:
+def scalar_lines(temporaries, outputs, dtype="float64") -> tuple[list[str], set[str]]:
     """Statements for element j of a chunk of rows, computed in ``dtype``: temporaries, then
-    ``kl_terms[j] = ...`` and ``dx_chunk[j] = ...``."""
+    ``kl_terms[j] = ...`` and ``dx_chunk[j] = ...``; and the ``_numba_exp`` helpers they call."""
     printer = ScalarPrinter(dtype=dtype)
     lines = [f"{target.name} = {_wrapped(printer, expr)}" for target, expr in temporaries]
     for target, expr in outputs:
         name = "kl_terms[j]" if target.name == "kl" else f"{target.name}_chunk[j]"
         lines.append(f"{name} = {_wrapped(printer, expr)}")
-    return lines
+    return lines, printer.helpers
 
 
 def _wrapped(printer: ScalarPrinter, expr: sp.Expr, width: int = 60) -> str:

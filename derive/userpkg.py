@@ -19,6 +19,7 @@ from klgen.derive.derivations.notation import latex_names, to_latex
 from klgen.derive.kernel import Kernel
 from klgen.derive.layout import SPEC_FILES, copy_static, render, wrap_latex
 from klgen.derive.printers import ScalarPrinter, UfuncPrinter
+from klgen.derive.seal import recorded_hash
 
 BACKENDS = ("numpy", "numba")
 KINDS = ("value", "grad", "value_and_grad")
@@ -82,8 +83,10 @@ def latex_gradients(p: Prepared) -> list[str]:
     ]
 
 
-def render_module(p: Prepared, backend: str) -> str:
-    """The module of one kernel for ``backend``: every block printed from the one routine."""
+def render_module(p: Prepared, backend: str, numba_functions: str = "") -> str:
+    """The module of one kernel for ``backend``: every block printed from the one routine
+    (the numba one calling the helpers of the ``_numba_functions`` module whose text is
+    ``numba_functions``)."""
     blocks, scratch, helpers = {}, {}, set()
     for kind in KINDS:
         routine = ir.build(p.args, _outputs(p, kind, backend))
@@ -115,6 +118,7 @@ def render_module(p: Prepared, backend: str) -> str:
         helper_imports=sorted(helpers - numeric),
         numeric_imports=sorted(numeric),
         runtime_imports=sorted(runtime),
+        helpers_seal=recorded_hash(numba_functions) if backend == "numba" else None,
         rewrites=p.rewrites,
         latex_value=latex_value(p),
         latex_gradients=latex_gradients(p),
@@ -132,7 +136,8 @@ def render_package(kernels: tuple[Kernel, ...], backends=("numpy",)) -> dict[str
     for p in prepared:
         for backend in backends:
             suffix = "" if backend == "numpy" else f"_{backend}"
-            files[f"{p.kernel.name}{suffix}.py"] = render_module(p, backend)
+            helpers = files.get("_numba_functions.py", "")
+            files[f"{p.kernel.name}{suffix}.py"] = render_module(p, backend, helpers)
     files["__init__.py"] = render("user_init.py.jinja", "a spec file", SPEC_FILES, kernels=kernels)
     return files
 

@@ -11,10 +11,10 @@ import sympy as sp
 
 from klgen.derive import files, gaussian, numerics
 from klgen.derive.cli import main
-from klgen.derive.codegen import kernel_modules, render_all
+from klgen.derive.codegen import kernel_modules, render_all, render_module
 from klgen.derive.files import check, default_directory, generate
 from klgen.derive.gaussian import logvar, mu
-from klgen.derive.seal import HASH_PLACEHOLDER, HASH_PREFIX, seal
+from klgen.derive.seal import HASH_PLACEHOLDER, HASH_PREFIX, recorded_hash, seal
 from klgen.derive.specs import SPECS, spec_named
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,3 +219,13 @@ def test_derive_has_no_import_cycles_and_only_the_cli_reaches_the_trainer():
 
     for name in sorted(graph):
         visit(name)
+
+
+def test_a_changed_numba_helper_module_changes_every_compiled_module(rendered):
+    """numba caches a module's loops by that module's file alone: each compiled module names
+    the seal of the helper module it inlines, so a new helper module recompiles them."""
+    helpers = rendered["_numba_exp.py"]
+    changed = seal(helpers.replace(recorded_hash(helpers), "{hash}").replace("2.0", "2.00"))
+    for spec in SPECS:
+        assert recorded_hash(helpers) in rendered[f"{spec.name}_numba.py"]
+        assert render_module(spec, "numba", changed) != rendered[f"{spec.name}_numba.py"]
