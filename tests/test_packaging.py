@@ -155,7 +155,8 @@ def test_a_wheel_without_extras(wheel, tmp_path):
         [
             python,
             "-c",
-            "from klgen.generated import kl_std_normal; print(kl_std_normal([0.], [0.]))",
+            "from klgen.generated.kl_std_normal import kl_std_normal\n"
+            "print(kl_std_normal([0.], [0.]))",
         ],
         cwd=tmp_path,
         capture_output=True,

@@ -142,6 +142,13 @@ def _import_one(tmp_path, kernel):
         sys.path.remove(str(tmp_path))
 
 
+def test_the_package_binds_no_function_over_its_module(tmp_path):
+    """``import pkg.NAME as m`` gives the module NAME, not its function NAME."""
+    kernel = klgen.Kernel(name="halved", args=(x := sp.Symbol("x"),), term=x / 2, computes="x/2")
+    module = _import_one(tmp_path, kernel)
+    assert sys.modules[module.__package__].halved is module
+
+
 def test_a_kernel_is_checked_broadcast_and_typed_like_the_builtins(tmp_path):
     kernel = klgen.Kernel(
         name="scaled_square",
