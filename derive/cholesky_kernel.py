@@ -15,8 +15,12 @@ prints them as array-API code over (..., rows, cols) arrays, vectors being (...,
 
 Node types it does not know raise NotImplementedError, so a change to the derivation that the
 printer cannot follow stops generation instead of producing wrong code.
+
+The code the routines call and the checks around them are plain Python, in
+templates/static/cholesky.py (copied into the package as ``_cholesky``).
 """
 
+import re
 from dataclasses import dataclass
 
 import sympy as sp
@@ -35,9 +39,8 @@ from klgen.derive.derivations.cholesky import (
     mu_1,
 )
 from klgen.derive.derivations.notation import Frobenius, to_latex
+from klgen.derive.layout import copy_static, wrap_latex
 from klgen.derive.layout import render as render_template
-from klgen.derive.layout import wrap_latex
-from klgen.derive.numerics import expm1_minus_x_series
 
 NAME = "kl_mvn_cholesky"
 DERIVATION = "mvn_cholesky"
@@ -46,6 +49,10 @@ GRADIENTS = ("dm0", "dL0", "dm1", "dL1")
 CODE_NAMES = {mu_0: "m0", L_0: "L0", mu_1: "m1", L_1: "L1"}
 FUNCTIONS = {sp.exp: "exp", sp.log: "log", sp.sinh: "sinh"}
 WIDTH = 88  # longest statement printed on one line (the template indents it by 4)
+# What the template's public functions take from the generated _cholesky module; the
+# routines' lines add the functions they call (CALL: their names start with _).
+IMPORTS = ("_OUTPUTS", "_cast", "_checked_outs", "_compute", "_finish", "_prepare", "_returned")
+CALL = re.compile(r"\b(_[a-z]\w*)\(")
 
 
 @dataclass(frozen=True)
@@ -427,21 +434,27 @@ def _signed_scalar(term):
     return 1, term
 
 
+def render_files() -> dict[str, str]:
+    """The kernel module and the static module it imports from, by file name."""
+    return {f"{NAME}.py": render(), "_cholesky.py": copy_static("cholesky")}
+
+
 def render() -> str:
-    """The generated module's source, sealed with its content hash."""
+    """The kernel module's source, sealed with its content hash."""
     routines = {
         "value": routine(("kl",)),
         "grad": routine(GRADIENTS),
         "value_and_grad": routine(("kl", *GRADIENTS)),
     }
+    calls = {name for lines in routines.values() for line in lines for name in CALL.findall(line)}
     derivation = get(DERIVATION)
     return render_template(
         "kl_mvn_cholesky.py.jinja",
         f"the derivation `{DERIVATION}` (derive/cholesky_kernel.py)",
         name=NAME,
         derivation=DERIVATION,
+        imports=sorted({*IMPORTS, *calls}),
         routines=routines,
-        series=expm1_minus_x_series("float64"),
         latex_kl=wrap_latex(derivation.steps[3].latex),
         latex_gradients=_gradient_latex(derivation),
     )
