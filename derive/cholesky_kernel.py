@@ -15,8 +15,12 @@ prints them as array-API code over (..., rows, cols) arrays, vectors being (...,
 
 Node types it does not know raise NotImplementedError, so a change to the derivation that the
 printer cannot follow stops generation instead of producing wrong code.
+
+The code the routines call and the checks around them are plain Python, in
+templates/static/cholesky.py (copied into the package as ``_cholesky``).
 """
 
+import re
 from dataclasses import dataclass
 
 import sympy as sp
@@ -35,9 +39,8 @@ from klgen.derive.derivations.cholesky import (
     mu_1,
 )
 from klgen.derive.derivations.notation import Frobenius, to_latex
+from klgen.derive.layout import copy_static, wrap_latex
 from klgen.derive.layout import render as render_template
-from klgen.derive.layout import wrap_latex
-from klgen.derive.numerics import expm1_minus_x_series
 
 NAME = "kl_mvn_cholesky"
 DERIVATION = "mvn_cholesky"
@@ -45,10 +48,11 @@ ARGS = ("m0", "L0", "m1", "L1")
 GRADIENTS = ("dm0", "dL0", "dm1", "dL1")
 CODE_NAMES = {mu_0: "m0", L_0: "L0", mu_1: "m1", L_1: "L1"}
 FUNCTIONS = {sp.exp: "exp", sp.log: "log", sp.sinh: "sinh"}
-# Results of back substitutions computed on their lower triangle only (their upper is 0):
-# Tril of one is the result itself. Set by ``routine`` for the routine being printed.
-LOWER_RESULTS: set = set()
 WIDTH = 88  # longest statement printed on one line (the template indents it by 4)
+# What the template's public functions take from the generated _cholesky module; the
+# routines' lines add the functions they call (CALL: their names start with _).
+IMPORTS = ("_OUTPUTS", "_cast", "_checked_outs", "_compute", "_finish", "_prepare", "_returned")
+CALL = re.compile(r"\b(_[a-z]\w*)\(")
 
 
 @dataclass(frozen=True)
@@ -73,36 +77,14 @@ def routine(outputs: tuple[str, ...]) -> list[str]:
     """The lines computing ``outputs`` (and what they need) from m0, L0, m1, L1."""
     needed = _needed(statements(), outputs)
     hoisted, solves = _hoist_solves(needed)
-    LOWER_RESULTS.clear()
-    LOWER_RESULTS.update(solve.result for solve in solves if solve.kind == "upper" and solve.lower)
+    printer = Printer(solve.result for solve in solves if solve.kind == "upper" and solve.lower)
     lines = []
     for position, (name, expr) in enumerate(hoisted):
         for group in _groups_at(solves, hoisted, position):
-            lines.extend(_solve_lines(group))
+            lines.extend(printer.solve_lines(group))
         if not (isinstance(expr, sp.MatrixSymbol) and expr.name == name):
-            lines.extend(_statement(name, expr))
+            lines.extend(printer.statement(name, expr))
     return lines
-
-
-def _statement(name: str, expr) -> list[str]:
-    """``name = code``; a long sum (or a multiple of one) one term per line."""
-    code = _code(expr)
-    if len(name) + len(code) <= WIDTH:
-        return [f"{name} = {code}"]
-    coeff, rest = sp.S.One, expr
-    if isinstance(expr, (sp.Mul, sp.MatMul)):
-        coeff, (rest,) = _split_coefficient(expr)
-    if not isinstance(rest, (sp.Add, sp.MatAdd)):
-        raise NotImplementedError(f"cannot break the long line {name} = {code}")
-    halves = _halves(coeff, rest)
-    if halves:
-        return [f"{name} = (", *(f"    {'+ ' if i else ''}{h}" for i, h in enumerate(halves)), ")"]
-    opening = "(" if coeff == 1 else f"{_code(coeff)} * ("
-    terms = []
-    for sign, term in map(_signed_scalar, rest.args):
-        piece = _operand(term)
-        terms.append(("- " if sign < 0 else "+ " if terms else "") + piece)
-    return [f"{name} = {opening}", *(f"    {t}" for t in terms), ")"]
 
 
 def _needed(items, outputs):
@@ -208,60 +190,207 @@ def _groups_at(solves, items, position):
     return out
 
 
-def _solve_lines(group: list[Solve]) -> list[str]:
-    """One fused substitution over the full and the lower-triangular right-hand sides;
-    right-hand sides that are not names get a line each first."""
-    lines, operands = [], {False: [], True: []}
-    group = sorted(group, key=lambda solve: solve.lower)
-    for solve in group:
-        if isinstance(solve.rhs, sp.MatrixSymbol):
-            operands[solve.lower].append(_code(solve.rhs))
-        else:
-            operands[solve.lower].append(f"rhs_{solve.result.name}")
-            lines.extend(_statement(operands[solve.lower][-1], solve.rhs))
-    targets = ", ".join(s.result.name for s in group) + ("," if len(group) == 1 else "")
-    full, lower = (_tuple(operands[flag]) for flag in (False, True))
-    function = {"lower": "_solve_lower", "upper": "_solve_lower_transposed"}[group[0].kind]
-    factor = CODE_NAMES[group[0].factor]
-    return [*lines, f"{targets} = {function}(xp, {factor}, {full}, {lower})"]
+class Printer:
+    """Prints the expressions of one routine as array-API source. Like a SymPy CodePrinter it
+    holds the state printing needs: ``lower_results``, the results of back substitutions
+    computed on their lower triangle only (their upper is 0), so that Tril of one is itself."""
+
+    def __init__(self, lower_results=()):
+        self.lower_results = frozenset(lower_results)
+
+    def code(self, expr) -> str:
+        """Array-API source for one expression (a scalar per batch, or a (..., r, c) array)."""
+        if isinstance(expr, sp.MatrixSymbol):
+            return CODE_NAMES.get(expr, expr.name)
+        if isinstance(expr, (sp.Integer, sp.Rational, sp.Float)):
+            return repr(float(expr)) if not expr.is_Integer else str(expr)
+        if isinstance(expr, sp.Tuple):
+            raise NotImplementedError("a tuple inside an expression")
+        for printer in (
+            self._special_sum,
+            self._diagonal_sum,
+            self._operator,
+            self._product,
+            self._sum,
+        ):
+            code = printer(expr)
+            if code is not None:
+                return code
+        raise NotImplementedError(f"no array code for {type(expr).__name__}: {expr}")
+
+    def operand(self, expr) -> str:
+        """:meth:`code` of ``expr``, parenthesized when it is a sum or a negated product."""
+        code = self.code(expr)
+        if (
+            isinstance(expr, (sp.MatAdd, sp.Add))
+            and self._special_sum(expr) is self._diagonal_sum(expr) is None
+        ):
+            return f"({code})"
+        if isinstance(expr, (sp.MatMul, sp.Mul)):
+            return f"({code})"
+        return code
+
+    def statement(self, name: str, expr) -> list[str]:
+        """``name = code``; a long sum (or a multiple of one) one term per line."""
+        code = self.code(expr)
+        if len(name) + len(code) <= WIDTH:
+            return [f"{name} = {code}"]
+        coeff, rest = sp.S.One, expr
+        if isinstance(expr, (sp.Mul, sp.MatMul)):
+            coeff, (rest,) = _split_coefficient(expr)
+        if not isinstance(rest, (sp.Add, sp.MatAdd)):
+            raise NotImplementedError(f"cannot break the long line {name} = {code}")
+        halves = self._halves(coeff, rest)
+        if halves:
+            return [
+                f"{name} = (",
+                *(f"    {'+ ' if i else ''}{h}" for i, h in enumerate(halves)),
+                ")",
+            ]
+        opening = "(" if coeff == 1 else f"{self.code(coeff)} * ("
+        terms = []
+        for sign, term in map(_signed_scalar, rest.args):
+            piece = self.operand(term)
+            terms.append(("- " if sign < 0 else "+ " if terms else "") + piece)
+        return [f"{name} = {opening}", *(f"    {t}" for t in terms), ")"]
+
+    def solve_lines(self, group: list[Solve]) -> list[str]:
+        """One fused substitution over the full and the lower-triangular right-hand sides;
+        right-hand sides that are not names get a line each first."""
+        lines, operands = [], {False: [], True: []}
+        group = sorted(group, key=lambda solve: solve.lower)
+        for solve in group:
+            if isinstance(solve.rhs, sp.MatrixSymbol):
+                operands[solve.lower].append(self.code(solve.rhs))
+            else:
+                operands[solve.lower].append(f"rhs_{solve.result.name}")
+                lines.extend(self.statement(operands[solve.lower][-1], solve.rhs))
+        targets = ", ".join(s.result.name for s in group) + ("," if len(group) == 1 else "")
+        full, lower = (_tuple(operands[flag]) for flag in (False, True))
+        function = {"lower": "_solve_lower", "upper": "_solve_lower_transposed"}[group[0].kind]
+        factor = CODE_NAMES[group[0].factor]
+        return [*lines, f"{targets} = {function}(xp, {factor}, {full}, {lower})"]
+
+    def _special_sum(self, expr):
+        """ln A - ln B, e^x - 1 - x and e^x - 1, in their accurate forms."""
+        if not isinstance(expr, sp.MatAdd):
+            return None
+        terms = [_signed(a) for a in expr.args]
+        if len(terms) == 2 and {sign for sign, _ in terms} == {1, -1}:
+            (_, a), (_, b) = sorted(terms, key=lambda st: -st[0])
+            if _is_applied(a, sp.log) and _is_applied(b, sp.log):
+                return f"_log_ratio(xp, {self.code(a.expr)}, {self.code(b.expr)})"
+        found = _exp_minus_one(expr)
+        if found is not None:
+            x, rest = found
+            if not rest:
+                return f"xp.expm1({self.code(x)})"
+            if rest == [-x]:
+                return f"_expm1_minus_x(xp, {self.code(x)})"
+        return None
+
+    def _operator(self, expr):
+        if isinstance(expr, ElementwiseApplyFunction):
+            name = FUNCTIONS.get(expr.function(sp.Dummy()).func)
+            if name is None:
+                raise NotImplementedError(f"elementwise {expr.function}")
+            return f"xp.{name}({self.code(expr.expr)})"
+        if isinstance(expr, sp.Transpose):
+            return f"xp.matrix_transpose({self.code(expr.arg)})"
+        if isinstance(expr, (Tril, StrictLower)):
+            return self._lower_part(expr)
+        if isinstance(expr, Diagonal):
+            return f"xp.linalg.diagonal({self.code(expr.arg)})[..., None]"
+        if isinstance(expr, DiagonalMatrix):
+            return f"_diagonal_matrix(xp, {self.code(expr.arg)})"
+        if isinstance(expr, Frobenius):
+            a, b = expr.args
+            if isinstance(a, sp.OneMatrix):
+                return f"xp.sum({self.code(b)}, axis=(-2, -1))"
+            return f"xp.sum({self.operand(a)} * {self.operand(b)}, axis=(-2, -1))"
+        return None
+
+    def _lower_part(self, expr, coeff=sp.S.One):
+        """c tril(X) or c tril_-1(X) as one masked product (the mask carries c)."""
+        if isinstance(expr, Tril) and expr.arg in self.lower_results and coeff == 1:
+            return self.code(expr.arg)
+        diagonal = ", -1" if isinstance(expr, StrictLower) else ", 0" if coeff != 1 else ""
+        scale = f", {self.code(coeff)}" if coeff != 1 else ""
+        return f"_tril(xp, {self.code(expr.arg)}{diagonal}{scale})"
+
+    def _diagonal_sum(self, expr):
+        """A + Diag(v) (one diagonal term) as _plus_diagonal: v is added to A's diagonal."""
+        if not isinstance(expr, sp.MatAdd):
+            return None
+        diagonals = [a for a in expr.args if isinstance(a, DiagonalMatrix)]
+        if len(diagonals) != 1 or len(expr.args) < 2:
+            return None
+        rest = [a for a in expr.args if a is not diagonals[0]]
+        other = rest[0] if len(rest) == 1 else sp.MatAdd(*rest, evaluate=False)
+        return f"_plus_diagonal(xp, {self.code(other)}, {self.code(diagonals[0].arg)})"
+
+    def _product(self, expr):
+        """Scalar multiples and matrix products; a diagonal factor scales rows or columns."""
+        if not isinstance(expr, (sp.MatMul, sp.Mul)):
+            return None
+        coeff, factors = _split_coefficient(expr)
+        halves = self._halves(coeff, factors[0]) if len(factors) == 1 else []
+        if halves:
+            return " + ".join(halves)
+        if len(factors) == 1 and isinstance(factors[0], (Tril, StrictLower)) and coeff != 1:
+            return self._lower_part(factors[0], coeff)
+        if len(factors) == 2 and factors[0].shape[1] == 1 and coeff == 1:
+            return f"{self.operand(factors[0])} * {self.operand(factors[1])}"  # outer product u v^T
+        pieces = []
+        for i, factor in enumerate(factors):
+            if isinstance(factor, DiagonalMatrix) and len(factors) == 2:
+                v = self.operand(factor.arg)
+                other = self.operand(factors[1 - i])
+                scaled = f"{v} * {other}" if i == 0 else f"{other} * xp.matrix_transpose({v})"
+                pieces = [scaled]
+                break
+            pieces.append(self.operand(factor))
+        body = " @ ".join(pieces)
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return f"-{body}" if len(pieces) == 1 else f"-({body})"
+        scale = self.code(coeff)
+        return f"{scale} * {body}" if len(pieces) == 1 else f"{scale} * ({body})"
+
+    def _halves(self, coeff, expr) -> list[str]:
+        """The code of each term of 1/2 <A, B>_F + ... with the half taken inside it (see
+        :meth:`_half_frobenius`); [] unless ``coeff * expr`` is half a sum of Frobenius products."""
+        if coeff != sp.S.Half or not isinstance(expr, (sp.Add, sp.MatAdd)):
+            return []
+        if not all(isinstance(a, Frobenius) for a in expr.args):
+            return []
+        return [self._half_frobenius(term) for term in expr.args]
+
+    def _half_frobenius(self, expr) -> str:
+        """<A, B>_F / 2 with the half taken before anything can overflow (the KL's terms are
+        non-negative, so each stays finite while the KL does): (A / 2) * B elementwise, and
+        (e^x - 1 - x) / 2 by ``_half_expm1_minus_x``."""
+        a, b = expr.args
+        if isinstance(a, sp.OneMatrix):
+            found = _exp_minus_one(b) if isinstance(b, sp.MatAdd) else None
+            if found is not None and found[1] == [-found[0]]:
+                return f"xp.sum(_half_expm1_minus_x(xp, {self.code(found[0])}), axis=(-2, -1))"
+            return f"xp.sum(0.5 * {self.operand(b)}, axis=(-2, -1))"
+        return f"xp.sum((0.5 * {self.operand(a)}) * {self.operand(b)}, axis=(-2, -1))"
+
+    def _sum(self, expr):
+        if not isinstance(expr, (sp.MatAdd, sp.Add)):
+            return None
+        code = ""
+        for sign, term in map(_signed_scalar, expr.args):
+            operator = (" - " if sign < 0 else " + ") if code else ("-" if sign < 0 else "")
+            code += operator + self.operand(term)
+        return code
 
 
 def _tuple(items: list[str]) -> str:
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
-
-
-def _code(expr) -> str:
-    """Array-API source for one expression (a scalar per batch, or a (..., r, c) array)."""
-    if isinstance(expr, sp.MatrixSymbol):
-        return CODE_NAMES.get(expr, expr.name)
-    if isinstance(expr, (sp.Integer, sp.Rational, sp.Float)):
-        return repr(float(expr)) if not expr.is_Integer else str(expr)
-    if isinstance(expr, sp.Tuple):
-        raise NotImplementedError("a tuple inside an expression")
-    for printer in (_special_sum, _diagonal_sum, _operator, _product, _sum):
-        code = printer(expr)
-        if code is not None:
-            return code
-    raise NotImplementedError(f"no array code for {type(expr).__name__}: {expr}")
-
-
-def _special_sum(expr):
-    """ln A - ln B, e^x - 1 - x and e^x - 1, in their accurate forms."""
-    if not isinstance(expr, sp.MatAdd):
-        return None
-    terms = [_signed(a) for a in expr.args]
-    if len(terms) == 2 and {sign for sign, _ in terms} == {1, -1}:
-        (_, a), (_, b) = sorted(terms, key=lambda st: -st[0])
-        if _is_applied(a, sp.log) and _is_applied(b, sp.log):
-            return f"_log_ratio(xp, {_code(a.expr)}, {_code(b.expr)})"
-    found = _exp_minus_one(expr)
-    if found is not None:
-        x, rest = found
-        if not rest:
-            return f"xp.expm1({_code(x)})"
-        if rest == [-x]:
-            return f"_expm1_minus_x(xp, {_code(x)})"
-    return None
 
 
 def _exp_minus_one(expr):
@@ -286,101 +415,6 @@ def _is_applied(expr, function):
     return isinstance(expr, ElementwiseApplyFunction) and expr.function(sp.Dummy()).func is function
 
 
-def _operator(expr):
-    if isinstance(expr, ElementwiseApplyFunction):
-        name = FUNCTIONS.get(expr.function(sp.Dummy()).func)
-        if name is None:
-            raise NotImplementedError(f"elementwise {expr.function}")
-        return f"xp.{name}({_code(expr.expr)})"
-    if isinstance(expr, sp.Transpose):
-        return f"xp.matrix_transpose({_code(expr.arg)})"
-    if isinstance(expr, (Tril, StrictLower)):
-        return _lower_part(expr)
-    if isinstance(expr, Diagonal):
-        return f"xp.linalg.diagonal({_code(expr.arg)})[..., None]"
-    if isinstance(expr, DiagonalMatrix):
-        return f"_diagonal_matrix(xp, {_code(expr.arg)})"
-    if isinstance(expr, Frobenius):
-        a, b = expr.args
-        if isinstance(a, sp.OneMatrix):
-            return f"xp.sum({_code(b)}, axis=(-2, -1))"
-        return f"xp.sum({_operand(a)} * {_operand(b)}, axis=(-2, -1))"
-    return None
-
-
-def _lower_part(expr, coeff=sp.S.One):
-    """c tril(X) or c tril_-1(X) as one masked product (the mask carries c)."""
-    if isinstance(expr, Tril) and expr.arg in LOWER_RESULTS and coeff == 1:
-        return _code(expr.arg)
-    diagonal = ", -1" if isinstance(expr, StrictLower) else ", 0" if coeff != 1 else ""
-    scale = f", {_code(coeff)}" if coeff != 1 else ""
-    return f"_tril(xp, {_code(expr.arg)}{diagonal}{scale})"
-
-
-def _diagonal_sum(expr):
-    """A + Diag(v) (one diagonal term) as _plus_diagonal: v is added to A's diagonal."""
-    if not isinstance(expr, sp.MatAdd):
-        return None
-    diagonals = [a for a in expr.args if isinstance(a, DiagonalMatrix)]
-    if len(diagonals) != 1 or len(expr.args) < 2:
-        return None
-    rest = [a for a in expr.args if a is not diagonals[0]]
-    other = rest[0] if len(rest) == 1 else sp.MatAdd(*rest, evaluate=False)
-    return f"_plus_diagonal(xp, {_code(other)}, {_code(diagonals[0].arg)})"
-
-
-def _product(expr):
-    """Scalar multiples and matrix products; a diagonal factor scales rows or columns."""
-    if not isinstance(expr, (sp.MatMul, sp.Mul)):
-        return None
-    coeff, factors = _split_coefficient(expr)
-    halves = _halves(coeff, factors[0]) if len(factors) == 1 else []
-    if halves:
-        return " + ".join(halves)
-    if len(factors) == 1 and isinstance(factors[0], (Tril, StrictLower)) and coeff != 1:
-        return _lower_part(factors[0], coeff)
-    if len(factors) == 2 and factors[0].shape[1] == 1 and coeff == 1:
-        return f"{_operand(factors[0])} * {_operand(factors[1])}"  # outer product u v^T
-    pieces = []
-    for i, factor in enumerate(factors):
-        if isinstance(factor, DiagonalMatrix) and len(factors) == 2:
-            v = _operand(factor.arg)
-            other = _operand(factors[1 - i])
-            scaled = f"{v} * {other}" if i == 0 else f"{other} * xp.matrix_transpose({v})"
-            pieces = [scaled]
-            break
-        pieces.append(_operand(factor))
-    body = " @ ".join(pieces)
-    if coeff == 1:
-        return body
-    if coeff == -1:
-        return f"-{body}" if len(pieces) == 1 else f"-({body})"
-    return f"{_code(coeff)} * {body}" if len(pieces) == 1 else f"{_code(coeff)} * ({body})"
-
-
-def _halves(coeff, expr) -> list[str]:
-    """The code of each term of 1/2 <A, B>_F + ... with the half taken inside it (see
-    :func:`_half_frobenius`); [] unless ``coeff * expr`` is half a sum of Frobenius products."""
-    if coeff != sp.S.Half or not isinstance(expr, (sp.Add, sp.MatAdd)):
-        return []
-    if not all(isinstance(a, Frobenius) for a in expr.args):
-        return []
-    return [_half_frobenius(term) for term in expr.args]
-
-
-def _half_frobenius(expr) -> str:
-    """<A, B>_F / 2 with the half taken before anything can overflow (the KL's terms are
-    non-negative, so each stays finite while the KL does): (A / 2) * B elementwise, and
-    (e^x - 1 - x) / 2 by ``_half_expm1_minus_x``."""
-    a, b = expr.args
-    if isinstance(a, sp.OneMatrix):
-        found = _exp_minus_one(b) if isinstance(b, sp.MatAdd) else None
-        if found is not None and found[1] == [-found[0]]:
-            return f"xp.sum(_half_expm1_minus_x(xp, {_code(found[0])}), axis=(-2, -1))"
-        return f"xp.sum(0.5 * {_operand(b)}, axis=(-2, -1))"
-    return f"xp.sum((0.5 * {_operand(a)}) * {_operand(b)}, axis=(-2, -1))"
-
-
 def _split_coefficient(expr):
     coeff, factors = sp.S.One, []
     for arg in expr.args:
@@ -389,16 +423,6 @@ def _split_coefficient(expr):
         else:
             factors.append(arg)
     return coeff, factors
-
-
-def _sum(expr):
-    if not isinstance(expr, (sp.MatAdd, sp.Add)):
-        return None
-    code = ""
-    for sign, term in map(_signed_scalar, expr.args):
-        operator = (" - " if sign < 0 else " + ") if code else ("-" if sign < 0 else "")
-        code += operator + _operand(term)
-    return code
 
 
 def _signed_scalar(term):
@@ -410,31 +434,27 @@ def _signed_scalar(term):
     return 1, term
 
 
-def _operand(expr) -> str:
-    """``_code(expr)``, parenthesized when it is a sum or a negated product."""
-    code = _code(expr)
-    if isinstance(expr, (sp.MatAdd, sp.Add)) and _special_sum(expr) is _diagonal_sum(expr) is None:
-        return f"({code})"
-    if isinstance(expr, (sp.MatMul, sp.Mul)):
-        return f"({code})"
-    return code
+def render_files() -> dict[str, str]:
+    """The kernel module and the static module it imports from, by file name."""
+    return {f"{NAME}.py": render(), "_cholesky.py": copy_static("cholesky")}
 
 
 def render() -> str:
-    """The generated module's source, sealed with its content hash."""
+    """The kernel module's source, sealed with its content hash."""
     routines = {
         "value": routine(("kl",)),
         "grad": routine(GRADIENTS),
         "value_and_grad": routine(("kl", *GRADIENTS)),
     }
+    calls = {name for lines in routines.values() for line in lines for name in CALL.findall(line)}
     derivation = get(DERIVATION)
     return render_template(
         "kl_mvn_cholesky.py.jinja",
         f"the derivation `{DERIVATION}` (derive/cholesky_kernel.py)",
         name=NAME,
         derivation=DERIVATION,
+        imports=sorted({*IMPORTS, *calls}),
         routines=routines,
-        series=expm1_minus_x_series("float64"),
         latex_kl=wrap_latex(derivation.steps[3].latex),
         latex_gradients=_gradient_latex(derivation),
     )
