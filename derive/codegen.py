@@ -367,14 +367,15 @@ def runtime_files() -> dict[str, str]:
     """The support modules every generated package carries (klgen's own and a user's from a
     spec file): argument checks, broadcasting, row blocks and threads, careful helpers."""
     return {
-        "_numeric.py": copy_static("numeric"),
-        "_runtime.py": render(
-            "runtime.py.jinja",
-            "templates/runtime.py.jinja",
+        "_constants.py": render(
+            "constants.py.jinja",
+            "derive/codegen.py and derive/numerics.py",
             block_elements=BLOCK_ELEMENTS,
             threaded_elements=THREADED_ELEMENTS,
             series=[expm1_minus_x_series(t) for t in ("float32", "float64")],
         ),
+        "_numeric.py": copy_static("numeric"),
+        "_runtime.py": copy_static("runtime"),
     }
 
 

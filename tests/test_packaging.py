@@ -107,6 +107,9 @@ def test_the_wheel_installs_only_the_import_name_klgen(wheel):
         assert part in names
     assert "klgen/generated/kl_std_normal.py" in names
     assert "klgen/templates/kernel_module.py.jinja" in names
+    # What `klgen generate --spec` copies and renders into a user's package.
+    for part in ("templates/static/runtime.py", "templates/constants.py.jinja"):
+        assert f"klgen/{part}" in names
     assert any(n.startswith("klgen/vae/data/mnist/") for n in names)
     assert not any(n.startswith(("klgen/tests/", "klgen/bench/")) for n in names)
     license = [n for n in names if n.endswith("LICENSE")]

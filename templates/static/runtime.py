@@ -1,6 +1,7 @@
 """Shared machinery of the generated KL kernels: input checks, row blocks, stable helpers.
 
-{{ header }}
+Its constants (block and thread sizes, the Taylor series klgen derives) are in the
+generated _constants.py.
 """
 
 import math
@@ -9,32 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-# Rows are processed in blocks of about this many elements, so that a block's temporaries
-# stay in the CPU cache instead of streaming whole arrays through memory once per operation.
-BLOCK_ELEMENTS = {{ block_elements }}
-# Inputs of at least this many elements are split over threads (numpy's loops release the
-# GIL). KLGEN_NUM_THREADS sets the thread count; the default is the machine's core count.
-THREADED_ELEMENTS = {{ threaded_elements }}
+from ._constants import BLOCK_ELEMENTS, EXPM1_MINUS_X_SERIES, THREADED_ELEMENTS
+
 # More threads than this would only cost their stacks (and a typo such as 1000000 would
 # start a thread per row).
 _MAX_THREADS = 1024
 
-# Kernels compute in float64 and round once into float32 or float64 outputs. Taylor
-# coefficients of e^t - 1 - t from t**2 up, and the |t| below which they replace
-# expm1(t) - t, for each output type (derived by klgen from sympy.series and the type's
-# machine epsilon).
-_EXPM1_MINUS_X_SERIES = {
-{% for s in series %}
-    np.dtype(np.{{ s.dtype }}): (
-        {{ s.radius }},
-        (
-{% for c in s.coefficients %}
-            {{ c }},
-{% endfor %}
-        ),
-    ),
-{% endfor %}
-}
+# The series of e^t - 1 - t for each output type, keyed by numpy dtype (the kernels look it
+# up by their outputs' dtype).
+_EXPM1_MINUS_X_SERIES = {np.dtype(name): series for name, series in EXPM1_MINUS_X_SERIES.items()}
 _FLOAT_DTYPES = frozenset(_EXPM1_MINUS_X_SERIES)
 _FLOAT_SCALARS = frozenset(d.type for d in _FLOAT_DTYPES)  # np.float32, np.float64
 _pool = None
@@ -372,8 +356,7 @@ def as_rows(inputs, outputs, shape):
     for the KL or (rows, latent) for a gradient."""
     rows, latent = math.prod(shape[:-1]), shape[-1]
     inputs = [
-        (a if a.shape == shape else np.broadcast_to(a, shape)).reshape(rows, latent)
-        for a in inputs
+        (a if a.shape == shape else np.broadcast_to(a, shape)).reshape(rows, latent) for a in inputs
     ]
     outputs = [o.reshape(rows) if o.ndim < len(shape) else o.reshape(rows, latent) for o in outputs]
     return inputs, outputs
@@ -437,8 +420,10 @@ def for_row_blocks(block, scratch_count, inputs, outputs, shape):
 
     def run_blocks(first_starts):
         scratch = np.empty((scratch_count, min(step, rows), latent))
-        wide = [np.empty((min(step, rows), *o.shape[1:])) if n else None
-                for o, n in zip(outputs, narrow, strict=True)]
+        wide = [
+            np.empty((min(step, rows), *o.shape[1:])) if n else None
+            for o, n in zip(outputs, narrow, strict=True)
+        ]
         for start in first_starts:
             part = slice(start, start + step)
             n = min(step, rows - start)
