@@ -8,7 +8,6 @@ rendering, headers and seals).
 """
 
 import functools
-import re
 from dataclasses import dataclass
 
 import sympy as sp
@@ -148,17 +147,20 @@ def _numpy_block(spec: KernelSpec, outputs: dict[str, sp.Expr]) -> tuple[list[st
 
 
 def _shared(stable: list[sp.Expr], spec: KernelSpec, buffers: list[str]):
-    """``sympy.cse`` of ``stable``, its temporaries named: (temporaries, outputs), each a list
-    of (symbol, expression)."""
+    """``sympy.cse`` of ``stable``, its temporaries named from the math by ``ir.Namer`` (as
+    the numpy blocks' are): (temporaries, outputs), each a list of (symbol, expression)."""
     replacements, reduced = sp.cse(stable, symbols=sp.numbered_symbols("_cse"), order="none")
     replacements, reduced = _name_powered_bases(replacements, reduced)
     # Names the numpy block and the numba loop templates use themselves.
     template_names = {"rows", "series", "kl_terms", "latent", "first", "last", "chunk", "row"}
     template_names |= {"start", "stop", "j", "i", "offset"} | NUMBA_HELPERS
     template_names |= {f"{name}_chunk" for name in (*spec.arg_names, *buffers)}
-    taken = set(spec.arg_names) | set(buffers) | template_names
-    names = names_as_symbols(_temporary_names(replacements, taken))
-    temporaries = [(names[sym], expr.xreplace(names)) for sym, expr in replacements]
+    namer = ir.Namer(set(spec.arg_names) | set(buffers) | template_names)
+    names, temporaries = {}, []
+    for symbol, expr in replacements:
+        expr = expr.xreplace(names)
+        names[symbol] = sp.Symbol(namer.name(expr), real=True)
+        temporaries.append((names[symbol], expr))
     outputs = [(sp.Symbol(b), e.xreplace(names)) for b, e in zip(buffers, reduced, strict=True)]
     return temporaries, outputs
 
@@ -182,45 +184,6 @@ def _name_powered_bases(replacements, reduced):
         expr = visit(expr)
         named.append((symbol, expr))
     return named, [visit(e) for e in reduced]
-
-
-def names_as_symbols(names: dict[sp.Symbol, str]) -> dict[sp.Symbol, sp.Symbol]:
-    return {sym: sp.Symbol(name) for sym, name in names.items()}
-
-
-def _temporary_names(replacements, taken: set[str]) -> dict[sp.Symbol, str]:
-    """Readable names for CSE temporaries (``half_logvar``, ``expm1_half_logvar``), or t0, t1."""
-    names: dict[sp.Symbol, str] = {}
-    for i, (sym, expr) in enumerate(replacements):
-        name = _describe(expr.xreplace(names_as_symbols(names)))
-        if name is None or len(name) > 28 or name in taken:
-            name = f"t{i}"
-        names[sym] = name
-        taken.add(name)
-    return names
-
-
-def _describe(expr: sp.Expr) -> str | None:
-    if isinstance(expr, sp.Symbol):
-        return expr.name
-    if isinstance(expr, sp.Mul):
-        coeff, rest = expr.as_coeff_Mul()
-        prefix = {sp.Rational(1, 2): "half_", -1: "neg_"}.get(coeff)
-        inner = _describe(rest) if prefix else None
-        return prefix + inner if inner else None
-    if isinstance(expr, sp.Pow) and expr.exp == 2:
-        base = _describe(expr.base)
-        return base and base + "_sq"
-    if isinstance(expr, sp.Add) and len(expr.args) == 2:
-        (c, a), (d, b) = sorted((term.as_coeff_Mul() for term in expr.args), key=lambda x: -x[0])
-        if c == 1 and d == -1 and _describe(a) and _describe(b):
-            return f"{_describe(a)}_minus_{_describe(b)}"
-        return None
-    if isinstance(expr, sp.Function) and len(expr.args) == 1:
-        inner = _describe(expr.args[0])
-        snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", type(expr).__name__).lower()
-        return inner and f"{snake}_{inner}"
-    return None
 
 
 def latex_sum(spec: KernelSpec) -> str:

@@ -62,7 +62,7 @@ def build(inputs, outputs: dict[str, sp.Expr], reserved=frozenset()) -> Routine:
     takes a name of ``reserved`` (those the surrounding code uses)."""
     exprs = [numeric_constants(e) for e in outputs.values()]
     replacements, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_cse"), order="none")
-    namer = _Namer({s.name for s in inputs} | set(outputs) | set(reserved))
+    namer = Namer({s.name for s in inputs} | set(outputs) | set(reserved))
     statements: list[Assignment] = []
     renamed: dict[sp.Symbol, sp.Expr] = {}
 
@@ -112,7 +112,7 @@ def build(inputs, outputs: dict[str, sp.Expr], reserved=frozenset()) -> Routine:
     return Routine(tuple(inputs), tuple(statements), results)
 
 
-class _Namer:
+class Namer:
     """Names for temporaries from the math they hold, unique within one routine."""
 
     WORDS = {sp.Rational(1, 2): "half", -sp.Rational(1, 2): "neg_half", -1: "neg", 2: "twice"}
