@@ -73,6 +73,8 @@ def build(inputs, outputs: dict[str, sp.Expr], reserved=frozenset()) -> Routine:
         expr = expr.xreplace(renamed)
         if is_atom(expr) or (fold and is_folded(expr, fold is sp.Mul)):
             return expr
+        if fold is sp.Add and isinstance(expr, sp.Mul) and expr.could_extract_minus_sign():
+            return -flat(-expr, False)  # subtracted: no pass of its own negates it
         if isinstance(expr, sp.Piecewise):
             pieces = [(flat(e, False), flat_condition(c)) for e, c in expr.args]
             op = sp.Piecewise(*pieces, evaluate=False)

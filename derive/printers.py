@@ -120,11 +120,18 @@ class UfuncPrinter:
             last |= {s.name: i for s in statement.rhs.free_symbols}
         last |= {s.name: len(self.routine.statements) for s in self.outputs()}
         held = {}  # with reuse: temporary -> its buffer
+        # With reuse, a temporary that is an output given as a buffer is computed in it.
+        direct = {}
+        for name, value in self.routine.outputs.items():
+            if self.reuse and name in self.params and value in self.routine.temporaries:
+                direct.setdefault(value.name, name)
         for i, statement in enumerate(self.routine.statements):
             target = statement.lhs.name
             boolean = isinstance(statement.rhs, sp.logic.boolalg.Boolean)
             if not boolean and target not in self.params:
-                if self.reuse:
+                if target in direct:
+                    self.lines.append(f"{target} = {direct[target]}")
+                elif self.reuse:
                     held[target] = self.free.pop() if self.free else self.fresh("s")
                     self.lines.append(f"{target} = {held[target]}")
                 else:
@@ -134,6 +141,8 @@ class UfuncPrinter:
                 self.free.append(held.pop(name))
         for name, value in self.routine.outputs.items():
             if value.is_Symbol and value.name == name or name in self.views and is_atom(value):
+                continue
+            if direct.get(str(value)) == name:
                 continue
             if name not in self.params:
                 self.scratch.append(name)
