@@ -1,19 +1,18 @@
-"""Turn kernel specs into numpy source: stabilize, share subexpressions, emit, render.
+"""Turn kernel specs into numpy source: stabilize, share subexpressions, print, render.
 
 The numeric work is SymPy's: :func:`derive.numerics.stabilize` rewrites each expression and
-``sympy.cse`` names the shared parts; :mod:`derive.emit` writes them as ufunc calls into
-reused buffers. Jinja2 templates in ``templates/`` lay the code out as modules
-(:mod:`derive.layout`: rendering, headers and seals).
+``sympy.cse`` names the shared parts; the numpy blocks are the three-address routine of
+:func:`derive.ir.build` printed as ufunc calls by :class:`derive.printers.UfuncPrinter`.
+Jinja2 templates in ``templates/`` lay the code out as modules (:mod:`derive.layout`:
+rendering, headers and seals).
 """
 
 import functools
-import re
 from dataclasses import dataclass
 
 import sympy as sp
 
-from klgen.derive import cholesky_kernel, encoder_kernel
-from klgen.derive.emit import Emitter, number, quadratic_form
+from klgen.derive import cholesky_kernel, encoder_kernel, ir
 from klgen.derive.layout import copy_static, render, wrap_latex
 from klgen.derive.numerics import (
     check_exp_reduction,
@@ -24,6 +23,7 @@ from klgen.derive.numerics import (
     lower_for_numpy,
     stabilize,
 )
+from klgen.derive.printers import UfuncPrinter
 from klgen.derive.scalar import array_api_lines, scalar_lines
 from klgen.derive.seal import recorded_hash
 from klgen.derive.specs import SPECS, KernelSpec
@@ -40,7 +40,7 @@ class Routine:
 
     buffers: tuple[str, ...]
     lines: tuple[str, ...]
-    scratch_count: int
+    scratch: tuple[str, ...]  # the names the block gives its scratch buffers
     scalar_lines: dict[str, tuple[str, ...]]  # by compute type: "float64", "float32"
     numba_helpers: frozenset[str]  # the _numba_exp functions the scalar lines call
     array_api_lines: tuple[str, ...]
@@ -48,8 +48,8 @@ class Routine:
     fast_path_checks: tuple[tuple[str, float], ...]
 
     @property
-    def scratch(self) -> tuple[str, ...]:
-        return tuple(f"s{i}" for i in range(self.scratch_count))
+    def scratch_count(self) -> int:
+        return len(self.scratch)
 
     @property
     def helpers(self) -> set[str]:
@@ -87,28 +87,80 @@ def routine(spec: KernelSpec, value: bool, grad: bool) -> Routine:
         buffers.extend(f"d{name}" for name in spec.arg_names)
     stable = [stabilize(e) for e in exprs]
     lowered = [lower_for_numpy(e) for e in stable]
-    temporaries, outputs = _shared(lowered, spec, buffers)
+    lines, scratch = _numpy_block(spec, dict(zip(buffers, lowered, strict=True)))
     nodes = _shared(stable, spec, buffers)
     printed = {t: scalar_lines(*nodes, t) for t in NUMBA_TYPES}
-    scalar = {t: tuple(lines) for t, (lines, _) in printed.items()}
-    helpers = frozenset().union(*(used for _, used in printed.values()))
     bounds = fast_path_bounds(lowered, spec.args)
-    checks = tuple((arg.name, bounds[arg]) for arg in spec.args if arg in bounds)
-    return _emit(temporaries, outputs, (scalar, helpers), array_api_lines(*nodes), checks)
+    return Routine(
+        buffers=tuple(buffers),
+        lines=tuple(lines),
+        scratch=tuple(scratch),
+        scalar_lines={t: tuple(lines) for t, (lines, _) in printed.items()},
+        numba_helpers=frozenset().union(*(used for _, used in printed.values())),
+        array_api_lines=tuple(array_api_lines(*nodes)),
+        fast_path_checks=tuple((arg.name, bounds[arg]) for arg in spec.args if arg in bounds),
+    )
+
+
+# Names the numpy block functions use besides their arguments: no temporary takes them.
+BLOCK_NAMES = {"np", "rows", "careful", "scratch", "series", "rows_out_of_range"}
+BLOCK_NAMES |= set(NUMERIC_HELPERS)
+
+
+def _numpy_block(spec: KernelSpec, outputs: dict[str, sp.Expr]) -> tuple[list[str], list[str]]:
+    """The numpy lines of one block writing ``outputs`` (buffer name -> lowered expression)
+    and the names of its scratch buffers: the routine of ``ir.build`` printed as ufunc calls,
+    then the row sums of the KL (its c*x**2 terms as ``np.vecdot(c*x, x)``, the rest by
+    ``np.sum``), taken in float64 and stored into ``kl``."""
+    pieces, dots = {}, []  # dots: (name of c*x, name of x) of each c*x**2 term
+    for name, expr in outputs.items():
+        if name != "kl":
+            pieces[name] = expr
+            continue
+        rest = []
+        for term in sp.Add.make_args(expr):
+            coeff, factor = term.as_coeff_Mul()
+            if isinstance(factor, sp.Pow) and factor.exp == 2:
+                dot = (f"kl_scaled_{len(dots)}", f"kl_base_{len(dots)}")
+                pieces |= {dot[0]: coeff * factor.base, dot[1]: factor.base}
+                dots.append(dot)
+            else:
+                rest.append(term)
+        if rest:
+            pieces["kl_terms"] = sp.Add(*rest)
+    gradients = [name for name in outputs if name != "kl"]
+    routine = ir.build(spec.args, pieces, BLOCK_NAMES)
+    views = set(pieces) - set(gradients)  # the pieces of the row sums, read where they are
+    printer = UfuncPrinter(routine, spec.name, set(gradients), views, reuse=True)
+    lines = printer.statements()
+    if "kl" in outputs:
+        terms = [routine.outputs["kl_terms"]] if "kl_terms" in pieces else []
+        sums = [f"np.sum({printer.operand(t)}, axis=-1)" for t in terms]
+        # vecdot(c*x, x), not c*vecdot(x, x): the sum of squares may overflow where c times
+        # it does not (c = 1/2 scales exactly).
+        for scaled, base in dots:
+            operands = (printer.operand(routine.outputs[n]) for n in (scaled, base))
+            sums.append(f"np.vecdot({', '.join(operands)})")
+        lines += [("rows += " if i else "rows = ") + piece for i, piece in enumerate(sums)]
+        lines.append("np.copyto(kl, rows)")
+    return lines, printer.scratch
 
 
 def _shared(stable: list[sp.Expr], spec: KernelSpec, buffers: list[str]):
-    """``sympy.cse`` of ``stable``, its temporaries named: (temporaries, outputs), each a list
-    of (symbol, expression)."""
+    """``sympy.cse`` of ``stable``, its temporaries named from the math by ``ir.Namer`` (as
+    the numpy blocks' are): (temporaries, outputs), each a list of (symbol, expression)."""
     replacements, reduced = sp.cse(stable, symbols=sp.numbered_symbols("_cse"), order="none")
     replacements, reduced = _name_powered_bases(replacements, reduced)
     # Names the numpy block and the numba loop templates use themselves.
     template_names = {"rows", "series", "kl_terms", "latent", "first", "last", "chunk", "row"}
     template_names |= {"start", "stop", "j", "i", "offset"} | NUMBA_HELPERS
     template_names |= {f"{name}_chunk" for name in (*spec.arg_names, *buffers)}
-    taken = set(spec.arg_names) | set(buffers) | template_names
-    names = names_as_symbols(_temporary_names(replacements, taken))
-    temporaries = [(names[sym], expr.xreplace(names)) for sym, expr in replacements]
+    namer = ir.Namer(set(spec.arg_names) | set(buffers) | template_names)
+    names, temporaries = {}, []
+    for symbol, expr in replacements:
+        expr = expr.xreplace(names)
+        names[symbol] = sp.Symbol(namer.name(expr), real=True)
+        temporaries.append((names[symbol], expr))
     outputs = [(sp.Symbol(b), e.xreplace(names)) for b, e in zip(buffers, reduced, strict=True)]
     return temporaries, outputs
 
@@ -132,105 +184,6 @@ def _name_powered_bases(replacements, reduced):
         expr = visit(expr)
         named.append((symbol, expr))
     return named, [visit(e) for e in reduced]
-
-
-def _emit(temporaries, outputs, scalar, array_api, checks) -> Routine:
-    """Temporaries into scratch buffers (freed after their last use), then the outputs."""
-    emitter = Emitter()
-    statements = [*temporaries, *outputs]
-    last_use = {}
-    for i, (_, expr) in enumerate(statements):
-        for symbol in expr.free_symbols:
-            last_use[symbol] = i
-    held = {}
-    for i, (target, expr) in enumerate(statements):
-        if i >= len(temporaries) and target.name == "kl":
-            _emit_row_sum(emitter, expr)
-        elif i >= len(temporaries):
-            emitter.into(expr, target.name)
-        else:
-            held[target] = emitter.scratch()
-            emitter.into(expr, held[target])
-            emitter.lines[-1] = f"{target.name} = {emitter.lines[-1]}"
-        for symbol in [s for s in held if last_use.get(s, i) <= i]:
-            emitter.release(held.pop(symbol))
-    buffers = tuple(target.name for target, _ in outputs)
-    lines, helpers = scalar
-    return Routine(
-        buffers,
-        tuple(emitter.lines),
-        emitter.scratch_count,
-        lines,
-        helpers,
-        tuple(array_api),
-        checks,
-    )
-
-
-def _emit_row_sum(emitter: Emitter, expr: sp.Expr) -> None:
-    """kl = row sums of ``expr``: c*x**2 terms by ``np.vecdot``, the rest by ``np.sum``.
-
-    The sums are taken in the compute type (float64), then stored into ``kl``.
-    """
-    terms = sp.Add.make_args(expr)
-    pieces = []
-
-    def accumulate(piece: str) -> None:
-        emitter.lines.append(("rows += " if pieces else "rows = ") + piece)
-        pieces.append(piece)
-
-    rest = sp.Add(*[t for t in terms if not quadratic_form(t)])
-    if rest != 0:
-        code, buffer = emitter.operand(rest)
-        accumulate(f"np.sum({code}, axis=-1)")
-        if buffer:
-            emitter.release(buffer)
-    for c, x in filter(None, map(quadratic_form, terms)):
-        # vecdot(c*x, x), not c*vecdot(x, x): the sum of squares may overflow where c times
-        # it does not (c = 1/2 scales exactly).
-        scaled = emitter.call("np.multiply", x.name, number(c), out=emitter.scratch())
-        accumulate(f"np.vecdot({scaled}, {x.name})")
-        emitter.release(scaled)
-    emitter.lines.append("np.copyto(kl, rows)")
-
-
-def names_as_symbols(names: dict[sp.Symbol, str]) -> dict[sp.Symbol, sp.Symbol]:
-    return {sym: sp.Symbol(name) for sym, name in names.items()}
-
-
-def _temporary_names(replacements, taken: set[str]) -> dict[sp.Symbol, str]:
-    """Readable names for CSE temporaries (``half_logvar``, ``expm1_half_logvar``), or t0, t1."""
-    names: dict[sp.Symbol, str] = {}
-    for i, (sym, expr) in enumerate(replacements):
-        name = _describe(expr.xreplace(names_as_symbols(names)))
-        if name is None or len(name) > 28 or name in taken:
-            name = f"t{i}"
-        names[sym] = name
-        taken.add(name)
-    return names
-
-
-def _describe(expr: sp.Expr) -> str | None:
-    if isinstance(expr, sp.Symbol):
-        return expr.name
-    if isinstance(expr, sp.Mul):
-        coeff, rest = expr.as_coeff_Mul()
-        prefix = {sp.Rational(1, 2): "half_", -1: "neg_"}.get(coeff)
-        inner = _describe(rest) if prefix else None
-        return prefix + inner if inner else None
-    if isinstance(expr, sp.Pow) and expr.exp == 2:
-        base = _describe(expr.base)
-        return base and base + "_sq"
-    if isinstance(expr, sp.Add) and len(expr.args) == 2:
-        (c, a), (d, b) = sorted((term.as_coeff_Mul() for term in expr.args), key=lambda x: -x[0])
-        if c == 1 and d == -1 and _describe(a) and _describe(b):
-            return f"{_describe(a)}_minus_{_describe(b)}"
-        return None
-    if isinstance(expr, sp.Function) and len(expr.args) == 1:
-        inner = _describe(expr.args[0])
-        snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", type(expr).__name__).lower()
-        return inner and f"{snake}_{inner}"
-    return None
 
 
 def latex_sum(spec: KernelSpec) -> str:

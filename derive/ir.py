@@ -35,13 +35,17 @@ def is_atom(expr: sp.Expr) -> bool:
     return expr.is_Symbol or expr.is_Number
 
 
-def is_folded(expr: sp.Expr) -> bool:
-    """An atom, or -atom or atom**-1 (which a sum or product takes as it is)."""
+def is_folded(expr: sp.Expr, product: bool = False) -> bool:
+    """An atom, or -atom or atom**-1 (which a sum or product takes as it is); in a
+    ``product``, also atom**n for an integer n > 1, multiplied in factor by factor after the
+    coefficient (0.5*u**2 is (0.5*u)*u, finite while the result is)."""
     if is_atom(expr):
         return True
     if isinstance(expr, sp.Mul) and len(expr.args) == 2 and expr.args[0] == -1:
         return is_atom(expr.args[1])
-    return isinstance(expr, sp.Pow) and expr.exp == -1 and is_atom(expr.base)
+    if not isinstance(expr, sp.Pow) or not is_atom(expr.base):
+        return False
+    return expr.exp == -1 or product and expr.exp.is_Integer and expr.exp > 1
 
 
 def numeric_constants(expr: sp.Expr) -> sp.Expr:
@@ -53,25 +57,29 @@ def numeric_constants(expr: sp.Expr) -> sp.Expr:
     )
 
 
-def build(inputs, outputs: dict[str, sp.Expr]) -> Routine:
-    """The routine computing ``outputs`` (name -> expression in ``inputs``)."""
+def build(inputs, outputs: dict[str, sp.Expr], reserved=frozenset()) -> Routine:
+    """The routine computing ``outputs`` (name -> expression in ``inputs``); no temporary
+    takes a name of ``reserved`` (those the surrounding code uses)."""
     exprs = [numeric_constants(e) for e in outputs.values()]
     replacements, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_cse"), order="none")
-    namer = _Namer({s.name for s in inputs} | set(outputs))
+    namer = Namer({s.name for s in inputs} | set(outputs) | set(reserved))
     statements: list[Assignment] = []
     renamed: dict[sp.Symbol, sp.Expr] = {}
 
-    def flat(expr: sp.Expr, top: bool, fold: bool = False) -> sp.Expr:
-        """``expr`` as an operand: an atom, or (``fold``, inside a sum or product) -x or 1/x,
-        else a new temporary holding it; with ``top``, one operation on operands."""
+    def flat(expr: sp.Expr, top: bool, fold: type | None = None) -> sp.Expr:
+        """``expr`` as an operand: an atom, or (``fold``, inside a sum or product: sp.Add or
+        sp.Mul) a folded one, else a new temporary holding it; with ``top``, one operation
+        on operands."""
         expr = expr.xreplace(renamed)
-        if is_atom(expr) or (fold and is_folded(expr)):
+        if is_atom(expr) or (fold and is_folded(expr, fold is sp.Mul)):
             return expr
+        if fold is sp.Add and isinstance(expr, sp.Mul) and expr.could_extract_minus_sign():
+            return -flat(-expr, False)  # subtracted: no pass of its own negates it
         if isinstance(expr, sp.Piecewise):
             pieces = [(flat(e, False), flat_condition(c)) for e, c in expr.args]
             op = sp.Piecewise(*pieces, evaluate=False)
         else:
-            folds = isinstance(expr, (sp.Add, sp.Mul))
+            folds = type(expr) if isinstance(expr, (sp.Add, sp.Mul)) else None
             args = [flat(a, False, folds) for a in expr.args]
             op = expr.func(*args, evaluate=False) if args else expr
         if top:
@@ -106,10 +114,10 @@ def build(inputs, outputs: dict[str, sp.Expr]) -> Routine:
     return Routine(tuple(inputs), tuple(statements), results)
 
 
-class _Namer:
+class Namer:
     """Names for temporaries from the math they hold, unique within one routine."""
 
-    WORDS = {sp.Rational(1, 2): "half", -1: "neg", 2: "twice"}
+    WORDS = {sp.Rational(1, 2): "half", -sp.Rational(1, 2): "neg_half", -1: "neg", 2: "twice"}
     RELATIONS = {"StrictGreaterThan": "gt", "StrictLessThan": "lt", "GreaterThan": "ge"}
     RELATIONS |= {"LessThan": "le", "Equality": "eq", "Unequality": "ne"}
 

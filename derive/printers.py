@@ -13,8 +13,8 @@ from sympy.codegen.cfunctions import expm1, log1p
 from sympy.printing.numpy import NumPyPrinter
 
 from klgen.derive import functions
-from klgen.derive.ir import Routine
-from klgen.derive.numerics import Expm1MinusX
+from klgen.derive.ir import Routine, is_atom
+from klgen.derive.numerics import Expm1MinusX, ScaledExp, TwoSumLo
 
 
 class Unsupported(ValueError):
@@ -48,6 +48,9 @@ HELPERS = {
     sp.Heaviside: "heaviside",
     Expm1MinusX: "expm1_minus_x",
 }
+# Nodes of derive/numerics.py that only the numpy printer evaluates, by a function of the
+# _numeric module taking one work buffer: ``name(*args, work, out=)``.
+WORK_HELPERS = {TwoSumLo: "two_sum_lo", ScaledExp: "scaled_exp"}
 RELATIONS = {
     sp.StrictGreaterThan: ("greater", ">"),
     sp.StrictLessThan: ("less", "<"),
@@ -78,34 +81,76 @@ class _Operands(NumPyPrinter):
 
 class UfuncPrinter:
     """Numpy statements for a routine: every temporary a buffer of its own from ``scratch``
-    (one quantity per buffer), outputs written into the buffers the block is given."""
+    (one quantity per buffer), outputs written into the buffers the block is given.
 
-    def __init__(self, routine: Routine, kernel_name: str, params: set[str]):
+    ``views`` are outputs the caller reads where they are (not copied into buffers of their
+    own). With ``reuse``, a scratch buffer is taken back after the last use of the quantity
+    it holds and given to a later one (``half_x = s0``): fewer buffers stay in the cache.
+    """
+
+    def __init__(self, routine: Routine, kernel_name: str, params: set[str], views=(), reuse=False):
         self.routine = routine
         self.kernel = kernel_name
         self.params = params  # outputs the block is given as buffers; others are scratch
+        self.views = set(views)
+        self.reuse = reuse
         self.atoms = _Operands()
         self.lines: list[str] = []
         self.scratch: list[str] = []  # float buffers, in scratch order
+        self.free: list[str] = []  # with reuse: buffers whose quantity is dead, last freed last
         self.helpers: set[str] = set()
+        self.work: str | None = None  # without reuse: the helpers' work buffer
+        self.taken = {s.name for s in (*routine.inputs, *routine.temporaries)} | set(params)
+        self.taken |= set(routine.outputs)
 
     def operand(self, expr) -> str:
         return self.atoms.doprint(expr)
 
+    def fresh(self, prefix: str) -> str:
+        """A new scratch buffer named ``prefix`` and a number, taken by no quantity."""
+        n = 0
+        while f"{prefix}{n}" in self.taken | set(self.scratch):
+            n += 1
+        self.scratch.append(f"{prefix}{n}")
+        return self.scratch[-1]
+
     def statements(self) -> list[str]:
-        for statement in self.routine.statements:
+        last = {}  # name -> index of the last statement reading it (outputs: never freed)
+        for i, statement in enumerate(self.routine.statements):
+            last |= {s.name: i for s in statement.rhs.free_symbols}
+        last |= {s.name: len(self.routine.statements) for s in self.outputs()}
+        held = {}  # with reuse: temporary -> its buffer
+        # With reuse, a temporary that is an output given as a buffer is computed in it.
+        direct = {}
+        for name, value in self.routine.outputs.items():
+            if self.reuse and name in self.params and value in self.routine.temporaries:
+                direct.setdefault(value.name, name)
+        for i, statement in enumerate(self.routine.statements):
             target = statement.lhs.name
             boolean = isinstance(statement.rhs, sp.logic.boolalg.Boolean)
             if not boolean and target not in self.params:
-                self.scratch.append(target)
+                if target in direct:
+                    self.lines.append(f"{target} = {direct[target]}")
+                elif self.reuse:
+                    held[target] = self.free.pop() if self.free else self.fresh("s")
+                    self.lines.append(f"{target} = {held[target]}")
+                else:
+                    self.scratch.append(target)
             self.assign(statement)
+            for name in [n for n in held if last.get(n, i) <= i]:
+                self.free.append(held.pop(name))
         for name, value in self.routine.outputs.items():
-            if value.is_Symbol and value.name == name:
+            if value.is_Symbol and value.name == name or name in self.views and is_atom(value):
+                continue
+            if direct.get(str(value)) == name:
                 continue
             if name not in self.params:
                 self.scratch.append(name)
             self.lines.append(f"np.copyto({name}, {self.operand(value)})")
         return self.lines
+
+    def outputs(self) -> set[sp.Symbol]:
+        return set().union(*(v.free_symbols for v in self.routine.outputs.values()))
 
     def emit(self, function: str, *operands: str, out: str) -> None:
         self.lines.append(f"np.{function}({', '.join(operands)}, out={out})")
@@ -131,6 +176,8 @@ class UfuncPrinter:
                 first = out
         elif type(rhs) in HELPERS:
             self.helper(rhs, out)
+        elif type(rhs) in WORK_HELPERS:
+            self.work_helper(rhs, out)
         else:
             raise Unsupported(f"kernel {self.kernel!r}: no numpy evaluation of {rhs}")
 
@@ -161,7 +208,7 @@ class UfuncPrinter:
         coeff, rest = rhs.as_coeff_Mul()
         factors = sp.Mul.make_args(rest)
         over = [f.base for f in factors if isinstance(f, sp.Pow) and f.exp == -1]
-        times = [f for f in factors if not (isinstance(f, sp.Pow) and f.exp == -1)]
+        times = _repeated([f for f in factors if not (isinstance(f, sp.Pow) and f.exp == -1)])
         acc = number(coeff) if not times else self.operand(times[0])
         if times and coeff == -1:
             self.emit("negative", acc, out=out)
@@ -237,6 +284,31 @@ class UfuncPrinter:
             args.append("series")
         self.lines.append(f"{name}({', '.join(args)}, out={out})")
 
+    def work_helper(self, rhs, out: str) -> None:
+        name = WORK_HELPERS[type(rhs)]
+        args = rhs.args
+        if isinstance(rhs, ScaledExp):
+            if args[3:] != (1, 0):
+                raise Unsupported(f"kernel {self.kernel!r}: no numpy evaluation of {rhs}")
+            args = args[:3]  # (a - b) e^x: the one form _numeric.scaled_exp takes
+        if self.reuse:  # a buffer of the pool, back in it after the call
+            work = self.free.pop() if self.free else self.fresh("s")
+            self.free.append(work)
+        else:
+            self.work = work = self.work or self.fresh("work")
+        self.helpers.add(name)
+        operands = ", ".join(self.operand(a) for a in args)
+        self.lines.append(f"{name}({operands}, {work}, out={out})")
+
+
+def _repeated(factors) -> list[sp.Expr]:
+    """The factors of a product with each x**n (n > 1 an integer) as n factors x, in place."""
+    expanded = []
+    for f in factors:
+        power = isinstance(f, sp.Pow) and f.exp.is_Integer and f.exp > 1
+        expanded.extend([f.base] * int(f.exp) if power else [f])
+    return expanded
+
 
 class ScalarPrinter:
     """Scalar statements for one element (the compiled loops): one line per assignment."""
@@ -273,9 +345,8 @@ class ScalarPrinter:
             coeff, rest = rhs.as_coeff_Mul()
             factors = sp.Mul.make_args(rest)
             over = [self.operand(f.base) for f in factors if isinstance(f, sp.Pow) and f.exp == -1]
-            times = [
-                self.operand(f) for f in factors if not (isinstance(f, sp.Pow) and f.exp == -1)
-            ]
+            kept = [f for f in factors if not (isinstance(f, sp.Pow) and f.exp == -1)]
+            times = [self.operand(f) for f in _repeated(kept)]
             if coeff not in (1, -1):
                 times.insert(0, number(coeff))
             code = " / ".join([" * ".join(times) or "1.0", *over])
