@@ -83,10 +83,9 @@ def latex_gradients(p: Prepared) -> list[str]:
     ]
 
 
-def render_module(p: Prepared, backend: str, numba_functions: str = "") -> str:
+def render_module(p: Prepared, backend: str, compiled_against: dict[str, str] | None = None) -> str:
     """The module of one kernel for ``backend``: every block printed from the one routine
-    (the numba one calling the helpers of the ``_numba_functions`` module whose text is
-    ``numba_functions``)."""
+    (the numba one inlining the helper modules ``compiled_against``: file name -> text)."""
     blocks, scratch, helpers = {}, {}, set()
     for kind in KINDS:
         routine = ir.build(p.args, _outputs(p, kind, backend))
@@ -118,7 +117,9 @@ def render_module(p: Prepared, backend: str, numba_functions: str = "") -> str:
         helper_imports=sorted(helpers - numeric),
         numeric_imports=sorted(numeric),
         runtime_imports=sorted(runtime),
-        helpers_seal=recorded_hash(numba_functions) if backend == "numba" else None,
+        compiled_against={
+            name: recorded_hash(text) for name, text in (compiled_against or {}).items()
+        },
         rewrites=p.rewrites,
         latex_value=latex_value(p),
         latex_gradients=latex_gradients(p),
@@ -136,8 +137,9 @@ def render_package(kernels: tuple[Kernel, ...], backends=("numpy",)) -> dict[str
     for p in prepared:
         for backend in backends:
             suffix = "" if backend == "numpy" else f"_{backend}"
-            helpers = files.get("_numba_functions.py", "")
-            files[f"{p.kernel.name}{suffix}.py"] = render_module(p, backend, helpers)
+            inlined = ("_numba_functions.py", "_constants.py") if backend == "numba" else ()
+            against = {name: files[name] for name in inlined}
+            files[f"{p.kernel.name}{suffix}.py"] = render_module(p, backend, against)
     files["__init__.py"] = render("user_init.py.jinja", "a spec file", SPEC_FILES, kernels=kernels)
     return files
 

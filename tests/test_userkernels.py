@@ -302,3 +302,21 @@ def test_a_users_package_and_tests_are_lint_and_formatter_clean(tmp_path, capsys
         args = [sys.executable, "-m", "ruff", *command, "--isolated", "--line-length", "100"]
         done = subprocess.run([*args, package, tests], capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_compiled_module_names_the_seals_of_the_helpers_it_inlines():
+    """numba caches a module's loops by that file alone: a changed helper module or series
+    must change the compiled module's text, so that its cache is rebuilt."""
+    from klgen.derive.seal import recorded_hash
+    from klgen.derive.userpkg import prepare, render_module, render_package
+
+    (kernel,) = load_spec(EXAMPLE)
+    files = render_package((kernel,), ("numpy", "numba"))
+    compiled = files[f"{kernel.name}_numba.py"]
+    for helper in ("_numba_functions.py", "_constants.py"):
+        assert f"{helper} sealed {recorded_hash(files[helper])}" in compiled
+    against = {
+        "_numba_functions.py": files["_numba_functions.py"],
+        "_constants.py": "klgen-hash: 0",
+    }
+    assert render_module(prepare(kernel), "numba", against) != compiled

@@ -1,13 +1,14 @@
 """Scalar evaluations for the compiled (numba) kernels klgen generates from spec files: the
 functions of derive/functions.py and e^t - 1 - t, each compiled inline into the loops."""
 
-import math
-
 import numba
 import numpy as np
 
-# Taylor coefficients of e^t - 1 - t from t**2 up, 1/k!, enough for float64 below |t| = 0.5.
-_SERIES = tuple(1.0 / math.factorial(k) for k in range(2, 18))
+from ._constants import EXPM1_MINUS_X_SERIES
+
+# Taylor coefficients of e^t - 1 - t from t**2 up, and the |t| below which they replace
+# expm1(t) - t: klgen's derived float64 series, the numpy kernels' too.
+_RADIUS, _SERIES = EXPM1_MINUS_X_SERIES["float64"]
 
 
 @numba.njit(inline="always")
@@ -35,8 +36,8 @@ def heaviside(x):
 
 @numba.njit(inline="always")
 def expm1_minus_x(t, expm1_t):
-    """e^t - 1 - t given expm1(t): the series below |t| = 0.5 (where expm1(t) - t cancels)."""
-    if abs(t) >= 0.5 or t != t:
+    """e^t - 1 - t given expm1(t): the series below _RADIUS (where expm1(t) - t cancels)."""
+    if abs(t) >= _RADIUS or t != t:
         return expm1_t - t
     acc = 0.0
     for c in _SERIES[::-1]:
