@@ -1,10 +1,12 @@
-"""Turn kernel specs into numpy source: stabilize, share subexpressions, print, render.
+"""Turn kernel specs into modules: stabilize, share subexpressions, print, render.
 
-The numeric work is SymPy's: :func:`derive.numerics.stabilize` rewrites each expression and
-``sympy.cse`` names the shared parts; the numpy blocks are the three-address routine of
-:func:`derive.ir.build` printed as ufunc calls by :class:`derive.printers.UfuncPrinter`.
-Jinja2 templates in ``templates/`` lay the code out as modules (:mod:`derive.layout`:
-rendering, headers and seals).
+The numeric work is SymPy's: :func:`derive.numerics.stabilize` rewrites each expression
+into nodes proved equal to it (and :func:`derive.numerics.lower_for_numpy` into the ufunc
+form of those nodes); :func:`derive.ir.build` shares the subexpressions (``sympy.cse``) and
+splits them into named three-address assignments, the one form every backend's printer
+reads (derive/printers.py): ufunc calls into scratch buffers, the compiled loops' scalar
+lines, the array-API lines. Jinja2 templates in ``templates/`` lay the code out as modules
+(:mod:`derive.layout`: rendering, ruff format, headers and seals).
 """
 
 import functools
@@ -23,8 +25,7 @@ from klgen.derive.numerics import (
     lower_for_numpy,
     stabilize,
 )
-from klgen.derive.printers import UfuncPrinter
-from klgen.derive.scalar import array_api_lines, scalar_lines
+from klgen.derive.printers import ArrayApiPrinter, ScalarPrinter, UfuncPrinter
 from klgen.derive.seal import recorded_hash
 from klgen.derive.specs import SPECS, KernelSpec
 
@@ -36,7 +37,10 @@ NUMBA_TYPES = {"float64": "", "float32": "_f32"}
 
 @dataclass(frozen=True)
 class Routine:
-    """The body of one block function: numpy statements writing into its output buffers."""
+    """One block's statements, printed from the one intermediate form (derive/ir.py) by
+    each backend's printer: numpy ufuncs into the block's buffers, the compiled loops'
+    scalar lines in each compute type, and the array-API lines (also numpy's careful path).
+    """
 
     buffers: tuple[str, ...]
     lines: tuple[str, ...]
@@ -44,6 +48,7 @@ class Routine:
     scalar_lines: dict[str, tuple[str, ...]]  # by compute type: "float64", "float32"
     numba_helpers: frozenset[str]  # the _numba_exp functions the scalar lines call
     array_api_lines: tuple[str, ...]
+    helpers: frozenset[str]  # the _numeric functions the numpy and array-API lines call
     # (argument, bound): the numpy lines are exact while every |argument| <= its bound.
     fast_path_checks: tuple[tuple[str, float], ...]
 
@@ -51,67 +56,66 @@ class Routine:
     def scratch_count(self) -> int:
         return len(self.scratch)
 
-    @property
-    def helpers(self) -> set[str]:
-        """The ``_numeric`` functions the numpy and array-API lines call."""
-        code = " ".join((*self.lines, *self.array_api_lines))
-        return {name for name in NUMERIC_HELPERS if f"{name}(" in code}
 
-
-# The functions of the generated ``_numba_exp`` module that compiled loops may call.
-NUMBA_HELPERS = {"half_expm1", "half_expm1_diff", "half_expm1_minus_x", "half_expm1_minus_x_diff"}
-NUMBA_HELPERS |= {"scaled_exp", "row_sum"}
-NUMBA_HELPERS |= {f"{name}_f32" for name in NUMBA_HELPERS - {"row_sum"}}
-
-# The functions of the generated ``_numeric`` module that emitted lines may call.
-NUMERIC_HELPERS = (
-    "expm1_minus_x",
-    "half_expm1_generic",
-    "half_expm1_minus_x_generic",
-    "scaled_exp",
-    "scaled_exp_generic",
-    "two_sum_lo",
-)
+# Names the numpy block functions use besides their arguments: no temporary takes them.
+BLOCK_NAMES = {"np", "rows", "careful", "scratch", "series", "rows_out_of_range"}
+BLOCK_NAMES |= {"expm1_minus_x", "scaled_exp", "two_sum_lo"}
+# Names the compiled loops and the array-API functions use besides their arguments.
+LOOP_NAMES = {"np", "xp", "rows", "series", "kl_terms", "latent", "first", "last", "chunk"}
+LOOP_NAMES |= {"row", "start", "stop", "j", "i", "offset", "row_sum", "scaled_exp"}
+LOOP_NAMES |= {"half_expm1", "half_expm1_diff", "half_expm1_minus_x", "half_expm1_minus_x_diff"}
+LOOP_NAMES |= {f"{name}_f32" for name in LOOP_NAMES if "expm1" in name or name == "scaled_exp"}
+LOOP_NAMES |= {f"{name}_generic" for name in ("half_expm1", "half_expm1_minus_x", "scaled_exp")}
 
 
 @functools.cache  # each spec's numpy and numba modules share their routines
 def routine(spec: KernelSpec, value: bool, grad: bool) -> Routine:
-    """Stabilize and CSE the value and/or gradient expressions of ``spec``, then emit them:
-    as numpy statements (and array-API ones) and as the compiled kernels' scalar statements."""
-    exprs, buffers = [], []
+    """Stabilize the value and/or gradient expressions of ``spec``, build the intermediate
+    form of each (numpy's lowered, the loops' and the array API's from the stable nodes),
+    and print it for every backend."""
+    stable = {}
     if value:
-        exprs.append(spec.term)
-        buffers.append("kl")
+        stable["kl"] = stabilize(spec.term)
     if grad:
-        exprs.extend(spec.gradients)
-        buffers.extend(f"d{name}" for name in spec.arg_names)
-    stable = [stabilize(e) for e in exprs]
-    lowered = [lower_for_numpy(e) for e in stable]
-    lines, scratch = _numpy_block(spec, dict(zip(buffers, lowered, strict=True)))
-    nodes = _shared(stable, spec, buffers)
-    printed = {t: scalar_lines(*nodes, t) for t in NUMBA_TYPES}
-    bounds = fast_path_bounds(lowered, spec.args)
+        stable |= {
+            f"d{a}": stabilize(g) for a, g in zip(spec.arg_names, spec.gradients, strict=True)
+        }
+    lowered = {name: lower_for_numpy(e) for name, e in stable.items()}
+    lines, scratch, numeric = _numpy_block(spec, lowered)
+    elementwise = ir.build(spec.args, stable, LOOP_NAMES | _chunk_names(spec, stable))
+    loops = {
+        t: ScalarPrinter(elementwise, spec.name, _loop_targets(stable), t) for t in NUMBA_TYPES
+    }
+    arrays = ArrayApiPrinter(elementwise, spec.name, {"kl": "kl_terms"})
+    array_lines = arrays.statements() + (["kl = xp.sum(kl_terms, axis=-1)"] if value else [])
+    bounds = fast_path_bounds(list(lowered.values()), spec.args)
     return Routine(
-        buffers=tuple(buffers),
+        buffers=tuple(stable),
         lines=tuple(lines),
         scratch=tuple(scratch),
-        scalar_lines={t: tuple(lines) for t, (lines, _) in printed.items()},
-        numba_helpers=frozenset().union(*(used for _, used in printed.values())),
-        array_api_lines=tuple(array_api_lines(*nodes)),
+        scalar_lines={t: tuple(p.statements()) for t, p in loops.items()},
+        numba_helpers=frozenset().union(*(p.helpers for p in loops.values())),
+        array_api_lines=tuple(array_lines),
+        helpers=frozenset(numeric | arrays.helpers),
         fast_path_checks=tuple((arg.name, bounds[arg]) for arg in spec.args if arg in bounds),
     )
 
 
-# Names the numpy block functions use besides their arguments: no temporary takes them.
-BLOCK_NAMES = {"np", "rows", "careful", "scratch", "series", "rows_out_of_range"}
-BLOCK_NAMES |= set(NUMERIC_HELPERS)
+def _chunk_names(spec: KernelSpec, outputs) -> set[str]:
+    """The names of the compiled loops' chunk views of the arguments and outputs."""
+    return {f"{name}_chunk" for name in (*spec.arg_names, *outputs)}
 
 
-def _numpy_block(spec: KernelSpec, outputs: dict[str, sp.Expr]) -> tuple[list[str], list[str]]:
-    """The numpy lines of one block writing ``outputs`` (buffer name -> lowered expression)
-    and the names of its scratch buffers: the routine of ``ir.build`` printed as ufunc calls,
-    then the row sums of the KL (its c*x**2 terms as ``np.vecdot(c*x, x)``, the rest by
-    ``np.sum``), taken in float64 and stored into ``kl``."""
+def _loop_targets(outputs) -> dict[str, str]:
+    """Where the compiled loops store element j of each output."""
+    return {name: "kl_terms[j]" if name == "kl" else f"{name}_chunk[j]" for name in outputs}
+
+
+def _numpy_block(spec: KernelSpec, outputs: dict[str, sp.Expr]):
+    """The numpy lines of one block writing ``outputs`` (buffer name -> lowered expression),
+    the names of its scratch buffers and the ``_numeric`` helpers it calls: the routine of
+    ``ir.build`` printed as ufunc calls, then the row sums of the KL (its c*x**2 terms as
+    ``np.vecdot(c*x, x)``, the rest by ``np.sum``), taken in float64 and stored into ``kl``."""
     pieces, dots = {}, []  # dots: (name of c*x, name of x) of each c*x**2 term
     for name, expr in outputs.items():
         if name != "kl":
@@ -143,47 +147,7 @@ def _numpy_block(spec: KernelSpec, outputs: dict[str, sp.Expr]) -> tuple[list[st
             sums.append(f"np.vecdot({', '.join(operands)})")
         lines += [("rows += " if i else "rows = ") + piece for i, piece in enumerate(sums)]
         lines.append("np.copyto(kl, rows)")
-    return lines, printer.scratch
-
-
-def _shared(stable: list[sp.Expr], spec: KernelSpec, buffers: list[str]):
-    """``sympy.cse`` of ``stable``, its temporaries named from the math by ``ir.Namer`` (as
-    the numpy blocks' are): (temporaries, outputs), each a list of (symbol, expression)."""
-    replacements, reduced = sp.cse(stable, symbols=sp.numbered_symbols("_cse"), order="none")
-    replacements, reduced = _name_powered_bases(replacements, reduced)
-    # Names the numpy block and the numba loop templates use themselves.
-    template_names = {"rows", "series", "kl_terms", "latent", "first", "last", "chunk", "row"}
-    template_names |= {"start", "stop", "j", "i", "offset"} | NUMBA_HELPERS
-    template_names |= {f"{name}_chunk" for name in (*spec.arg_names, *buffers)}
-    namer = ir.Namer(set(spec.arg_names) | set(buffers) | template_names)
-    names, temporaries = {}, []
-    for symbol, expr in replacements:
-        expr = expr.xreplace(names)
-        names[symbol] = sp.Symbol(namer.name(expr), real=True)
-        temporaries.append((names[symbol], expr))
-    outputs = [(sp.Symbol(b), e.xreplace(names)) for b, e in zip(buffers, reduced, strict=True)]
-    return temporaries, outputs
-
-
-def _name_powered_bases(replacements, reduced):
-    """Give every composite base of an integer power a temporary of its own (CSE leaves a
-    single use inline), so that printers evaluate it once, not once per factor."""
-    names: dict[sp.Expr, sp.Symbol] = {}
-    symbols = sp.numbered_symbols("_pow")
-    named = []
-
-    def visit(expr: sp.Expr) -> sp.Expr:
-        for power in sorted(expr.atoms(sp.Pow), key=sp.count_ops):
-            base = power.base.xreplace(names)
-            if not base.is_Symbol and power.exp.is_Integer and power.exp > 1 and base not in names:
-                names[base] = next(symbols)
-                named.append((names[base], base))
-        return expr.xreplace(names)
-
-    for symbol, expr in replacements:
-        expr = visit(expr)
-        named.append((symbol, expr))
-    return named, [visit(e) for e in reduced]
+    return lines, printer.scratch, printer.helpers
 
 
 def latex_sum(spec: KernelSpec) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.codegen.ast import Assignment
 
-MAX_NAME = 32  # longer descriptions fall back to the operation's name: sum_loc, exp_x
+MAX_NAME = 36  # longer descriptions fall back to the operation's name: sum_loc, exp_x
 
 
 @dataclass(frozen=True)

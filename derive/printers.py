@@ -3,8 +3,10 @@
 :class:`UfuncPrinter` writes numpy: each assignment one or a few ufunc calls into the
 target's own buffer (``np.exp(neg_x, out=exp_neg_x)``), so a block of rows allocates
 nothing and streams through the cache. :class:`ScalarPrinter` writes one line per assignment
-for the compiled (numba) loops. Both print through SymPy's ``NumPyPrinter`` for operands and
-refuse, naming the sub-expression, what they cannot evaluate.
+for the compiled (numba) loops, in float64 or float32; :class:`ArrayApiPrinter` one line per
+assignment on whole arrays of the inputs' namespace ``xp`` (torch, CuPy, JAX, and numpy's
+careful path). The two line printers differ by their module name and function table. All
+refuse, naming the kernel and the sub-expression, what they cannot evaluate.
 """
 
 import sympy as sp
@@ -14,7 +16,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from klgen.derive import functions
 from klgen.derive.ir import Routine, is_atom
-from klgen.derive.numerics import Expm1MinusX, ScaledExp, TwoSumLo
+from klgen.derive.numerics import Expm1MinusX, HalfExpm1, HalfExpm1MinusX, ScaledExp, TwoSumLo
 
 
 class Unsupported(ValueError):
@@ -68,18 +70,78 @@ def number(x: sp.Expr) -> str:
 
 
 class _Operands(NumPyPrinter):
-    """Atoms as code: names, and numbers as float literals."""
+    """Atoms as code: names, and numbers as float literals written by ``literal`` (for
+    float32 loops ``np.float32(...)``, so that a number does not widen the arithmetic)."""
+
+    def __init__(self, literal: str = "{}"):
+        super().__init__()
+        self.literal = literal
 
     def _print_Symbol(self, expr):
         return expr.name
 
     def _print_Number(self, expr):
-        return number(expr)
+        return self.literal.format(number(expr))
 
     _print_Float = _print_Rational = _print_Integer = _print_Number
 
 
-class UfuncPrinter:
+class _Conditions:
+    """The walk over a condition that every printer shares (true/false, symbols, relations,
+    And/Or, Not); a printer spells the operations (:meth:`relation`, :meth:`logic`,
+    :meth:`negation`) and names its ``backend`` for errors."""
+
+    backend = "numpy"
+    kernel: str
+
+    def operand(self, expr) -> str:
+        raise NotImplementedError
+
+    def condition(self, c) -> str:
+        if c.is_Symbol:
+            return c.name
+        if c in (sp.true, sp.false):
+            return repr(bool(c))
+        if type(c) in RELATIONS:
+            return self.relation(type(c), *(self.operand(x) for x in c.args))
+        if type(c) in LOGIC:
+            return self.logic(type(c), [self.condition(x) for x in c.args])
+        if isinstance(c, sp.Not):
+            return self.negation(self.condition(c.args[0]))
+        raise self.unsupported(f"the condition {c}")
+
+    def unsupported(self, what) -> Unsupported:
+        return Unsupported(f"kernel {self.kernel!r}: no {self.backend} evaluation of {what}")
+
+    def relation(self, op, a: str, b: str) -> str:
+        return f"({a} {RELATIONS[op][1]} {b})"
+
+    def logic(self, op, operands: list[str]) -> str:
+        return "(" + f" {LOGIC[op][1]} ".join(operands) + ")"
+
+    def negation(self, operand: str) -> str:
+        return f"(not {operand})"
+
+
+class _Calls(_Conditions):
+    """Conditions spelled as calls of the namespace ``module`` (``np.greater(a, b)``)."""
+
+    module = "np"
+
+    def relation(self, op, a: str, b: str) -> str:
+        return f"{self.module}.{RELATIONS[op][0]}({a}, {b})"
+
+    def logic(self, op, operands: list[str]) -> str:
+        first, *rest = operands
+        for other in rest:
+            first = f"{self.module}.{LOGIC[op][0]}({first}, {other})"
+        return first
+
+    def negation(self, operand: str) -> str:
+        return f"{self.module}.logical_not({operand})"
+
+
+class UfuncPrinter(_Calls):
     """Numpy statements for a routine: every temporary a buffer of its own from ``scratch``
     (one quantity per buffer), outputs written into the buffers the block is given.
 
@@ -179,7 +241,7 @@ class UfuncPrinter:
         elif type(rhs) in WORK_HELPERS:
             self.work_helper(rhs, out)
         else:
-            raise Unsupported(f"kernel {self.kernel!r}: no numpy evaluation of {rhs}")
+            raise self.unsupported(rhs)
 
     def add(self, rhs: sp.Add, out: str) -> None:
         constant, rest = rhs.as_coeff_Add()
@@ -257,23 +319,6 @@ class UfuncPrinter:
                 f"np.copyto({out}, {self.operand(value)}, where={self.condition(condition)})"
             )
 
-    def condition(self, c) -> str:
-        if c.is_Symbol:
-            return c.name
-        if c in (sp.true, sp.false):
-            return repr(bool(c))
-        if type(c) in RELATIONS:
-            a, b = (self.operand(x) for x in c.args)
-            return f"np.{RELATIONS[type(c)][0]}({a}, {b})"
-        if type(c) in LOGIC:
-            first, *rest = (self.condition(x) for x in c.args)
-            for other in rest:
-                first = f"np.{LOGIC[type(c)][0]}({first}, {other})"
-            return first
-        if isinstance(c, sp.Not):
-            return f"np.logical_not({self.condition(c.args[0])})"
-        raise Unsupported(f"kernel {self.kernel!r}: no numpy evaluation of the condition {c}")
-
     def helper(self, rhs, out: str) -> None:
         name = HELPERS[type(rhs)]
         self.helpers.add(name)
@@ -289,7 +334,7 @@ class UfuncPrinter:
         args = rhs.args
         if isinstance(rhs, ScaledExp):
             if args[3:] != (1, 0):
-                raise Unsupported(f"kernel {self.kernel!r}: no numpy evaluation of {rhs}")
+                raise self.unsupported(rhs)
             args = args[:3]  # (a - b) e^x: the one form _numeric.scaled_exp takes
         if self.reuse:  # a buffer of the pool, back in it after the call
             work = self.free.pop() if self.free else self.fresh("s")
@@ -310,90 +355,164 @@ def _repeated(factors) -> list[sp.Expr]:
     return expanded
 
 
-class ScalarPrinter:
-    """Scalar statements for one element (the compiled loops): one line per assignment."""
+# numpy's names of UFUNCS and BINARY that the array API standard spells otherwise.
+ARRAY_API_NAMES = {"absolute": "abs", "arctan": "atan", "arcsinh": "asinh"}
 
-    def __init__(self, routine: Routine, kernel_name: str):
+
+class ScalarPrinter(_Conditions):
+    """Scalar statements for one element (the compiled loops): one line per assignment,
+    computed in ``dtype`` ("float64" or "float32": then every number is an ``np.float32``
+    and the nodes of derive/numerics.py call the ``_f32`` helpers of ``_numba_exp``, so that
+    numba computes float32 inputs in float32). ``targets`` renames outputs where the loop
+    stores them (``{"kl": "kl_terms[j]"}``); ``helpers`` collects the functions called."""
+
+    backend = "compiled"
+    module = "np"
+    SUFFIXES = {"float64": "", "float32": "_f32"}
+
+    def __init__(self, routine: Routine, kernel_name: str, targets=None, dtype="float64"):
         self.routine = routine
         self.kernel = kernel_name
-        self.atoms = _Operands()
+        self.targets = dict(targets or {})
+        self.suffix = self.SUFFIXES[dtype]
+        self.atoms = _Operands("{}" if dtype == "float64" else "np.float32({})")
         self.helpers: set[str] = set()
 
     def operand(self, expr) -> str:
         return self.atoms.doprint(expr)
 
     def statements(self) -> list[str]:
-        lines = [f"{s.lhs.name} = {self.expr(s.rhs)}" for s in self.routine.statements]
+        lines = [f"{self.target(s.lhs.name)} = {self.expr(s.rhs)}" for s in self.routine.statements]
         for name, value in self.routine.outputs.items():
             if not (value.is_Symbol and value.name == name):
-                lines.append(f"{name} = {self.operand(value)}")
+                lines.append(f"{self.target(name)} = {self.operand(value)}")
         return lines
 
+    def target(self, name: str) -> str:
+        return self.targets.get(name, name)
+
+    def function(self, name: str) -> str:
+        """The namespace's spelling of the numpy function ``name``."""
+        return f"{self.module}.{name}"
+
+    def call(self, name: str, *args: str) -> str:
+        """``name(args)``, recorded in ``helpers``."""
+        self.helpers.add(name)
+        return f"{name}({', '.join(args)})"
+
     def expr(self, rhs) -> str:
-        if isinstance(rhs, sp.Add):
-            constant, rest = rhs.as_coeff_Add()
-            code = ""
-            for term in sorted(sp.Add.make_args(rest), key=lambda t: t.could_extract_minus_sign()):
-                negative = term.could_extract_minus_sign()
-                value = self.operand(-term if negative else term)
-                sign = (" - " if code else "-") if negative else (" + " if code else "")
-                code += sign + value
-            if constant:
-                code += f" - {number(-constant)}" if constant < 0 else f" + {number(constant)}"
-            return code
-        if isinstance(rhs, sp.Mul):
-            coeff, rest = rhs.as_coeff_Mul()
-            factors = sp.Mul.make_args(rest)
-            over = [self.operand(f.base) for f in factors if isinstance(f, sp.Pow) and f.exp == -1]
-            kept = [f for f in factors if not (isinstance(f, sp.Pow) and f.exp == -1)]
-            times = [self.operand(f) for f in _repeated(kept)]
-            if coeff not in (1, -1):
-                times.insert(0, number(coeff))
-            code = " / ".join([" * ".join(times) or "1.0", *over])
-            return "-" + code if coeff == -1 else code
-        if isinstance(rhs, sp.Pow):
-            base = self.operand(rhs.base)
-            if rhs.exp == 2:
-                return f"{base} * {base}"
-            if rhs.exp == -1:
-                return f"1.0 / {base}"
-            if rhs.exp == sp.Rational(1, 2):
-                return f"np.sqrt({base})"
-            return f"{base} ** {self.operand(rhs.exp)}"
-        if isinstance(rhs, sp.Piecewise):
-            (last, otherwise), *earlier = reversed(rhs.args)
-            code = self.operand(last)
-            if otherwise != sp.true:
-                code = f"({code} if {self.condition(otherwise)} else np.nan)"
-            for value, condition in earlier:
-                code = f"({self.operand(value)} if {self.condition(condition)} else {code})"
-            return code
         if isinstance(rhs, sp.logic.boolalg.Boolean):
             return self.condition(rhs)
+        for kind, method in self.FORMS:
+            if isinstance(rhs, kind):
+                return getattr(self, method)(rhs)
         args = [self.operand(a) for a in rhs.args]
         if type(rhs) in UFUNCS:
-            return f"np.{UFUNCS[type(rhs)]}({args[0]})"
+            return f"{self.function(UFUNCS[type(rhs)])}({args[0]})"
         if type(rhs) in BINARY:
             code = args[0]
             for other in args[1:]:
-                code = f"np.{BINARY[type(rhs)]}({code}, {other})"
+                code = f"{self.function(BINARY[type(rhs)])}({code}, {other})"
             return code
-        if type(rhs) in HELPERS:
-            name = HELPERS[type(rhs)]
-            self.helpers.add(name)
-            return f"{name}({', '.join(args[:1] if isinstance(rhs, sp.Heaviside) else args)})"
-        raise Unsupported(f"kernel {self.kernel!r}: no compiled evaluation of {rhs}")
+        code = self.node(rhs)
+        if code is None:
+            raise self.unsupported(rhs)
+        return code
 
-    def condition(self, c) -> str:
-        if c.is_Symbol:
-            return c.name
-        if c in (sp.true, sp.false):
-            return repr(bool(c))
-        if type(c) in RELATIONS:
-            a, b = (self.operand(x) for x in c.args)
-            return f"({a} {RELATIONS[type(c)][1]} {b})"
-        if type(c) in LOGIC:
-            return "(" + f" {LOGIC[type(c)][1]} ".join(self.condition(x) for x in c.args) + ")"
-        if isinstance(c, sp.Not):
-            return f"(not {self.condition(c.args[0])})"
-        raise Unsupported(f"kernel {self.kernel!r}: no compiled evaluation of the condition {c}")
+    def add(self, rhs: sp.Add) -> str:
+        constant, rest = rhs.as_coeff_Add()
+        code = ""
+        for term in sorted(sp.Add.make_args(rest), key=lambda t: t.could_extract_minus_sign()):
+            negative = term.could_extract_minus_sign()
+            value = self.operand(-term if negative else term)
+            sign = (" - " if code else "-") if negative else (" + " if code else "")
+            code += sign + value
+        if constant:
+            magnitude = self.operand(abs(constant))
+            code += f" - {magnitude}" if constant < 0 else f" + {magnitude}"
+        return code
+
+    def multiply(self, rhs: sp.Mul) -> str:
+        """The coefficient first: 0.5*u*u is (0.5*u)*u, finite while the result is."""
+        coeff, rest = rhs.as_coeff_Mul()
+        factors = sp.Mul.make_args(rest)
+        over = [self.operand(f.base) for f in factors if isinstance(f, sp.Pow) and f.exp == -1]
+        kept = [f for f in factors if not (isinstance(f, sp.Pow) and f.exp == -1)]
+        times = [self.operand(f) for f in _repeated(kept)]
+        if coeff not in (1, -1):
+            times.insert(0, self.operand(coeff))
+        code = " / ".join([" * ".join(times) or self.operand(sp.S.One), *over])
+        return "-" + code if coeff == -1 else code
+
+    def power(self, rhs: sp.Pow) -> str:
+        base = self.operand(rhs.base)
+        if rhs.exp == 2:
+            return f"{base} * {base}"
+        if rhs.exp == -1:
+            return f"{self.operand(sp.S.One)} / {base}"
+        if rhs.exp == sp.Rational(1, 2):
+            return f"{self.function('sqrt')}({base})"
+        return f"{base} ** {self.operand(rhs.exp)}"
+
+    def piecewise(self, rhs: sp.Piecewise) -> str:
+        """The first true condition wins, as in SymPy; no true one gives NaN."""
+        (last, otherwise), *earlier = reversed(rhs.args)
+        code = self.operand(last)
+        if otherwise != sp.true:
+            code = self.choose(otherwise, code, f"{self.module}.nan")
+        for value, condition in earlier:
+            code = self.choose(condition, self.operand(value), code)
+        return code
+
+    def choose(self, condition, then: str, otherwise: str) -> str:
+        return f"({then} if {self.condition(condition)} else {otherwise})"
+
+    FORMS = ((sp.Add, "add"), (sp.Mul, "multiply"), (sp.Pow, "power"), (sp.Piecewise, "piecewise"))
+
+    def node(self, rhs) -> str | None:
+        """A function of the helper modules: the nodes of derive/numerics.py from
+        ``_numba_exp`` (typed by the suffix), the others from ``_numba_functions``."""
+        args = [self.operand(a) for a in rhs.args]
+        if isinstance(rhs, (HalfExpm1, HalfExpm1MinusX)):
+            name = "half_expm1" if isinstance(rhs, HalfExpm1) else "half_expm1_minus_x"
+            a, b = rhs.args
+            if b == 0:
+                return self.call(name + self.suffix, args[0])
+            return self.call(f"{name}_diff{self.suffix}", *args)
+        if isinstance(rhs, ScaledExp):
+            return self.call("scaled_exp" + self.suffix, *args[:3], *map(str, rhs.args[3:]))
+        if type(rhs) in HELPERS:
+            return self.call(
+                HELPERS[type(rhs)], *(args[:1] if isinstance(rhs, sp.Heaviside) else args)
+            )
+        return None
+
+
+class ArrayApiPrinter(_Calls, ScalarPrinter):
+    """Statements on whole arrays of the namespace ``xp`` (array API standard names), in
+    float64: the careful helpers of ``_numeric`` for the nodes of derive/numerics.py."""
+
+    backend = "array-API"
+    module = "xp"
+    # node -> (the _numeric function, whether it also takes the series of e^t - 1 - t)
+    GENERIC = {
+        HalfExpm1: ("half_expm1_generic", False),
+        HalfExpm1MinusX: ("half_expm1_minus_x_generic", True),
+        ScaledExp: ("scaled_exp_generic", False),
+        Expm1MinusX: ("expm1_minus_x_generic", True),
+    }
+
+    def function(self, name: str) -> str:
+        return f"xp.{ARRAY_API_NAMES.get(name, name)}"
+
+    def choose(self, condition, then: str, otherwise: str) -> str:
+        return f"xp.where({self.condition(condition)}, {then}, {otherwise})"
+
+    def node(self, rhs) -> str | None:
+        if type(rhs) not in self.GENERIC:
+            return None
+        name, series = self.GENERIC[type(rhs)]
+        args = [self.operand(a) for a in rhs.args]
+        if isinstance(rhs, ScaledExp):
+            args[3:] = map(str, rhs.args[3:])
+        return self.call(name, "xp", *args, *(["series"] if series else []))

@@ -16,13 +16,17 @@ import sympy as sp
 from klgen.derive import ir, rewrites
 from klgen.derive.codegen import runtime_files
 from klgen.derive.derivations.notation import latex_names, to_latex
-from klgen.derive.kernel import Kernel
+from klgen.derive.kernel import RESERVED, Kernel
 from klgen.derive.layout import SPEC_FILES, copy_static, render, wrap_latex
-from klgen.derive.printers import ScalarPrinter, UfuncPrinter
+from klgen.derive.printers import HELPERS, ScalarPrinter, UfuncPrinter
 from klgen.derive.seal import recorded_hash
 
 BACKENDS = ("numpy", "numba")
 KINDS = ("value", "grad", "value_and_grad")
+# Names the module template and its helpers use inside the blocks: no temporary takes them.
+TEMPLATE_NAMES = RESERVED | {"terms", "terms_row", "row", "start", "j", "latent", "first", "last"}
+TEMPLATE_NAMES |= {"series", "result", "total", "weight", "row_sum", "row_logsumexp"}
+TEMPLATE_NAMES |= {"logsumexp_rows", "softmax_rows", *HELPERS.values()}
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,13 @@ def _outputs(p: Prepared, kind: str, backend: str) -> dict[str, sp.Expr]:
     return outputs
 
 
+def _block_names(p: Prepared) -> set[str]:
+    """The names a block of ``p`` must leave to the template: its own and the per-argument
+    views and rows (``x_flat``, ``dx_row``)."""
+    per_argument = {f"{a.name}_flat" for a in p.args} | {f"d{a.name}_row" for a in p.args}
+    return TEMPLATE_NAMES | per_argument
+
+
 def latex_value(p: Prepared) -> str:
     """The row result as LaTeX, element j of each argument named by the shared notation."""
     body = to_latex(p.kernel.term, latex_names(p.kernel.args, "j"))
@@ -88,7 +99,7 @@ def render_module(p: Prepared, backend: str, compiled_against: dict[str, str] | 
     (the numba one inlining the helper modules ``compiled_against``: file name -> text)."""
     blocks, scratch, helpers = {}, {}, set()
     for kind in KINDS:
-        routine = ir.build(p.args, _outputs(p, kind, backend))
+        routine = ir.build(p.args, _outputs(p, kind, backend), _block_names(p))
         if backend == "numpy":
             params = {f"d{a.name}" for a in p.args} if kind != "value" else set()
             printer = UfuncPrinter(routine, p.kernel.name, params)
