@@ -9,7 +9,7 @@ both alike. Printed: the median over rounds of each side, the ratio after/before
 load average before and after the run (these machines are small and shared). Ratios are
 printed, never asserted.
 
-    python bench/before_after.py REV [--rounds N]
+    python bench/before_after.py REV [--rounds N] [--only NAME ...]
 """
 
 import argparse
@@ -99,7 +99,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rev", help="the earlier commit (e.g. a tag or a hash)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="just these modules")
     args = parser.parse_args(argv)
+    kernels = [k for k in KERNELS if not args.only or k[0] in args.only]
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
         sides = {
@@ -107,7 +109,7 @@ def main(argv=None):
             "this tree": this_tree(Path(tmp) / "after"),
         }
         print(f"{'kernel':52} {'before':>10} {'after':>10} {'after/before':>13}")
-        for module, function, maker, dtypes in KERNELS:
+        for module, function, maker, dtypes in kernels:
             for dtype in dtypes:
                 times = {side: [] for side in sides}
                 for _ in range(args.rounds):

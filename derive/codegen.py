@@ -132,20 +132,15 @@ def _numpy_block(spec: KernelSpec, outputs: dict[str, sp.Expr]):
                 rest.append(term)
         if rest:
             pieces["kl_terms"] = sp.Add(*rest)
-    gradients = [name for name in outputs if name != "kl"]
+    gradients = {name for name in outputs if name != "kl"}
+    # vecdot(c*x, x), not c*vecdot(x, x): the sum of squares may overflow where c times it
+    # does not (c = 1/2 scales exactly).
+    reductions = [("np.sum({}, axis=-1)", ("kl_terms",))] if "kl_terms" in pieces else []
+    reductions += [("np.vecdot({}, {})", dot) for dot in dots]
     routine = ir.build(spec.args, pieces, BLOCK_NAMES)
-    views = set(pieces) - set(gradients)  # the pieces of the row sums, read where they are
-    printer = UfuncPrinter(routine, spec.name, set(gradients), views, reuse=True)
+    printer = UfuncPrinter(routine, spec.name, gradients, reductions, reuse=True)
     lines = printer.statements()
     if "kl" in outputs:
-        terms = [routine.outputs["kl_terms"]] if "kl_terms" in pieces else []
-        sums = [f"np.sum({printer.operand(t)}, axis=-1)" for t in terms]
-        # vecdot(c*x, x), not c*vecdot(x, x): the sum of squares may overflow where c times
-        # it does not (c = 1/2 scales exactly).
-        for scaled, base in dots:
-            operands = (printer.operand(routine.outputs[n]) for n in (scaled, base))
-            sums.append(f"np.vecdot({', '.join(operands)})")
-        lines += [("rows += " if i else "rows = ") + piece for i, piece in enumerate(sums)]
         lines.append("np.copyto(kl, rows)")
     return lines, printer.scratch, printer.helpers
 

@@ -145,16 +145,30 @@ class UfuncPrinter(_Calls):
     """Numpy statements for a routine: every temporary a buffer of its own from ``scratch``
     (one quantity per buffer), outputs written into the buffers the block is given.
 
-    ``views`` are outputs the caller reads where they are (not copied into buffers of their
-    own). With ``reuse``, a scratch buffer is taken back after the last use of the quantity
-    it holds and given to a later one (``half_x = s0``): fewer buffers stay in the cache.
+    ``reductions`` are (expression, output names) pairs, e.g. ``("np.sum({}, axis=-1)",
+    ("terms",))``: each is accumulated into ``accumulator`` (``rows = ...``, then
+    ``rows += ...``) right after the statement that completes its outputs, which are read
+    where they are (not copied into buffers of their own). With ``reuse``, a scratch buffer
+    is taken back after the last use of the quantity it holds and given to a later one
+    (``half_x = s0``): fewer buffers stay in the cache, and a reduced piece is summed while
+    it is still in it.
     """
 
-    def __init__(self, routine: Routine, kernel_name: str, params: set[str], views=(), reuse=False):
+    def __init__(
+        self,
+        routine: Routine,
+        kernel_name: str,
+        params: set[str],
+        reductions=(),
+        accumulator="rows",
+        reuse=False,
+    ):
         self.routine = routine
         self.kernel = kernel_name
         self.params = params  # outputs the block is given as buffers; others are scratch
-        self.views = set(views)
+        self.reductions = tuple(reductions)
+        self.views = {name for _, names in self.reductions for name in names}
+        self.accumulator = accumulator
         self.reuse = reuse
         self.atoms = _Operands()
         self.lines: list[str] = []
@@ -162,6 +176,7 @@ class UfuncPrinter(_Calls):
         self.free: list[str] = []  # with reuse: buffers whose quantity is dead, last freed last
         self.helpers: set[str] = set()
         self.work: str | None = None  # without reuse: the helpers' work buffer
+        self.accumulating = False  # a reduction has been written into the accumulator
         self.taken = {s.name for s in (*routine.inputs, *routine.temporaries)} | set(params)
         self.taken |= set(routine.outputs)
 
@@ -177,10 +192,16 @@ class UfuncPrinter(_Calls):
         return self.scratch[-1]
 
     def statements(self) -> list[str]:
+        ready = self.ready()
         last = {}  # name -> index of the last statement reading it (outputs: never freed)
         for i, statement in enumerate(self.routine.statements):
             last |= {s.name: i for s in statement.rhs.free_symbols}
-        last |= {s.name: len(self.routine.statements) for s in self.outputs()}
+        for (_, names), at in zip(self.reductions, ready, strict=True):
+            for name in names:
+                last |= {s.name: max(at, last.get(s.name, at)) for s in self.symbols(name)}
+        kept = set(self.routine.outputs) - self.views
+        last |= {s.name: len(self.routine.statements) for n in kept for s in self.symbols(n)}
+        self.reduce_at(-1, ready)
         held = {}  # with reuse: temporary -> its buffer
         # With reuse, a temporary that is an output given as a buffer is computed in it.
         direct = {}
@@ -199,6 +220,7 @@ class UfuncPrinter(_Calls):
                 else:
                     self.scratch.append(target)
             self.assign(statement)
+            self.reduce_at(i, ready)
             for name in [n for n in held if last.get(n, i) <= i]:
                 self.free.append(held.pop(name))
         for name, value in self.routine.outputs.items():
@@ -211,8 +233,26 @@ class UfuncPrinter(_Calls):
             self.lines.append(f"np.copyto({name}, {self.operand(value)})")
         return self.lines
 
-    def outputs(self) -> set[sp.Symbol]:
-        return set().union(*(v.free_symbols for v in self.routine.outputs.values()))
+    def symbols(self, output: str) -> set[sp.Symbol]:
+        return self.routine.outputs[output].free_symbols
+
+    def ready(self) -> list[int]:
+        """For each reduction, the index of the statement completing its outputs (-1: they
+        are inputs or numbers)."""
+        defined = {s.lhs: i for i, s in enumerate(self.routine.statements)}
+        return [
+            max((defined.get(s, -1) for n in names for s in self.symbols(n)), default=-1)
+            for _, names in self.reductions
+        ]
+
+    def reduce_at(self, index: int, ready: list[int]) -> None:
+        """Accumulate the reductions whose outputs statement ``index`` completes."""
+        for (expression, names), at in zip(self.reductions, ready, strict=True):
+            if at == index:
+                operands = (self.operand(self.routine.outputs[n]) for n in names)
+                verb = "+=" if self.accumulating else "="
+                self.lines.append(f"{self.accumulator} {verb} {expression.format(*operands)}")
+                self.accumulating = True
 
     def emit(self, function: str, *operands: str, out: str) -> None:
         self.lines.append(f"np.{function}({', '.join(operands)}, out={out})")
