@@ -305,5 +305,6 @@ def render_all() -> dict[str, str]:
         files[f"{spec.name}.py"] = render_module(spec)
         files[f"{spec.name}_numba.py"] = render_module(spec, "numba", files["_numba_exp.py"])
     files["kl_std_normal_encoder.py"] = render_encoder()
+    files["_products.py"] = copy_static("products")
     files.update(cholesky_kernel.render_files())
     return files
