@@ -38,7 +38,6 @@ from klgen.derive.matrix_rewrites import rewrite
 
 NAME = "kl_mvn_cholesky"
 DERIVATION = "mvn_cholesky"
-ARGS = ("m0", "L0", "m1", "L1")
 GRADIENTS = ("dm0", "dL0", "dm1", "dL1")
 CODE_NAMES = {mu_0: "m0", L_0: "L0", mu_1: "m1", L_1: "L1"}
 # What the template's public functions take from the generated _cholesky module; the
