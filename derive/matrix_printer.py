@@ -17,6 +17,8 @@ printed as calls); what remains here are printing choices that need no proof:
 - ``tril`` of a result computed on its lower triangle only is that result.
 """
 
+from itertools import groupby
+
 import sympy as sp
 from sympy.codegen.ast import Assignment
 from sympy.printing.printer import Printer
@@ -33,8 +35,6 @@ class ArrayPrinter(Printer):
     ``lower_results``, the results of back substitutions computed on their lower triangle
     only (their upper is 0), so that tril of one is itself."""
 
-    printmethod = "_klgen_array"
-
     def __init__(self, names: dict, lower_results=()):
         super().__init__()
         self.names = dict(names)
@@ -50,16 +50,12 @@ class ArrayPrinter(Printer):
     def statements(self, statements) -> list[str]:
         """Each assignment's lines; a run of substitutions with one factor and direction is
         one call."""
-        out, run = [], []
-        for statement in (*statements, None):
-            if run and not (statement is not None and _fuses(run[-1], statement)):
-                out.append(self.solve_call(run))
-                run = []
-            if statement is None:
+        out = []
+        for key, run in groupby(statements, key=_solve_key):
+            if key is not None:
+                out.append(self.solve_call(list(run)))
                 continue
-            if _is_solve(statement):
-                run.append(statement)
-            else:
+            for statement in run:
                 out.extend(self.assignment(statement.lhs.name, statement.rhs))
         return out
 
@@ -68,6 +64,7 @@ class ArrayPrinter(Printer):
         return self._print(expr)
 
     def emptyPrinter(self, expr):
+        """A node with no ``_print_`` method is refused, named (never printed as str)."""
         raise NotImplementedError(f"no array code for {type(expr).__name__}: {expr}")
 
     def operand(self, expr) -> str:
@@ -248,9 +245,12 @@ def _is_solve(statement) -> bool:
     return isinstance(statement.rhs, Solve)
 
 
-def _fuses(a: Assignment, b: Assignment) -> bool:
-    """Whether substitution ``b`` joins the call of ``a``: same factor and direction."""
-    return _is_solve(b) and (a.rhs.factor, a.rhs.transposed) == (b.rhs.factor, b.rhs.transposed)
+def _solve_key(statement):
+    """(factor, direction) of a substitution, which the substitutions of one call share;
+    None for any other statement."""
+    if not _is_solve(statement):
+        return None
+    return statement.rhs.factor, statement.rhs.transposed
 
 
 def _tuple(items: list[str]) -> str:
