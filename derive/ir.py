@@ -20,7 +20,8 @@ MAX_NAME = 36  # longer descriptions fall back to the operation's name: sum_loc,
 @dataclass(frozen=True)
 class Routine:
     """The statements computing ``outputs`` (output name -> the symbol or number holding it)
-    from ``inputs``, in order."""
+    from ``inputs``, in order. Symbols may be matrices (``sp.MatrixSymbol``, the
+    full-covariance kernel), assigned matrix expressions such as :class:`Solve`."""
 
     inputs: tuple[sp.Symbol, ...]
     statements: tuple[Assignment, ...]
@@ -29,6 +30,24 @@ class Routine:
     @property
     def temporaries(self) -> tuple[sp.Symbol, ...]:
         return tuple(s.lhs for s in self.statements)
+
+
+class Solve(sp.MatrixExpr):
+    """X = A^-1 Y, or X = A^-T Y (``transposed``), for a lower-triangular factor A: a node
+    assigned to a matrix symbol, computed by substitution (never by an inverse). With
+    ``lower``, only the lower triangle of X is computed and its upper is 0: for A^-1 Y
+    with a lower-triangular Y, or A^-T Y whose result is read only through its lower
+    triangle (which depends on the lower triangle of Y alone)."""
+
+    def __new__(cls, factor, rhs, transposed=False, lower=False):
+        flags = (sp.true if transposed else sp.false, sp.true if lower else sp.false)
+        return sp.MatrixExpr.__new__(cls, factor, rhs, *flags)
+
+    factor = property(lambda self: self.args[0])
+    rhs = property(lambda self: self.args[1])
+    transposed = property(lambda self: bool(self.args[2]))
+    lower = property(lambda self: bool(self.args[3]))
+    shape = property(lambda self: self.rhs.shape)
 
 
 def is_atom(expr: sp.Expr) -> bool:

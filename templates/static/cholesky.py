@@ -1,6 +1,6 @@
 """What the kl_mvn_cholesky kernels do around their generated routines: argument checks,
 broadcasting, slices over threads, special values and out=, and the blocked triangular
-solves and elementwise helpers the routines call (derive/cholesky_kernel.py prints them).
+solves and elementwise helpers the routines call (derive/matrix_printer.py prints the calls).
 
 The rules it implements are stated in the kernel module's docstring (kl_mvn_cholesky.py);
 the kernel's name comes as an argument, for the messages that name it.
