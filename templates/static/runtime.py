@@ -7,8 +7,10 @@ generated _constants.py.
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeAlias
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._constants import BLOCK_ELEMENTS, EXPM1_MINUS_X_SERIES, THREADED_ELEMENTS
 
@@ -39,6 +41,9 @@ def _thread_count(setting):
 
 
 NUM_THREADS = _thread_count(os.environ.get("KLGEN_NUM_THREADS", ""))
+
+FloatArray: TypeAlias = NDArray[np.floating]
+"""A float32 or float64 numpy array: the kernels' results in their type hints."""
 
 
 def is_numpy(values):
