@@ -71,6 +71,12 @@ def public_functions(module):
     return [getattr(module, name) for name in module.__all__]
 
 
+def runtime_functions(module):
+    """The public functions a static runtime module defines (they have no ``__all__``)."""
+    functions = inspect.getmembers(module, inspect.isfunction)
+    return [f for name, f in functions if f.__module__ == module.__name__ and name[0] != "_"]
+
+
 def generated_modules():
     names = pkgutil.iter_modules(klgen.generated.__path__)
     return [f"klgen.generated.{m.name}" for m in names if not m.name.startswith("_")]
@@ -91,12 +97,23 @@ def test_every_public_kernel_is_hinted(name):
         assert_fully_hinted(function)
 
 
+@pytest.mark.parametrize("name", ["_runtime", "_numeric"])
+def test_the_runtime_is_hinted(name):
+    module = importlib.import_module(f"klgen.generated.{name}")
+    assert runtime_functions(module)
+    for function in runtime_functions(module):
+        assert_fully_hinted(function)
+
+
 def test_a_user_package_is_hinted(laplace):
     sys.path.insert(0, str(laplace.parent))
     try:
         for backend in ("", "_numba"):
             module = importlib.import_module(f"laplace.kl_laplace{backend}")
             for function in public_functions(module):
+                assert_fully_hinted(function)
+        for name in ("_runtime", "_numeric", "_functions"):
+            for function in runtime_functions(importlib.import_module(f"laplace.{name}")):
                 assert_fully_hinted(function)
     finally:
         sys.path.remove(str(laplace.parent))
