@@ -7,7 +7,17 @@ VAE trainer that consumes them). Importing ``klgen`` itself needs nothing but th
 library, so the kernels import without sympy.
 """
 
+from typing import TYPE_CHECKING
+
 __version__ = "0.2.0"
+
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers (no import at run time)
+    from klgen.derive.functions import logaddexp as logaddexp
+    from klgen.derive.functions import sigmoid as sigmoid
+    from klgen.derive.functions import softplus as softplus
+    from klgen.derive.functions import xlogy as xlogy
+    from klgen.derive.kernel import Derivation as Derivation
+    from klgen.derive.kernel import Kernel as Kernel
 
 # The spec-file API (derive/kernel.py, derive/functions.py): loaded on first use, since it
 # needs sympy and importing the kernels must not.
@@ -22,7 +32,7 @@ _API = {
 __all__ = ["__version__", *_API]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _API:
         import importlib
 

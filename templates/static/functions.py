@@ -5,9 +5,10 @@ work array or a mask.
 """
 
 import numpy as np
+from numpy.typing import NDArray
 
 
-def sigmoid(x, out):
+def sigmoid(x: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
     """out = 1 / (1 + e^-x): e = e^-|x| never overflows; 1/(1 + e) for x >= 0, e/(1 + e)
     below (no 1 - tiny cancellation); within 2 ulps for every x."""
     e = np.exp(-np.abs(x))
@@ -16,12 +17,14 @@ def sigmoid(x, out):
     return out
 
 
-def softplus(x, out):
+def softplus(x: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
     """out = log(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite for every finite x."""
     return np.logaddexp(0.0, x, out=out)
 
 
-def xlogy(x, y, out):
+def xlogy(
+    x: NDArray[np.float64], y: NDArray[np.float64], out: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """out = x log(y), and 0 where x = 0 whatever y (the entropy convention)."""
     np.log(y, out=out)
     np.multiply(x, out, out=out)
@@ -29,12 +32,12 @@ def xlogy(x, y, out):
     return out
 
 
-def heaviside(x, out):
+def heaviside(x: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
     """out = 0 below 0, 1/2 at 0, 1 above (SymPy's Heaviside, the derivative of Max)."""
     return np.heaviside(x, 0.5, out=out)
 
 
-def logsumexp_rows(terms, out):
+def logsumexp_rows(terms: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
     """out[i] = log(sum_j e^terms[i, j]), shifted by the row maximum (no overflow); a row of
     -inf gives -inf, a row holding +inf gives +inf."""
     shift = _row_shift(terms)
@@ -43,7 +46,7 @@ def logsumexp_rows(terms, out):
     return out
 
 
-def softmax_rows(terms):
+def softmax_rows(terms: NDArray[np.float64]) -> NDArray[np.float64]:
     """terms[i, j] = e^terms[i, j] / sum_k e^terms[i, k] in place: the weights of the
     log-sum-exp's gradient, from the shifted exponentials (no difference with the rounded
     log-sum-exp, which would cost digits at large |terms|); NaN in a row holding +inf or of

@@ -7,7 +7,11 @@ and are exact for every input, infinities and NaN included; they serve the array
 and the numpy blocks whose inputs fall outside the fast range.
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 _SMALLEST_NORMAL = float(np.finfo(np.float64).smallest_normal)
 _LOG2_E = 1.4426950408889634
@@ -18,7 +22,9 @@ _LN2_LO = 1.9082149292705877e-10
 _SCALED_EXP_LIMIT = 1500.0
 
 
-def rows_out_of_range(checks):
+def rows_out_of_range(
+    checks: Iterable[tuple[NDArray[np.float64], float]],
+) -> NDArray[np.bool_] | None:
     """None when every array of ``checks`` ((array, bound) pairs, each (rows, latent))
     lies within [-bound, bound]; else the mask of the rows where some element does not (a
     NaN is within no range). Two cheap passes an array when all is well."""
@@ -30,7 +36,12 @@ def rows_out_of_range(checks):
     return bad
 
 
-def expm1_minus_x(t, expm1_t, series, out):
+def expm1_minus_x(
+    t: NDArray[np.float64],
+    expm1_t: NDArray[np.float64],
+    series: tuple[float, tuple[float, ...]],
+    out: NDArray[np.float64],
+) -> NDArray[np.float64]:
     """out = e^t - 1 - t, given expm1_t = expm1(t), accurate to a few ulps for finite t.
 
     expm1(t) - t cancels for small |t| (at t = 1e-8 it keeps no correct digit), so there the
@@ -59,7 +70,13 @@ def expm1_minus_x(t, expm1_t, series, out):
     return out
 
 
-def two_sum_lo(x, y, s, work, out):
+def two_sum_lo(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    s: NDArray[np.float64],
+    work: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> NDArray[np.float64]:
     """out = x + y - s exactly, for s = fl(x + y) finite (Knuth's two-sum)."""
     np.subtract(s, x, out=work)  # the part of s that came from y
     np.subtract(s, work, out=out)  # ... and from x
@@ -69,7 +86,13 @@ def two_sum_lo(x, y, s, work, out):
     return out
 
 
-def scaled_exp(a, b, x, work, out):
+def scaled_exp(
+    a: NDArray[np.float64],
+    b: NDArray[np.float64],
+    x: NDArray[np.float64],
+    work: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> NDArray[np.float64]:
     """out = (a - b) e^x, for |x| <= 708 and a - b finite (no factor over- or underflows)."""
     np.exp(x, out=work)
     np.subtract(a, b, out=out)
@@ -77,7 +100,9 @@ def scaled_exp(a, b, x, work, out):
     return out
 
 
-def expm1_minus_x_generic(xp, t, expm1_t, series):
+def expm1_minus_x_generic(
+    xp: Any, t: Any, expm1_t: Any, series: tuple[float, tuple[float, ...]]
+) -> Any:
     """:func:`expm1_minus_x` for any array library and every t: the series evaluated
     everywhere and selected where |t| < radius (the array API has no in-place update of a
     subset), and +inf at t = +inf (where expm1(t) - t is inf - inf)."""
@@ -99,7 +124,7 @@ def _half_difference(xp, a, b):
     return t, xp.where(xp.isfinite(lo), lo, xp.zeros_like(lo))
 
 
-def half_expm1_generic(xp, a, b):
+def half_expm1_generic(xp: Any, a: Any, b: Any) -> Any:
     """(e^(a - b) - 1) / 2 for every a, b: u (u/2 + 1) with u = expm1(t), t = (a - b)/2,
     plus lo (1 + u)**2 for the rounding error lo of t (wherever the first part is finite;
     where it is not, the result is +inf whatever lo is)."""
@@ -110,7 +135,9 @@ def half_expm1_generic(xp, a, b):
     return main + xp.where(xp.isfinite(main), (lo * e) * e, xp.zeros_like(main))
 
 
-def half_expm1_minus_x_generic(xp, a, b, series):
+def half_expm1_minus_x_generic(
+    xp: Any, a: Any, b: Any, series: tuple[float, tuple[float, ...]]
+) -> Any:
     """(e^t - 1 - t) / 2 with t = a - b, for every a, b: u**2/2 + (u - t/2) with
     u = expm1(t/2), plus lo u (u + 2) for the rounding error lo of t/2 (wherever the first
     part is finite)."""
@@ -120,7 +147,7 @@ def half_expm1_minus_x_generic(xp, a, b, series):
     return main + xp.where(xp.isfinite(main), (lo * u) * (u + 2), xp.zeros_like(main))
 
 
-def scaled_exp_generic(xp, a, b, x, power, shift):
+def scaled_exp_generic(xp: Any, a: Any, b: Any, x: Any, power: int, shift: int) -> Any:
     """2**shift (a - b)**power e^x (power 1 or 2) with no intermediate overflow or
     underflow, for every a, b, x.
 

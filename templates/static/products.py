@@ -7,7 +7,7 @@ an input is infinite or NaN. Plain Python, copied into the generated package as
 import numpy as np
 
 
-def sum_of_products(a, g):
+def sum_of_products(a: np.ndarray, g: np.ndarray) -> np.ndarray:
     """a^T g in float64, (B, n) and (B, k) in: the limits of the exact sums (the encoder
     module's docstring states them); the finite products scaled by powers of two per column
     of a and of g, so that no product or partial sum overflows, and scaled back once."""
@@ -29,7 +29,7 @@ def sum_of_products(a, g):
     return np.where(nan | ((count[1] > 0) & (count[-1] > 0)), np.nan, result)
 
 
-def _scaled_products(a, g):
+def _scaled_products(a: np.ndarray, g: np.ndarray) -> np.ndarray:
     """a^T g for finite a, g, each column divided by a power of two near its largest
     magnitude first (exact), the product scaled back by ldexp (which rounds once)."""
     _, exponent_a = np.frexp(np.max(np.abs(a), axis=0, initial=0.0))

@@ -6,9 +6,12 @@ generated _constants.py.
 
 import math
 import os
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ._constants import BLOCK_ELEMENTS, EXPM1_MINUS_X_SERIES, THREADED_ELEMENTS
 
@@ -40,8 +43,14 @@ def _thread_count(setting):
 
 NUM_THREADS = _thread_count(os.environ.get("KLGEN_NUM_THREADS", ""))
 
+FloatArray: TypeAlias = NDArray[np.floating]
+"""A float32 or float64 numpy array: the kernels' results in their type hints."""
+Series: TypeAlias = tuple[float, tuple[float, ...]]
+"""The |t| below which the Taylor series of e^t - 1 - t is used, and its coefficients."""
+_T = TypeVar("_T")
 
-def is_numpy(values):
+
+def is_numpy(values: Sequence[object]) -> bool:
     """True unless a value is another library's array (one with ``__array_namespace__`` or
     ``__dlpack__`` that is no numpy array): numpy takes the rest (arrays, scalars, lists,
     objects with ``__array__``) or :func:`prepare` refuses them, naming the argument."""
@@ -61,7 +70,7 @@ def _library(value):
     return type(value).__name__ if package == "builtins" else f"{package} {type(value).__name__}"
 
 
-def array_namespace(names, values):
+def array_namespace(names: Sequence[str], values: Sequence[Any]) -> Any:
     """The array API namespace of non-numpy inputs (torch, CuPy, JAX, array-api-strict...),
     which must all come from one library."""
     libraries = [type(v).__module__.partition(".")[0] for v in values]
@@ -82,7 +91,9 @@ def array_namespace(names, values):
     return array_namespace(*values)
 
 
-def prepare_generic(xp, names, values):
+def prepare_generic(
+    xp: Any, names: Sequence[str], values: Sequence[Any]
+) -> tuple[list[Any], tuple[int, ...], Any]:
     """The array-API twin of :func:`prepare`: check float32/float64 arrays with a latent axis
     whose shapes broadcast; return them in float64 (the compute type), their broadcast shape
     and the result type."""
@@ -96,12 +107,14 @@ def prepare_generic(xp, names, values):
     return [xp.astype(v, xp.float64) for v in values], shape, dtype
 
 
-def generic_series(xp, dtype):
+def generic_series(xp: Any, dtype: Any) -> Series:
     """The Taylor series for the output type ``dtype`` (float32 or float64 of ``xp``)."""
     return _EXPM1_MINUS_X_SERIES[np.dtype(np.float32 if dtype == xp.float32 else np.float64)]
 
 
-def reduce_generic(xp, gradients, values, shape, dtype):
+def reduce_generic(
+    xp: Any, gradients: Sequence[Any], values: Sequence[Any], shape: tuple[int, ...], dtype: Any
+) -> tuple[Any, ...]:
     """Each gradient broadcast to ``shape``, summed over the axes its input was broadcast
     along, in the result type."""
     reduced = []
@@ -116,7 +129,9 @@ def reduce_generic(xp, gradients, values, shape, dtype):
     return tuple(reduced)
 
 
-def prepare(names, values):
+def prepare(
+    names: Sequence[str], values: Sequence[ArrayLike]
+) -> tuple[Sequence[FloatArray], tuple[int, ...]]:
     """Check and convert kernel inputs; return them as arrays of one float type, and their
     broadcast shape.
 
@@ -152,7 +167,7 @@ def _as_array(name, value):
     return array
 
 
-def plain(values):
+def plain(values: Sequence[object]) -> bool:
     """True for C-contiguous float32 or float64 arrays of one shape and type, with a last
     axis: inputs that need no conversion, broadcasting or copy (the common call, checked
     cheaply)."""
@@ -176,7 +191,7 @@ def plain(values):
     return True
 
 
-def plain_out(out, arrays):
+def plain_out(out: object, arrays: Sequence[FloatArray]) -> bool:
     """True when ``out`` is a tuple (kl, *gradients) of writeable C-contiguous arrays of the
     result shapes and the type of the ``plain`` inputs ``arrays``, overlapping neither each
     other nor an input: buffers that need no check beyond this one (any other ``out`` gets
@@ -256,14 +271,22 @@ def _broadcast_shape(names, shapes):
     )
 
 
-def value_buffer(shape, dtype, out=None):
+def value_buffer(
+    shape: tuple[int, ...], dtype: np.dtype, out: np.ndarray | None = None
+) -> FloatArray:
     """The per-row KL array, shape[:-1]: the caller's ``out`` after checking it."""
     if out is None:
         return np.empty(shape[:-1], dtype)
     return _checked_out(out, shape[:-1], dtype, _out_name(0))
 
 
-def gradient_buffers(names, arrays, shape, dtype, outs=None):
+def gradient_buffers(
+    names: Sequence[str],
+    arrays: Sequence[FloatArray],
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    outs: Sequence[np.ndarray] | None = None,
+) -> list[FloatArray]:
     """One gradient buffer per input, in the broadcast shape.
 
     A caller's buffer (checked first) is written directly when its input was not broadcast;
@@ -280,7 +303,11 @@ def gradient_buffers(names, arrays, shape, dtype, outs=None):
     return buffers
 
 
-def reduce_gradients(buffers, arrays, outs=None):
+def reduce_gradients(
+    buffers: Sequence[FloatArray],
+    arrays: Sequence[FloatArray],
+    outs: Sequence[FloatArray] | None = None,
+) -> tuple[FloatArray, ...]:
     """Sum each gradient over the axes its input was broadcast along."""
     grads = []
     for i, (buffer, array) in enumerate(zip(buffers, arrays, strict=True)):
@@ -296,7 +323,9 @@ def reduce_gradients(buffers, arrays, outs=None):
     return tuple(grads)
 
 
-def split_out(out, names):
+def split_out(
+    out: object, names: Sequence[str]
+) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
     """``out=(kl, d_name1, ...)`` as (kl, [d_name...]), or (None, None) when out is None;
     every entry must be a numpy array (checked here, before anything is written)."""
     if out is None:
@@ -318,7 +347,9 @@ def split_out(out, names):
     return out[0], list(out[1:])
 
 
-def check_no_overlap(names, inputs, out):
+def check_no_overlap(
+    names: Sequence[str], inputs: Sequence[object], out: Sequence[FloatArray]
+) -> None:
     """The ``out`` arrays, written block by block, must not alias an input still to be read,
     nor each other (one gradient would overwrite another)."""
     found = _overlap(out, inputs)
@@ -351,7 +382,9 @@ def _checked_out(out, shape, dtype, what):
     return out if type(out) is np.ndarray else out.view(np.ndarray)
 
 
-def as_rows(inputs, outputs, shape):
+def as_rows(
+    inputs: Sequence[FloatArray], outputs: Sequence[FloatArray], shape: tuple[int, ...]
+) -> tuple[list[FloatArray], list[FloatArray]]:
     """Inputs broadcast to ``shape`` and viewed as (rows, latent); outputs viewed as (rows,)
     for the KL or (rows, latent) for a gradient."""
     rows, latent = math.prod(shape[:-1]), shape[-1]
@@ -362,7 +395,12 @@ def as_rows(inputs, outputs, shape):
     return inputs, outputs
 
 
-def for_all_rows(kernels, inputs, outputs, shape):
+def for_all_rows(
+    kernels: Mapping[np.dtype, Callable[..., None]],
+    inputs: Sequence[FloatArray],
+    outputs: Sequence[FloatArray],
+    shape: tuple[int, ...],
+) -> None:
     """Call the compiled ``kernels[dtype](*inputs, *outputs, latent, first, last)`` of the
     inputs' type on all rows, with every array flat and C-ordered (a broadcast or strided
     input is copied so; outputs are C-contiguous): in one call, or on threads over row
@@ -381,7 +419,9 @@ def for_all_rows(kernels, inputs, outputs, shape):
     map_in_threads(kernel, [(*flat, latent, first, last) for first, last in ranges])
 
 
-def map_in_threads(function, argument_tuples):
+def map_in_threads(
+    function: Callable[..., _T], argument_tuples: Sequence[tuple[Any, ...]]
+) -> list[_T]:
     """``[function(*arguments) for arguments in argument_tuples]``, on one shared pool of
     NUM_THREADS threads (one after another when NUM_THREADS is 1). numpy's loops and
     numba's nogil kernels release the GIL, so the calls overlap."""
@@ -394,7 +434,13 @@ def map_in_threads(function, argument_tuples):
     return [future.result() for future in futures]
 
 
-def for_row_blocks(block, scratch_count, inputs, outputs, shape):
+def for_row_blocks(
+    block: Callable[..., None],
+    scratch_count: int,
+    inputs: Sequence[FloatArray],
+    outputs: Sequence[FloatArray],
+    shape: tuple[int, ...],
+) -> None:
     """Call ``block(*inputs, *outputs, scratch, series)`` on consecutive blocks of rows.
 
     Inputs are broadcast to ``shape``, viewed as (rows, latent) matrices and given to the
