@@ -215,7 +215,9 @@ class UfuncPrinter(_Calls):
                 if target in direct:
                     self.lines.append(f"{target} = {direct[target]}")
                 elif self.reuse:
-                    held[target] = self.free.pop() if self.free else self.fresh("s")
+                    held[target] = self.inherited(statement, held, last, i) or (
+                        self.free.pop() if self.free else self.fresh("s")
+                    )
                     self.lines.append(f"{target} = {held[target]}")
                 else:
                     self.scratch.append(target)
@@ -232,6 +234,24 @@ class UfuncPrinter(_Calls):
                 self.scratch.append(name)
             self.lines.append(f"np.copyto({name}, {self.operand(value)})")
         return self.lines
+
+    def inherited(self, statement: Assignment, held: dict, last: dict, i: int) -> str | None:
+        """The buffer of an operand whose last use is ``statement``, when the statement is
+        one elementwise ufunc call (which may write over its own input): taken from
+        ``held``, so that it is not freed again."""
+        if not isinstance(statement.rhs, (sp.Add, sp.Mul, sp.Pow)) and not (
+            type(statement.rhs) in UFUNCS or type(statement.rhs) in BINARY
+        ):
+            return None
+        dying = [s.name for s in statement.rhs.free_symbols if s.name in held]
+        dying = sorted(n for n in dying if last.get(n) == i)
+        if not dying:
+            return None
+        start = len(self.lines)
+        self.assign(statement)  # a dry run: how many calls the statement takes
+        calls = len(self.lines) - start
+        del self.lines[start:]
+        return held.pop(dying[0]) if calls == 1 else None
 
     def symbols(self, output: str) -> set[sp.Symbol]:
         return self.routine.outputs[output].free_symbols

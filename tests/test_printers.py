@@ -118,3 +118,18 @@ def test_a_reduction_is_taken_as_soon_as_its_piece_is_computed():
     taken = [i for i, line in enumerate(lines) if line.startswith("rows")]
     assert lines[taken[0]].startswith("rows = ") and lines[taken[1]].startswith("rows += ")
     assert taken[0] < len(lines) - 1  # not all left to the end
+
+
+def test_a_single_call_writes_over_the_operand_it_is_the_last_use_of():
+    """``np.exp(a, out=a)`` is safe for one elementwise call: a chain then needs one buffer,
+    and still computes the expression (a two-call statement never writes over an input)."""
+    expr = sp.exp(sp.sqrt(1 + x**2) * 3) - sp.exp(-y) * (x - y)
+    routine = ir.build((x, y), {"out": expr})
+    printer = UfuncPrinter(routine, "k", {"out"}, reuse=True)
+    lines = printer.statements()
+    env = {"np": np, "x": POINTS[0], "y": POINTS[1], "out": np.empty(POINTS.shape[1])}
+    env |= {name: np.empty(POINTS.shape[1]) for name in printer.scratch}
+    exec("\n".join(lines), env)
+    expected = sp.lambdify((x, y), expr, "numpy")(*POINTS)
+    np.testing.assert_allclose(env["out"], expected, rtol=1e-13)
+    assert len(printer.scratch) < len(routine.statements) - 1
