@@ -445,11 +445,18 @@ class ScalarPrinter(_Conditions):
         lines = [f"{self.target(s.lhs.name)} = {self.expr(s.rhs)}" for s in self.routine.statements]
         for name, value in self.routine.outputs.items():
             if not (value.is_Symbol and value.name == name):
-                lines.append(f"{self.target(name)} = {self.operand(value)}")
+                lines.append(f"{self.target(name)} = {self.argument(value)}")
         return lines
 
     def target(self, name: str) -> str:
         return self.targets.get(name, name)
+
+    def argument(self, expr) -> str:
+        """An operand where a function takes it (or it stands alone as a value)."""
+        return self.operand(expr)
+
+    def nan(self) -> str:
+        return f"{self.module}.nan"
 
     def function(self, name: str) -> str:
         """The namespace's spelling of the numpy function ``name``."""
@@ -466,12 +473,11 @@ class ScalarPrinter(_Conditions):
         for kind, method in self.FORMS:
             if isinstance(rhs, kind):
                 return getattr(self, method)(rhs)
-        args = [self.operand(a) for a in rhs.args]
         if type(rhs) in UFUNCS:
-            return f"{self.function(UFUNCS[type(rhs)])}({args[0]})"
+            return f"{self.function(UFUNCS[type(rhs)])}({self.argument(rhs.args[0])})"
         if type(rhs) in BINARY:
-            code = args[0]
-            for other in args[1:]:
+            code, *rest = (self.argument(a) for a in rhs.args)
+            for other in rest:
                 code = f"{self.function(BINARY[type(rhs)])}({code}, {other})"
             return code
         code = self.node(rhs)
@@ -517,11 +523,11 @@ class ScalarPrinter(_Conditions):
     def piecewise(self, rhs: sp.Piecewise) -> str:
         """The first true condition wins, as in SymPy; no true one gives NaN."""
         (last, otherwise), *earlier = reversed(rhs.args)
-        code = self.operand(last)
+        code = self.argument(last)
         if otherwise != sp.true:
-            code = self.choose(otherwise, code, f"{self.module}.nan")
+            code = self.choose(otherwise, code, self.nan())
         for value, condition in earlier:
-            code = self.choose(condition, self.operand(value), code)
+            code = self.choose(condition, self.argument(value), code)
         return code
 
     def choose(self, condition, then: str, otherwise: str) -> str:
@@ -548,9 +554,13 @@ class ScalarPrinter(_Conditions):
         return None
 
 
-class ArrayApiPrinter(_Calls, ScalarPrinter):
+class ArrayApiPrinter(ScalarPrinter):
     """Statements on whole arrays of the namespace ``xp`` (array API standard names), in
-    float64: the careful helpers of ``_numeric`` for the nodes of derive/numerics.py."""
+    float64: the careful helpers of ``_numeric`` for the nodes of derive/numerics.py, the
+    ``_generic`` twins of ``_functions`` for users' functions. Relations are operators
+    (``x > 0.0``), which every array library takes with a Python number; where a function
+    takes a number, it gets ``xp.full_like(like, number)``, ``like`` naming an array of the
+    result's shape (without one, a number there is refused)."""
 
     backend = "array-API"
     module = "xp"
@@ -562,16 +572,49 @@ class ArrayApiPrinter(_Calls, ScalarPrinter):
         Expm1MinusX: ("expm1_minus_x_generic", True),
     }
 
+    def __init__(self, routine: Routine, kernel_name: str, targets=None, like: str | None = None):
+        super().__init__(routine, kernel_name, targets)
+        self.like = like
+        self.uses_like = False  # a line reads ``like``
+
+    def argument(self, expr) -> str:
+        if not expr.is_Number:
+            return self.operand(expr)
+        if self.like is None:
+            raise self.unsupported(f"the number {expr} as a function's argument")
+        self.uses_like = True
+        return f"xp.full_like({self.like}, {self.operand(expr)})"
+
+    def nan(self) -> str:
+        if self.like is None:
+            raise self.unsupported("a Piecewise without an otherwise branch")
+        self.uses_like = True
+        return f"xp.full_like({self.like}, xp.nan)"
+
     def function(self, name: str) -> str:
         return f"xp.{ARRAY_API_NAMES.get(name, name)}"
+
+    def logic(self, op, operands: list[str]) -> str:
+        first, *rest = operands
+        for other in rest:
+            first = f"xp.{LOGIC[op][0]}({first}, {other})"
+        return first
+
+    def negation(self, operand: str) -> str:
+        return f"xp.logical_not({operand})"
 
     def choose(self, condition, then: str, otherwise: str) -> str:
         return f"xp.where({self.condition(condition)}, {then}, {otherwise})"
 
     def node(self, rhs) -> str | None:
+        if type(rhs) in HELPERS and type(rhs) not in self.GENERIC:
+            args = [self.argument(a) for a in rhs.args]
+            args = args[:1] if isinstance(rhs, sp.Heaviside) else args
+            return self.call(f"{HELPERS[type(rhs)]}_generic", "xp", *args)
         if type(rhs) not in self.GENERIC:
             return None
         name, series = self.GENERIC[type(rhs)]
+        # The careful helpers take numbers as they are (b = 0 of a half, ScaledExp's n, s).
         args = [self.operand(a) for a in rhs.args]
         if isinstance(rhs, ScaledExp):
             args[3:] = map(str, rhs.args[3:])

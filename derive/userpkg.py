@@ -18,7 +18,7 @@ from klgen.derive.codegen import runtime_files
 from klgen.derive.derivations.notation import latex_names, to_latex
 from klgen.derive.kernel import RESERVED, Kernel
 from klgen.derive.layout import SPEC_FILES, copy_static, render, wrap_latex
-from klgen.derive.printers import HELPERS, ScalarPrinter, UfuncPrinter
+from klgen.derive.printers import HELPERS, ArrayApiPrinter, ScalarPrinter, UfuncPrinter
 from klgen.derive.seal import recorded_hash
 
 BACKENDS = ("numpy", "numba")
@@ -27,6 +27,8 @@ KINDS = ("value", "grad", "value_and_grad")
 TEMPLATE_NAMES = RESERVED | {"terms", "terms_row", "row", "start", "j", "latent", "first", "last"}
 TEMPLATE_NAMES |= {"series", "result", "total", "weight", "row_sum", "row_logsumexp"}
 TEMPLATE_NAMES |= {"logsumexp_rows", "softmax_rows", *HELPERS.values()}
+TEMPLATE_NAMES |= {"like", "values", "weights", "grads", "logsumexp_rows_generic"}
+TEMPLATE_NAMES |= {f"{name}_generic" for name in HELPERS.values()}
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def latex_gradients(p: Prepared) -> list[str]:
 def render_module(p: Prepared, backend: str, compiled_against: dict[str, str] | None = None) -> str:
     """The module of one kernel for ``backend``: every block printed from the one routine
     (the numba one inlining the helper modules ``compiled_against``: file name -> text)."""
-    blocks, scratch, helpers = {}, {}, set()
+    blocks, scratch, helpers, generic, generic_helpers = {}, {}, set(), {}, set()
     for kind in KINDS:
         routine = ir.build(p.args, _outputs(p, kind, backend), _block_names(p))
         if backend == "numpy":
@@ -108,6 +110,12 @@ def render_module(p: Prepared, backend: str, compiled_against: dict[str, str] | 
         blocks[kind] = printer.statements()
         scratch[kind] = tuple(getattr(printer, "scratch", ()))
         helpers |= printer.helpers
+        arrays = ir.build(p.args, _outputs(p, kind, "numpy"), _block_names(p))
+        printer = ArrayApiPrinter(arrays, p.kernel.name, like="like")
+        lines = printer.statements()
+        uses = {"series": "expm1_minus_x_generic" in printer.helpers, "like": printer.uses_like}
+        generic[kind] = (lines, uses)
+        generic_helpers |= printer.helpers
     runtime = ["check_no_overlap", "gradient_buffers", "is_numpy", "prepare"]
     runtime += ["reduce_gradients", "split_out", "value_buffer"]
     runtime.append("for_all_rows" if backend == "numba" else "for_row_blocks")
@@ -116,6 +124,12 @@ def render_module(p: Prepared, backend: str, compiled_against: dict[str, str] | 
     else:
         helpers |= {"row_sum"} if p.kernel.reduce == "sum" else {"row_logsumexp"}
     numeric = {"expm1_minus_x"} & helpers if backend == "numpy" else set()
+    numeric |= {"expm1_minus_x_generic"} & generic_helpers
+    numpy = backend == "numpy"
+    if p.kernel.reduce == "logsumexp":
+        generic_helpers.add("logsumexp_rows_generic")
+    runtime += ["array_namespace", "prepare_generic", "reduce_generic"]
+    runtime += ["generic_series"] if numeric & {"expm1_minus_x_generic"} else []
     return render(
         "user_module.py.jinja",
         f"kernel {p.kernel.name} of the spec file {Path(p.kernel.source).name or '(in memory)'}",
@@ -125,8 +139,10 @@ def render_module(p: Prepared, backend: str, compiled_against: dict[str, str] | 
         blocks=blocks,
         scratch=scratch,
         helper_module="_numba_functions" if backend == "numba" else "_functions",
-        helper_imports=sorted(helpers - numeric),
+        helper_imports=sorted((helpers | (generic_helpers if numpy else set())) - numeric),
+        generic_imports=sorted(set() if numpy else generic_helpers - numeric),
         numeric_imports=sorted(numeric),
+        generic=generic,
         runtime_imports=sorted(runtime),
         compiled_against={
             name: recorded_hash(text) for name, text in (compiled_against or {}).items()

@@ -1,10 +1,19 @@
 """Every generated kernel on other array libraries, through the array API, against numpy."""
 
+import importlib
+import inspect
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from kernels import BACKENDS, namespace
+
+from klgen.derive.kernel import load_spec
+from klgen.derive.userpkg import render_package
+
+ROOT = Path(__file__).resolve().parent.parent
 
 xps = pytest.importorskip("array_api_strict", reason="array-api-strict is not installed")
 
@@ -126,3 +135,76 @@ def test_array_api_path_never_assigns_into_an_array(monkeypatch):
         (k.kl_diag_normal_grad, (mu, small, mu_p, logvar_p)),
     ]:
         f(*args)
+
+
+# Users' kernels (klgen generate --spec): the array-API lines, printed from the same
+# intermediate form as the numpy blocks, against those blocks. The kernels of every emitted
+# function (specs/coverage.py) take half a minute to generate: they run with the slow tests.
+SPECS = Path(__file__).resolve().parent / "specs"
+SPEC_FILES = [SPECS / "edges.py", SPECS / "others.py", ROOT / "examples" / "kl_laplace.py"]
+USER_KERNELS = [
+    pytest.param(path, k.name, id=k.name) for path in SPEC_FILES for k in load_spec(path)
+]
+USER_KERNELS += [
+    pytest.param(SPECS / "coverage.py", k.name, id=k.name, marks=pytest.mark.slow)
+    for k in load_spec(SPECS / "coverage.py")
+]
+
+
+@pytest.fixture(scope="module")
+def user_module(tmp_path_factory):
+    """``user_module(spec path, kernel name)``: that kernel's numpy module, its spec file
+    generated (once) into a package of its own and imported."""
+    folder = tmp_path_factory.mktemp("users")
+    packages = {}
+
+    def module(path: Path, name: str):
+        if path not in packages:
+            packages[path] = f"spec_{len(packages)}"
+            (folder / packages[path]).mkdir()
+            for file, text in render_package(load_spec(path)).items():
+                (folder / packages[path] / file).write_text(text)
+        sys.path.insert(0, str(folder))
+        try:
+            return importlib.import_module(f"{packages[path]}.{name}")
+        finally:
+            sys.path.remove(str(folder))
+
+    return module
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("library, to_array, to_numpy", LIBRARIES, ids=ids)
+@pytest.mark.parametrize("path, name", USER_KERNELS)
+def test_a_users_kernel_on_another_library_matches_numpy(
+    user_module, path, name, library, to_array, to_numpy, dtype
+):
+    """Same formulas, float64 inside, results in the inputs' type; the last argument
+    broadcast along the batch (its gradient summed back); NaN where numpy has NaN."""
+    module = user_module(path, name)
+    rng = np.random.default_rng(3)
+    count = len(inspect.signature(getattr(module, name)).parameters)
+    shapes = [(4, 6)] * (count - 1) + [(1, 6)]
+    arrays = [rng.uniform(-2.0, 2.0, shape).astype(dtype) for shape in shapes]
+    functions = (name, f"{name}_grad", f"{name}_value_and_grad")
+    with np.errstate(all="ignore"):
+        expected = [getattr(module, f)(*arrays) for f in functions]
+    with np.errstate(all="ignore"):  # array-api-strict computes with numpy
+        got = [getattr(module, f)(*[to_array(a) for a in arrays]) for f in functions]
+    flat_expected = [expected[0], *expected[1], expected[2][0], *expected[2][1]]
+    flat_got = [got[0], *got[1], got[2][0], *got[2][1]]
+    # float64: the same operations in the same order, up to the helpers' own forms (a few
+    # ulps); float32: both round the same float64 result once, but a few-ulp float64
+    # difference can cross a float32 rounding boundary (one float32 ulp).
+    rtol = 1e-13 if dtype == np.float64 else 2 * float(np.finfo(np.float32).eps)
+    for want, have in zip(flat_expected, flat_got, strict=True):
+        have = to_numpy(have)
+        assert have.dtype == want.dtype and have.shape == want.shape
+        np.testing.assert_allclose(have, want, rtol=rtol, atol=1e-300, equal_nan=True)
+
+
+def test_out_is_refused_on_another_library(user_module):
+    module = user_module(ROOT / "examples" / "kl_laplace.py", "kl_laplace")
+    arrays = [xps.asarray(np.ones((2, 3))) for _ in range(4)]
+    with pytest.raises(TypeError, match="out= is for numpy arrays"):
+        module.kl_laplace_value_and_grad(*arrays, out=(np.empty(2),) + (np.empty((2, 3)),) * 4)

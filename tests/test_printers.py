@@ -37,7 +37,7 @@ def run_ufuncs(routine: ir.Routine) -> np.ndarray:
 
 
 def run_lines(printer, xp_name: str, values) -> np.ndarray:
-    env = {xp_name: np, "x": values[0], "y": values[1]}
+    env = {xp_name: np, "x": values[0], "y": values[1], "like": np.zeros_like(values[0])}
     exec("\n".join(printer.statements()), env)
     return env["out"]
 
@@ -57,7 +57,7 @@ def test_each_printer_computes_the_expression(name, backend):
     if backend == "numpy":
         got = run_ufuncs(routine)
     elif backend == "array-API":
-        got = run_lines(ArrayApiPrinter(routine, "k"), "xp", POINTS)
+        got = run_lines(ArrayApiPrinter(routine, "k", like="like"), "xp", POINTS)
     else:
         got = run_scalar(routine, "float32" if "float32" in backend else "float64")
     # float64: a few roundings of terms of size <= 20; float32 inputs are rounded first,
@@ -92,10 +92,21 @@ def test_printers_refuse_what_they_cannot_evaluate_naming_it(printer, backend):
         printer(routine).statements()
 
 
-def test_the_array_api_printer_has_no_users_helpers():
-    routine = ir.build((x,), {"out": functions.sigmoid(x)})
-    with pytest.raises(Unsupported, match="no array-API evaluation of sigmoid"):
+def test_the_array_api_printer_calls_the_generic_twins_of_users_helpers():
+    routine = ir.build((x,), {"out": functions.sigmoid(x) + functions.softplus(-x)})
+    printer = ArrayApiPrinter(routine, "k")
+    assert "sigmoid_generic(xp, x)" in "\n".join(printer.statements())
+    assert printer.helpers == {"sigmoid_generic", "softplus_generic"}
+
+
+def test_a_number_where_an_array_function_needs_an_array_is_refused_without_like():
+    """Array-API functions need arrays: a number there becomes ``xp.full_like(like, c)``,
+    and without an array ``like`` of the result's shape the printer refuses it."""
+    routine = ir.build((x,), {"out": sp.Max(x, 0)})
+    with pytest.raises(Unsupported, match="no array-API evaluation of the number 0"):
         ArrayApiPrinter(routine, "k").statements()
+    printer = ArrayApiPrinter(routine, "k", like="like")
+    assert "xp.full_like(like, 0.0)" in " ".join(printer.statements()) and printer.uses_like
 
 
 def test_a_reduction_is_taken_as_soon_as_its_piece_is_computed():

@@ -1,8 +1,11 @@
 """Stable numpy evaluations of the functions loss terms use that numpy lacks, for the kernels
 klgen generates from spec files (derive/functions.py defines them; derive/printers.py calls
 them). Each writes into ``out`` (float64, the blocks' compute type) and allocates only a
-work array or a mask.
+work array or a mask. The ``_generic`` twins compute the same on arrays of any array-API
+namespace ``xp`` (torch, CuPy, JAX...), returning new arrays.
 """
+
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -61,3 +64,36 @@ def _row_shift(terms):
     """Each row's maximum (0 where it is not finite), as a (rows, 1) column."""
     top = np.max(terms, axis=-1, keepdims=True)
     return np.where(np.isfinite(top), top, 0.0)
+
+
+def sigmoid_generic(xp: Any, x: Any) -> Any:
+    """:func:`sigmoid` on arrays of ``xp``."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def softplus_generic(xp: Any, x: Any) -> Any:
+    """:func:`softplus` on arrays of ``xp``."""
+    return xp.logaddexp(xp.zeros_like(x), x)
+
+
+def xlogy_generic(xp: Any, x: Any, y: Any) -> Any:
+    """:func:`xlogy` on arrays of ``xp``: 0 where x = 0 whatever y."""
+    product = x * xp.log(y)
+    return xp.where(x == 0, xp.zeros_like(product), product)
+
+
+def heaviside_generic(xp: Any, x: Any) -> Any:
+    """:func:`heaviside` on arrays of ``xp`` (NaN stays NaN)."""
+    step = xp.astype(x > 0, xp.float64) + 0.5 * xp.astype(x == 0, xp.float64)
+    return xp.where(xp.isnan(x), x, step)
+
+
+def logsumexp_rows_generic(xp: Any, terms: Any) -> tuple[Any, Any]:
+    """:func:`logsumexp_rows` and the weights of :func:`softmax_rows` on arrays of ``xp``:
+    (log-sum-exp of each row, the softmax of each row)."""
+    top = xp.max(terms, axis=-1, keepdims=True)
+    shift = xp.where(xp.isfinite(top), top, xp.zeros_like(top))
+    exponentials = xp.exp(terms - shift)
+    total = xp.sum(exponentials, axis=-1, keepdims=True)
+    return xp.log(total[..., 0]) + shift[..., 0], exponentials / total
