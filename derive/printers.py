@@ -123,13 +123,11 @@ class _Conditions:
         return f"(not {operand})"
 
 
-class _Calls(_Conditions):
-    """Conditions spelled as calls of the namespace ``module`` (``np.greater(a, b)``)."""
+class _LogicCalls(_Conditions):
+    """And, Or and Not spelled as calls of the namespace ``module`` (arrays have no
+    ``and``): ``np.logical_and(a, b)``."""
 
-    module = "np"
-
-    def relation(self, op, a: str, b: str) -> str:
-        return f"{self.module}.{RELATIONS[op][0]}({a}, {b})"
+    module: str
 
     def logic(self, op, operands: list[str]) -> str:
         first, *rest = operands
@@ -139,6 +137,15 @@ class _Calls(_Conditions):
 
     def negation(self, operand: str) -> str:
         return f"{self.module}.logical_not({operand})"
+
+
+class _Calls(_LogicCalls):
+    """Conditions spelled as ufunc calls of ``module``, relations too: ``np.greater(a, b)``."""
+
+    module = "np"
+
+    def relation(self, op, a: str, b: str) -> str:
+        return f"{self.module}.{RELATIONS[op][0]}({a}, {b})"
 
 
 class UfuncPrinter(_Calls):
@@ -554,7 +561,7 @@ class ScalarPrinter(_Conditions):
         return None
 
 
-class ArrayApiPrinter(ScalarPrinter):
+class ArrayApiPrinter(_LogicCalls, ScalarPrinter):
     """Statements on whole arrays of the namespace ``xp`` (array API standard names), in
     float64: the careful helpers of ``_numeric`` for the nodes of derive/numerics.py, the
     ``_generic`` twins of ``_functions`` for users' functions. Relations are operators
@@ -593,15 +600,6 @@ class ArrayApiPrinter(ScalarPrinter):
 
     def function(self, name: str) -> str:
         return f"xp.{ARRAY_API_NAMES.get(name, name)}"
-
-    def logic(self, op, operands: list[str]) -> str:
-        first, *rest = operands
-        for other in rest:
-            first = f"xp.{LOGIC[op][0]}({first}, {other})"
-        return first
-
-    def negation(self, operand: str) -> str:
-        return f"xp.logical_not({operand})"
 
     def choose(self, condition, then: str, otherwise: str) -> str:
         return f"xp.where({self.condition(condition)}, {then}, {otherwise})"
