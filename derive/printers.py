@@ -339,6 +339,10 @@ class UfuncPrinter(_Calls):
         over = [f.base for f in factors if isinstance(f, sp.Pow) and f.exp == -1]
         times = _repeated([f for f in factors if not (isinstance(f, sp.Pow) and f.exp == -1)])
         acc = number(coeff) if not times else self.operand(times[0])
+        coeff, divisor = _as_division(coeff) if times else (coeff, None)
+        if divisor is not None:  # x/3 rounds once; x*fl(1/3) twice
+            self.emit("divide", acc, number(divisor), out=out)
+            acc = out
         if times and coeff == -1:
             self.emit("negative", acc, out=out)
             acc = out
@@ -411,6 +415,14 @@ class UfuncPrinter(_Calls):
         self.helpers.add(name)
         operands = ", ".join(self.operand(a) for a in args)
         self.lines.append(f"{name}({operands}, {work}, out={out})")
+
+
+def _as_division(coeff: sp.Expr) -> tuple[sp.Expr, sp.Integer | None]:
+    """(sign, q) for a coefficient +-1/q whose float is inexact (q not a power of 2): a
+    division by q rounds once, a product with fl(1/q) twice; else (coeff, None)."""
+    if not coeff.is_Rational or abs(coeff.p) != 1 or coeff.q == 1 or coeff.q & (coeff.q - 1) == 0:
+        return coeff, None
+    return sp.Integer(coeff.p), sp.Integer(coeff.q)
 
 
 def _repeated(factors) -> list[sp.Expr]:
@@ -512,6 +524,9 @@ class ScalarPrinter(_Conditions):
         over = [self.operand(f.base) for f in factors if isinstance(f, sp.Pow) and f.exp == -1]
         kept = [f for f in factors if not (isinstance(f, sp.Pow) and f.exp == -1)]
         times = [self.operand(f) for f in _repeated(kept)]
+        coeff, divisor = _as_division(coeff) if times else (coeff, None)
+        if divisor is not None:  # x/3 rounds once; x*fl(1/3) twice
+            times[0] = f"{times[0]} / {self.operand(divisor)}"
         if coeff not in (1, -1):
             times.insert(0, self.operand(coeff))
         code = " / ".join([" * ".join(times) or self.operand(sp.S.One), *over])

@@ -144,3 +144,19 @@ def test_a_single_call_writes_over_the_operand_it_is_the_last_use_of():
     expected = sp.lambdify((x, y), expr, "numpy")(*POINTS)
     np.testing.assert_allclose(env["out"], expected, rtol=1e-13)
     assert len(printer.scratch) < len(routine.statements) - 1
+
+
+@pytest.mark.parametrize("backend", ["numpy", "compiled", "compiled float32", "array-API"])
+def test_a_division_by_a_constant_rounds_once(backend):
+    """x/3 is one correctly rounded division, not x times the rounded 1/3 (which is off by
+    an ulp for about a third of all x)."""
+    routine = ir.build((x, y), {"out": -x / 3})
+    if backend == "numpy":
+        got, want = run_ufuncs(routine), -(POINTS[0] / 3)
+    elif backend == "array-API":
+        got, want = run_lines(ArrayApiPrinter(routine, "k"), "xp", POINTS), -(POINTS[0] / 3)
+    else:
+        dtype = np.float32 if "float32" in backend else np.float64
+        got = run_scalar(routine, dtype.__name__)
+        want = -(POINTS[0].astype(dtype) / dtype(3))
+    np.testing.assert_array_equal(got, want)
