@@ -32,7 +32,7 @@ from klgen.derive.specs import SPECS, KernelSpec
 BLOCK_ELEMENTS = 8192
 THREADED_ELEMENTS = 1 << 18
 # The numba kernels' compute types, each with the suffix of its functions' names.
-NUMBA_TYPES = {"float64": "", "float32": "_f32"}
+NUMBA_TYPES = ScalarPrinter.SUFFIXES
 
 
 @dataclass(frozen=True)

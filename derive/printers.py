@@ -447,7 +447,7 @@ class ScalarPrinter(_Conditions):
 
     backend = "compiled"
     module = "np"
-    SUFFIXES = {"float64": "", "float32": "_f32"}
+    SUFFIXES = {"float64": "", "float32": "_f32"}  # compute type -> helper name suffix
 
     def __init__(self, routine: Routine, kernel_name: str, targets=None, dtype="float64"):
         self.routine = routine

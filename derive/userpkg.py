@@ -110,8 +110,9 @@ def render_module(p: Prepared, backend: str, compiled_against: dict[str, str] | 
         blocks[kind] = printer.statements()
         scratch[kind] = tuple(getattr(printer, "scratch", ()))
         helpers |= printer.helpers
-        arrays = ir.build(p.args, _outputs(p, kind, "numpy"), _block_names(p))
-        printer = ArrayApiPrinter(arrays, p.kernel.name, like="like")
+        if backend != "numpy":  # the array-API lines name their outputs as numpy's do
+            routine = ir.build(p.args, _outputs(p, kind, "numpy"), _block_names(p))
+        printer = ArrayApiPrinter(routine, p.kernel.name, like="like")
         lines = printer.statements()
         uses = {"series": "expm1_minus_x_generic" in printer.helpers, "like": printer.uses_like}
         generic[kind] = (lines, uses)
