@@ -1,5 +1,6 @@
 """Functions loss terms use that SymPy lacks: ``klgen.sigmoid``, ``klgen.softplus``,
-``klgen.logaddexp`` and ``klgen.xlogy``.
+``klgen.logaddexp`` and ``klgen.xlogy``; and ``softplus_bregman`` and
+``sigmoid_difference``, which rewrites introduce.
 
 Each is a SymPy function with its derivative (so the gradients stay in these functions,
 which the printers evaluate stably) and its definition in plain SymPy (``exact``), which the
@@ -62,7 +63,42 @@ class xlogy(sp.Function):  # noqa: N801
         return x * sp.log(y)
 
 
-FUNCTIONS = (sigmoid, softplus, logaddexp, xlogy)
+class softplus_bregman(sp.Function):  # noqa: N801
+    """softplus(b) - softplus(a) - sigmoid(a) (b - a): how far softplus at b lies above its
+    tangent at a (its Bregman divergence), which is the KL divergence between Bernoulli
+    distributions of logits a and b. Typed as it reads it cancels where b is near a; the
+    printers evaluate it as a sum of two terms that are never negative (the rewrite
+    ``softplus_bregman`` of derive/rewrites.py finds it in a user's term)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        return -sigmoid(a) * sigmoid(-a) * (b - a) if argindex == 1 else sigmoid(b) - sigmoid(a)
+
+    def exact(self):
+        a, b = self.args
+        return softplus(b).exact() - softplus(a).exact() - sigmoid(a).exact() * (b - a)
+
+
+class sigmoid_difference(sp.Function):  # noqa: N801
+    """sigmoid(x) - sigmoid(y), evaluated as sigmoid(y) sigmoid(-x) expm1(x - y) (or its
+    mirror image, whichever takes expm1 of a number <= 0): no cancellation where x is near y
+    or both are large (the rewrite ``sigmoid_difference`` of derive/rewrites.py finds it)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        x = self.args[argindex - 1]
+        slope = sigmoid(x) * sigmoid(-x)
+        return slope if argindex == 1 else -slope
+
+    def exact(self):
+        x, y = self.args
+        return sigmoid(x).exact() - sigmoid(y).exact()
+
+
+FUNCTIONS = (sigmoid, softplus, logaddexp, xlogy, softplus_bregman, sigmoid_difference)
 
 
 def as_exact(expr: sp.Expr) -> sp.Expr:

@@ -47,6 +47,8 @@ HELPERS = {
     functions.sigmoid: "sigmoid",
     functions.softplus: "softplus",
     functions.xlogy: "xlogy",
+    functions.softplus_bregman: "softplus_bregman",
+    functions.sigmoid_difference: "sigmoid_difference",
     sp.Heaviside: "heaviside",
     Expm1MinusX: "expm1_minus_x",
 }

@@ -16,7 +16,13 @@ from sympy.codegen.cfunctions import expm1, log1p
 from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
 
 from klgen.derive import functions, numerics
-from klgen.derive.functions import logaddexp, sigmoid, softplus
+from klgen.derive.functions import (
+    logaddexp,
+    sigmoid,
+    sigmoid_difference,
+    softplus,
+    softplus_bregman,
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,58 @@ def _log_sigmoid(expr):
         lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sigmoid),
         lambda e: -softplus(-e.args[0].args[0]),
     )
+
+
+def _softplus_bregman(expr):
+    """softplus(b) - softplus(a) - sigmoid(a) (b - a) -> softplus_bregman(a, b), looked for
+    with softplus(-x) written as softplus(x) - x and sigmoid(-x) as 1 - sigmoid(x) (so the
+    Bernoulli KL, typed with both outcomes' terms, shows it)."""
+
+    def positive(function, flipped):
+        return lambda x: flipped(x) if x.could_extract_minus_sign() else function(x)
+
+    canonical = sp.expand(
+        expr.replace(softplus, positive(softplus, lambda x: softplus(-x) + x)).replace(
+            sigmoid, positive(sigmoid, lambda x: 1 - sigmoid(-x))
+        )
+    )
+    terms = len(sp.Add.make_args(canonical))
+    for a in sorted((s.args[0] for s in canonical.atoms(sigmoid)), key=sp.default_sort_key):
+        for f in sorted(canonical.atoms(softplus), key=sp.default_sort_key):
+            b, coeff = f.args[0], canonical.coeff(f)
+            tangent_gap = softplus(b) - softplus(a) - sigmoid(a) * (b - a)
+            rest = sp.expand(canonical - coeff * tangent_gap)
+            if b != a and coeff != 0 and len(sp.Add.make_args(rest)) <= terms - 3:
+                return coeff * softplus_bregman(a, b) + rest
+    return expr
+
+
+def _sigmoid_differences(expr):
+    """c sigmoid(x) - c sigmoid(y) -> c sigmoid_difference(x, y), in every sum."""
+    if not expr.args:
+        return expr
+    expr = expr.func(*map(_sigmoid_differences, expr.args))
+    if not isinstance(expr, sp.Add):
+        return expr
+
+    def split(term):  # (coefficient, argument) of a term c sigmoid(x), else None
+        factors = [f for f in sp.Mul.make_args(term) if isinstance(f, sigmoid)]
+        return (term / factors[0], factors[0].args[0]) if len(factors) == 1 else None
+
+    terms, paired = list(expr.args), []
+    while True:
+        found = [(t, split(t)) for t in terms if split(t)]
+        pair = next(
+            ((t, u, x, y, c) for t, (c, x) in found for u, (k, y) in found if k == -c), None
+        )
+        if pair is None:
+            return sp.Add(*terms, *paired)
+        t, u, x, y, c = pair
+        terms.remove(t)
+        terms.remove(u)
+        if c.could_extract_minus_sign():  # written with the positive coefficient
+            x, y, c = y, x, -c
+        paired.append(c * sigmoid_difference(x, y))
 
 
 def _logaddexp(expr):
@@ -111,6 +169,17 @@ RULES = (
     Rule("sigmoid", "1/(1 + e^-x) -> sigmoid(x): no overflow of e^-x", _sigmoids),
     Rule("one_minus_sigmoid", "1 - sigmoid(x) -> sigmoid(-x): no cancellation", _one_minus_sigmoid),
     Rule("log_sigmoid", "log(sigmoid(x)) -> -softplus(-x): no log of 0", _log_sigmoid),
+    Rule(
+        "softplus_bregman",
+        "softplus(b) - softplus(a) - sigmoid(a) (b - a) -> a sum of non-negative terms: no "
+        "cancellation near b = a",
+        _softplus_bregman,
+    ),
+    Rule(
+        "sigmoid_difference",
+        "sigmoid(x) - sigmoid(y) -> sigmoid(y) sigmoid(-x) expm1(x - y): no cancellation",
+        _sigmoid_differences,
+    ),
     Rule("logaddexp", "log(e^a + e^b) -> logaddexp(a, b): no overflow", _logaddexp),
     Rule("log1p", "log(1 + x) -> log1p(x): exact for small x", lambda e: optimize(e, [log1p_opt])),
     Rule("softplus", "log(1 + e^x) -> softplus(x): finite for every finite x", _softplus),

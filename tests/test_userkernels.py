@@ -93,30 +93,10 @@ def test_the_worked_example_passes_its_generated_tests(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_kernels_from_other_corners_pass_their_generated_tests(tmp_path):
-    """A Bernoulli KL in logits, a Gaussian NLL with learned variance, a log-sum-exp. The
-    Bernoulli KL typed from the textbook cancels where the logits nearly agree (README):
-    its one-element mpmath test is left to the strict xfail below."""
-    run_generated_tests(
-        tmp_path,
-        SPECS / "others.py",
-        "test_values_match_mpmath[1-kl_bernoulli-numpy]",
-        "test_values_match_mpmath[1-kl_bernoulli-numba]",
-    )
-
-
-@pytest.mark.xfail(strict=True, reason="the textbook Bernoulli KL cancels near logits = logits_p")
-def test_the_textbook_bernoulli_kl_near_equal_logits(tmp_path):
-    (kernel,) = [k for k in load_spec(SPECS / "others.py") if k.name == "kl_bernoulli"]
-    module = _import_one(tmp_path, kernel)
-    a, b = 0.4601982975177119, 0.45814840797990364
-    import mpmath
-
-    with mpmath.workdps(50):
-        s = lambda t: 1 / (1 + mpmath.exp(-t))  # noqa: E731
-        A, B = mpmath.mpf(a), mpmath.mpf(b)
-        exact = s(A) * mpmath.log(s(A) / s(B)) + s(-A) * mpmath.log(s(-A) / s(-B))
-    got = module.kl_bernoulli([a], [b])
-    assert abs(got - float(exact)) <= 16 * np.spacing(float(exact))
+    """A Bernoulli KL in logits (typed from the textbook, which cancels where the logits
+    nearly agree: test_bernoulli.py measures it there), a Gaussian NLL with learned variance,
+    a log-sum-exp."""
+    run_generated_tests(tmp_path, SPECS / "others.py")
 
 
 @pytest.mark.slow

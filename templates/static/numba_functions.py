@@ -46,6 +46,40 @@ def expm1_minus_x(t, expm1_t):
 
 
 @numba.njit(inline="always")
+def softplus_bregman(a, b):
+    """softplus(b) - softplus(a) - sigmoid(a) (b - a), as _functions.softplus_bregman."""
+    if a > 0:
+        a, b = -a, -b
+    if a == -np.inf:  # the limits: p = 0 gives softplus(b), q = 0 or 1 with 0 < p < 1 inf
+        return softplus(b)
+    if abs(b) == np.inf and a == a:
+        return np.inf
+    d = b - a
+    p, r = sigmoid(a), sigmoid(-a)
+    if abs(d) <= 1.0:
+        log_ratio_1 = -np.log1p(p * np.expm1(d))
+        log_ratio_p = -np.log1p(r * np.expm1(-d))
+    else:
+        log_ratio_1 = softplus(a) - softplus(b)
+        log_ratio_p = d + log_ratio_1
+    if log_ratio_p > 2.0:
+        p_term = sigmoid(b) - p * (1.0 + log_ratio_p)
+    else:
+        p_term = p * expm1_minus_x(log_ratio_p, np.expm1(log_ratio_p))
+    return p_term + r * expm1_minus_x(log_ratio_1, np.expm1(log_ratio_1))
+
+
+@numba.njit(inline="always")
+def sigmoid_difference(x, y):
+    """sigmoid(x) - sigmoid(y), as _functions.sigmoid_difference."""
+    if x == y:  # 0, not NaN, at x = y = +-inf
+        return 0.0
+    if x > y:
+        return -sigmoid(x) * sigmoid(-y) * np.expm1(y - x)
+    return sigmoid(y) * sigmoid(-x) * np.expm1(x - y)
+
+
+@numba.njit(inline="always")
 def row_sum(terms):
     total = 0.0
     for term in terms:
