@@ -52,6 +52,9 @@ KERNELS = [
     ("kl_std_normal_encoder", "kl_std_normal_encoder_grad", ENCODER, ("float64",)),
 ]
 
+# Calls before timing: a fresh process's first calls also pay for growing the heap (page
+# faults), which depends on what it imported before; 30 calls reach the steady state here.
+WARMUP = 30
 CHILD = """
 import statistics, sys, time
 import numpy as np
@@ -61,7 +64,7 @@ assert klgen.__file__.startswith({path!r}), klgen.__file__
 from klgen.generated.{module} import {function} as f
 rng, dt = np.random.default_rng(0), np.dtype({dtype!r})
 args = {maker}
-for _ in range(3):
+for _ in range({warmup}):
     f(*args)
 times = []
 for _ in range(15):
@@ -88,7 +91,9 @@ def this_tree(into: Path) -> Path:
 
 
 def time_in_child(path: Path, module: str, function: str, maker: str, dtype: str) -> float:
-    code = CHILD.format(path=str(path), module=module, function=function, maker=maker, dtype=dtype)
+    code = CHILD.format(
+        path=str(path), module=module, function=function, maker=maker, dtype=dtype, warmup=WARMUP
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{module} ({path}): {done.stderr.strip().splitlines()[-1]}")

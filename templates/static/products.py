@@ -12,10 +12,11 @@ def sum_of_products(a: np.ndarray, g: np.ndarray) -> np.ndarray:
     module's docstring states them); the finite products scaled by powers of two per column
     of a and of g, so that no product or partial sum overflows, and scaled back once."""
     a, g = a.astype(np.float64, copy=False), g.astype(np.float64, copy=False)
-    finite_a, finite_g = np.isfinite(a), np.isfinite(g)
-    if finite_a.all() and finite_g.all():
-        return _scaled_products(a, g)
-    result = _scaled_products(np.where(finite_a, a, 0.0), np.where(finite_g, g, 0.0))
+    size_a, size_g = _column_sizes(a), _column_sizes(g)
+    if np.isfinite(size_a).all() and np.isfinite(size_g).all():
+        return _scaled_products(a, g, size_a, size_g)
+    finite_a, finite_g = np.where(np.isfinite(a), a, 0.0), np.where(np.isfinite(g), g, 0.0)
+    result = _scaled_products(finite_a, finite_g, _column_sizes(finite_a), _column_sizes(finite_g))
     infinite_a, infinite_g = np.isinf(a), np.isinf(g)
     count = {}
     for sign in (1, -1):  # the number of products tending to sign * inf, per entry
@@ -29,10 +30,20 @@ def sum_of_products(a: np.ndarray, g: np.ndarray) -> np.ndarray:
     return np.where(nan | ((count[1] > 0) & (count[-1] > 0)), np.nan, result)
 
 
-def _scaled_products(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+def _column_sizes(a: np.ndarray) -> np.ndarray:
+    """The largest magnitude in each column (NaN in a column holding one, inf in one holding
+    an infinity), from two reductions: no (B, n) temporary."""
+    if a.shape[0] == 0:
+        return np.zeros(a.shape[1])
+    return np.maximum(a.max(axis=0), -a.min(axis=0))
+
+
+def _scaled_products(
+    a: np.ndarray, g: np.ndarray, size_a: np.ndarray, size_g: np.ndarray
+) -> np.ndarray:
     """a^T g for finite a, g, each column divided by a power of two near its largest
     magnitude first (exact), the product scaled back by ldexp (which rounds once)."""
-    _, exponent_a = np.frexp(np.max(np.abs(a), axis=0, initial=0.0))
-    _, exponent_g = np.frexp(np.max(np.abs(g), axis=0, initial=0.0))
+    _, exponent_a = np.frexp(size_a)
+    _, exponent_g = np.frexp(size_g)
     product = np.ldexp(a, -exponent_a).T @ np.ldexp(g, -exponent_g)
     return np.ldexp(product, exponent_a[:, None] + exponent_g[None, :])
