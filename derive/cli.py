@@ -204,7 +204,10 @@ def _latex(args: argparse.Namespace) -> int:
 
     if args.spec:
         return show.run(args, _spec_derivations(args.spec))
-    return show.run(args)
+    from klgen.derive.derivations import ALL
+    from klgen.derive.package import shipped_derivations
+
+    return show.run(args, {**ALL, **shipped_derivations()})
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -320,15 +323,14 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from klgen.derive.codegen import kernel_modules
     from klgen.derive.derivations import ALL
-    from klgen.derive.specs import SPECS
+    from klgen.derive.package import compiled_twins, kernel_modules, shipped_derivations
 
     print("derivations (klgen latex NAME):")
-    for name, derivation in ALL.items():
+    for name, derivation in {**ALL, **shipped_derivations()}.items():
         print(f"    {name}: {derivation.title}")
     print("generated modules (klgen generate), in generated/:")
-    compiled = {spec.name for spec in SPECS}
+    compiled = compiled_twins()
     for module in kernel_modules():
         twin = f" (compiled twin: {module.name}_numba)" if module.name in compiled else ""
         print(f"    {module.name}: {module.computes}{twin}")

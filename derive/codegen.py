@@ -253,7 +253,7 @@ class KernelModule:
 
 
 def kernel_modules() -> list[KernelModule]:
-    """Every exported kernel module (the numba twins are imported explicitly, not exported)."""
+    """The built-in families' exported modules (derive/package.py lists every module)."""
     suffixes = ("", "_grad", "_value_and_grad")
     modules = [
         KernelModule(s.name, s.divergence, tuple(s.name + x for x in suffixes)) for s in SPECS
@@ -292,15 +292,10 @@ def runtime_files() -> dict[str, str]:
 
 
 def render_all() -> dict[str, str]:
-    """Every file of the generated package: file name -> source text."""
+    """Every file of the built-in families (derive/package.py adds the shipped spec files'
+    kernels and the package's __init__): file name -> source text."""
     check_lowering()
-    files = {
-        "__init__.py": render(
-            "package_init.py.jinja", "derive/codegen.py", modules=kernel_modules()
-        ),
-        **runtime_files(),
-        **numba_runtime_files(),
-    }
+    files = {**runtime_files(), **numba_runtime_files()}
     for spec in SPECS:
         files[f"{spec.name}.py"] = render_module(spec)
         files[f"{spec.name}_numba.py"] = render_module(spec, "numba", files["_numba_exp.py"])

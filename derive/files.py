@@ -57,11 +57,11 @@ def is_checkout() -> bool:
 
 
 def render_all() -> dict[str, str]:
-    """Every generated file, by name (derive/codegen.py): imported when called, since this
+    """Every generated file, by name (derive/package.py): imported when called, since this
     module also serves ``klgen check`` where sympy and jinja2 are not installed."""
-    from klgen.derive import codegen
+    from klgen.derive import package
 
-    return codegen.render_all()
+    return package.render_all()
 
 
 def is_klgen_file(data: bytes) -> bool:

@@ -1,6 +1,7 @@
 """Functions loss terms use that SymPy lacks: ``klgen.sigmoid``, ``klgen.softplus``,
-``klgen.logaddexp`` and ``klgen.xlogy``; and ``softplus_bregman`` and
-``sigmoid_difference``, which rewrites introduce.
+``klgen.logaddexp`` and ``klgen.xlogy``; and the forms rewrites introduce
+(``softplus_bregman``, ``sigmoid_difference``, ``exp_difference``, ``exp_bregman``,
+``exp_product``).
 
 Each is a SymPy function with its derivative (so the gradients stay in these functions,
 which the printers evaluate stably) and its definition in plain SymPy (``exact``), which the
@@ -73,8 +74,13 @@ class softplus_bregman(sp.Function):  # noqa: N801
     nargs = 2
 
     def fdiff(self, argindex=1):
+        """-sigmoid(a) sigmoid(-a) (b - a), written -(b - a) e^-|a| sigmoid(|a|)^2 with the
+        exponential applied last (sigmoid(-711) alone is subnormal, the product need not
+        be); and sigmoid(b) - sigmoid(a)."""
         a, b = self.args
-        return -sigmoid(a) * sigmoid(-a) * (b - a) if argindex == 1 else sigmoid(b) - sigmoid(a)
+        if argindex == 2:
+            return sigmoid_difference(b, a)
+        return -exp_product(b - a, -sp.Abs(a)) * sigmoid(sp.Abs(a)) ** 2
 
     def exact(self):
         a, b = self.args
@@ -98,7 +104,65 @@ class sigmoid_difference(sp.Function):  # noqa: N801
         return sigmoid(x).exact() - sigmoid(y).exact()
 
 
-FUNCTIONS = (sigmoid, softplus, logaddexp, xlogy, softplus_bregman, sigmoid_difference)
+class exp_difference(sp.Function):  # noqa: N801
+    """e^x - e^y, evaluated as +-e^max(x, y) (1 - e^-|x - y|) with expm1: no cancellation
+    where x is near y, and no overflow of a factor while the difference is finite (the
+    rewrite ``exp_difference`` of derive/rewrites.py finds it)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        return sp.exp(self.args[0]) if argindex == 1 else -sp.exp(self.args[1])
+
+    def exact(self):
+        x, y = self.args
+        return sp.exp(x) - sp.exp(y)
+
+
+class exp_bregman(sp.Function):  # noqa: N801
+    """e^b - e^a - e^a (b - a): how far e^x at b lies above its tangent at a (its Bregman
+    divergence), which is the KL divergence between Poisson distributions of log-rates a and
+    b. Evaluated as e^a (e^d - 1 - d), d = b - a, while d <= 2 (the series near 0), and as
+    e^b - e^a (1 + d) beyond (the rewrite ``exp_bregman`` of derive/rewrites.py finds it)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        return -sp.exp(a) * (b - a) if argindex == 1 else exp_difference(b, a)
+
+    def exact(self):
+        a, b = self.args
+        return sp.exp(b) - sp.exp(a) - sp.exp(a) * (b - a)
+
+
+class exp_product(sp.Function):  # noqa: N801
+    """m e^x, evaluated with x reduced to r + k ln 2 and 2**k applied last: no overflow or
+    underflow of e^x where the product is finite ((x - mu)^2 e^-logvar at logvar = -720,
+    where e^-logvar overflows; the rewrite ``exp_product`` of derive/rewrites.py finds it)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        m, x = self.args
+        return sp.exp(x) if argindex == 1 else exp_product(m, x)
+
+    def exact(self):
+        m, x = self.args
+        return m * sp.exp(x)
+
+
+FUNCTIONS = (
+    sigmoid,
+    softplus,
+    logaddexp,
+    xlogy,
+    softplus_bregman,
+    sigmoid_difference,
+    exp_difference,
+    exp_bregman,
+    exp_product,
+)
 
 
 def as_exact(expr: sp.Expr) -> sp.Expr:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import sympy as sp
 
+from klgen.derive import functions
 from klgen.derive.derivations import steps as checked
 from klgen.derive.derivations.notation import latex_names, to_latex
 
@@ -135,8 +136,33 @@ def derivation_of(kernel: Kernel) -> checked.Derivation:
         lhs=r"\ell",
         lhs_text="l",
         steps=tuple(shown),
-        cases=lambda: (checked.Case("symbolic", True, lambda expr: (expr,)),),
+        cases=lambda: (checked.Case("symbolic", True, lambda expr: (evaluated(expr),)),),
     )
+
+
+def evaluated(expr: sp.Expr) -> sp.Expr:
+    """``expr`` as the checker compares it: klgen's functions by their definitions, and
+    every sum (over the outcomes of a distribution) evaluated, its summand expanded first
+    (the logarithms of products split, as everywhere here: the quantities are positive).
+    A sum SymPy cannot evaluate stays a sum, and its step fails."""
+
+    def evaluate(summand, *limits):
+        (index, *_), *more = limits
+        if more:
+            return sp.Sum(summand, *limits).doit()
+        # e^(k c), c free of the index k, as u^k with u = e^c a positive symbol: SymPy sums
+        # the series in those (it sees e^(k log_rate) as no power series).
+        positive, powers = {}, {}
+        for e in summand.atoms(sp.exp):
+            c = e.args[0] / index if e.has(index) else e.args[0]
+            if not c.has(index):
+                u = positive.setdefault(sp.exp(c), sp.Dummy(positive=True))
+                powers[e] = u**index if e.has(index) else u
+        summand = sp.expand(sp.expand_log(summand.xreplace(powers), force=True))
+        back = {u: e for e, u in positive.items()}
+        return sp.Sum(summand, *limits).doit().xreplace(back)
+
+    return functions.as_exact(sp.sympify(expr)).replace(sp.Sum, evaluate)
 
 
 def load_spec(path: Path) -> tuple[Kernel, ...]:

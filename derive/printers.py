@@ -49,6 +49,9 @@ HELPERS = {
     functions.xlogy: "xlogy",
     functions.softplus_bregman: "softplus_bregman",
     functions.sigmoid_difference: "sigmoid_difference",
+    functions.exp_difference: "exp_difference",
+    functions.exp_bregman: "exp_bregman",
+    functions.exp_product: "exp_product",
     sp.Heaviside: "heaviside",
     Expm1MinusX: "expm1_minus_x",
 }

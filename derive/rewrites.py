@@ -17,6 +17,9 @@ from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
 
 from klgen.derive import functions, numerics
 from klgen.derive.functions import (
+    exp_bregman,
+    exp_difference,
+    exp_product,
     logaddexp,
     sigmoid,
     sigmoid_difference,
@@ -68,6 +71,23 @@ def _log_sigmoid(expr):
     )
 
 
+def _tangent_gap(expr, function, slope, node, canonical):
+    """c (f(b) - f(a) - f'(a) (b - a)) -> c node(a, b) (f = ``function``, f' = ``slope``), looked
+    for in ``canonical(expr)``, expanded: the gap between f and its tangent, which cancels
+    near b = a typed as it reads."""
+    expanded = sp.expand(canonical(expr))
+    terms = len(sp.Add.make_args(expanded))
+    for s in sorted(expanded.atoms(slope), key=sp.default_sort_key):
+        a = s.args[0]
+        for f in sorted(expanded.atoms(function), key=sp.default_sort_key):
+            b, coeff = f.args[0], expanded.coeff(f)
+            gap = function(b) - function(a) - slope(a) * (b - a)
+            rest = sp.expand(expanded - coeff * gap)
+            if b != a and coeff != 0 and len(sp.Add.make_args(rest)) <= terms - 3:
+                return coeff * node(a, b) + rest
+    return expr
+
+
 def _softplus_bregman(expr):
     """softplus(b) - softplus(a) - sigmoid(a) (b - a) -> softplus_bregman(a, b), looked for
     with softplus(-x) written as softplus(x) - x and sigmoid(-x) as 1 - sigmoid(x) (so the
@@ -76,48 +96,66 @@ def _softplus_bregman(expr):
     def positive(function, flipped):
         return lambda x: flipped(x) if x.could_extract_minus_sign() else function(x)
 
-    canonical = sp.expand(
-        expr.replace(softplus, positive(softplus, lambda x: softplus(-x) + x)).replace(
-            sigmoid, positive(sigmoid, lambda x: 1 - sigmoid(-x))
-        )
-    )
-    terms = len(sp.Add.make_args(canonical))
-    for a in sorted((s.args[0] for s in canonical.atoms(sigmoid)), key=sp.default_sort_key):
-        for f in sorted(canonical.atoms(softplus), key=sp.default_sort_key):
-            b, coeff = f.args[0], canonical.coeff(f)
-            tangent_gap = softplus(b) - softplus(a) - sigmoid(a) * (b - a)
-            rest = sp.expand(canonical - coeff * tangent_gap)
-            if b != a and coeff != 0 and len(sp.Add.make_args(rest)) <= terms - 3:
-                return coeff * softplus_bregman(a, b) + rest
-    return expr
+    def canonical(e):
+        e = e.replace(softplus, positive(softplus, lambda x: softplus(-x) + x))
+        return e.replace(sigmoid, positive(sigmoid, lambda x: 1 - sigmoid(-x)))
+
+    return _tangent_gap(expr, softplus, sigmoid, softplus_bregman, canonical)
 
 
-def _sigmoid_differences(expr):
-    """c sigmoid(x) - c sigmoid(y) -> c sigmoid_difference(x, y), in every sum."""
+def _exp_bregman(expr):
+    """e^b - e^a - e^a (b - a) -> exp_bregman(a, b) (the Poisson KL in log-rates)."""
+    return _tangent_gap(expr, sp.exp, sp.exp, exp_bregman, lambda e: e)
+
+
+def _opposite_pairs(expr, function, pair):
+    """In every sum, terms c f(x) and -c f(y) (f = ``function``) replaced by
+    ``pair(c, x, y)`` where that gives an expression (None leaves them)."""
     if not expr.args:
         return expr
-    expr = expr.func(*map(_sigmoid_differences, expr.args))
+    expr = expr.func(*(_opposite_pairs(a, function, pair) for a in expr.args))
     if not isinstance(expr, sp.Add):
         return expr
 
-    def split(term):  # (coefficient, argument) of a term c sigmoid(x), else None
-        factors = [f for f in sp.Mul.make_args(term) if isinstance(f, sigmoid)]
+    def split(term):  # (coefficient, argument) of a term c f(x), else None
+        factors = [f for f in sp.Mul.make_args(term) if isinstance(f, function)]
         return (term / factors[0], factors[0].args[0]) if len(factors) == 1 else None
 
     terms, paired = list(expr.args), []
     while True:
         found = [(t, split(t)) for t in terms if split(t)]
-        pair = next(
-            ((t, u, x, y, c) for t, (c, x) in found for u, (k, y) in found if k == -c), None
+        matches = (
+            (t, u, replacement)
+            for t, (c, x) in found
+            for u, (k, y) in found
+            if k == -c and (replacement := pair(c, x, y)) is not None
         )
-        if pair is None:
+        match = next(matches, None)
+        if match is None:
             return sp.Add(*terms, *paired)
-        t, u, x, y, c = pair
+        t, u, replacement = match
         terms.remove(t)
         terms.remove(u)
-        if c.could_extract_minus_sign():  # written with the positive coefficient
-            x, y, c = y, x, -c
-        paired.append(c * sigmoid_difference(x, y))
+        paired.append(replacement)
+
+
+def _sigmoid_difference(c, x, y):
+    """c sigmoid(x) - c sigmoid(y) -> c sigmoid_difference(x, y), c written positive."""
+    return (
+        -c * sigmoid_difference(y, x)
+        if c.could_extract_minus_sign()
+        else c * sigmoid_difference(x, y)
+    )
+
+
+def _exp_difference(c, x, y):
+    """c e^x - c e^y -> c exp_difference(x, y), c written positive."""
+    return -c * exp_difference(y, x) if c.could_extract_minus_sign() else c * exp_difference(x, y)
+
+
+def _softplus_of_opposites(c, x, y):
+    """c softplus(x) - c softplus(-x) -> c x (softplus(x) - softplus(-x) = x exactly)."""
+    return c * x if y == -x else None
 
 
 def _logaddexp(expr):
@@ -147,14 +185,45 @@ def _complete_expm1_minus_x(expr):
     if not isinstance(expr, sp.Add):
         return expr.func(*map(_complete_expm1_minus_x, expr.args)) if expr.args else expr
     for term in expr.args:
-        coeff, node = term.as_coeff_Mul()
-        if isinstance(node, expm1):
-            t = node.args[0]
+        nodes = [f for f in sp.Mul.make_args(term) if isinstance(f, expm1)]
+        if len(nodes) == 1:
+            node = nodes[0]
+            coeff, t = term / node, node.args[0]
             rest = expr - term
             remainder = sp.expand(coeff * t + rest)
             if len(sp.Add.make_args(remainder)) < len(sp.Add.make_args(rest)):
                 return coeff * numerics.Expm1MinusX(t, node) + remainder
     return expr.func(*map(_complete_expm1_minus_x, expr.args))
+
+
+def _exp_products(expr):
+    """m e^x -> exp_product(m, x) in every product of an exponential and a factor that is
+    not a number (a power of a difference, a symbol): that factor can be tiny or huge where
+    e^x overflows or underflows. A square d^2 e^x becomes exp_product(d, x/2)^2 (x/2 is
+    exact), so that d^2 does not overflow first."""
+
+    def is_product(e):
+        if not isinstance(e, sp.Mul):
+            return False
+        exps = [f for f in e.args if isinstance(f, sp.exp)]
+        return len(exps) == 1 and not (e / exps[0]).is_number
+
+    def product(e):
+        (x,) = (f for f in e.args if isinstance(f, sp.exp))
+        coeff, m = (e / x).as_coeff_Mul()
+        if isinstance(m, sp.Pow) and m.exp == 2:  # d^2 e^x = (d e^(x/2))^2: d^2 may overflow
+            return coeff * exp_product(m.base, x.args[0] / 2) ** 2
+        return coeff * exp_product(m, x.args[0])
+
+    return expr.replace(is_product, product)
+
+
+def _cancelled(expr):
+    """Products distributed over sums and the common factors taken out again, kept when
+    terms cancel on the way (fewer operations): c (t + u) - c u -> c t, symbolically instead
+    of in floating point."""
+    tidy = sp.factor_terms(sp.expand_mul(expr))
+    return tidy if sp.count_ops(tidy) < sp.count_ops(expr) else expr
 
 
 def _expm1(expr):
@@ -176,14 +245,40 @@ RULES = (
         _softplus_bregman,
     ),
     Rule(
+        "exp_bregman",
+        "e^b - e^a - e^a (b - a) -> e^a (e^d - 1 - d) or e^b - e^a (1 + d): no cancellation "
+        "near b = a",
+        _exp_bregman,
+    ),
+    Rule(
         "sigmoid_difference",
         "sigmoid(x) - sigmoid(y) -> sigmoid(y) sigmoid(-x) expm1(x - y): no cancellation",
-        _sigmoid_differences,
+        lambda e: _opposite_pairs(e, sigmoid, _sigmoid_difference),
+    ),
+    Rule(
+        "exp_difference",
+        "e^x - e^y -> e^max(x, y) (1 - e^-|x - y|): no cancellation, no overflow of a factor",
+        lambda e: _opposite_pairs(e, sp.exp, _exp_difference),
+    ),
+    Rule(
+        "softplus_of_opposites",
+        "softplus(x) - softplus(-x) -> x: exact, where the two cancel",
+        lambda e: _opposite_pairs(e, softplus, _softplus_of_opposites),
     ),
     Rule("logaddexp", "log(e^a + e^b) -> logaddexp(a, b): no overflow", _logaddexp),
     Rule("log1p", "log(1 + x) -> log1p(x): exact for small x", lambda e: optimize(e, [log1p_opt])),
     Rule("softplus", "log(1 + e^x) -> softplus(x): finite for every finite x", _softplus),
     Rule("expm1", "e^x - 1 -> expm1(x): exact near x = 0", lambda e: _expm1(e)),
+    Rule("cancelled", "c (t + u) - c u -> c t: terms that cancel removed exactly", _cancelled),
+)
+# Applied last, to the term and its gradients (its derivative is itself: no other rule needs
+# to look into it).
+EXP_PRODUCTS = (
+    Rule(
+        "exp_product",
+        "m e^x -> (m e^r) 2^k, x = r + k ln 2: no overflow or underflow of e^x alone",
+        _exp_products,
+    ),
 )
 # Applied after differentiation (the node has no derivative of its own).
 EXPM1_MINUS_X = (

@@ -52,10 +52,12 @@ def prepare(kernel: Kernel) -> Prepared:
     for arg in args:
         gradient, more = rewrites.apply(rewrites.without_deltas(sp.diff(term, arg)))
         gradient, paired = rewrites.apply(gradient, rewrites.EXPM1_MINUS_X)
+        gradient, scaled = rewrites.apply(gradient, rewrites.EXP_PRODUCTS)
         gradients.append(gradient)
-        applied += more + paired
+        applied += more + paired + scaled
     term, paired = rewrites.apply(term, rewrites.EXPM1_MINUS_X)
-    names = tuple(dict.fromkeys(applied + paired))
+    term, scaled = rewrites.apply(term, rewrites.EXP_PRODUCTS)
+    names = tuple(dict.fromkeys(applied + paired + scaled))
     return Prepared(kernel, args, term, tuple(gradients), names)
 
 
@@ -96,9 +98,12 @@ def latex_gradients(p: Prepared) -> list[str]:
     ]
 
 
-def render_module(p: Prepared, backend: str, compiled_against: dict[str, str] | None = None) -> str:
+def render_module(
+    p: Prepared, backend: str, compiled_against: dict[str, str] | None = None, edit=SPEC_FILES
+) -> str:
     """The module of one kernel for ``backend``: every block printed from the one routine
-    (the numba one inlining the helper modules ``compiled_against``: file name -> text)."""
+    (the numba one inlining the helper modules ``compiled_against``: file name -> text);
+    ``edit`` says in its header how to change it."""
     blocks, scratch, helpers, generic, generic_helpers = {}, {}, set(), {}, set()
     for kind in KINDS:
         routine = ir.build(p.args, _outputs(p, kind, backend), _block_names(p))
@@ -134,7 +139,7 @@ def render_module(p: Prepared, backend: str, compiled_against: dict[str, str] | 
     return render(
         "user_module.py.jinja",
         f"kernel {p.kernel.name} of the spec file {Path(p.kernel.source).name or '(in memory)'}",
-        SPEC_FILES,
+        edit,
         kernel=p.kernel,
         backend=backend,
         blocks=blocks,
@@ -158,17 +163,31 @@ def render_package(kernels: tuple[Kernel, ...], backends=("numpy",)) -> dict[str
     """Every file of the package generated from ``kernels``: file name -> text. Raises
     printers.Unsupported (naming the kernel and the sub-expression) before anything is
     written when a kernel cannot be emitted."""
+    runtime = runtime_files()
+    files = {**runtime, **render_kernels(kernels, backends, runtime["_constants.py"])}
+    files["__init__.py"] = render("user_init.py.jinja", "a spec file", SPEC_FILES, kernels=kernels)
+    return files
+
+
+def render_kernels(
+    kernels: tuple[Kernel, ...], backends, constants: str, edit: str = SPEC_FILES
+) -> dict[str, str]:
+    """The kernels' modules and the helper modules they import (``_functions``, and
+    ``_numba_functions`` for numba), for a package whose ``_constants.py`` is
+    ``constants``; ``edit`` says in the modules' headers how to change them. Raises
+    printers.Unsupported before anything is returned."""
     prepared = [prepare(k) for k in kernels]
-    files = {**runtime_files(), "_functions.py": copy_static("functions")}
+    files = {"_functions.py": copy_static("functions")}
     if "numba" in backends:
         files["_numba_functions.py"] = copy_static("numba_functions")
     for p in prepared:
         for backend in backends:
             suffix = "" if backend == "numpy" else f"_{backend}"
-            inlined = ("_numba_functions.py", "_constants.py") if backend == "numba" else ()
-            against = {name: files[name] for name in inlined}
-            files[f"{p.kernel.name}{suffix}.py"] = render_module(p, backend, against)
-    files["__init__.py"] = render("user_init.py.jinja", "a spec file", SPEC_FILES, kernels=kernels)
+            against = {}
+            if backend == "numba":
+                against = {"_numba_functions.py": files["_numba_functions.py"]}
+                against["_constants.py"] = constants
+            files[f"{p.kernel.name}{suffix}.py"] = render_module(p, backend, against, edit)
     return files
 
 

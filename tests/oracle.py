@@ -17,12 +17,17 @@ from functools import cached_property
 import mpmath
 import numpy as np
 import sympy as sp
+from sympy.codegen.rewriting import log1p_opt, optimize
 
 from klgen.derive.numerics import as_exact, stabilize
+from klgen.derive.rewrites import exact
 from klgen.derive.specs import KernelSpec
+from klgen.derive.userpkg import prepare
 
 DPS = 60
 MAX_DPS = 4000
+TEXTBOOK_DPS = 720
+TINY = mpmath.mpf(10) ** -400  # below every float type's smallest number
 
 
 @dataclass(frozen=True)
@@ -41,16 +46,30 @@ class Oracle:
 
         exprs = (self.spec.term, *self.spec.gradients)
         textbook = [functions(e) for e in exprs]
-        stable = [functions(as_exact(sp.expand(stabilize(e), multinomial=False))) for e in exprs]
+        if isinstance(self.spec, Textbook):  # its rewrites' forms are whole terms
+            terms = [sp.Add.make_args(e) for e in self.spec.rewritten]
+            stable = [[sp.lambdify(self.spec.args, exact(t), "mpmath") for t in e] for e in terms]
+        else:
+            stable = [
+                functions(as_exact(sp.expand(stabilize(e), multinomial=False))) for e in exprs
+            ]
         return textbook, stable
 
     def outputs(self, point):
         """(exact, scale) per output at one point (a tuple of Python floats): scale is the
         sum of the magnitudes of the stabilized terms, never less than |exact|."""
         x = [mpmath.mpf(v) for v in point]
+        start = DPS
+        if isinstance(self.spec, Textbook):
+            # A textbook term can lose all its information inside itself below some precision
+            # (log(1 + e^-706) is 0 at 300 digits, log sigmoid(a) - log sigmoid(b) at a, b =
+            # 1e-122 at 120): two evaluations then agree on 0. Start beyond every float64
+            # exponent, twice over (e^-745 squared), and beyond twice a tiny input's exponent.
+            tiny = max((-int(mpmath.floor(mpmath.log10(abs(v)))) for v in x if v), default=0)
+            start = min(max(TEXTBOOK_DPS, DPS + 2 * tiny), MAX_DPS)
         results = []
         for textbook, stable in zip(*self._functions, strict=True):
-            value = exact_sum(textbook, x)
+            value = exact_sum(textbook, x, start)
             scale = abs(value)
             if len(stable) > 1:
                 scale = sum(abs(exact_sum([t], x)) for t in stable)
@@ -58,19 +77,19 @@ class Oracle:
         return results
 
 
-def exact_sum(terms, x):
-    """sum(t(*x) for t in terms) by mpmath, the precision doubled from 60 digits until the
-    sum is resolved: two evaluations agree to 30 digits and the sum is not lost below the
+def exact_sum(terms, x, start=DPS):
+    """sum(t(*x) for t in terms) by mpmath, the precision doubled from ``start`` digits until the
+    sum is resolved: two evaluations agree to 30 digits, and the sum is not lost below the
     precision of its largest term (textbook forms cancel: e^x - 1 - x at x = 1e-300 loses
-    600 digits), or until what could be lost is below 1e-400 (zero for every float type)."""
-    dps, previous = DPS, None
+    600 digits) or what could be lost is below 1e-400 (zero for every float type)."""
+    dps, previous = start, None
     while dps <= MAX_DPS:
         with mpmath.workdps(dps):
             parts = [t(*x) for t in terms]
             value = mpmath.fsum(parts)
             resolution = max(abs(p) for p in parts) * mpmath.mpf(10) ** (30 - dps)
-        agrees = previous is not None and abs(value - previous) <= abs(value) * 1e-30
-        if (agrees and abs(value) > resolution) or resolution < mpmath.mpf(10) ** -400:
+        agrees = previous is not None and abs(value - previous) <= max(abs(value) * 1e-30, TINY)
+        if agrees and (abs(value) > resolution or resolution < TINY):
             return value
         previous, dps = value, dps * 2
     raise ArithmeticError(f"no convergence at {x}: {previous} vs {value}")
@@ -143,9 +162,52 @@ def domain(spec: KernelSpec, dtype, n: int, seed: int = 0) -> np.ndarray:
                 points[row, i] = dtype(edge)
         elif kind == 3 and k > 1 and row < 3 * quarter:  # q close to p
             points[row, j] = dtype(float(points[row, i]) * (1 + rng.normal() * 1e-6))
+    for i, arg in enumerate(spec.args):
+        if (spec.name, arg.name) in BOUNDED:
+            low, high = BOUNDED[spec.name, arg.name]
+            inside = rng.uniform(low, high, n)
+            points[:, i] = np.where(rng.random(n) < 0.1, rng.choice([low, high], n), inside)
+        if arg.name in EXPONENTS:
+            beyond = np.abs(points[:, i]) > EXPONENTS[arg.name]
+            points[beyond, i] = rng.uniform(-1, 1, np.count_nonzero(beyond)) * EXPONENTS[arg.name]
     with np.errstate(over="ignore", invalid="ignore"):
         points = points.astype(dtype)
     return points[np.all(np.isfinite(points), axis=1)]
+
+
+# Arguments whose whole range is an interval: (kernel, argument) -> (low, high), sampled
+# uniformly with the end points (a tenth of the points).
+BOUNDED = {("nll_bernoulli", "x"): (0.0, 1.0)}  # data: a probability
+# Arguments that are exponents (a log-rate, a log-variance): their whole range is where the
+# exponential is neither 0 nor inf, with its overflow and underflow edges (|x| <= 745 in
+# float64); values beyond it are drawn uniformly from it again.
+EXPONENTS = {"log_rate": 750.0, "log_rate_p": 750.0, "logvar": 750.0}
+
+
+@dataclass(frozen=True)
+class Textbook:
+    """A shipped kernel (specs/) as the oracle reads it: its term in plain SymPy functions
+    (klgen's by their definitions) and that term's own derivatives, before any rewrite; and
+    the rewritten outputs the kernel evaluates, whose terms (each a whole rewrite's form,
+    evaluated exactly) give the scale of an output that changes sign."""
+
+    name: str
+    args: tuple[sp.Symbol, ...]
+    term: sp.Expr
+    rewritten: tuple[sp.Expr, ...]
+
+    @classmethod
+    def of(cls, kernel) -> "Textbook":
+        prepared = prepare(kernel)
+        term = exact(kernel.term.xreplace(dict(zip(kernel.args, prepared.args, strict=True))))
+        # log(1 + x) as mpmath's log1p (the same function): at 60 digits log(1 + e^-706) is 0.
+        term = optimize(term, [log1p_opt])
+        rewritten = (prepared.term, *prepared.gradients)
+        return cls(kernel.name, prepared.args, term, rewritten)
+
+    @cached_property
+    def gradients(self) -> tuple[sp.Expr, ...]:
+        return tuple(sp.diff(self.term, a) for a in self.args)
 
 
 @functools.cache

@@ -1,9 +1,10 @@
 """Stable numpy evaluations of the functions loss terms use that numpy lacks, for the kernels
 klgen generates from spec files (derive/functions.py defines them; derive/printers.py calls
 them). Each writes into ``out`` (float64, the blocks' compute type) and allocates only a
-work array or a mask, except softplus_bregman and sigmoid_difference, which copy their
-cases into it. The ``_generic`` twins compute the same on arrays of any array-API namespace
-``xp`` (torch, CuPy, JAX...), returning new arrays."""
+work array or a mask, except the rewrites' forms (softplus_bregman, sigmoid_difference,
+exp_difference, exp_bregman), which copy their cases into it. The ``_generic`` twins
+compute the same on arrays of any array-API namespace ``xp`` (torch, CuPy, JAX...),
+returning new arrays."""
 
 from typing import Any
 
@@ -11,9 +12,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._constants import EXPM1_MINUS_X_SERIES
-from ._numeric import expm1_minus_x_generic
+from ._numeric import expm1_minus_x_generic, scaled_exp_generic
 
 _SERIES = EXPM1_MINUS_X_SERIES["float64"]
+# The argument reduction of e^x, as in _numeric: x = r + k ln 2 with ln 2 in two parts.
+_LOG2_E = 1.4426950408889634
+_LN2_HI = 0.6931471803691238  # ln 2 to 32 bits: k * _LN2_HI is exact for |k| < 2**21
+_LN2_LO = 1.9082149292705877e-10
+_EXP_LIMIT = 1500.0  # beyond, m e^x is 0 or +-inf for every nonzero finite m
 
 
 def sigmoid(x: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -70,6 +76,47 @@ def sigmoid_difference(
     and no cancellation where x is near y or both are large (there sigmoid(x) - sigmoid(y)
     rounds to 0 or keeps no correct digit)."""
     np.copyto(out, sigmoid_difference_generic(np, x, y))
+    return out
+
+
+def exp_difference(
+    x: NDArray[np.float64], y: NDArray[np.float64], out: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """out = e^x - e^y = e^max(x, y) (1 - e^-|x - y|), signed: expm1 of a number <= 0, so
+    no cancellation where x is near y and no overflow of a factor while the result is
+    finite."""
+    np.copyto(out, exp_difference_generic(np, x, y))
+    return out
+
+
+def exp_bregman(
+    a: NDArray[np.float64], b: NDArray[np.float64], out: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """out = e^b - e^a - e^a (b - a), the KL divergence between Poisson distributions of
+    log-rates a and b: e^a (e^d - 1 - d), d = b - a, while d <= 2 (the series of e^d - 1 - d
+    near 0: no cancellation near b = a), e^b (1 - (1 + d) e^-d) beyond (the second term
+    below 0.41 of the first, and e^d would overflow where the result need not)."""
+    np.copyto(out, exp_bregman_generic(np, a, b))
+    return out
+
+
+def exp_product(
+    m: NDArray[np.float64], x: NDArray[np.float64], out: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """out = m e^x with x = r + k ln 2 (ln 2 in two parts: the reduction is exact) and 2**k
+    applied last by ldexp, which rounds once: no overflow or underflow of e^x where the
+    product is finite. Beyond |x| = 1500 the product is 0 or +-inf for every nonzero finite
+    m (0 for m = 0), as IEEE gives it; NaN stays NaN."""
+    regular = np.abs(x) <= _EXP_LIMIT
+    x_regular = np.where(regular, x, 0.0)
+    k = np.rint(x_regular * _LOG2_E)
+    np.exp((x_regular - k * _LN2_HI) - k * _LN2_LO, out=out)
+    np.multiply(out, m, out=out)
+    np.ldexp(out, k.astype(np.int32), out=out)
+    if not regular.all():
+        with np.errstate(invalid="ignore"):
+            far = np.where((m == 0) & (x == x), 0.0, m * np.exp(x))
+        np.copyto(out, far, where=~regular)
     return out
 
 
@@ -135,8 +182,9 @@ def softplus_bregman_generic(xp: Any, a: Any, b: Any) -> Any:
     log_ratio_p = xp.where(near, -xp.log1p(r * xp.expm1(-d_near)), d + log_ratio_1)
     far = log_ratio_p > 2.0
     x = xp.where(far, xp.zeros_like(d), log_ratio_p)
-    p_term = p * expm1_minus_x_generic(xp, x, xp.expm1(x), _SERIES)
-    p_far = sigmoid_generic(xp, b) - p * (1.0 + log_ratio_p)
+    # p = e^a r with e^a applied last: p alone is subnormal below a = -708, p_term need not be.
+    p_term = exp_product_generic(xp, r * expm1_minus_x_generic(xp, x, xp.expm1(x), _SERIES), a)
+    p_far = sigmoid_generic(xp, b) - exp_product_generic(xp, r * (1.0 + log_ratio_p), a)
     r_term = r * expm1_minus_x_generic(xp, log_ratio_1, xp.expm1(log_ratio_1), _SERIES)
     finite = xp.where(far, p_far, p_term) + r_term
     # The limits: p = 0 gives softplus(b); q = 0 or 1 with 0 < p < 1 gives +inf.
@@ -152,6 +200,34 @@ def sigmoid_difference_generic(xp: Any, x: Any, y: Any) -> Any:
     sign = xp.where(mirror, -xp.ones_like(d), xp.ones_like(d))
     difference = sign * sigmoid_generic(xp, u) * sigmoid_generic(xp, -v) * xp.expm1(v - u)
     return xp.where(x == y, xp.zeros_like(d), difference)  # 0, not NaN, at x = y = +-inf
+
+
+def exp_difference_generic(xp: Any, x: Any, y: Any) -> Any:
+    """:func:`exp_difference` on arrays of ``xp``."""
+    top = xp.where(x >= y, x, y)
+    sign = xp.where(x >= y, xp.ones_like(top), -xp.ones_like(top))
+    difference = -sign * xp.exp(top) * xp.expm1(-xp.abs(x - y))
+    return xp.where(x == y, xp.zeros_like(top), difference)  # 0, not NaN, at x = y = inf
+
+
+def exp_bregman_generic(xp: Any, a: Any, b: Any) -> Any:
+    """:func:`exp_bregman` on arrays of ``xp``: each form a factor times e^a or e^b with the
+    exponents added as integers (scaled_exp_generic), so that it neither overflows nor
+    underflows before the result does."""
+    d = b - a
+    zeros, ones = xp.zeros_like(d), xp.ones_like(d)
+    near = d <= 2.0
+    d_near = xp.where(near, d, zeros)
+    gap = expm1_minus_x_generic(xp, d_near, xp.expm1(d_near), _SERIES)
+    d_far = xp.where(near, xp.full_like(d, 3.0), d)
+    tangent = (1.0 + d_far) * xp.exp(-d_far)  # e^a (1 + d) / e^b, below 0.41
+    near_value = scaled_exp_generic(xp, gap, zeros, a, 1, 0)
+    return xp.where(near, near_value, scaled_exp_generic(xp, ones, tangent, b, 1, 0))
+
+
+def exp_product_generic(xp: Any, m: Any, x: Any) -> Any:
+    """:func:`exp_product` on arrays of ``xp``."""
+    return scaled_exp_generic(xp, m, xp.zeros_like(m), x, 1, 0)
 
 
 def logsumexp_rows_generic(xp: Any, terms: Any) -> tuple[Any, Any]:

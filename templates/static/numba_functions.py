@@ -1,6 +1,8 @@
 """Scalar evaluations for the compiled (numba) kernels klgen generates from spec files: the
 functions of derive/functions.py and e^t - 1 - t, each compiled inline into the loops."""
 
+import math
+
 import numba
 import numpy as np
 
@@ -9,6 +11,10 @@ from ._constants import EXPM1_MINUS_X_SERIES
 # Taylor coefficients of e^t - 1 - t from t**2 up, and the |t| below which they replace
 # expm1(t) - t: klgen's derived float64 series, the numpy kernels' too.
 _RADIUS, _SERIES = EXPM1_MINUS_X_SERIES["float64"]
+# The argument reduction of e^x, as in _numeric.
+_LOG2_E = 1.4426950408889634
+_LN2_HI = 0.6931471803691238  # ln 2 to 32 bits: k * _LN2_HI is exact for |k| < 2**21
+_LN2_LO = 1.9082149292705877e-10
 
 
 @numba.njit(inline="always")
@@ -62,10 +68,11 @@ def softplus_bregman(a, b):
     else:
         log_ratio_1 = softplus(a) - softplus(b)
         log_ratio_p = d + log_ratio_1
+    # p = e^a r with e^a applied last: p alone is subnormal below a = -708, p_term need not be.
     if log_ratio_p > 2.0:
-        p_term = sigmoid(b) - p * (1.0 + log_ratio_p)
+        p_term = sigmoid(b) - exp_product(r * (1.0 + log_ratio_p), a)
     else:
-        p_term = p * expm1_minus_x(log_ratio_p, np.expm1(log_ratio_p))
+        p_term = exp_product(r * expm1_minus_x(log_ratio_p, np.expm1(log_ratio_p)), a)
     return p_term + r * expm1_minus_x(log_ratio_1, np.expm1(log_ratio_1))
 
 
@@ -77,6 +84,38 @@ def sigmoid_difference(x, y):
     if x > y:
         return -sigmoid(x) * sigmoid(-y) * np.expm1(y - x)
     return sigmoid(y) * sigmoid(-x) * np.expm1(x - y)
+
+
+@numba.njit(inline="always")
+def exp_difference(x, y):
+    """e^x - e^y, as _functions.exp_difference."""
+    if x == y:  # 0, not NaN, at x = y = +-inf
+        return 0.0
+    if x >= y:
+        return -np.exp(x) * np.expm1(y - x)
+    return np.exp(y) * np.expm1(x - y)
+
+
+@numba.njit(inline="always")
+def exp_product(m, x):
+    """m e^x, x reduced to r + k ln 2 (ln 2 in two parts, so the reduction is exact) and
+    2**k applied last: no overflow or underflow of e^x before the product's own."""
+    if m == 0 and x == x:  # 0 for every non-NaN x, as _numeric.scaled_exp_generic
+        return 0.0
+    if not abs(x) < 1e4:  # +-inf, NaN and the far ends: the product is 0, inf or NaN anyway
+        return m * np.exp(x)
+    k = np.round(x * _LOG2_E)
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    return math.ldexp(m * np.exp(r), int(k))
+
+
+@numba.njit(inline="always")
+def exp_bregman(a, b):
+    """e^b - e^a - e^a (b - a), as _functions.exp_bregman."""
+    d = b - a
+    if d <= 2.0:
+        return exp_product(expm1_minus_x(d, np.expm1(d)), a)
+    return exp_product(1.0 - (1.0 + d) * np.exp(-d), b)
 
 
 @numba.njit(inline="always")

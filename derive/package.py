@@ -1,0 +1,66 @@
+"""klgen's own package of kernels, generated/: the one registry of every kernel it ships, and
+the rendering of all of their files.
+
+Two kinds of kernel, one pipeline (README, "How a kernel is made"): the built-in families
+(the diagonal Gaussians of derive/specs.py, kl_mvn_cholesky, the encoder gradient:
+derive/codegen.py) and the spec files of specs/ (the divergences and likelihoods, each
+written as a user writes a spec file: derive/userpkg.py). This module imports both; neither
+imports it.
+"""
+
+from functools import cache
+from pathlib import Path
+
+from klgen import specs
+from klgen.derive import codegen, userpkg
+from klgen.derive.codegen import KernelModule
+from klgen.derive.kernel import Kernel, derivation_of, load_spec
+from klgen.derive.layout import render
+
+SPEC_FOLDER = Path(specs.__file__).resolve().parent
+BACKENDS = ("numpy", "numba")
+SUFFIXES = ("", "_grad", "_value_and_grad")
+EDIT_SHIPPED = "change its file in specs/ and run `klgen generate`"
+
+
+@cache
+def shipped_kernels(folder: Path = SPEC_FOLDER) -> tuple[Kernel, ...]:
+    """Every kernel of the spec files in specs/, file by file in name order."""
+    kernels = []
+    for path in sorted(folder.glob("*.py")):
+        if path.name != "__init__.py":
+            kernels += load_spec(path)
+    return tuple(kernels)
+
+
+def shipped_derivations() -> dict:
+    """The derivations of the shipped kernels, by kernel name (``klgen latex NAME``)."""
+    return {k.name: derivation_of(k) for k in shipped_kernels() if k.derivation is not None}
+
+
+def kernel_modules() -> list[KernelModule]:
+    """Every exported kernel module, built-in and shipped, by name (the numba twins are
+    imported by name, not exported)."""
+    shipped = [
+        KernelModule(k.name, k.computes, tuple(k.name + s for s in SUFFIXES))
+        for k in shipped_kernels()
+    ]
+    return sorted(codegen.kernel_modules() + shipped, key=lambda m: m.name)
+
+
+def compiled_twins() -> set[str]:
+    """The modules that have a ``<name>_numba`` twin."""
+    return {s.name for s in codegen.SPECS} | {k.name for k in shipped_kernels()}
+
+
+def render_all() -> dict[str, str]:
+    """Every file of generated/: file name -> source text."""
+    files = codegen.render_all()
+    shipped = userpkg.render_kernels(
+        shipped_kernels(), BACKENDS, files["_constants.py"], EDIT_SHIPPED
+    )
+    files.update(shipped)
+    files["__init__.py"] = render(
+        "package_init.py.jinja", "derive/package.py", modules=kernel_modules()
+    )
+    return files

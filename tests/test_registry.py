@@ -1,0 +1,136 @@
+"""The kernels klgen ships as spec files (specs/, derive/package.py), generated into
+klgen.generated: their derivations from the densities check, every output agrees with
+mpmath over the sampled domain (tests/oracle.py) within the bound the README's table states,
+the gradients with central differences, q = p gives exactly 0, and torch.distributions'
+own formulas agree where they are accurate."""
+
+import importlib
+
+import numpy as np
+import pytest
+from kernels import BACKENDS
+from oracle import Textbook, domain, exact_outputs, ulps
+from peers import torch_peers
+
+from klgen.derive.derivations import check
+from klgen.derive.kernel import derivation_of
+from klgen.derive.package import kernel_modules, shipped_kernels
+
+KERNELS = {k.name: k for k in shipped_kernels()}
+# Worst float64 error over the sampled domain, in ulps (bench/registry_accuracy.py measures
+# it over 1000 points: these are its results, rounded up), per output: value, then the
+# gradients in argument order. Float32 results are the float64 computation rounded once:
+# within half an ulp, plus what the float64 error adds.
+ULPS = {
+    "kl_bernoulli": (8, 4, 4),
+    "nll_bernoulli": (4, 4, 0),
+    "nll_gaussian": (4, 4, 4, 4),
+    "kl_poisson": (4, 4, 4),
+}
+# Results below the smallest normal number come from intermediates that are subnormal
+# themselves (sigmoid(-744)): they are held to an absolute error of 2^-1060 (1e-320) instead.
+SUBNORMAL = 2.0**-1060
+POINTS = 150
+
+
+def module(name, backend):
+    suffix = "" if backend == "numpy" else "_numba"
+    if backend == "numba":
+        pytest.importorskip("numba")
+    return importlib.import_module(f"klgen.generated.{name}{suffix}")
+
+
+def test_every_shipped_kernel_is_generated_and_listed():
+    listed = {m.name for m in kernel_modules()}
+    assert set(KERNELS) <= listed
+    assert {"kl_bernoulli", "nll_bernoulli", "nll_gaussian", "kl_poisson"} <= set(KERNELS)
+    for name in KERNELS:
+        for backend in ("numpy", "numba"):
+            functions = module(name, backend).__all__
+            assert functions == [name, f"{name}_grad", f"{name}_value_and_grad"]
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_the_derivation_from_the_densities_checks(name):
+    assert check(derivation_of(KERNELS[name])) >= 0
+
+
+@pytest.mark.slow  # mpmath at 720 digits and more: about a minute per kernel
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", KERNELS)
+def test_every_output_agrees_with_mpmath_over_the_domain(name, dtype, backend):
+    spec = Textbook.of(KERNELS[name])
+    points = domain(spec, dtype, POINTS, seed=11)
+    function = getattr(module(name, backend), f"{name}_value_and_grad")
+    bounds = ULPS[name] if dtype == np.float64 else tuple(0.5 + b / 2**29 for b in ULPS[name])
+    exact = exact_outputs(spec, points)
+    arrays = [np.ascontiguousarray(points[:, i : i + 1]) for i in range(points.shape[1])]
+    with np.errstate(all="ignore"):
+        value, grads = function(*arrays)
+    got = np.column_stack([value, *(g[:, 0] for g in grads)])
+    tiny = np.finfo(dtype).smallest_normal
+    for row, point in enumerate(points):
+        for output, (want, scale) in enumerate(exact[row]):
+            error = ulps(float(got[row, output]), want, scale, dtype)
+            if abs(want) < tiny:  # a subnormal result: its absolute error
+                error = min(error, error * float(np.finfo(dtype).smallest_subnormal) / SUBNORMAL)
+            assert error <= bounds[output], f"output {output}: {error:.3g} ulps at {point}"
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_gradients_match_central_differences(name):
+    """float64, h = 1e-6 (1 + |x|) at moderate points (every argument in [-3, 3], x of
+    nll_bernoulli in [0, 1]): truncation h^2 |f'''| / 6 ~ 1e-12 and rounding eps |f| / h ~
+    1e-10 for O(1) values, so 1e-6 relative plus absolute leaves a margin of 10^4."""
+    kernel = KERNELS[name]
+    rng = np.random.default_rng(5)
+    args = [rng.uniform(-3, 3, (4, 3)) for _ in kernel.args]
+    if name == "nll_bernoulli":
+        args[1] = rng.uniform(0, 1, (4, 3))
+    value = getattr(module(name, "numpy"), name)
+    grads = getattr(module(name, "numpy"), f"{name}_grad")(*args)
+    for i, (arg, grad) in enumerate(zip(args, grads, strict=True)):
+        h = 1e-6 * (1 + np.abs(arg))
+        central = np.empty_like(arg)
+        for column in range(arg.shape[1]):  # a row's value sums its columns: one at a time
+            up, down = [a.copy() for a in args], [a.copy() for a in args]
+            up[i][:, column] += h[:, column]
+            down[i][:, column] -= h[:, column]
+            central[:, column] = (value(*up) - value(*down)) / (2 * h[:, column])
+        np.testing.assert_allclose(grad, central, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", [n for n in KERNELS if n.startswith("kl_")])
+def test_equal_distributions_give_exactly_zero_and_zero_gradients(name, backend):
+    """q = p: the divergence and its gradients are exactly 0 (not a rounding residue, not
+    NaN), over the whole range of the parameter."""
+    values = np.array([-1e4, -700.0, -30.0, -1.0, -1e-300, 0.0, 1e-8, 2.5, 40.0, 700.0])
+    kernel = getattr(module(name, backend), f"{name}_value_and_grad")
+    value, grads = kernel(values[:, None], values[:, None])
+    assert np.all(value == 0), value
+    for grad in grads:
+        assert np.all(grad == 0), grad
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_torch_agrees_at_moderate_points(name):
+    """torch.distributions' (or torch.nn.functional's) own formula for the same quantity, at
+    points where it does not cancel (arguments in [-3, 3] and at least 0.5 apart, x of
+    nll_bernoulli in [0, 1]): the two agree to 1e-12 relative, values and gradients."""
+    peer = torch_peers().get(name)
+    if peer is None:
+        pytest.skip("torch is not installed (CI installs torch 2.13.0)")
+    kernel = KERNELS[name]
+    rng = np.random.default_rng(8)
+    args = [rng.uniform(-3, 3, (64, 1)) for _ in kernel.args]
+    if name == "nll_bernoulli":
+        args[1] = rng.uniform(0, 1, (64, 1))
+    if name.startswith("kl_"):
+        args[1] = args[0] + rng.choice([-1, 1], (64, 1)) * rng.uniform(0.5, 3, (64, 1))
+    ours = getattr(module(name, "numpy"), f"{name}_value_and_grad")(*args)
+    theirs = peer(*args)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
+    for mine, torch_grad in zip(ours[1], theirs[1], strict=True):
+        np.testing.assert_allclose(mine, torch_grad, rtol=1e-12, atol=1e-15)
