@@ -8,7 +8,7 @@ mpmath on the exact binary inputs. Errors are in ulps of each exact output (resu
 the smallest normal in ulps of the smallest normal). torch (2.13.0 here, optional) runs its
 own formula on the float64 inputs with autograd for the gradients.
 
-    python bench/registry_accuracy.py [--points N] [--seed S]
+    python bench/registry_accuracy.py [--points N] [--seed S] [--only NAME ...]
 """
 
 import argparse
@@ -36,9 +36,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=2000, help="points per kernel and dtype")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="just these kernels")
     args = parser.parse_args()
     peers = torch_peers()
     for kernel in shipped_kernels():
+        if args.only and kernel.name not in args.only:
+            continue
         spec = Textbook.of(kernel)
         names = ["value", *(f"d{n}" for n in kernel.arg_names)]
         for dtype in (np.float64, np.float32):

@@ -181,7 +181,9 @@ def _one_exponential(expr):
 
 def _complete_expm1_minus_x(expr):
     """c expm1(t) + rest -> c (e^t - 1 - t) + (c t + rest) where c t + rest has fewer terms
-    than rest (its parts cancel exactly, symbolically, instead of in floating point)."""
+    than rest (its parts cancel exactly, symbolically, instead of in floating point), for
+    |t| < 1 only: beyond, e^t - 1 - t no longer cancels, but -t may hold a large part that c t
+    + rest gives back (kl_laplace at t = -87: 86 - 79), so the sum as it was is kept there."""
     if not isinstance(expr, sp.Add):
         return expr.func(*map(_complete_expm1_minus_x, expr.args)) if expr.args else expr
     for term in expr.args:
@@ -192,7 +194,8 @@ def _complete_expm1_minus_x(expr):
             rest = expr - term
             remainder = sp.expand(coeff * t + rest)
             if len(sp.Add.make_args(remainder)) < len(sp.Add.make_args(rest)):
-                return coeff * numerics.Expm1MinusX(t, node) + remainder
+                completed = coeff * numerics.Expm1MinusX(t, node) + remainder
+                return sp.Piecewise((completed, sp.Abs(t) < 1), (expr, True))
     return expr.func(*map(_complete_expm1_minus_x, expr.args))
 
 
@@ -233,6 +236,11 @@ def _expm1(expr):
     return spread if len(spread.atoms(expm1)) > len(direct.atoms(expm1)) else direct
 
 
+EXP_DIFFERENCE = Rule(
+    "exp_difference",
+    "e^x - e^y -> e^max(x, y) (1 - e^-|x - y|): no cancellation, no overflow of a factor",
+    lambda e: _opposite_pairs(e, sp.exp, _exp_difference),
+)
 RULES = (
     Rule("one_exponential", "e^a e^b -> e^(a + b): no overflow of a factor", _one_exponential),
     Rule("sigmoid", "1/(1 + e^-x) -> sigmoid(x): no overflow of e^-x", _sigmoids),
@@ -255,11 +263,7 @@ RULES = (
         "sigmoid(x) - sigmoid(y) -> sigmoid(y) sigmoid(-x) expm1(x - y): no cancellation",
         lambda e: _opposite_pairs(e, sigmoid, _sigmoid_difference),
     ),
-    Rule(
-        "exp_difference",
-        "e^x - e^y -> e^max(x, y) (1 - e^-|x - y|): no cancellation, no overflow of a factor",
-        lambda e: _opposite_pairs(e, sp.exp, _exp_difference),
-    ),
+    EXP_DIFFERENCE,
     Rule(
         "softplus_of_opposites",
         "softplus(x) - softplus(-x) -> x: exact, where the two cancel",
@@ -271,9 +275,10 @@ RULES = (
     Rule("expm1", "e^x - 1 -> expm1(x): exact near x = 0", lambda e: _expm1(e)),
     Rule("cancelled", "c (t + u) - c u -> c t: terms that cancel removed exactly", _cancelled),
 )
-# Applied last, to the term and its gradients (its derivative is itself: no other rule needs
-# to look into it).
+# Applied last, to the term and its gradients: the differences of exponentials the e^t - 1 - t
+# completion leaves (kl_laplace's |d| e^-b_p - |d| e^-b), then the products left.
 EXP_PRODUCTS = (
+    EXP_DIFFERENCE,
     Rule(
         "exp_product",
         "m e^x -> (m e^r) 2^k, x = r + k ln 2: no overflow or underflow of e^x alone",
