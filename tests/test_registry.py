@@ -50,6 +50,7 @@ def test_every_shipped_kernel_is_generated_and_listed():
             assert functions == [name, f"{name}_grad", f"{name}_value_and_grad"]
 
 
+@pytest.mark.slow  # SymPy sums the Poisson series: seconds per kernel
 @pytest.mark.parametrize("name", KERNELS)
 def test_the_derivation_from_the_densities_checks(name):
     assert check(derivation_of(KERNELS[name])) >= 0
