@@ -1,17 +1,40 @@
-"""torch's own formulas for the quantities of klgen's shipped kernels (specs/), as
-value_and_grad functions on float64 numpy arrays (the gradients by autograd), for the
-comparisons of tests/test_registry.py and bench/registry_accuracy.py. Validation is off:
-the sampled domain includes scales of 0 and inf, which torch would refuse."""
+"""torch's own formulas for the quantities of klgen's shipped kernels (specs/), for the
+comparisons of tests/test_registry.py and the benchmarks bench/registry_accuracy.py and
+bench/registry_vs_torch.py. Validation is off: the sampled domain includes scales of 0 and
+inf, which torch would refuse."""
 
 
-def torch_peers():
-    """Kernel name -> a value_and_grad of torch's own formula (float64 numpy in and out)."""
+def formulas() -> dict:
+    """Kernel name -> torch's formula on tensors, one value per element ({} without torch)."""
     try:
-        import torch
         import torch.nn.functional as F
         from torch.distributions import Bernoulli, Normal, Poisson, kl_divergence
     except ImportError:
         return {}
+
+    def bernoulli(logits):
+        return Bernoulli(logits=logits, validate_args=False)
+
+    def poisson(log_rate):
+        return Poisson(log_rate.exp(), validate_args=False)
+
+    return {
+        "kl_bernoulli": lambda a, b: kl_divergence(bernoulli(a), bernoulli(b)),
+        "nll_bernoulli": lambda a, x: F.binary_cross_entropy_with_logits(a, x, reduction="none"),
+        "kl_poisson": lambda r, s: kl_divergence(poisson(r), poisson(s)),
+        "nll_gaussian": lambda x, m, lv: (
+            -Normal(m, (lv / 2).exp(), validate_args=False).log_prob(x)
+        ),
+    }
+
+
+def torch_peers() -> dict:
+    """Kernel name -> a value_and_grad of torch's formula: float64 numpy arrays (one element
+    per row) in, (values, gradients) out, the gradients by autograd."""
+    by_name = formulas()
+    if not by_name:
+        return {}
+    import torch
 
     def peer(formula):
         def value_and_grad(*arrays):
@@ -25,21 +48,4 @@ def torch_peers():
 
         return value_and_grad
 
-    return {
-        "kl_bernoulli": peer(
-            lambda a, b: kl_divergence(
-                Bernoulli(logits=a, validate_args=False), Bernoulli(logits=b, validate_args=False)
-            )
-        ),
-        "nll_bernoulli": peer(
-            lambda a, x: F.binary_cross_entropy_with_logits(a, x, reduction="none")
-        ),
-        "kl_poisson": peer(
-            lambda r, s: kl_divergence(
-                Poisson(r.exp(), validate_args=False), Poisson(s.exp(), validate_args=False)
-            )
-        ),
-        "nll_gaussian": peer(
-            lambda x, m, lv: -Normal(m, (lv / 2).exp(), validate_args=False).log_prob(x)
-        ),
-    }
+    return {name: peer(formula) for name, formula in by_name.items()}
