@@ -12,14 +12,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._constants import EXPM1_MINUS_X_SERIES
-from ._numeric import expm1_minus_x_generic, scaled_exp_generic
+from ._numeric import _LN2_HI, _LN2_LO, _LOG2_E, expm1_minus_x_generic, scaled_exp_generic
+from ._numeric import _SCALED_EXP_LIMIT as _EXP_LIMIT  # beyond, m e^x is 0 or +-inf
 
 _SERIES = EXPM1_MINUS_X_SERIES["float64"]
-# The argument reduction of e^x, as in _numeric: x = r + k ln 2 with ln 2 in two parts.
-_LOG2_E = 1.4426950408889634
-_LN2_HI = 0.6931471803691238  # ln 2 to 32 bits: k * _LN2_HI is exact for |k| < 2**21
-_LN2_LO = 1.9082149292705877e-10
-_EXP_LIMIT = 1500.0  # beyond, m e^x is 0 or +-inf for every nonzero finite m
 
 
 def sigmoid(x: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
