@@ -142,9 +142,10 @@ def derivation_of(kernel: Kernel) -> checked.Derivation:
 
 def evaluated(expr: sp.Expr) -> sp.Expr:
     """``expr`` as the checker compares it: klgen's functions by their definitions, and
-    every sum (over the outcomes of a distribution) evaluated, its summand expanded first
-    (the logarithms of products split, as everywhere here: the quantities are positive).
-    A sum SymPy cannot evaluate stays a sum, and its step fails."""
+    every sum (over the outcomes of a distribution) and integral (over a density) evaluated,
+    a sum's summand expanded first (the logarithms of products split, as everywhere here:
+    the quantities are positive). A sum or integral SymPy cannot evaluate stays one, and
+    its step fails."""
 
     def evaluate(summand, *limits):
         (index, *_), *more = limits
@@ -162,7 +163,21 @@ def evaluated(expr: sp.Expr) -> sp.Expr:
         back = {u: e for e, u in positive.items()}
         return sp.Sum(summand, *limits).doit().xreplace(back)
 
-    return functions.as_exact(sp.sympify(expr)).replace(sp.Sum, evaluate)
+    return (
+        functions.as_exact(sp.sympify(expr))
+        .replace(sp.Sum, evaluate)
+        .replace(sp.Integral, _integral)
+    )
+
+
+def _integral(integrand, *limits):
+    """An integral evaluated with each |y| among its integrand and limits taken as a
+    positive symbol (SymPy integrates over limits such as -|y| then, which it cannot do
+    with the absolute value itself; a limit -|y| <= 0 is what a split at a kink gives)."""
+    integral = sp.Integral(integrand, *limits)
+    positive = {a: sp.Dummy(positive=True) for a in integral.atoms(sp.Abs)}
+    evaluated = integral.xreplace(positive).doit()
+    return evaluated.xreplace({u: a for a, u in positive.items()})
 
 
 def load_spec(path: Path) -> tuple[Kernel, ...]:

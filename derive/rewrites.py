@@ -20,6 +20,7 @@ from klgen.derive.functions import (
     exp_bregman,
     exp_difference,
     exp_product,
+    log_exprel,
     logaddexp,
     sigmoid,
     sigmoid_difference,
@@ -179,6 +180,29 @@ def _one_exponential(expr):
     return combined if len(combined.atoms(sp.exp)) < len(expr.atoms(sp.exp)) else expr
 
 
+def _log_exprel(expr):
+    """log(expm1(x) / x) -> log_exprel(x) (the continuous Bernoulli's log-normaliser)."""
+
+    def is_log_exprel(e):
+        if not isinstance(e, sp.log):
+            return False
+        numerator, denominator = sp.fraction(e.args[0])
+        return isinstance(numerator, expm1) and numerator.args[0] == denominator
+
+    return expr.replace(is_log_exprel, lambda e: log_exprel(sp.fraction(e.args[0])[1]))
+
+
+def _exponentials_multiplied(expr):
+    """e^a e^b m -> e^(a + b) m in every product of two or more exponentials, as the last
+    rewrites leave them (a gradient's e^-s e^(s - t - y) |d|): a factor may overflow where
+    the product does not, and one exponential leaves exp_product a product to scale."""
+
+    def is_product(e):
+        return isinstance(e, sp.Mul) and sum(isinstance(f, sp.exp) for f in e.args) > 1
+
+    return expr.replace(is_product, lambda e: sp.powsimp(e, combine="exp"))
+
+
 def _complete_expm1_minus_x(expr):
     """c expm1(t) + rest -> c (e^t - 1 - t) + (c t + rest) where c t + rest has fewer terms
     than rest (its parts cancel exactly, symbolically, instead of in floating point), for
@@ -213,7 +237,7 @@ def _exp_products(expr):
 
     def product(e):
         (x,) = (f for f in e.args if isinstance(f, sp.exp))
-        coeff, m = (e / x).as_coeff_Mul()
+        coeff, m = sp.Mul(*(f for f in e.args if f is not x)).as_coeff_Mul()
         if isinstance(m, sp.Pow) and m.exp == 2:  # d^2 e^x = (d e^(x/2))^2: d^2 may overflow
             return coeff * exp_product(m.base, x.args[0] / 2) ** 2
         return coeff * exp_product(m, x.args[0])
@@ -273,12 +297,23 @@ RULES = (
     Rule("log1p", "log(1 + x) -> log1p(x): exact for small x", lambda e: optimize(e, [log1p_opt])),
     Rule("softplus", "log(1 + e^x) -> softplus(x): finite for every finite x", _softplus),
     Rule("expm1", "e^x - 1 -> expm1(x): exact near x = 0", lambda e: _expm1(e)),
+    Rule(
+        "log_exprel",
+        "log((e^x - 1)/x) -> log1p((e^x - 1 - x)/x) or x - log x: exact near 0, finite above 710",
+        _log_exprel,
+    ),
     Rule("cancelled", "c (t + u) - c u -> c t: terms that cancel removed exactly", _cancelled),
 )
 # Applied last, to the term and its gradients: the differences of exponentials the e^t - 1 - t
-# completion leaves (kl_laplace's |d| e^-b_p - |d| e^-b), then the products left.
+# completion leaves (kl_laplace's |d| e^-b_p - |d| e^-b), then the products of exponentials
+# combined, then the products left.
 EXP_PRODUCTS = (
     EXP_DIFFERENCE,
+    Rule(
+        "exponentials_multiplied",
+        "e^a e^b -> e^(a + b) in a product: no overflow of a factor",
+        _exponentials_multiplied,
+    ),
     Rule(
         "exp_product",
         "m e^x -> (m e^r) 2^k, x = r + k ln 2: no overflow or underflow of e^x alone",

@@ -184,3 +184,18 @@ def test_matrix_gradients_match_finite_differences():
             down[name][idx] -= 1e-6
             want[idx] = (_summed_kl(h, up) - _summed_kl(h, down)) / 2e-6
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=name)
+
+
+def test_the_checker_proves_log_and_atanh_identities_and_refuses_wrong_ones():
+    """The checker's last attempts (atanh as a logarithm; a difference of logarithms whose
+    exponential is 1) prove the continuous Bernoulli's steps, and refuse the same steps with
+    a sign or a factor wrong."""
+    from klgen.derive.derivations.steps import _is_zero
+
+    a = sp.Symbol("a", real=True)
+    z = (1 - sp.exp(a)) / (1 + sp.exp(a))
+    assert _is_zero(sp.atanh(z) - sp.log((1 + z) / (1 - z)) / 2)
+    assert not _is_zero(sp.atanh(z) - sp.log((1 + z) / (1 - z)))
+    ratio = -a * (1 + sp.exp(a)) / (1 - sp.exp(a))
+    assert _is_zero(sp.log(ratio) - sp.log(a * (sp.exp(a) + 1) / (sp.exp(a) - 1)))
+    assert not _is_zero(sp.log(ratio) - sp.log(a * (sp.exp(a) + 1) / (sp.exp(a) + 1)))

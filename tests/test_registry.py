@@ -26,10 +26,16 @@ ULPS = {
     "nll_bernoulli": (4, 4, 0),
     "nll_gaussian": (4, 4, 4, 4),
     "kl_poisson": (4, 4, 4),
+    # e^(log_scale - log_scale_p - |d| e^-log_scale) carries the rounding of its exponent
+    # (up to 745 eps): the README says so.
+    "kl_laplace": (500, 16, 500, 16, 500),
+    "nll_continuous_bernoulli": (4, 4, 0),
 }
 # Results below the smallest normal number come from intermediates that are subnormal
 # themselves (sigmoid(-744)): they are held to an absolute error of 2^-1060 (1e-320) instead.
 SUBNORMAL = 2.0**-1060
+# Kernels whose second argument is data in [0, 1].
+DATA_IN_UNIT_INTERVAL = ("nll_bernoulli", "nll_continuous_bernoulli")
 POINTS = 150
 
 
@@ -87,7 +93,7 @@ def test_gradients_match_central_differences(name):
     kernel = KERNELS[name]
     rng = np.random.default_rng(5)
     args = [rng.uniform(-3, 3, (4, 3)) for _ in kernel.args]
-    if name == "nll_bernoulli":
+    if name in DATA_IN_UNIT_INTERVAL:
         args[1] = rng.uniform(0, 1, (4, 3))
     value = getattr(module(name, "numpy"), name)
     grads = getattr(module(name, "numpy"), f"{name}_grad")(*args)
@@ -109,7 +115,7 @@ def test_equal_distributions_give_exactly_zero_and_zero_gradients(name, backend)
     NaN), over the whole range of the parameter."""
     values = np.array([-1e4, -700.0, -30.0, -1.0, -1e-300, 0.0, 1e-8, 2.5, 40.0, 700.0])
     kernel = getattr(module(name, backend), f"{name}_value_and_grad")
-    value, grads = kernel(values[:, None], values[:, None])
+    value, grads = kernel(*[values[:, None]] * len(KERNELS[name].args))  # (p's, then q's)
     assert np.all(value == 0), value
     for grad in grads:
         assert np.all(grad == 0), grad
@@ -126,12 +132,40 @@ def test_torch_agrees_at_moderate_points(name):
     kernel = KERNELS[name]
     rng = np.random.default_rng(8)
     args = [rng.uniform(-3, 3, (64, 1)) for _ in kernel.args]
-    if name == "nll_bernoulli":
+    if name in DATA_IN_UNIT_INTERVAL:
         args[1] = rng.uniform(0, 1, (64, 1))
-    if name.startswith("kl_"):
-        args[1] = args[0] + rng.choice([-1, 1], (64, 1)) * rng.uniform(0.5, 3, (64, 1))
+    if name.startswith("kl_"):  # q's parameters at least 0.5 from p's
+        half = len(args) // 2
+        for i in range(half):
+            step = rng.choice([-1, 1], (64, 1)) * rng.uniform(0.5, 3, (64, 1))
+            args[half + i] = args[i] + step
     ours = getattr(module(name, "numpy"), f"{name}_value_and_grad")(*args)
     theirs = peer(*args)
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
     for mine, torch_grad in zip(ours[1], theirs[1], strict=True):
         np.testing.assert_allclose(mine, torch_grad, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", KERNELS)
+def test_special_values_of_one_argument(name, backend):
+    """Each argument in turn +-0, +-inf or NaN, the others moderate, beside a row without
+    it: nothing raises, the other row is computed as alone, a NaN gives NaN in its row's
+    value, and +-0 gives finite outputs (mpmath's values there are checked with the domain)."""
+    kernel = KERNELS[name]
+    function = getattr(module(name, backend), f"{name}_value_and_grad")
+    k = len(kernel.args)
+    base = np.full((1, k), 0.375)
+    for i in range(k):
+        for special in (0.0, -0.0, np.inf, -np.inf, np.nan):
+            rows = np.vstack([base, base])
+            rows[0, i] = special
+            arrays = [np.ascontiguousarray(rows[:, j : j + 1]) for j in range(k)]
+            with np.errstate(all="ignore"):
+                value, grads = function(*arrays)
+            clean = function(*[a[1:] for a in arrays])
+            assert value[1] == clean[0][0], f"{kernel.arg_names[i]} = {special} leaked"
+            if np.isnan(special):
+                assert np.isnan(value[0]), f"{kernel.arg_names[i]} = NaN gave {value[0]}"
+            elif special == 0:
+                assert np.isfinite(value[0]) and all(np.isfinite(g[0, 0]) for g in grads)

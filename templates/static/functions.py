@@ -2,9 +2,9 @@
 klgen generates from spec files (derive/functions.py defines them; derive/printers.py calls
 them). Each writes into ``out`` (float64, the blocks' compute type) and allocates only a
 work array or a mask, except the rewrites' forms (softplus_bregman, sigmoid_difference,
-exp_difference, exp_bregman), which copy their cases into it. The ``_generic`` twins
-compute the same on arrays of any array-API namespace ``xp`` (torch, CuPy, JAX...),
-returning new arrays."""
+exp_difference, exp_bregman, log_exprel and its slope), which copy their cases into it.
+The ``_generic`` twins compute the same on arrays of any array-API namespace ``xp`` (torch,
+CuPy, JAX...), returning new arrays."""
 
 from typing import Any
 
@@ -113,6 +113,23 @@ def exp_product(
         with np.errstate(invalid="ignore"):
             far = np.where((m == 0) & (x == x), 0.0, m * np.exp(x))
         np.copyto(out, far, where=~regular)
+    return out
+
+
+def log_exprel(x: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
+    """out = log((e^x - 1) / x), 0 at x = 0 (the continuous Bernoulli's log-normaliser):
+    x/2 + x^2/24 below |x| = 1e-8 (where (e^x - 1 - x)/x underflows), log1p((e^x - 1 - x)/x)
+    from -1 to 700 (the series of e^x - 1 - x near 0: no 0/0, no lost digit), log1p(-e^x) -
+    log(-x) below -1 (two terms <= 0) and x - log x above 700 (where e^x overflows)."""
+    np.copyto(out, log_exprel_generic(np, x))
+    return out
+
+
+def log_exprel_slope(x: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
+    """out = e^x / (e^x - 1) - 1/x, 1/2 at x = 0 (the derivative of :func:`log_exprel`): 1 -
+    g(x) for x >= 0 and g(-x) below, g(t) = (e^t - 1 - t) / (t (e^t - 1)) in (0, 1/2] (1/2 -
+    t/12 below 1e-8, 1/t above 50, where the rest is below e^-50): neither form cancels."""
+    np.copyto(out, log_exprel_slope_generic(np, x))
     return out
 
 
@@ -228,6 +245,31 @@ def exp_product_generic(xp: Any, m: Any, x: Any) -> Any:
         m, x = np.broadcast_arrays(np.asarray(m, np.float64), np.asarray(x, np.float64))
         return exp_product(m, x, np.empty(m.shape))
     return scaled_exp_generic(xp, m, xp.zeros_like(m), x, 1, 0)
+
+
+def log_exprel_generic(xp: Any, x: Any) -> Any:
+    """:func:`log_exprel` on arrays of ``xp``."""
+    zeros = xp.zeros_like(x)
+    middle = (x >= -1.0) & (x <= 700.0) & (xp.abs(x) >= 1e-8)
+    t = xp.where(middle, x, xp.ones_like(x))  # no 0/0 or overflow in the branches not taken
+    gap = expm1_minus_x_generic(xp, t, xp.expm1(t), _SERIES)
+    low = xp.where(x < -1.0, x, -xp.ones_like(x))
+    high = xp.where(x > 700.0, x, xp.ones_like(x))
+    result = xp.where(middle, xp.log1p(gap / t), x / 2.0 + x * x / 24.0)
+    result = xp.where(x < -1.0, xp.log1p(-xp.exp(low)) - xp.log(-low), result)
+    result = xp.where(x > 700.0, high - xp.log(high), result)
+    return xp.where(x == xp.inf, x, result + zeros)
+
+
+def log_exprel_slope_generic(xp: Any, x: Any) -> Any:
+    """:func:`log_exprel_slope` on arrays of ``xp``."""
+    t = xp.abs(x)
+    middle = (t >= 1e-8) & (t <= 50.0)
+    u = xp.where(middle, t, xp.ones_like(t))
+    expm1_u = xp.expm1(u)
+    g = expm1_minus_x_generic(xp, u, expm1_u, _SERIES) / u / expm1_u
+    g = xp.where(middle, g, xp.where(t < 1e-8, 0.5 - t / 12.0, 1.0 / t))
+    return xp.where(x >= 0, 1.0 - g, g)
 
 
 def logsumexp_rows_generic(xp: Any, terms: Any) -> tuple[Any, Any]:

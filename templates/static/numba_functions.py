@@ -119,6 +119,32 @@ def exp_bregman(a, b):
 
 
 @numba.njit(inline="always")
+def log_exprel(x):
+    """log((e^x - 1) / x), 0 at x = 0, as _functions.log_exprel."""
+    if x < -1.0:
+        return np.log1p(-np.exp(x)) - np.log(-x)
+    if x > 700.0:
+        return x if x == np.inf else x - np.log(x)
+    if abs(x) < 1e-8:
+        return x / 2.0 + x * x / 24.0
+    return np.log1p(expm1_minus_x(x, np.expm1(x)) / x)
+
+
+@numba.njit(inline="always")
+def log_exprel_slope(x):
+    """e^x / (e^x - 1) - 1/x, 1/2 at x = 0, as _functions.log_exprel_slope."""
+    t = abs(x)
+    if t < 1e-8:
+        g = 0.5 - t / 12.0
+    elif t > 50.0:
+        g = 1.0 / t
+    else:
+        expm1_t = np.expm1(t)
+        g = expm1_minus_x(t, expm1_t) / t / expm1_t
+    return 1.0 - g if x >= 0 else g
+
+
+@numba.njit(inline="always")
 def row_sum(terms):
     total = 0.0
     for term in terms:
