@@ -181,6 +181,42 @@ class log_exprel_slope(sp.Function):  # noqa: N801
         return sp.exp(x) / (sp.exp(x) - 1) - 1 / x
 
 
+class rounded_sum(sp.Function):  # noqa: N801
+    """x + y, marked as one floating-point addition: the sum whose rounding error
+    ``sum_error(x, y)`` is (an Add of SymPy's would be flattened into its neighbours and
+    reordered, and its rounding would no longer be that one)."""
+
+    nargs = 2
+
+    def exact(self):
+        x, y = self.args
+        return x + y
+
+
+class sum_error(sp.Function):  # noqa: N801
+    """x + y - fl(x + y), the rounding error of ``rounded_sum(x, y)`` (Knuth's two-sum): 0 in
+    exact arithmetic, and 0 where the sum is not finite. The rewrite
+    ``compensated_exponent`` adds it back to an exponent: e^(x + y) = e^fl(x + y) (1 + err)
+    to second order, where e^fl(x + y) alone would carry |x + y| eps of relative error."""
+
+    nargs = 2
+
+    def exact(self):
+        return sp.Integer(0)
+
+
+class small_error(sp.Function):  # noqa: N801
+    """A sum of rounding errors where its magnitude is below 1, else 0 (NaN included): one
+    of 1 or more comes from terms of 1/eps or more, where the exponential it corrects is 0
+    or inf anyway, and an infinite one from an infinite term. 0 in exact arithmetic, as
+    the errors are."""
+
+    nargs = 1
+
+    def exact(self):
+        return self.args[0]
+
+
 FUNCTIONS = (
     sigmoid,
     softplus,
@@ -193,6 +229,9 @@ FUNCTIONS = (
     exp_product,
     log_exprel,
     log_exprel_slope,
+    rounded_sum,
+    sum_error,
+    small_error,
 )
 
 

@@ -22,10 +22,13 @@ from klgen.derive.functions import (
     exp_product,
     log_exprel,
     logaddexp,
+    rounded_sum,
     sigmoid,
     sigmoid_difference,
+    small_error,
     softplus,
     softplus_bregman,
+    sum_error,
 )
 
 
@@ -203,6 +206,72 @@ def _exponentials_multiplied(expr):
     return expr.replace(is_product, lambda e: sp.powsimp(e, combine="exp"))
 
 
+def _compensated_exponents(expr):
+    """e^A, expm1(A), e^A - 1 - A and m e^A for an exponent A = t1 + t2 + ... of two or more
+    terms that are not numbers: A as s + err, s its sum added term by term (rounded_sum)
+    and err the exact rounding errors of those additions (sum_error), then each to first
+    order in err (below |A| eps; the rest is below its square), err taken 0 where |err| >= 1
+    (e^s is 0 or inf there), so 1 + err > 0: e^A = e^s (1 + err), expm1(A)
+    = expm1(s) (1 + err) + err, e^A - 1 - A = E(s) (1 + err) + s err. A rounded exponent of
+    700 would otherwise put 700 eps of relative error into e^A. The forms are finite where
+    the result is and +inf where e^s overflows, whatever the sign of err (1 + err > 0)."""
+
+    def added(terms):  # (fl of the sum added in order, the exact errors of the additions)
+        total, error = terms[0], sp.Integer(0)
+        for term in terms[1:]:
+            error += sum_error(total, term)
+            total = rounded_sum(total, term)
+        return total, error
+
+    def is_sum(e):
+        return isinstance(e, sp.Add) and sum(not t.is_number for t in e.args) > 1
+
+    def rounded_term(term):  # a term with its inner sums g rounded, and the error that makes
+        error = sp.Integer(0)  # ((d term / d g) err_g: |loc - loc_p| e^-b has |d| eps)
+        for inner in sorted(term.atoms(sp.Add), key=sp.default_sort_key):
+            if is_sum(inner) and inner != term:
+                total, inner_error = added(sp.Add.make_args(inner))
+                g = sp.Dummy("g", real=True)
+                slope = sp.diff(term.xreplace({inner: g}), g).xreplace({g: total})
+                term = term.xreplace({inner: total})
+                error += _exp_products(sp.expand(without_deltas(slope) * inner_error))
+        return term, error
+
+    def split(exponent):
+        if not is_sum(exponent):
+            return None
+        rounded = [rounded_term(t) for t in sp.Add.make_args(exponent)]
+        total, error = added([t for t, _ in rounded])
+        error += sp.Add(*(e for _, e in rounded))
+        # An error of 1 or more comes from terms of 1/eps or more (e^s is 0 or inf then), an
+        # infinite or NaN one from an infinite term: the correction would only add NaN.
+        return total, small_error(error)
+
+    def gap(t, expm1_t):
+        if (parts := split(t)) is None:
+            return numerics.Expm1MinusX(t, expm1_t)
+        s, err = parts
+        correction = sp.Piecewise((0, sp.Eq(err, 0)), (s * err, True))  # s may be inf there
+        return numerics.Expm1MinusX(s, expm1(s)) * (1 + err) + correction
+
+    def exp_minus_one(x):
+        if (parts := split(x)) is None:
+            return expm1(x)
+        s, err = parts
+        return expm1(s) * (1 + err) + err
+
+    def product(m, x):
+        parts = split(x)
+        return exp_product(m, x) if parts is None else exp_product(m * (1 + parts[1]), parts[0])
+
+    def exponential(x):
+        parts = split(x)
+        return sp.exp(x) if parts is None else exp_product(1 + parts[1], parts[0])
+
+    expr = expr.replace(numerics.Expm1MinusX, gap).replace(expm1, exp_minus_one)
+    return expr.replace(exp_product, product).replace(sp.exp, exponential)
+
+
 def _complete_expm1_minus_x(expr):
     """c expm1(t) + rest -> c (e^t - 1 - t) + (c t + rest) where c t + rest has fewer terms
     than rest (its parts cancel exactly, symbolically, instead of in floating point), for
@@ -319,6 +388,13 @@ EXP_PRODUCTS = (
         "m e^x -> (m e^r) 2^k, x = r + k ln 2: no overflow or underflow of e^x alone",
         _exp_products,
     ),
+)
+# Applied to the term and its gradients after every other rewrite (its nodes have no
+# derivatives).
+COMPENSATED_EXPONENTS = Rule(
+    "compensated_exponent",
+    "e^(x + y) -> e^s + err e^s, s = fl(x + y), err its rounding: no |x + y| eps error",
+    _compensated_exponents,
 )
 # Applied after differentiation (the node has no derivative of its own).
 EXPM1_MINUS_X = (

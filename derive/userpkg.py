@@ -42,6 +42,9 @@ class Prepared:
     rewrites: tuple[str, ...]
 
 
+LAST_REWRITES = (*rewrites.EXP_PRODUCTS, rewrites.COMPENSATED_EXPONENTS)
+
+
 def prepare(kernel: Kernel) -> Prepared:
     """Rewrite the term, differentiate it, rewrite the gradients (the real-symbol form makes
     d|x|/dx = sign(x) and dMax = Heaviside)."""
@@ -52,11 +55,11 @@ def prepare(kernel: Kernel) -> Prepared:
     for arg in args:
         gradient, more = rewrites.apply(rewrites.without_deltas(sp.diff(term, arg)))
         gradient, paired = rewrites.apply(gradient, rewrites.EXPM1_MINUS_X)
-        gradient, scaled = rewrites.apply(gradient, rewrites.EXP_PRODUCTS)
+        gradient, scaled = rewrites.apply(gradient, LAST_REWRITES)
         gradients.append(gradient)
         applied += more + paired + scaled
     term, paired = rewrites.apply(term, rewrites.EXPM1_MINUS_X)
-    term, scaled = rewrites.apply(term, rewrites.EXP_PRODUCTS)
+    term, scaled = rewrites.apply(term, LAST_REWRITES)
     names = tuple(dict.fromkeys(applied + paired + scaled))
     return Prepared(kernel, args, term, tuple(gradients), names)
 

@@ -145,6 +145,26 @@ def log_exprel_slope(x):
 
 
 @numba.njit(inline="always")
+def rounded_sum(x, y):
+    return x + y
+
+
+@numba.njit(inline="always")
+def sum_error(x, y):
+    """x + y - fl(x + y) exactly (two-sum), 0 where the sum is not finite."""
+    s = x + y
+    if not np.isfinite(s):
+        return 0.0
+    from_y = s - x
+    return (x - (s - from_y)) + (y - from_y)
+
+
+@numba.njit(inline="always")
+def small_error(error):
+    return error if abs(error) < 1.0 else 0.0
+
+
+@numba.njit(inline="always")
 def row_sum(terms):
     total = 0.0
     for term in terms:
