@@ -204,7 +204,9 @@ def render_tests(kernels: tuple[Kernel, ...], package: Path, tests: Path, backen
     for kernel in kernels:
         real = {a: sp.Symbol(a.name, real=True) for a in kernel.args}
         exact = rewrites.exact(kernel.term.xreplace(real))
-        cases.append((kernel, printer.doprint(exact)))
+        parts = sp.Add.make_args(prepare(kernel).term)
+        evaluated = [printer.doprint(rewrites.exact(part)) for part in parts]
+        cases.append((kernel, printer.doprint(exact), evaluated))
     return render(
         "user_tests.py.jinja",
         "a spec file (klgen generate --spec --tests)",

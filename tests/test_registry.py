@@ -5,6 +5,9 @@ the gradients with central differences, q = p gives exactly 0, and torch.distrib
 own formulas agree where they are accurate."""
 
 import importlib
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -167,3 +170,25 @@ def test_special_values_of_one_argument(name, backend):
                 assert np.isnan(value[0]), f"{kernel.arg_names[i]} = NaN gave {value[0]}"
             elif special == 0:
                 assert np.isfinite(value[0]) and all(np.isfinite(g[0, 0]) for g in grads)
+
+
+@pytest.mark.slow  # mpmath at every point, every kernel and backend: about a minute
+def test_the_shipped_kernels_pass_the_tests_a_users_kernels_get(tmp_path):
+    """The pytest module `klgen generate --spec --tests` writes for a user's package,
+    rendered for klgen.generated and run in a child pytest: values against mpmath,
+    gradients against central differences, float32 rounded once, a NaN kept in its row,
+    empty batches, out= buffers overlapping the inputs refused, for every shipped kernel
+    and backend."""
+    from klgen.derive.userpkg import render_tests
+
+    generated = Path(importlib.import_module("klgen.generated").__file__).parent
+    tests = tmp_path / "test_shipped.py"
+    tests.write_text(render_tests(tuple(KERNELS.values()), generated, tests, BACKENDS))
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and "skipped" not in run.stdout, run.stdout[-500:]
