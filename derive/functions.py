@@ -181,6 +181,19 @@ class log_exprel_slope(sp.Function):  # noqa: N801
         return sp.exp(x) / (sp.exp(x) - 1) - 1 / x
 
 
+class exprel(sp.Function):  # noqa: N801
+    """(e^x - 1) / x, 1 at x = 0: expm1(x) = x exprel(x) lets a small x = m e^z keep its
+    scale in exp_product where x itself would underflow (the gradient of kl_laplace in loc,
+    e^-log_scale_p (1 - e^-|d| e^-log_scale), at log_scale = 710: rewrite
+    ``expm1_of_product``)."""
+
+    nargs = 1
+
+    def exact(self):
+        x = self.args[0]
+        return (sp.exp(x) - 1) / x
+
+
 class rounded_sum(sp.Function):  # noqa: N801
     """x + y, marked as one floating-point addition: the sum whose rounding error
     ``sum_error(x, y)`` is (an Add of SymPy's would be flattened into its neighbours and
@@ -229,6 +242,7 @@ FUNCTIONS = (
     exp_product,
     log_exprel,
     log_exprel_slope,
+    exprel,
     rounded_sum,
     sum_error,
     small_error,

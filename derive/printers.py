@@ -54,6 +54,7 @@ HELPERS = {
     functions.exp_product: "exp_product",
     functions.log_exprel: "log_exprel",
     functions.log_exprel_slope: "log_exprel_slope",
+    functions.exprel: "exprel",
     functions.rounded_sum: "rounded_sum",
     functions.sum_error: "sum_error",
     functions.small_error: "small_error",

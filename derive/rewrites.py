@@ -20,6 +20,7 @@ from klgen.derive.functions import (
     exp_bregman,
     exp_difference,
     exp_product,
+    exprel,
     log_exprel,
     logaddexp,
     rounded_sum,
@@ -206,6 +207,38 @@ def _exponentials_multiplied(expr):
     return expr.replace(is_product, lambda e: sp.powsimp(e, combine="exp"))
 
 
+def _expm1_of_products(expr):
+    """expm1(u), u = c m e^z, -> u exprel(u) as exp_product(c m exprel(u), z) where |u| < 1
+    (beyond, expm1(u) is not small and keeps its own scale), and then
+    every exp_product(c exp_product(m, z), x) as exp_product(c m, z + x): the scale of a small
+    argument kept in the exponent, where m e^z alone would underflow (kl_laplace's
+    e^-log_scale_p (1 - e^-|d| e^-log_scale) at log_scale = 710)."""
+
+    def scaled(u):
+        products = [f for f in sp.Mul.make_args(u) if isinstance(f, exp_product)]
+        return len(products) == 1
+
+    def expanded(u):
+        (node,) = (f for f in sp.Mul.make_args(u) if isinstance(f, exp_product))
+        m, z = node.args
+        small = exp_product(u / node * m * exprel(u), z)
+        return sp.Piecewise((small, sp.Abs(u) < 1), (expm1(u), True))
+
+    expr = expr.replace(
+        lambda e: isinstance(e, expm1) and scaled(e.args[0]), lambda e: expanded(e.args[0])
+    )
+    expr = sp.piecewise_fold(expr)
+
+    def nested(m, x):
+        inner = [f for f in sp.Mul.make_args(m) if isinstance(f, exp_product)]
+        if len(inner) != 1:
+            return exp_product(m, x)
+        (node,) = inner
+        return nested(m / node * node.args[0], node.args[1] + x)
+
+    return expr.replace(exp_product, nested)
+
+
 def _compensated_exponents(expr):
     """e^A, expm1(A), e^A - 1 - A and m e^A for an exponent A = t1 + t2 + ... of two or more
     terms that are not numbers: A as s + err, s its sum added term by term (rounded_sum)
@@ -388,6 +421,12 @@ EXP_PRODUCTS = (
         "m e^x -> (m e^r) 2^k, x = r + k ln 2: no overflow or underflow of e^x alone",
         _exp_products,
     ),
+)
+# Applied to the term and its gradients after the products (its nodes have no derivatives).
+EXPM1_OF_PRODUCTS = Rule(
+    "expm1_of_product",
+    "expm1(m e^z) -> m e^z exprel(m e^z), e^z kept in the exponent: no underflow of m e^z",
+    _expm1_of_products,
 )
 # Applied to the term and its gradients after every other rewrite (its nodes have no
 # derivatives).

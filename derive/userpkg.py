@@ -42,7 +42,11 @@ class Prepared:
     rewrites: tuple[str, ...]
 
 
-LAST_REWRITES = (*rewrites.EXP_PRODUCTS, rewrites.COMPENSATED_EXPONENTS)
+LAST_REWRITES = (
+    *rewrites.EXP_PRODUCTS,
+    rewrites.EXPM1_OF_PRODUCTS,
+    rewrites.COMPENSATED_EXPONENTS,
+)
 
 
 def prepare(kernel: Kernel) -> Prepared:

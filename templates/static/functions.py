@@ -2,8 +2,8 @@
 klgen generates from spec files (derive/functions.py defines them; derive/printers.py calls
 them). Each writes into ``out`` (float64, the blocks' compute type) and allocates only a
 work array or a mask, except the rewrites' forms (softplus_bregman, sigmoid_difference,
-exp_difference, exp_bregman, log_exprel and its slope, sum_error, small_error), which
-copy their cases into it.
+exp_difference, exp_bregman, log_exprel and its slope, exprel, sum_error, small_error),
+which copy their cases into it.
 The ``_generic`` twins compute the same on arrays of any array-API namespace ``xp`` (torch,
 CuPy, JAX...), returning new arrays."""
 
@@ -137,6 +137,13 @@ def log_exprel_slope(x: NDArray[np.float64], out: NDArray[np.float64]) -> NDArra
     g(x) for x >= 0 and g(-x) below, g(t) = (e^t - 1 - t) / (t (e^t - 1)) in (0, 1/2] (1/2 -
     t/12 below 1e-8, 1/t above 50, where the rest is below e^-50): neither form cancels."""
     np.copyto(out, log_exprel_slope_generic(np, x))
+    return out
+
+
+def exprel(x: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
+    """out = (e^x - 1) / x, 1 at x = 0 (and below |x| = 1e-300, where the quotient is 1 to
+    the last bit), 0 at -inf, inf at +inf."""
+    np.copyto(out, exprel_generic(np, x))
     return out
 
 
@@ -300,6 +307,16 @@ def log_exprel_slope_generic(xp: Any, x: Any) -> Any:
     g = expm1_minus_x_generic(xp, u, expm1_u, _SERIES) / u / expm1_u
     g = xp.where(middle, g, xp.where(t < 1e-8, 0.5 - t / 12.0, 1.0 / t))
     return xp.where(x >= 0, 1.0 - g, g)
+
+
+def exprel_generic(xp: Any, x: Any) -> Any:
+    """:func:`exprel` on arrays of ``xp``."""
+    tiny = xp.abs(x) < 1e-300
+    t = xp.where(tiny | xp.isinf(x), xp.ones_like(x), x)
+    quotient = xp.expm1(t) / t
+    quotient = xp.where(x == -xp.inf, xp.zeros_like(x), quotient)
+    quotient = xp.where(x == xp.inf, x, quotient)
+    return xp.where(tiny, xp.ones_like(x), quotient)
 
 
 def rounded_sum_generic(xp: Any, x: Any, y: Any) -> Any:

@@ -145,6 +145,18 @@ def log_exprel_slope(x):
 
 
 @numba.njit(inline="always")
+def exprel(x):
+    """(e^x - 1) / x, 1 at x = 0, as _functions.exprel."""
+    if abs(x) < 1e-300:
+        return 1.0
+    if x == -np.inf:
+        return 0.0
+    if x == np.inf:
+        return x
+    return np.expm1(x) / x
+
+
+@numba.njit(inline="always")
 def rounded_sum(x, y):
     return x + y
 
