@@ -128,7 +128,10 @@ def derivation_of(kernel: Kernel) -> checked.Derivation:
     compared with the one before symbolically, and the last step with the term."""
     given, names = kernel.derivation, latex_names(kernel.args)
     pairs = [*given.steps, (kernel.term, "the kernel's term (klgen generates this)")]
-    shown = [checked.Step(sp.sympify(e), to_latex(sp.sympify(e), names), why) for e, why in pairs]
+    shown = [
+        checked.Step(sp.sympify(e), to_latex(sp.sympify(e), names), why, names=tuple(names.items()))
+        for e, why in pairs
+    ]
     return checked.Derivation(
         name=kernel.name,
         title=given.title,

@@ -31,6 +31,7 @@ class StepView:
     lhs: str | None  # LaTeX of the left-hand side when it is (re)stated at this step
     lhs_text: str | None
     latex: str
+    tex: str  # the LaTeX for the tex document's line-breaking displays
     text: str
     why: str
     status: str  # "passed", "failed", "definition" or "not checked"
@@ -73,6 +74,7 @@ def step_views(derivation: Derivation, check: bool = True) -> list[StepView]:
                 derivation.lhs if first else st.lhs,
                 derivation.lhs_text if first else st.lhs_text,
                 st.latex,
+                st.tex,
                 to_text(st.expr),
                 st.why,
                 _status(outcome),
@@ -101,9 +103,34 @@ def render(views: list[tuple[Derivation, list[StepView]]], fmt: str) -> str:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["mathml"] = _mathml
+    env.filters["tex_text"] = tex_text
     return env.get_template(f"derivation.{fmt}.jinja").render(derivations=views)
 
 
 def _mathml(latex: str):
     """Display-mode MathML for a LaTeX formula, marked safe for the HTML template."""
     return Markup(convert(latex, display="block"))
+
+
+# LaTeX's special characters in running text, and what typesets each as itself.
+_TEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "%": r"\%",
+    "_": r"\_",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+}
+
+
+def tex_text(text: str) -> str:
+    """Plain prose (a justification, an intro) as LaTeX text that typesets it verbatim and
+    wraps at spaces like any paragraph (unlike \\verb, which neither wraps nor nests)."""
+    return "".join(_TEX_SPECIALS.get(ch, ch) for ch in text)

@@ -165,19 +165,44 @@ def _latex_name(name):
     return None
 
 
-class KlLatexPrinter(LatexPrinter):
-    """SymPy's LaTeX printer with the derivations' notation (ln, det, E, <.,.>_F, logvar)."""
+def _unbraced_call(latex: str) -> str:
+    r"""``f{\left(x \right)}`` as ``f\left(x \right)``: SymPy wraps a function's argument
+    list in a group, which a line-breaking display (breqn's dmath) treats as one unbreakable
+    box; without the group it can break inside the parentheses."""
+    if not latex.endswith(r"\right)}"):
+        return latex
+    depth = 0
+    for index in range(len(latex) - 1, -1, -1):
+        depth += {"}": 1, "{": -1}.get(latex[index], 0)
+        if depth == 0:
+            break
+    if latex.startswith(r"{\left(", index):
+        return latex[:index] + latex[index + 1 : -1]
+    return latex
 
-    def __init__(self, symbol_names: dict | None = None):
-        super().__init__(
-            {
-                "ln_notation": True,
-                "order": "none",
-                "mat_str": "matrix",
-                "mat_delim": "(",
-                "symbol_names": symbol_names or {},
-            }
-        )
+
+class KlLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with the derivations' notation (ln, det, E, <.,.>_F, logvar).
+
+    ``breakable`` prints for breqn's ``dmath``, which breaks long lines at relations and
+    binary operators only: factors are joined by ``\\*`` (a break point that shows x when
+    taken) and function arguments are not grouped, so a long product or a long argument
+    can be broken too. The other formats (KaTeX, MathJax, latex2mathml) know neither.
+    """
+
+    def __init__(self, symbol_names: dict | None = None, breakable: bool = False):
+        settings = {
+            "ln_notation": True,
+            "order": "none",
+            "mat_str": "matrix",
+            "mat_delim": "(",
+            "symbol_names": symbol_names or {},
+        }
+        if breakable:
+            # breqn's discretionary multiplication: a thin space, or a line break with x.
+            settings["mul_symbol"] = r" \* "
+        super().__init__(settings)
+        self.breakable = breakable
 
     def _print_Mul(self, expr):
         coeff, rest = expr.as_coeff_Mul()
@@ -198,10 +223,16 @@ class KlLatexPrinter(LatexPrinter):
             return rf"{sign}\frac{{{abs(coeff.p)}}}{{{coeff.q}}} {term}"
         return super()._print_MatMul(expr)
 
+    def _print_Function(self, expr, exp=None):
+        return self._call(super()._print_Function(expr, exp))
+
     def _print_log(self, expr, exp=None):
         if isinstance(expr.args[0], sp.Determinant) and exp is None:
             return r"\ln " + self._print(expr.args[0])
-        return super()._print_log(expr, exp)
+        return self._call(super()._print_log(expr, exp))
+
+    def _call(self, latex: str) -> str:
+        return _unbraced_call(latex) if self.breakable else latex
 
     def _print_Symbol(self, expr, style="plain"):
         return _latex_name(expr.name) or super()._print_Symbol(expr, style)
@@ -301,10 +332,11 @@ class KlPrettyPrinter(PrettyPrinter):
         return prettyForm(*prettyForm("E").right(f))
 
 
-def to_latex(expr, symbol_names: dict | None = None) -> str:
+def to_latex(expr, symbol_names: dict | None = None, breakable: bool = False) -> str:
     """LaTeX for a step's expression, in the derivations' notation (``symbol_names``: the
-    LaTeX of chosen symbols, as :func:`latex_names` gives them)."""
-    return KlLatexPrinter(symbol_names).doprint(expr)
+    LaTeX of chosen symbols, as :func:`latex_names` gives them; ``breakable``: for a
+    line-breaking LaTeX display, see :class:`KlLatexPrinter`)."""
+    return KlLatexPrinter(symbol_names, breakable).doprint(expr)
 
 
 GREEK = {"mu", "sigma", "alpha", "beta", "lambda", "theta", "tau", "nu", "rho", "pi", "eta"}

@@ -33,6 +33,13 @@ class Step:
     why: str
     lhs: str | None = None  # LaTeX of the left-hand side from this step on, if it changes
     lhs_text: str | None = None  # the same in plain text, for the terminal
+    names: tuple = ()  # (symbol, LaTeX) pairs the LaTeX was printed with (a spec's arguments)
+
+    @property
+    def tex(self) -> str:
+        """The LaTeX for a line-breaking display (breqn's dmath in ``klgen latex --format
+        tex``): the same notation as ``latex``, with break points inside products."""
+        return to_latex(self.expr, dict(self.names), breakable=True)
 
 
 def step(expr, why: str, lhs: tuple[str, str] | None = None) -> Step:
