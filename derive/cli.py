@@ -188,6 +188,23 @@ def latex_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-check", action="store_true", help="do not check the steps (about 10 s for --all)"
     )
+    parser.add_argument(
+        "--width",
+        type=columns,
+        metavar="N",
+        help="text format: lines at most N columns (default: the terminal's width, else 80)",
+    )
+
+
+def columns(text: str) -> int:
+    """An argparse type: a line width in columns, at least 40."""
+    try:
+        width = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of columns") from None
+    if width < 40:
+        raise argparse.ArgumentTypeError(f"{width} columns is too narrow: give at least 40")
+    return width
 
 
 def output_file(text: str) -> Path:

@@ -8,7 +8,9 @@ check failed, 2 for a usage error.
 """
 
 import argparse
+import shutil
 import sys
+import textwrap
 from dataclasses import dataclass
 
 import jinja2
@@ -21,6 +23,7 @@ from klgen.derive.derivations.notation import to_text
 from klgen.derive.files import write_file
 
 TEMPLATES = templates.DIRECTORY
+INDENT = 4  # columns the text format indents an expression by
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,9 @@ def run(args: argparse.Namespace, derivations: dict[str, Derivation] | None = No
         )
         return 2
     chosen = list(known.values()) if args.all else [known[args.name]]
-    views = [(d, step_views(d, check=not args.no_check)) for d in chosen]
-    document = render(views, args.format)
+    width = args.width or shutil.get_terminal_size().columns
+    views = [(d, step_views(d, check=not args.no_check, width=width)) for d in chosen]
+    document = render(views, args.format, width)
     if args.out is not None:
         write_file(args.out, document)
     else:
@@ -62,8 +66,9 @@ def run(args: argparse.Namespace, derivations: dict[str, Derivation] | None = No
     return 1 if failed else 0
 
 
-def step_views(derivation: Derivation, check: bool = True) -> list[StepView]:
-    """The steps of a derivation ready for a template, checked unless check is False."""
+def step_views(derivation: Derivation, check: bool = True, width: int = 80) -> list[StepView]:
+    """The steps of a derivation ready for a template, checked unless check is False; the
+    text form of each expression at most ``width`` - 4 columns wide (it is indented by 4)."""
     outcomes = list(results(derivation)) if check else [None] * len(derivation.steps)
     views = []
     for index, (st, outcome) in enumerate(zip(derivation.steps, outcomes, strict=True)):
@@ -75,7 +80,7 @@ def step_views(derivation: Derivation, check: bool = True) -> list[StepView]:
                 derivation.lhs_text if first else st.lhs_text,
                 st.latex,
                 st.tex,
-                to_text(st.expr),
+                to_text(st.expr, max(width - INDENT, 1)),
                 st.why,
                 _status(outcome),
                 outcome.failures if outcome else (),
@@ -92,8 +97,9 @@ def _status(outcome: StepResult | None) -> str:
     return "failed" if outcome.failures else "passed"
 
 
-def render(views: list[tuple[Derivation, list[StepView]]], fmt: str) -> str:
-    """One document in format ``fmt`` for the given derivations and their step views."""
+def render(views: list[tuple[Derivation, list[StepView]]], fmt: str, width: int = 80) -> str:
+    """One document in format ``fmt`` for the given derivations and their step views (the
+    text format's prose wrapped at ``width`` columns)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=lambda name: bool(name) and name.endswith(".html.jinja"),
@@ -104,7 +110,22 @@ def render(views: list[tuple[Derivation, list[StepView]]], fmt: str) -> str:
     )
     env.filters["mathml"] = _mathml
     env.filters["tex_text"] = tex_text
-    return env.get_template(f"derivation.{fmt}.jinja").render(derivations=views)
+    env.filters["fill"] = _fill
+    template = env.get_template(f"derivation.{fmt}.jinja")
+    return template.render(derivations=views, width=width, indent=" " * INDENT)
+
+
+def _fill(text: str, width: int, first: str = "", rest: str = "", tail: str = "") -> str:
+    """``text`` wrapped at ``width`` columns, the first line opening with ``first`` and the
+    others with ``rest`` (a word longer than a line is broken), then ``tail`` (a status)
+    after three spaces if it fits on the last line, else on a line of its own."""
+    lines = textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest) or [first]
+    if tail:
+        if len(lines[-1]) + 3 + len(tail) <= width:
+            lines[-1] += "   " + tail
+        else:
+            lines.append(rest + tail)
+    return "\n".join(lines)
 
 
 def _mathml(latex: str):

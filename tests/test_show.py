@@ -43,11 +43,56 @@ def test_unknown_format_is_rejected_by_argparse():
 def test_text_shows_each_step_its_justification_and_check(capsys):
     assert _run("std_normal") == 0
     out = capsys.readouterr().out
+    flowing = " ".join(out.split())  # the prose is wrapped at the width
     derivation = ALL["std_normal"]
     for index, st in enumerate(derivation.steps):
-        assert f"({index}) {st.why}   [passed]" in out
+        assert f"({index}) {' '.join(st.why.split())} [passed]" in flowing
     assert "KL(q || N(0, I)) =" in out
     assert "logvar[j]" in out and "\\" not in out  # unicode art, not LaTeX source
+
+
+@pytest.mark.parametrize("width", [80, 60])
+def test_text_fits_the_width_asked_for(capsys, width):
+    """Every line of every derivation (klgen's and the shipped specs'), prose and 2-D art."""
+    assert _run("--all", "--no-check", "--width", str(width)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= width
+    assert max(len(line) for line in lines) > width - 10  # the room is used, not wasted
+
+
+def test_text_is_broken_between_terms_not_cut(capsys):
+    """At 80 columns no expression needs SymPy's column chopping (its ↪ marks): wide sums
+    break between terms, tuples between components, products around their factors."""
+    assert _run("--all", "--no-check", "--width", "80") == 0
+    out = capsys.readouterr().out
+    assert "↪" not in out
+    assert "\n    + " in out  # a continuation line of a sum
+
+
+def test_text_width_defaults_to_the_terminal(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")  # what shutil.get_terminal_size reads first
+    assert _run("mvn_cholesky", "--no-check") == 0
+    widths = [len(line) for line in capsys.readouterr().out.splitlines()]
+    assert 80 < max(widths) <= 100
+
+
+@pytest.mark.parametrize("width", ["10", "wide"])
+def test_a_bad_width_is_refused_by_argparse(capsys, width):
+    with pytest.raises(SystemExit):
+        _run("std_normal", "--width", width)
+    assert "--width" in capsys.readouterr().err
+
+
+def test_ones_vectors_keep_their_shape_and_transpose(capsys):
+    """b_mu's gradient is 1_B^T mu (a row of B ones times mu): one bold 1 does not stand for
+    the B x 1, 1 x B and B x k ones alike, in the text nor in the LaTeX."""
+    assert _run("encoder_backprop", "--no-check", "--width", "100") == 0
+    text = capsys.readouterr().out
+    assert "⟨𝟏_Bᵀ⋅μ, dbₘᵤ⟩_F" in text and "𝟏_B⋅dbₘᵤ" in text and "𝟏_(B×k)" in text
+    assert _run("encoder_backprop", "--no-check", "--format", "tex") == 0
+    tex = capsys.readouterr().out
+    assert r"\mathbf{1}_{B}^{T} \mu" in tex and r"\mathbf{1}_{B \times k}" in tex
+    assert r"1 \times B" not in tex
 
 
 def test_tex_is_a_complete_document(capsys):
