@@ -3,8 +3,9 @@
 Renders one derivation (NAME) or all of them (--all) as terminal text, a complete LaTeX
 document, GitHub markdown ($$ blocks) or one self-contained HTML page (MathML from
 latex2mathml; no scripts, fonts or styles from the network). Unless --no-check is given,
-every step is checked first and the page says whether it passed; the exit code is 1 when a
-check failed, 2 for a usage error.
+every step is checked first and the page says whether it passed (results are cached per
+derivation content: derive/checkcache.py; --recheck checks again), with a progress line on
+a terminal; the exit code is 1 when a check failed, 2 for a usage error.
 """
 
 import argparse
@@ -18,7 +19,9 @@ from latex2mathml.converter import convert
 from markupsafe import Markup
 
 from klgen import templates
-from klgen.derive.derivations import ALL, Derivation, StepResult, results
+from klgen.derive import checkcache
+from klgen.derive.checkcache import Progress
+from klgen.derive.derivations import ALL, Derivation, StepResult
 from klgen.derive.derivations.notation import to_text
 from klgen.derive.files import write_file
 
@@ -56,7 +59,13 @@ def run(args: argparse.Namespace, derivations: dict[str, Derivation] | None = No
         return 2
     chosen = list(known.values()) if args.all else [known[args.name]]
     width = args.width or shutil.get_terminal_size().columns
-    views = [(d, step_views(d, check=not args.no_check, width=width)) for d in chosen]
+    progress = Progress()
+    try:
+        views = [
+            (d, step_views(d, not args.no_check, width, args.recheck, progress)) for d in chosen
+        ]
+    finally:
+        progress.done()
     document = render(views, args.format, width)
     if args.out is not None:
         write_file(args.out, document)
@@ -66,10 +75,21 @@ def run(args: argparse.Namespace, derivations: dict[str, Derivation] | None = No
     return 1 if failed else 0
 
 
-def step_views(derivation: Derivation, check: bool = True, width: int = 80) -> list[StepView]:
-    """The steps of a derivation ready for a template, checked unless check is False; the
-    text form of each expression at most ``width`` - 4 columns wide (it is indented by 4)."""
-    outcomes = list(results(derivation)) if check else [None] * len(derivation.steps)
+def step_views(
+    derivation: Derivation,
+    check: bool = True,
+    width: int = 80,
+    recheck: bool = False,
+    progress: Progress | None = None,
+) -> list[StepView]:
+    """The steps of a derivation ready for a template: checked unless ``check`` is False (the
+    results cached from an earlier run of the same derivation unless ``recheck``, see
+    derive/checkcache.py), the text form of each expression at most ``width`` - 4 columns
+    wide (it is indented by 4)."""
+    if check:
+        outcomes = checkcache.checked(derivation, recheck, progress)
+    else:
+        outcomes = [None] * len(derivation.steps)
     views = []
     for index, (st, outcome) in enumerate(zip(derivation.steps, outcomes, strict=True)):
         first = index == 0
