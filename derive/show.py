@@ -15,14 +15,15 @@ import textwrap
 from dataclasses import dataclass
 
 import jinja2
+import sympy as sp
 from latex2mathml.converter import convert
 from markupsafe import Markup
 
 from klgen import templates
 from klgen.derive import checkcache
 from klgen.derive.checkcache import Progress
-from klgen.derive.derivations import ALL, Derivation, StepResult
-from klgen.derive.derivations.notation import to_text
+from klgen.derive.derivations import ALL, Derivation, Step, StepResult
+from klgen.derive.derivations.notation import to_latex, to_text
 from klgen.derive.files import write_file
 
 TEMPLATES = templates.DIRECTORY
@@ -38,6 +39,7 @@ class StepView:
     lhs_text: str | None
     latex: str
     tex: str  # the LaTeX for the tex document's line-breaking displays
+    tex_parts: tuple[tuple[str, str], ...]  # (LaTeX lhs, tex) per component, if split
     text: str
     why: str
     status: str  # "passed", "failed", "definition" or "not checked"
@@ -100,6 +102,7 @@ def step_views(
                 derivation.lhs_text if first else st.lhs_text,
                 st.latex,
                 st.tex,
+                _tex_parts(derivation, st),
                 to_text(st.expr, max(width - INDENT, 1)),
                 st.why,
                 _status(outcome),
@@ -107,6 +110,20 @@ def step_views(
             )
         )
     return views
+
+
+def _tex_parts(derivation: Derivation, st: Step) -> tuple[tuple[str, str], ...]:
+    """Each component of a tuple step with the LaTeX of its left-hand side, where the
+    derivation names them (Derivation.parts); () to show the step as one matrix."""
+    if not derivation.parts or not isinstance(st.expr, sp.Tuple):
+        return ()
+    if len(st.expr) != len(derivation.parts):
+        raise ValueError(f"{derivation.name}: a step has {len(st.expr)} parts, not as named")
+    names = dict(st.names)
+    return tuple(
+        (lhs, to_latex(part, names, breakable=True))
+        for lhs, part in zip(derivation.parts, st.expr, strict=True)
+    )
 
 
 def _status(outcome: StepResult | None) -> str:
@@ -117,9 +134,16 @@ def _status(outcome: StepResult | None) -> str:
     return "failed" if outcome.failures else "passed"
 
 
-def render(views: list[tuple[Derivation, list[StepView]]], fmt: str, width: int = 80) -> str:
+def render(
+    views: list[tuple[Derivation, list[StepView]]],
+    fmt: str,
+    width: int = 80,
+    fragment: bool = False,
+) -> str:
     """One document in format ``fmt`` for the given derivations and their step views (the
-    text format's prose wrapped at ``width`` columns)."""
+    text format's prose wrapped at ``width`` columns); with ``fragment``, what a notebook's
+    output shows instead of a whole document (html: the sections alone, their styles scoped;
+    tex: one display of aligned steps for MathJax)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=lambda name: bool(name) and name.endswith(".html.jinja"),
@@ -132,7 +156,7 @@ def render(views: list[tuple[Derivation, list[StepView]]], fmt: str, width: int 
     env.filters["tex_text"] = tex_text
     env.filters["fill"] = _fill
     template = env.get_template(f"derivation.{fmt}.jinja")
-    return template.render(derivations=views, width=width, indent=" " * INDENT)
+    return template.render(derivations=views, width=width, indent=" " * INDENT, fragment=fragment)
 
 
 def _fill(text: str, width: int, first: str = "", rest: str = "", tail: str = "") -> str:

@@ -83,6 +83,9 @@ class Derivation:
     cases: Callable[[], Sequence[Case]]
     anchor: str = ""  # what step 0 is checked against, in words ("" for a definition)
     extras: Sequence[Extra] = field(default_factory=tuple)
+    # LaTeX of each component where the steps are tuples too long for one matrix: the tex
+    # document then shows each component in a display of its own ("" for one matrix).
+    parts: Sequence[str] = ()
 
     @property
     def final(self):
