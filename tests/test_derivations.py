@@ -9,7 +9,7 @@ import pytest
 import sympy as sp
 from checked import checked_steps
 
-from klgen.derive import gaussian
+from klgen.derive import gaussian, numerics
 from klgen.derive.derivations import (
     ALL,
     DerivationError,
@@ -18,12 +18,14 @@ from klgen.derive.derivations import (
     elementwise_gradients,
     elementwise_term,
     encoder,
+    evaluated,
     general,
     get,
     matrix_gradients,
     results,
 )
 from klgen.derive.derivations.diagonal import mu
+from klgen.derive.specs import SPECS
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +40,8 @@ def test_registry_names_in_reading_order():
         "diag_normal",
         "std_normal",
         "std_normal_grad",
+        "kl_std_normal",
+        "kl_diag_normal",
         "encoder_backprop",
         "mvn_cholesky",
     ]
@@ -184,3 +188,32 @@ def test_matrix_gradients_match_finite_differences():
             down[name][idx] -= 1e-6
             want[idx] = (_summed_kl(h, up) - _summed_kl(h, down)) / 2e-6
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_a_kernels_derivation_ends_at_the_expression_its_code_evaluates(spec):
+    """kl_std_normal's and kl_diag_normal's derivations start at the spec's term and its
+    gradients and end where code generation ends: lower_for_numpy(stabilize(...)) of each,
+    as derive/codegen.py's routine makes them (the series node standing for expm1_minus_x)."""
+    derivation = ALL[spec.name]
+    assert list(derivation.steps[0].expr) == [spec.term, *spec.gradients]
+    final = derivation.final.replace(evaluated.SeriesExpm1MinusX, numerics.Expm1MinusX)
+    assert list(final) == [
+        numerics.lower_for_numpy(numerics.stabilize(e)) for e in (spec.term, *spec.gradients)
+    ]
+    shown = [s.why for s in derivation.steps]
+    assert any("expm1_opt" in why for why in shown)  # every rewrite is a step with its reason
+    assert any("half_expm1_minus_x" in why for why in shown)
+    assert "for |t| >= 0.5" in shown[-1] and "14 terms" in shown[-1] and "2^-16" in shown[-1]
+
+
+def test_the_series_check_fails_for_a_series_cut_too_short(monkeypatch):
+    assert evaluated.series_is_accurate()
+    real = numerics.expm1_minus_x_series
+
+    def shorter(dtype):
+        series = real(dtype)
+        return dataclasses.replace(series, coefficients=series.coefficients[:-1])
+
+    monkeypatch.setattr(numerics, "expm1_minus_x_series", shorter)
+    assert not evaluated.series_is_accurate()

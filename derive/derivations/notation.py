@@ -144,6 +144,16 @@ def _function_name(expr):
     return expr.function(sp.Dummy()).func.__name__
 
 
+# The floating-point evaluation nodes of derive/numerics.py, by the names the generated
+# code's helpers have (the kernels' derivations say what each computes).
+NODE_NAMES = {
+    "Expm1MinusX": "expm1_minus_x",
+    "HalfExpm1": "half_expm1",
+    "HalfExpm1MinusX": "half_expm1_minus_x",
+    "ScaledExp": "scaled_exp",
+    "TwoSumLo": "two_sum_lo",
+}
+
 NAMES = {
     "logvar": r"\mathrm{logvar}",
     "logvar_p": r"\mathrm{logvar}_{p}",
@@ -224,7 +234,21 @@ class KlLatexPrinter(LatexPrinter):
         return super()._print_MatMul(expr)
 
     def _print_Function(self, expr, exp=None):
+        node = NODE_NAMES.get(type(expr).__name__)
+        if node is not None:
+            args = ", ".join(self._print(arg) for arg in expr.args)
+            name = r"\operatorname{" + node.replace("_", r"\_") + "}"
+            power = f"^{{{exp}}}" if exp is not None else ""
+            return rf"{name}{power}\left({args}\right)"
         return self._call(super()._print_Function(expr, exp))
+
+    def _print_expm1(self, expr, exp=None):
+        power = f"^{{{exp}}}" if exp is not None else ""
+        return rf"\operatorname{{expm1}}{power}\left({self._print(expr.args[0])}\right)"
+
+    def _print_SeriesExpm1MinusX(self, expr, exp=None):
+        shown = self._print(expr.shown())
+        return rf"\left({shown}\right)^{{{exp}}}" if exp is not None else shown
 
     def _print_log(self, expr, exp=None):
         if isinstance(expr.args[0], sp.Determinant) and exp is None:
@@ -303,6 +327,18 @@ class KlPrettyPrinter(PrettyPrinter):
 
     def _print_Determinant(self, expr):
         return self._call("det", expr.arg)
+
+    def _print_Function(self, expr, sort=False, func_name=None):
+        node = NODE_NAMES.get(type(expr).__name__)
+        if node is not None:
+            return self._call(node, *expr.args)
+        return super()._print_Function(expr, sort, func_name)
+
+    def _print_SeriesExpm1MinusX(self, expr):
+        return self._print(expr.shown())
+
+    def _print_expm1(self, expr):
+        return self._call("expm1", expr.args[0])
 
     def _print_OneMatrix(self, expr):
         rows, cols = (sp.sstr(n) for n in expr.shape)
@@ -418,6 +454,18 @@ def text_lines(printer: KlPrettyPrinter, expr, width: int) -> list[prettyForm]:
         sign = printer._print(sp.Sum(sp.Symbol("(" if add else ""), *expr.limits))
         inner = text_lines(printer, expr.function, width - sign.width() - 1)
         return _bracketed(sign, [inner], ")" if add else "", "")
+    if hasattr(expr, "shown"):  # a node drawn as another expression (the kernels' series)
+        return text_lines(printer, expr.shown(), width)
+    if isinstance(expr, sp.Piecewise):
+        arms = []
+        for value, condition in expr.args:
+            lines = text_lines(printer, value, narrower)
+            when = "otherwise" if condition == sp.true else printer._print(condition)
+            when = prettyForm(*prettyForm("  for " if condition != sp.true else "  ").right(when))
+            joined = prettyForm(*lines[-1].right(when))
+            lines[-1:] = [joined] if joined.width() <= narrower else [lines[-1], when]
+            arms.append(lines)
+        return _bracketed("{ ", arms, "", ";")
     if isinstance(expr, Frobenius):
         parts = [text_lines(printer, arg, narrower) for arg in expr.args]
         return _bracketed("⟨", parts, "⟩_F", ",")
