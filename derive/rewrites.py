@@ -324,13 +324,20 @@ def proved_equal(a: sp.Expr, b: sp.Expr) -> bool:
     return False
 
 
-def apply(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[str, ...]]:
-    """``expr`` with every rule that changes it and is proved applied, in order; and the
-    names of those rules."""
+def stages(expr: sp.Expr, rules=RULES) -> list[tuple[Rule, sp.Expr]]:
+    """Every rule that changes ``expr`` and is proved, in order, with the expression after
+    it (a spec kernel's derivation shows each as a step: derive/kernel.py)."""
     applied = []
     for rule in rules:
         rewritten = rule.apply(expr)
         if rewritten != expr and proved_equal(rewritten, expr):
             expr = rewritten
-            applied.append(rule.name)
-    return expr, tuple(applied)
+            applied.append((rule, expr))
+    return applied
+
+
+def apply(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[str, ...]]:
+    """``expr`` with every rule that changes it and is proved applied, in order; and the
+    names of those rules."""
+    applied = stages(expr, rules)
+    return (applied[-1][1] if applied else expr), tuple(rule.name for rule, _ in applied)

@@ -3,13 +3,14 @@ results the kernels take (elementwise_term, elementwise_gradients, matrix_gradie
 """
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
 import sympy as sp
 from checked import checked_steps
 
-from klgen.derive import gaussian, numerics
+from klgen.derive import gaussian, numerics, userpkg
 from klgen.derive.derivations import (
     ALL,
     DerivationError,
@@ -217,3 +218,28 @@ def test_the_series_check_fails_for_a_series_cut_too_short(monkeypatch):
 
     monkeypatch.setattr(numerics, "expm1_minus_x_series", shorter)
     assert not evaluated.series_is_accurate()
+
+
+def _spec_kernels():
+    from klgen.derive.kernel import load_spec
+    from klgen.derive.package import shipped_kernels
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "kl_laplace.py"
+    return [*shipped_kernels(), *load_spec(example)]
+
+
+@pytest.mark.parametrize("kernel", _spec_kernels(), ids=lambda k: k.name)
+def test_a_spec_kernels_derivation_ends_at_the_term_its_code_evaluates(kernel):
+    """After the kernel's term, its derivation shows each floating-point rewrite and ends at
+    the term derive/userpkg.py generates code from (the series node standing for
+    expm1_minus_x; the rewrites take the arguments as real)."""
+    from klgen.derive.kernel import derivation_of
+
+    derivation = derivation_of(kernel)
+    real = {a: sp.Symbol(a.name, real=True) for a in kernel.args}
+    final = derivation.final.replace(evaluated.SeriesExpm1MinusX, numerics.Expm1MinusX)
+    assert final.xreplace(real) == userpkg.prepare(kernel).term
+    (term,) = [i for i, s in enumerate(derivation.steps) if s.why.startswith("the kernel's term")]
+    assert derivation.steps[term].expr == kernel.term
+    assert len(derivation.steps) > term + 1  # every shipped kernel is rewritten
+    assert all(" -> " in s.why or "series" in s.why for s in derivation.steps[term + 1 :])

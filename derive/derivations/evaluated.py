@@ -85,7 +85,7 @@ class SeriesExpm1MinusX(sp.Function):
         return sp.Piecewise((taylor, sp.Abs(t) < radius), (u - t, True), evaluate=False)
 
 
-def _series_why() -> str:
+def series_why() -> str:
     wide, narrow = (numerics.expm1_minus_x_series(t) for t in ("float64", "float32"))
     return (
         f"expm1_minus_x(t, u) is u - t for |t| >= {wide.radius} and, below, the Taylor series "
@@ -95,7 +95,7 @@ def _series_why() -> str:
         "none; its first omitted term at the radius is below eps/4 of t^2/2. For float32 "
         f"outputs the radius is 2^{int(np.log2(narrow.radius))} ({len(narrow.coefficients)} "
         "terms): beyond it u - t in float64 is far inside a float32 ulp. This is what the "
-        "numpy kernel evaluates"
+        "generated code evaluates"
     )
 
 
@@ -128,7 +128,7 @@ def _steps(term, args):
     why += SCALED_WHY if lowered.has(numerics.ScaledExp) else ""
     steps.append(step(lowered, why))
     series = lowered.replace(numerics.Expm1MinusX, SeriesExpm1MinusX)
-    steps.append(step(series, _series_why()))
+    steps.append(step(series, series_why()))
     return steps
 
 

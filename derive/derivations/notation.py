@@ -420,7 +420,11 @@ def to_text(expr, width: int | None = None) -> str:
         printer = KlPrettyPrinter()
         if width is None:
             return printer.doprint(expr)
-        rows = "\n".join(line.render(wrap_line=False) for line in text_lines(printer, expr, width))
+        # A line still too wide (a fraction or power deep in brackets) is cut into chunks.
+        rows = "\n".join(
+            line.render(wrap_line=line.width() > width, num_columns=width, use_unicode=True)
+            for line in text_lines(printer, expr, width)
+        )
         return "\n".join(row.rstrip() for row in rows.splitlines())
     finally:
         pretty_use_unicode(previous)
@@ -460,24 +464,34 @@ def text_lines(printer: KlPrettyPrinter, expr, width: int) -> list[prettyForm]:
         arms = []
         for value, condition in expr.args:
             lines = text_lines(printer, value, narrower)
-            when = "otherwise" if condition == sp.true else printer._print(condition)
-            when = prettyForm(*prettyForm("  for " if condition != sp.true else "  ").right(when))
-            joined = prettyForm(*lines[-1].right(when))
-            lines[-1:] = [joined] if joined.width() <= narrower else [lines[-1], when]
+            if condition == sp.true:
+                when = [prettyForm("  otherwise")]
+            else:
+                when = _bracketed("  for ", [text_lines(printer, condition, narrower - 6)], "", "")
+            joined = prettyForm(*lines[-1].right(when[0]))
+            if len(when) == 1 and joined.width() <= narrower:
+                lines[-1] = joined
+            else:
+                lines += when
             arms.append(lines)
         return _bracketed("{ ", arms, "", ";")
+    if isinstance(expr, sp.core.relational.Relational):
+        sides = [text_lines(printer, side, width - 4) for side in (expr.lhs, expr.rhs)]
+        return _packed([("", sides[0]), (expr.rel_op + " ", sides[1])], width, " ")
     if isinstance(expr, Frobenius):
         parts = [text_lines(printer, arg, narrower) for arg in expr.args]
         return _bracketed("⟨", parts, "⟩_F", ",")
-    if len(expr.args) == 1 and (isinstance(expr, sp.Function) or hasattr(expr, "text_name")):
-        # A function of one argument, or a matrix operator drawn as text_name(A) (cholesky).
+    if expr.args and (isinstance(expr, sp.Function) or hasattr(expr, "text_name")):
+        # A function, or a matrix operator drawn as text_name(A) (cholesky): broken inside
+        # its parentheses, between its arguments.
+        plain = expr.func(*[sp.Symbol("x")] * len(expr.args))
         name = (
             getattr(expr, "text_name", None)
-            or printer._print(expr.func(sp.Symbol("x"))).render(wrap_line=False).rpartition("(")[0]
+            or (printer._print(plain).render(wrap_line=False).rpartition("(")[0])
         )
         if name and "\n" not in name:
-            inner = text_lines(printer, expr.args[0], width - len(name) - 2)
-            return _bracketed(name + "(", [inner], ")", "")
+            parts = [text_lines(printer, arg, width - len(name) - 2) for arg in expr.args]
+            return _bracketed(name + "(", parts, ")", ",")
     chunks = form.render(wrap_line=True, num_columns=width, use_unicode=True)
     return [prettyForm(chunk) for chunk in chunks.split("\n\n")]
 
