@@ -193,3 +193,18 @@ def test_a_failing_step_is_shown_and_exits_1(capsys, monkeypatch):
     page = capsys.readouterr().out
     assert page.count('data-status="failed"') == 1
     assert "check failed: k=1, symbolic entries" in page
+
+
+def test_node_and_helper_functions_print_under_their_code_names():
+    """exp_bregman is not exp with a subscript, and the kernels' evaluation nodes show the
+    names of the helpers the generated code calls."""
+    from klgen.derive.derivations.notation import to_latex, to_text
+    from klgen.derive.functions import exp_bregman
+    from klgen.derive.numerics import HalfExpm1MinusX
+
+    a, b = sp.symbols("a b", real=True)
+    assert to_latex(exp_bregman(a, b)) == r"\operatorname{exp\_bregman}\left(a, b\right)"
+    assert to_latex(HalfExpm1MinusX(a, b) ** 2) == (
+        r"\operatorname{half\_expm1\_minus\_x}^{2}\left(a, b\right)"
+    )
+    assert to_text(HalfExpm1MinusX(a, b)) == "half_expm1_minus_x(a, b)"

@@ -234,7 +234,10 @@ class KlLatexPrinter(LatexPrinter):
         return super()._print_MatMul(expr)
 
     def _print_Function(self, expr, exp=None):
-        node = NODE_NAMES.get(type(expr).__name__)
+        # klgen's nodes, and functions named with an underscore (exp_bregman, not exp with
+        # a subscript "bregman"): upright names, as the generated code calls them.
+        name = type(expr).__name__
+        node = NODE_NAMES.get(name) or (name if "_" in name else None)
         if node is not None:
             args = ", ".join(self._print(arg) for arg in expr.args)
             name = r"\operatorname{" + node.replace("_", r"\_") + "}"
