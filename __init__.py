@@ -18,9 +18,11 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers (no import
     from klgen.derive.functions import xlogy as xlogy
     from klgen.derive.kernel import Derivation as Derivation
     from klgen.derive.kernel import Kernel as Kernel
+    from klgen.derive.notebook import derivation as derivation
 
-# The spec-file API (derive/kernel.py, derive/functions.py): loaded on first use, since it
-# needs sympy and importing the kernels must not.
+# The spec-file API (derive/kernel.py, derive/functions.py) and klgen.derivation (a
+# derivation for a notebook, derive/notebook.py): loaded on first use, since they need
+# sympy and importing the kernels must not.
 _API = {
     "Kernel": "klgen.derive.kernel",
     "Derivation": "klgen.derive.kernel",
@@ -28,6 +30,7 @@ _API = {
     "softplus": "klgen.derive.functions",
     "logaddexp": "klgen.derive.functions",
     "xlogy": "klgen.derive.functions",
+    "derivation": "klgen.derive.notebook",  # a derivation to show in a notebook
 }
 __all__ = ["__version__", *_API]
 

@@ -186,8 +186,31 @@ def latex_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", type=output_file, metavar="FILE", help="write here (atomically) instead of stdout"
     )
     parser.add_argument(
-        "--no-check", action="store_true", help="do not check the steps (about 10 s for --all)"
+        "--no-check", action="store_true", help="do not check the steps (about 20 s for --all)"
     )
+    parser.add_argument(
+        "--recheck",
+        action="store_true",
+        help="check every step again instead of using the results cached for an unchanged"
+        " derivation (in $XDG_CACHE_HOME/klgen, else ~/.cache/klgen)",
+    )
+    parser.add_argument(
+        "--width",
+        type=columns,
+        metavar="N",
+        help="text format: lines at most N columns (default: the terminal's width, else 80)",
+    )
+
+
+def columns(text: str) -> int:
+    """An argparse type: a line width in columns, at least 40."""
+    try:
+        width = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of columns") from None
+    if width < 40:
+        raise argparse.ArgumentTypeError(f"{width} columns is too narrow: give at least 40")
+    return width
 
 
 def output_file(text: str) -> Path:
@@ -207,6 +230,8 @@ def _latex(args: argparse.Namespace) -> int:
     from klgen.derive.derivations import ALL
     from klgen.derive.package import shipped_derivations
 
+    if args.name in ALL:  # the spec kernels' derivations take a while to load: not needed
+        return show.run(args, ALL)
     return show.run(args, {**ALL, **shipped_derivations()})
 
 

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import sympy as sp
 
-from klgen.derive import functions
+from klgen.derive import numerics, rewrites
 from klgen.derive.derivations import steps as checked
+from klgen.derive.derivations.evaluated import SeriesExpm1MinusX, series_why
 from klgen.derive.derivations.notation import latex_names, to_latex
 
 REDUCTIONS = ("sum", "logsumexp")
@@ -125,10 +126,19 @@ RESERVED = {"out", "np", "xp", "numba", "shape", "dtype", "arrays", "buffers", "
 
 def derivation_of(kernel: Kernel) -> checked.Derivation:
     """The kernel's derivation in the form ``klgen latex`` shows and checks: each step
-    compared with the one before symbolically, and the last step with the term."""
+    compared with the one before symbolically, then the kernel's term, then the term
+    through each floating-point rewrite the kernel's code is made with (derive/rewrites.py),
+    each a step with its reason, to the expression the generated code evaluates."""
     given, names = kernel.derivation, latex_names(kernel.args)
-    pairs = [*given.steps, (kernel.term, "the kernel's term (klgen generates this)")]
-    shown = [checked.Step(sp.sympify(e), to_latex(sp.sympify(e), names), why) for e, why in pairs]
+    evaluated_steps = _evaluated_steps(kernel)
+    term_why = "the kernel's term" + (
+        ", rewritten for floating point below" if evaluated_steps else " (klgen generates this)"
+    )
+    pairs = [*given.steps, (kernel.term, term_why), *evaluated_steps]
+    shown = [
+        checked.Step(sp.sympify(e), to_latex(sp.sympify(e), names), why, names=tuple(names.items()))
+        for e, why in pairs
+    ]
     return checked.Derivation(
         name=kernel.name,
         title=given.title,
@@ -138,6 +148,27 @@ def derivation_of(kernel: Kernel) -> checked.Derivation:
         steps=tuple(shown),
         cases=lambda: (checked.Case("symbolic", True, lambda expr: (evaluated(expr),)),),
     )
+
+
+def _evaluated_steps(kernel: Kernel) -> list[tuple[sp.Expr, str]]:
+    """The term through the rewrites derive/userpkg.py's ``prepare`` applies to it, in its
+    order (the rules, the e^t - 1 - t pairing, the products of exponentials and compensated
+    exponents), each with the
+    rule's reason; then the series that evaluates e^t - 1 - t near 0, if there is one. In
+    the kernel's own symbols (the rewrites take them as real)."""
+    real = {a: sp.Symbol(a.name, real=True) for a in kernel.args}
+    back = {r: a for a, r in real.items()}
+    expr, steps, shown = kernel.term.xreplace(real), [], to_latex(kernel.term)
+    for rules in (rewrites.RULES, rewrites.EXPM1_MINUS_X, rewrites.LAST_REWRITES):
+        for rule, rewritten in rewrites.stages(expr, rules):
+            expr = rewritten
+            if to_latex(rewritten.xreplace(back)) != shown:  # not a step where nothing shows
+                steps.append((rewritten.xreplace(back), rule.why))
+                shown = to_latex(rewritten.xreplace(back))
+    if expr.has(numerics.Expm1MinusX):
+        series = expr.replace(numerics.Expm1MinusX, SeriesExpm1MinusX)
+        steps.append((series.xreplace(back), series_why()))
+    return steps
 
 
 def evaluated(expr: sp.Expr) -> sp.Expr:
@@ -163,11 +194,8 @@ def evaluated(expr: sp.Expr) -> sp.Expr:
         back = {u: e for e, u in positive.items()}
         return sp.Sum(summand, *limits).doit().xreplace(back)
 
-    return (
-        functions.as_exact(sp.sympify(expr))
-        .replace(sp.Sum, evaluate)
-        .replace(sp.Integral, _integral)
-    )
+    plain = sp.sympify(expr).replace(SeriesExpm1MinusX, numerics.Expm1MinusX)
+    return rewrites.exact(plain).replace(sp.Sum, evaluate).replace(sp.Integral, _integral)
 
 
 def _integral(integrand, *limits):

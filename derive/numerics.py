@@ -108,8 +108,10 @@ class TwoSumLo(sp.Function):
 NODES = (Expm1MinusX, HalfExpm1, HalfExpm1MinusX, ScaledExp, TwoSumLo)
 
 
-def stabilize(expr: sp.Expr) -> sp.Expr:
-    """Return ``expr`` rewritten into the nodes above, checked equal to it by SymPy."""
+def stabilize_stages(expr: sp.Expr) -> list[tuple[str, sp.Expr]]:
+    """The rewrites of :func:`stabilize` one by one, as (stage, expression after it) for the
+    stages "expm1", "distributed", "paired", "halves" and "scaled" (the kernels' derivations
+    show each as a checked step)."""
     optimized = optimize(expr, [expm1_opt])
     # Distribute constants over sums only: expanding (mu - mu_p)**2 would add a cancellation.
     distributed = sp.expand(optimized, power_exp=False, multinomial=False, log=False)
@@ -118,6 +120,18 @@ def stabilize(expr: sp.Expr) -> sp.Expr:
     halves = halves.replace(expm1, lambda t: 2 * HalfExpm1(*_difference(t)))
     # Pull common factors back out: mu*e - mu_p*e would round twice before it cancels.
     rewritten = _scale_exponentials(sp.factor_terms(halves))
+    return [
+        ("expm1", optimized),
+        ("distributed", distributed),
+        ("paired", paired),
+        ("halves", halves),
+        ("scaled", rewritten),
+    ]
+
+
+def stabilize(expr: sp.Expr) -> sp.Expr:
+    """Return ``expr`` rewritten into the nodes above, checked equal to it by SymPy."""
+    _, rewritten = stabilize_stages(expr)[-1]
     if sp.simplify(as_exact(rewritten) - expr) != 0:
         raise ArithmeticError(f"numerical rewrite changed the value of {expr}: got {rewritten}")
     return rewritten

@@ -435,6 +435,8 @@ COMPENSATED_EXPONENTS = Rule(
     "e^(x + y) -> e^s + err e^s, s = fl(x + y), err its rounding: no |x + y| eps error",
     _compensated_exponents,
 )
+# The last stages of the term and of every gradient, in this order.
+LAST_REWRITES = (*EXP_PRODUCTS, EXPM1_OF_PRODUCTS, COMPENSATED_EXPONENTS)
 # Applied after differentiation (the node has no derivative of its own).
 EXPM1_MINUS_X = (
     Rule(
@@ -474,13 +476,20 @@ def proved_equal(a: sp.Expr, b: sp.Expr) -> bool:
     return False
 
 
-def apply(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[str, ...]]:
-    """``expr`` with every rule that changes it and is proved applied, in order; and the
-    names of those rules."""
+def stages(expr: sp.Expr, rules=RULES) -> list[tuple[Rule, sp.Expr]]:
+    """Every rule that changes ``expr`` and is proved, in order, with the expression after
+    it (a spec kernel's derivation shows each as a step: derive/kernel.py)."""
     applied = []
     for rule in rules:
         rewritten = rule.apply(expr)
         if rewritten != expr and proved_equal(rewritten, expr):
             expr = rewritten
-            applied.append(rule.name)
-    return expr, tuple(applied)
+            applied.append((rule, expr))
+    return applied
+
+
+def apply(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[str, ...]]:
+    """``expr`` with every rule that changes it and is proved applied, in order; and the
+    names of those rules."""
+    applied = stages(expr, rules)
+    return (applied[-1][1] if applied else expr), tuple(rule.name for rule, _ in applied)

@@ -3,24 +3,32 @@
 Renders one derivation (NAME) or all of them (--all) as terminal text, a complete LaTeX
 document, GitHub markdown ($$ blocks) or one self-contained HTML page (MathML from
 latex2mathml; no scripts, fonts or styles from the network). Unless --no-check is given,
-every step is checked first and the page says whether it passed; the exit code is 1 when a
-check failed, 2 for a usage error.
+every step is checked first and the page says whether it passed (results are cached per
+derivation content: derive/checkcache.py; --recheck checks again), with a progress line on
+a terminal; the exit code is 1 when a check failed, 2 for a usage error.
 """
 
 import argparse
+import shutil
 import sys
+import textwrap
 from dataclasses import dataclass
 
 import jinja2
+import sympy as sp
 from latex2mathml.converter import convert
 from markupsafe import Markup
 
 from klgen import templates
-from klgen.derive.derivations import ALL, Derivation, StepResult, results
-from klgen.derive.derivations.notation import to_text
+from klgen.derive import checkcache
+from klgen.derive.checkcache import Progress
+from klgen.derive.derivations import ALL, Derivation, Step, StepResult
+from klgen.derive.derivations.notation import to_latex, to_text
 from klgen.derive.files import write_file
 
 TEMPLATES = templates.DIRECTORY
+LONG = 400  # characters of LaTeX beyond which a step's repeated parts get names
+INDENT = 4  # columns the text format indents an expression by
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,8 @@ class StepView:
     lhs: str | None  # LaTeX of the left-hand side when it is (re)stated at this step
     lhs_text: str | None
     latex: str
+    tex: str  # the LaTeX for the tex document's line-breaking displays
+    tex_parts: tuple[tuple[str, str], ...]  # (LaTeX lhs, tex) per component, if split
     text: str
     why: str
     status: str  # "passed", "failed", "definition" or "not checked"
@@ -51,8 +61,15 @@ def run(args: argparse.Namespace, derivations: dict[str, Derivation] | None = No
         )
         return 2
     chosen = list(known.values()) if args.all else [known[args.name]]
-    views = [(d, step_views(d, check=not args.no_check)) for d in chosen]
-    document = render(views, args.format)
+    width = args.width or shutil.get_terminal_size().columns
+    progress = Progress()
+    try:
+        views = [
+            (d, step_views(d, not args.no_check, width, args.recheck, progress)) for d in chosen
+        ]
+    finally:
+        progress.done()
+    document = render(views, args.format, width)
     if args.out is not None:
         write_file(args.out, document)
     else:
@@ -61,9 +78,21 @@ def run(args: argparse.Namespace, derivations: dict[str, Derivation] | None = No
     return 1 if failed else 0
 
 
-def step_views(derivation: Derivation, check: bool = True) -> list[StepView]:
-    """The steps of a derivation ready for a template, checked unless check is False."""
-    outcomes = list(results(derivation)) if check else [None] * len(derivation.steps)
+def step_views(
+    derivation: Derivation,
+    check: bool = True,
+    width: int = 80,
+    recheck: bool = False,
+    progress: Progress | None = None,
+) -> list[StepView]:
+    """The steps of a derivation ready for a template: checked unless ``check`` is False (the
+    results cached from an earlier run of the same derivation unless ``recheck``, see
+    derive/checkcache.py), the text form of each expression at most ``width`` - 4 columns
+    wide (it is indented by 4)."""
+    if check:
+        outcomes = checkcache.checked(derivation, recheck, progress)
+    else:
+        outcomes = [None] * len(derivation.steps)
     views = []
     for index, (st, outcome) in enumerate(zip(derivation.steps, outcomes, strict=True)):
         first = index == 0
@@ -73,13 +102,54 @@ def step_views(derivation: Derivation, check: bool = True) -> list[StepView]:
                 derivation.lhs if first else st.lhs,
                 derivation.lhs_text if first else st.lhs_text,
                 st.latex,
-                to_text(st.expr),
+                st.tex,
+                _tex_parts(derivation, st),
+                to_text(st.expr, max(width - INDENT, 1)),
                 st.why,
                 _status(outcome),
                 outcome.failures if outcome else (),
             )
         )
     return views
+
+
+def _tex_parts(derivation: Derivation, st: Step) -> tuple[tuple[str, str], ...]:
+    """Each component of a tuple step with the LaTeX of its left-hand side, where the
+    derivation names them (Derivation.parts); a long or piecewise step with its repeated
+    subexpressions named (w_0, w_1, ... by sympy.cse, each defined on a line of its own) and
+    each arm of a piecewise one with its condition (a cases environment cannot break across
+    lines, nor can a function's arguments); () to show the step whole."""
+    if isinstance(st.expr, sp.Expr) and (isinstance(st.expr, sp.Piecewise) or len(st.tex) > LONG):
+        return _named_parts(derivation.lhs if st.lhs is None else st.lhs, st)
+    if not derivation.parts or not isinstance(st.expr, sp.Tuple):
+        return ()
+    if len(st.expr) != len(derivation.parts):
+        raise ValueError(f"{derivation.name}: a step has {len(st.expr)} parts, not as named")
+    names = dict(st.names)
+    return tuple(
+        (lhs, to_latex(part, names, breakable=True))
+        for lhs, part in zip(derivation.parts, st.expr, strict=True)
+    )
+
+
+def _named_parts(lhs: str, st: Step) -> tuple[tuple[str, str], ...]:
+    """The step's expression with its common subexpressions named, arm by arm if piecewise,
+    then the names' definitions."""
+    names = dict(st.names)
+    symbols = sp.numbered_symbols("w_")
+    definitions, (reduced,) = sp.cse(st.expr, symbols=symbols, order="none")
+
+    def tex(expr):
+        return to_latex(expr, names, breakable=True)
+
+    arms = reduced.args if isinstance(reduced, sp.Piecewise) else ((reduced, sp.true),)
+    shown = []
+    for arm, condition in arms:
+        when = "" if len(arms) == 1 else r",\quad \text{otherwise}"
+        if condition != sp.true:
+            when = r",\quad \text{where } " + to_latex(condition, names)
+        shown.append((lhs, tex(arm) + when))
+    return (*shown, *((to_latex(w), tex(value)) for w, value in definitions))
 
 
 def _status(outcome: StepResult | None) -> str:
@@ -90,8 +160,16 @@ def _status(outcome: StepResult | None) -> str:
     return "failed" if outcome.failures else "passed"
 
 
-def render(views: list[tuple[Derivation, list[StepView]]], fmt: str) -> str:
-    """One document in format ``fmt`` for the given derivations and their step views."""
+def render(
+    views: list[tuple[Derivation, list[StepView]]],
+    fmt: str,
+    width: int = 80,
+    fragment: bool = False,
+) -> str:
+    """One document in format ``fmt`` for the given derivations and their step views (the
+    text format's prose wrapped at ``width`` columns); with ``fragment``, what a notebook's
+    output shows instead of a whole document (html: the sections alone, their styles scoped;
+    tex: one display of aligned steps for MathJax)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=lambda name: bool(name) and name.endswith(".html.jinja"),
@@ -101,9 +179,49 @@ def render(views: list[tuple[Derivation, list[StepView]]], fmt: str) -> str:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["mathml"] = _mathml
-    return env.get_template(f"derivation.{fmt}.jinja").render(derivations=views)
+    env.filters["tex_text"] = tex_text
+    env.filters["fill"] = _fill
+    template = env.get_template(f"derivation.{fmt}.jinja")
+    return template.render(derivations=views, width=width, indent=" " * INDENT, fragment=fragment)
+
+
+def _fill(text: str, width: int, first: str = "", rest: str = "", tail: str = "") -> str:
+    """``text`` wrapped at ``width`` columns, the first line opening with ``first`` and the
+    others with ``rest`` (a word longer than a line is broken), then ``tail`` (a status)
+    after three spaces if it fits on the last line, else on a line of its own."""
+    lines = textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest) or [first]
+    if tail:
+        if len(lines[-1]) + 3 + len(tail) <= width:
+            lines[-1] += "   " + tail
+        else:
+            lines.append(rest + tail)
+    return "\n".join(lines)
 
 
 def _mathml(latex: str):
     """Display-mode MathML for a LaTeX formula, marked safe for the HTML template."""
     return Markup(convert(latex, display="block"))
+
+
+# LaTeX's special characters in running text, and what typesets each as itself.
+_TEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "%": r"\%",
+    "_": r"\_",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+}
+
+
+def tex_text(text: str) -> str:
+    """Plain prose (a justification, an intro) as LaTeX text that typesets it verbatim and
+    wraps at spaces like any paragraph (unlike \\verb, which neither wraps nor nests)."""
+    return "".join(_TEX_SPECIALS.get(ch, ch) for ch in text)

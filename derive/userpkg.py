@@ -42,13 +42,6 @@ class Prepared:
     rewrites: tuple[str, ...]
 
 
-LAST_REWRITES = (
-    *rewrites.EXP_PRODUCTS,
-    rewrites.EXPM1_OF_PRODUCTS,
-    rewrites.COMPENSATED_EXPONENTS,
-)
-
-
 def prepare(kernel: Kernel) -> Prepared:
     """Rewrite the term, differentiate it, rewrite the gradients (the real-symbol form makes
     d|x|/dx = sign(x) and dMax = Heaviside)."""
@@ -59,11 +52,11 @@ def prepare(kernel: Kernel) -> Prepared:
     for arg in args:
         gradient, more = rewrites.apply(rewrites.without_deltas(sp.diff(term, arg)))
         gradient, paired = rewrites.apply(gradient, rewrites.EXPM1_MINUS_X)
-        gradient, scaled = rewrites.apply(gradient, LAST_REWRITES)
+        gradient, scaled = rewrites.apply(gradient, rewrites.LAST_REWRITES)
         gradients.append(gradient)
         applied += more + paired + scaled
     term, paired = rewrites.apply(term, rewrites.EXPM1_MINUS_X)
-    term, scaled = rewrites.apply(term, LAST_REWRITES)
+    term, scaled = rewrites.apply(term, rewrites.LAST_REWRITES)
     names = tuple(dict.fromkeys(applied + paired + scaled))
     return Prepared(kernel, args, term, tuple(gradients), names)
 

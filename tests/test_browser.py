@@ -23,7 +23,7 @@ from unittest import mock
 import pytest
 from checked import checked_steps
 
-from klgen.derive import show
+from klgen.derive import checkcache, show
 from klgen.derive.derivations import ALL
 
 FLAGS = [
@@ -68,7 +68,7 @@ def chromium():
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     path = tmp_path_factory.mktemp("page") / "derivations.html"
-    with mock.patch.object(show, "results", checked_steps):  # test_derivations' checks
+    with mock.patch.object(checkcache, "results", checked_steps):  # test_derivations' checks
         views = [(d, show.step_views(d)) for d in ALL.values()]
     path.write_text(show.render(views, "html"), encoding="utf-8")
     return path

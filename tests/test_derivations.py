@@ -3,13 +3,14 @@ results the kernels take (elementwise_term, elementwise_gradients, matrix_gradie
 """
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
 import sympy as sp
 from checked import checked_steps
 
-from klgen.derive import gaussian
+from klgen.derive import gaussian, numerics, userpkg
 from klgen.derive.derivations import (
     ALL,
     DerivationError,
@@ -18,12 +19,14 @@ from klgen.derive.derivations import (
     elementwise_gradients,
     elementwise_term,
     encoder,
+    evaluated,
     general,
     get,
     matrix_gradients,
     results,
 )
 from klgen.derive.derivations.diagonal import mu
+from klgen.derive.specs import SPECS
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +41,8 @@ def test_registry_names_in_reading_order():
         "diag_normal",
         "std_normal",
         "std_normal_grad",
+        "kl_std_normal",
+        "kl_diag_normal",
         "encoder_backprop",
         "mvn_cholesky",
     ]
@@ -199,3 +204,57 @@ def test_the_checker_proves_log_and_atanh_identities_and_refuses_wrong_ones():
     ratio = -a * (1 + sp.exp(a)) / (1 - sp.exp(a))
     assert _is_zero(sp.log(ratio) - sp.log(a * (sp.exp(a) + 1) / (sp.exp(a) - 1)))
     assert not _is_zero(sp.log(ratio) - sp.log(a * (sp.exp(a) + 1) / (sp.exp(a) + 1)))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_a_kernels_derivation_ends_at_the_expression_its_code_evaluates(spec):
+    """kl_std_normal's and kl_diag_normal's derivations start at the spec's term and its
+    gradients and end where code generation ends: lower_for_numpy(stabilize(...)) of each,
+    as derive/codegen.py's routine makes them (the series node standing for expm1_minus_x)."""
+    derivation = ALL[spec.name]
+    assert list(derivation.steps[0].expr) == [spec.term, *spec.gradients]
+    final = derivation.final.replace(evaluated.SeriesExpm1MinusX, numerics.Expm1MinusX)
+    assert list(final) == [
+        numerics.lower_for_numpy(numerics.stabilize(e)) for e in (spec.term, *spec.gradients)
+    ]
+    shown = [s.why for s in derivation.steps]
+    assert any("expm1_opt" in why for why in shown)  # every rewrite is a step with its reason
+    assert any("half_expm1_minus_x" in why for why in shown)
+    assert "for |t| >= 0.5" in shown[-1] and "14 terms" in shown[-1] and "2^-16" in shown[-1]
+
+
+def test_the_series_check_fails_for_a_series_cut_too_short(monkeypatch):
+    assert evaluated.series_is_accurate()
+    real = numerics.expm1_minus_x_series
+
+    def shorter(dtype):
+        series = real(dtype)
+        return dataclasses.replace(series, coefficients=series.coefficients[:-1])
+
+    monkeypatch.setattr(numerics, "expm1_minus_x_series", shorter)
+    assert not evaluated.series_is_accurate()
+
+
+def _spec_kernels():
+    from klgen.derive.kernel import load_spec
+    from klgen.derive.package import shipped_kernels
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "kl_laplace.py"
+    return [*shipped_kernels(), *load_spec(example)]
+
+
+@pytest.mark.parametrize("kernel", _spec_kernels(), ids=lambda k: k.name)
+def test_a_spec_kernels_derivation_ends_at_the_term_its_code_evaluates(kernel):
+    """After the kernel's term, its derivation shows each floating-point rewrite and ends at
+    the term derive/userpkg.py generates code from (the series node standing for
+    expm1_minus_x; the rewrites take the arguments as real)."""
+    from klgen.derive.kernel import derivation_of
+
+    derivation = derivation_of(kernel)
+    real = {a: sp.Symbol(a.name, real=True) for a in kernel.args}
+    final = derivation.final.replace(evaluated.SeriesExpm1MinusX, numerics.Expm1MinusX)
+    assert final.xreplace(real) == userpkg.prepare(kernel).term
+    (term,) = [i for i, s in enumerate(derivation.steps) if s.why.startswith("the kernel's term")]
+    assert derivation.steps[term].expr == kernel.term
+    assert len(derivation.steps) > term + 1  # every shipped kernel is rewritten
+    assert all(" -> " in s.why or "series" in s.why for s in derivation.steps[term + 1 :])

@@ -1,14 +1,19 @@
 """``klgen latex`` (derive/show.py): argument handling, each format, statuses (--out: test_cli)."""
 
 import argparse
+import contextlib
 import dataclasses
+import io
 import re
+import shutil
+import subprocess
 
 import pytest
 import sympy as sp
 
 from klgen.derive import cli, show
 from klgen.derive.derivations import ALL
+from klgen.derive.package import shipped_derivations
 
 
 def _run(*argv):
@@ -38,11 +43,57 @@ def test_unknown_format_is_rejected_by_argparse():
 def test_text_shows_each_step_its_justification_and_check(capsys):
     assert _run("std_normal") == 0
     out = capsys.readouterr().out
+    flowing = " ".join(out.split())  # the prose is wrapped at the width
     derivation = ALL["std_normal"]
     for index, st in enumerate(derivation.steps):
-        assert f"({index}) {st.why}   [passed]" in out
+        assert f"({index}) {' '.join(st.why.split())} [passed]" in flowing
     assert "KL(q || N(0, I)) =" in out
     assert "logvar[j]" in out and "\\" not in out  # unicode art, not LaTeX source
+
+
+def test_text_fits_80_columns_broken_between_terms_not_cut(capsys):
+    """Every line of every derivation (klgen's and the shipped specs'), prose and 2-D art;
+    no expression needs SymPy's column chopping (its ↪ marks): wide sums break between
+    terms, tuples between components, products around their factors."""
+    assert _run("--all", "--no-check", "--width", "80") == 0
+    out = capsys.readouterr().out
+    widths = [len(line) for line in out.splitlines()]
+    assert 70 < max(widths) <= 80  # the room is used, not wasted
+    assert "↪" not in out
+    assert "\n    + " in out  # a continuation line of a sum
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [40, 60, 120])
+def test_text_fits_any_width_asked_for(capsys, width):
+    assert _run("--all", "--no-check", "--width", str(width)) == 0
+    assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= width
+
+
+def test_text_width_defaults_to_the_terminal(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")  # what shutil.get_terminal_size reads first
+    assert _run("mvn_cholesky", "--no-check") == 0
+    widths = [len(line) for line in capsys.readouterr().out.splitlines()]
+    assert 80 < max(widths) <= 100
+
+
+@pytest.mark.parametrize("width", ["10", "wide"])
+def test_a_bad_width_is_refused_by_argparse(capsys, width):
+    with pytest.raises(SystemExit):
+        _run("std_normal", "--width", width)
+    assert "--width" in capsys.readouterr().err
+
+
+def test_ones_vectors_keep_their_shape_and_transpose(capsys):
+    """b_mu's gradient is 1_B^T mu (a row of B ones times mu): one bold 1 does not stand for
+    the B x 1, 1 x B and B x k ones alike, in the text nor in the LaTeX."""
+    assert _run("encoder_backprop", "--no-check", "--width", "100") == 0
+    text = capsys.readouterr().out
+    assert "⟨𝟏_Bᵀ⋅μ, dbₘᵤ⟩_F" in text and "𝟏_B⋅dbₘᵤ" in text and "𝟏_(B×k)" in text
+    assert _run("encoder_backprop", "--no-check", "--format", "tex") == 0
+    tex = capsys.readouterr().out
+    assert r"\mathbf{1}_{B}^{T} \mu" in tex and r"\mathbf{1}_{B \times k}" in tex
+    assert r"1 \times B" not in tex
 
 
 def test_tex_is_a_complete_document(capsys):
@@ -50,8 +101,64 @@ def test_tex_is_a_complete_document(capsys):
     out = capsys.readouterr().out
     assert out.startswith("\\documentclass")
     assert out.rstrip().endswith("\\end{document}")
-    assert out.count("\\begin{multline*}") == len(ALL["gaussian_kl"].steps)
-    assert out.count("{") == out.count("}")
+    assert out.count("\\begin{dmath*}") == len(ALL["gaussian_kl"].steps)
+    assert "\\verb" not in out  # justifications are wrapped text
+
+
+def test_tex_text_escapes_every_special_character():
+    assert show.tex_text("a_b ^ {x} $1 & #2 % ~ < > || \\") == (
+        "a\\_b \\textasciicircum{} \\{x\\} \\$1 \\& \\#2 \\% \\textasciitilde{} \\textless{} "
+        "\\textgreater{} \\textbar{}\\textbar{} \\textbackslash{}"
+    )
+
+
+def _compile(engine: str, document: str, folder) -> list[float]:
+    """Compile ``document`` with ``engine`` (pdflatex, lualatex) in ``folder``; the widths
+    in pt of its overfull boxes. Fails the test, with the log's error, if it does not compile."""
+    if shutil.which(engine) is None:
+        pytest.skip(
+            f"{engine} is not installed (CI installs it: texlive-latex-base, "
+            "texlive-latex-recommended, texlive-luatex)"
+        )
+    (folder / "doc.tex").write_text(document, encoding="utf-8")
+    done = subprocess.run(
+        [engine, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "doc.tex"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    log = (folder / "doc.log").read_text(encoding="utf-8", errors="replace")
+    errors = [line for line in log.splitlines() if line.startswith("!")]
+    assert done.returncode == 0 and (folder / "doc.pdf").exists(), errors or done.stdout[-2000:]
+    return [float(w) for w in re.findall(r"Overfull \\[hv]box \(([\d.]+)pt too", log)]
+
+
+def _tex(*argv, derivations=None) -> str:
+    parser = argparse.ArgumentParser(prog="klgen latex")
+    cli.latex_arguments(parser)
+    args = parser.parse_args([*argv, "--format", "tex"])
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        show.run(args, derivations)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("engine", ["pdflatex", pytest.param("lualatex", marks=pytest.mark.slow)])
+def test_tex_of_every_derivation_compiles_without_overfull_boxes(tmp_path, engine):
+    """--all, klgen's own and the shipped spec kernels' derivations: the justifications wrap
+    and breqn breaks the long equations (inside products too), so nothing runs off the page."""
+    document = _tex("--all", "--no-check", derivations={**ALL, **shipped_derivations()})
+    assert [w for w in _compile(engine, document, tmp_path) if w > 1] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["pdflatex", "lualatex"])
+@pytest.mark.parametrize("name", [*ALL, *shipped_derivations()])
+def test_tex_of_each_derivation_compiles_checked(tmp_path, engine, name):
+    document = _tex(name, derivations={**ALL, **shipped_derivations()})
+    assert "(passed)" in document
+    assert [w for w in _compile(engine, document, tmp_path) if w > 1] == []
 
 
 def test_markdown_has_one_display_block_per_step(capsys):
@@ -86,3 +193,18 @@ def test_a_failing_step_is_shown_and_exits_1(capsys, monkeypatch):
     page = capsys.readouterr().out
     assert page.count('data-status="failed"') == 1
     assert "check failed: k=1, symbolic entries" in page
+
+
+def test_node_and_helper_functions_print_under_their_code_names():
+    """exp_bregman is not exp with a subscript, and the kernels' evaluation nodes show the
+    names of the helpers the generated code calls."""
+    from klgen.derive.derivations.notation import to_latex, to_text
+    from klgen.derive.functions import exp_bregman
+    from klgen.derive.numerics import HalfExpm1MinusX
+
+    a, b = sp.symbols("a b", real=True)
+    assert to_latex(exp_bregman(a, b)) == r"\operatorname{exp\_bregman}\left(a, b\right)"
+    assert to_latex(HalfExpm1MinusX(a, b) ** 2) == (
+        r"\operatorname{half\_expm1\_minus\_x}^{2}\left(a, b\right)"
+    )
+    assert to_text(HalfExpm1MinusX(a, b)) == "half_expm1_minus_x(a, b)"

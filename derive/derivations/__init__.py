@@ -7,7 +7,7 @@ and ``matrix_gradients``, so what ``klgen latex`` shows is what is generated.
 
 import time
 
-from klgen.derive.derivations import cholesky, diagonal, encoder, general
+from klgen.derive.derivations import cholesky, diagonal, encoder, evaluated, general
 from klgen.derive.derivations.steps import (
     Derivation,
     DerivationError,
@@ -24,6 +24,8 @@ ALL: dict[str, Derivation] = {
         diagonal.DIAG_NORMAL,
         diagonal.STD_NORMAL,
         diagonal.STD_NORMAL_GRAD,
+        evaluated.STD_NORMAL,
+        evaluated.DIAG_NORMAL,
         encoder.DERIVATION,
         cholesky.DERIVATION,
     )

@@ -154,7 +154,7 @@ WHERE = {
 
 
 def _kl_terms():
-    """The last form of the KL: 1/2 (<1, e^{2t} - 1 - 2t>_F + <N, N>_F + <z, z>_F)."""
+    """The last form of the KL: 1/2 (<1_k, e^{2t} - 1_k - 2t>_F + <N, N>_F + <z, z>_F)."""
     excess = _add(apply(sp.exp, 2 * t), -ones, -2 * t)
     return scaled(half, ordered(Frobenius(ones, excess), Frobenius(N, N), Frobenius(z, z)))
 
@@ -203,7 +203,7 @@ def _value_steps():
         step(
             _kl_terms(),
             "M is lower-triangular with diagonal L_0,ii / L_1,ii = e^t, so with N its part "
-            "below the diagonal <M, M>_F = <N, N>_F + <1, e^{2t}>_F; and k = <1, 1>_F. "
+            "below the diagonal <M, M>_F = <N, N>_F + <1_k, e^{2t}>_F; and k = <1_k, 1_k>_F. "
             "Every term is >= 0 and each is exactly 0 when q = p",
         ),
     ]

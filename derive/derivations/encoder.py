@@ -1,9 +1,10 @@
 """Derivation 5: backpropagation of the summed KL into a linear encoder, in matrix form.
 
-With a batch h (B x n) of encoder features, mu = h W_mu + 1 b_mu and
-logvar = h W_lv + 1 b_lv (B x k), the KL summed over the batch is written as a Frobenius
-product with the all-ones matrix, differentiated with the Hadamard product rules, and its
-gradients read off the Frobenius (trace) form: dL = sum_X <G_X, dX>_F means dL/dX = G_X.
+With a batch h (B x n) of encoder features, mu = h W_mu + 1_B b_mu and
+logvar = h W_lv + 1_B b_lv (B x k; 1_B is a column of B ones), the KL summed over the
+batch is written as a Frobenius product with the all-ones matrix 1_(Bxk), differentiated
+with the Hadamard product rules, and its gradients read off the Frobenius (trace) form:
+dL = sum_X <G_X, dX>_F means dL/dX = G_X.
 
 Each step is realized for concrete (B, n, k) as a pair (value, differential along a
 direction): a step for L gives both, a step for dL the differential, the gradients
@@ -63,7 +64,7 @@ def _steps():
                 ),
             ),
             "sum std_normal's per-dimension KL over rows b and latent dims j: "
-            "sum_bj A_bj = <1, A>_F",
+            "sum_bj A_bj = <1_(Bxk), A>_F",
         ),
         step(
             scaled(
@@ -79,18 +80,18 @@ def _steps():
                 ),
             ),
             "take the differential: d(mu o mu) = 2 mu o dmu and d exp(logvar) = "
-            "exp(logvar) o dlogvar (elementwise chain rule); d1 = 0",
+            "exp(logvar) o dlogvar (elementwise chain rule); d1_(Bxk) = 0",
             lhs=(r"\mathrm{d}L", "dL"),
         ),
         step(
             ordered(Frobenius(mu, D[mu]), Frobenius(g_lv, D[logvar])),
-            "<1, A o B>_F = <A, B>_F; so dL/dmu = mu and dL/dlogvar = 1/2 (exp(logvar) - 1), "
+            "<1_(Bxk), A o B>_F = <A, B>_F; so dL/dmu = mu and dL/dlogvar = 1/2 (exp(logvar) - 1), "
             "as in std_normal_grad",
         ),
         step(
             ordered(Frobenius(mu, affine_mu), Frobenius(g_lv, affine_lv)),
-            "differentiate the encoder: dmu = h dW_mu + 1 db_mu and dlogvar = h dW_lv + 1 db_lv "
-            "(the input h is held fixed)",
+            "differentiate the encoder: dmu = h dW_mu + 1_B db_mu and dlogvar = "
+            "h dW_lv + 1_B db_lv (the input h is held fixed)",
         ),
         step(
             ordered(
@@ -214,8 +215,9 @@ DERIVATION = Derivation(
     name="encoder_backprop",
     title="Backpropagation of the KL into the encoder",
     intro=(
-        "The encoder's last layer is affine: mu = h W_mu + 1 b_mu and logvar = h W_lv + 1 b_lv "
-        "for a batch h of B feature rows (1 is a column of ones; exp, squares and the "
+        "The encoder's last layer is affine: mu = h W_mu + 1_B b_mu and logvar = h W_lv + "
+        "1_B b_lv for a batch h of B feature rows (1_B is a column of B ones, 1_B^T a row, "
+        "1_(Bxk) the B x k matrix of ones; exp, squares and the "
         "Hadamard product o act entrywise). The KL summed over the batch, L, is differentiated "
         "with the Hadamard and Frobenius product rules and the gradients of the weights and "
         "biases are read off the Frobenius form."

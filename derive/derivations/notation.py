@@ -144,6 +144,16 @@ def _function_name(expr):
     return expr.function(sp.Dummy()).func.__name__
 
 
+# The floating-point evaluation nodes of derive/numerics.py, by the names the generated
+# code's helpers have (the kernels' derivations say what each computes).
+NODE_NAMES = {
+    "Expm1MinusX": "expm1_minus_x",
+    "HalfExpm1": "half_expm1",
+    "HalfExpm1MinusX": "half_expm1_minus_x",
+    "ScaledExp": "scaled_exp",
+    "TwoSumLo": "two_sum_lo",
+}
+
 NAMES = {
     "logvar": r"\mathrm{logvar}",
     "logvar_p": r"\mathrm{logvar}_{p}",
@@ -165,19 +175,44 @@ def _latex_name(name):
     return None
 
 
-class KlLatexPrinter(LatexPrinter):
-    """SymPy's LaTeX printer with the derivations' notation (ln, det, E, <.,.>_F, logvar)."""
+def _unbraced_call(latex: str) -> str:
+    r"""``f{\left(x \right)}`` as ``f\left(x \right)``: SymPy wraps a function's argument
+    list in a group, which a line-breaking display (breqn's dmath) treats as one unbreakable
+    box; without the group it can break inside the parentheses."""
+    if not latex.endswith(r"\right)}"):
+        return latex
+    depth = 0
+    for index in range(len(latex) - 1, -1, -1):
+        depth += {"}": 1, "{": -1}.get(latex[index], 0)
+        if depth == 0:
+            break
+    if latex.startswith(r"{\left(", index):
+        return latex[:index] + latex[index + 1 : -1]
+    return latex
 
-    def __init__(self, symbol_names: dict | None = None):
-        super().__init__(
-            {
-                "ln_notation": True,
-                "order": "none",
-                "mat_str": "matrix",
-                "mat_delim": "(",
-                "symbol_names": symbol_names or {},
-            }
-        )
+
+class KlLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with the derivations' notation (ln, det, E, <.,.>_F, logvar).
+
+    ``breakable`` prints for breqn's ``dmath``, which breaks long lines at relations and
+    binary operators only: factors are joined by ``\\*`` (a break point that shows x when
+    taken) and function arguments are not grouped, so a long product or a long argument
+    can be broken too. The other formats (KaTeX, MathJax, latex2mathml) know neither.
+    """
+
+    def __init__(self, symbol_names: dict | None = None, breakable: bool = False):
+        settings = {
+            "ln_notation": True,
+            "order": "none",
+            "mat_str": "matrix",
+            "mat_delim": "(",
+            "symbol_names": symbol_names or {},
+        }
+        if breakable:
+            # breqn's discretionary multiplication: a thin space, or a line break with x.
+            settings["mul_symbol"] = r" \* "
+        super().__init__(settings)
+        self.breakable = breakable
 
     def _print_Mul(self, expr):
         coeff, rest = expr.as_coeff_Mul()
@@ -198,10 +233,33 @@ class KlLatexPrinter(LatexPrinter):
             return rf"{sign}\frac{{{abs(coeff.p)}}}{{{coeff.q}}} {term}"
         return super()._print_MatMul(expr)
 
+    def _print_Function(self, expr, exp=None):
+        # klgen's nodes, and functions named with an underscore (exp_bregman, not exp with
+        # a subscript "bregman"): upright names, as the generated code calls them.
+        name = type(expr).__name__
+        node = NODE_NAMES.get(name) or (name if "_" in name else None)
+        if node is not None:
+            args = ", ".join(self._print(arg) for arg in expr.args)
+            name = r"\operatorname{" + node.replace("_", r"\_") + "}"
+            power = f"^{{{exp}}}" if exp is not None else ""
+            return rf"{name}{power}\left({args}\right)"
+        return self._call(super()._print_Function(expr, exp))
+
+    def _print_expm1(self, expr, exp=None):
+        power = f"^{{{exp}}}" if exp is not None else ""
+        return rf"\operatorname{{expm1}}{power}\left({self._print(expr.args[0])}\right)"
+
+    def _print_SeriesExpm1MinusX(self, expr, exp=None):
+        shown = self._print(expr.shown())
+        return rf"\left({shown}\right)^{{{exp}}}" if exp is not None else shown
+
     def _print_log(self, expr, exp=None):
         if isinstance(expr.args[0], sp.Determinant) and exp is None:
             return r"\ln " + self._print(expr.args[0])
-        return super()._print_log(expr, exp)
+        return self._call(super()._print_log(expr, exp))
+
+    def _call(self, latex: str) -> str:
+        return _unbraced_call(latex) if self.breakable else latex
 
     def _print_Symbol(self, expr, style="plain"):
         return _latex_name(expr.name) or super()._print_Symbol(expr, style)
@@ -223,11 +281,12 @@ class KlLatexPrinter(LatexPrinter):
         return r"\det " + self.parenthesize(expr.arg, PRECEDENCE["Mul"])
 
     def _print_OneMatrix(self, expr):
-        rows, cols = expr.shape
-        size = (
-            self._print(rows) if cols == 1 else rf"{self._print(rows)} \times {self._print(cols)}"
-        )
-        return rf"\mathbf{{1}}_{{{size}}}"
+        rows, cols = (self._print(n) for n in expr.shape)
+        if expr.shape[1] == 1:
+            return rf"\mathbf{{1}}_{{{rows}}}"
+        if expr.shape[0] == 1:
+            return rf"\mathbf{{1}}_{{{cols}}}^{{T}}"
+        return rf"\mathbf{{1}}_{{{rows} \times {cols}}}"
 
     def _print_ElementwiseApplyFunction(self, expr):
         return rf"\{_function_name(expr)}\left({self._print(expr.expr)}\right)"
@@ -272,8 +331,25 @@ class KlPrettyPrinter(PrettyPrinter):
     def _print_Determinant(self, expr):
         return self._call("det", expr.arg)
 
+    def _print_Function(self, expr, sort=False, func_name=None):
+        node = NODE_NAMES.get(type(expr).__name__)
+        if node is not None:
+            return self._call(node, *expr.args)
+        return super()._print_Function(expr, sort, func_name)
+
+    def _print_SeriesExpm1MinusX(self, expr):
+        return self._print(expr.shown())
+
+    def _print_expm1(self, expr):
+        return self._call("expm1", expr.args[0])
+
     def _print_OneMatrix(self, expr):
-        return prettyForm("𝟏")
+        rows, cols = (sp.sstr(n) for n in expr.shape)
+        if expr.shape[1] == 1:
+            return prettyForm(f"𝟏_{rows}")
+        if expr.shape[0] == 1:
+            return prettyForm(f"𝟏_{cols}ᵀ")
+        return prettyForm(f"𝟏_({rows}×{cols})")
 
     def _print_ElementwiseApplyFunction(self, expr):
         return self._call(_function_name(expr), expr.expr)
@@ -301,10 +377,11 @@ class KlPrettyPrinter(PrettyPrinter):
         return prettyForm(*prettyForm("E").right(f))
 
 
-def to_latex(expr, symbol_names: dict | None = None) -> str:
+def to_latex(expr, symbol_names: dict | None = None, breakable: bool = False) -> str:
     """LaTeX for a step's expression, in the derivations' notation (``symbol_names``: the
-    LaTeX of chosen symbols, as :func:`latex_names` gives them)."""
-    return KlLatexPrinter(symbol_names).doprint(expr)
+    LaTeX of chosen symbols, as :func:`latex_names` gives them; ``breakable``: for a
+    line-breaking LaTeX display, see :class:`KlLatexPrinter`)."""
+    return KlLatexPrinter(symbol_names, breakable).doprint(expr)
 
 
 GREEK = {"mu", "sigma", "alpha", "beta", "lambda", "theta", "tau", "nu", "rho", "pi", "eta"}
@@ -333,8 +410,9 @@ def latex_names(symbols, index: str = "") -> dict:
     return {s: latex_name(s.name, index) for s in symbols}
 
 
-def to_text(expr) -> str:
-    """Unicode 2-D rendering of a step's expression, for a terminal.
+def to_text(expr, width: int | None = None) -> str:
+    """Unicode 2-D rendering of a step's expression, for a terminal, at most ``width``
+    columns wide if given (see :func:`text_lines`).
 
     SymPy draws its big symbols (sums, brackets) from a table it picks once, at import, by
     the encoding of standard output; unicode is switched on here for this call, so that the
@@ -342,6 +420,184 @@ def to_text(expr) -> str:
     """
     previous = pretty_use_unicode(True)
     try:
-        return KlPrettyPrinter().doprint(expr)
+        printer = KlPrettyPrinter()
+        if width is None:
+            return printer.doprint(expr)
+        # A line still too wide (a fraction or power deep in brackets) is cut into chunks.
+        rows = "\n".join(
+            line.render(wrap_line=line.width() > width, num_columns=width, use_unicode=True)
+            for line in text_lines(printer, expr, width)
+        )
+        return "\n".join(row.rstrip() for row in rows.splitlines())
     finally:
         pretty_use_unicode(previous)
+
+
+def text_lines(printer: KlPrettyPrinter, expr, width: int) -> list[prettyForm]:
+    """``expr`` drawn as a column of 2-D lines, each at most ``width`` columns where it can be.
+
+    A line that is too wide is broken where a reader would break it: a sum between its terms
+    (the next line starting with + or -), a product around its widest factor (kept in
+    parentheses across the lines), a big sum, a function or an inner product inside its
+    brackets, a tuple or column between its components. What has no such place (a fraction,
+    a power) is cut into column chunks, as SymPy's own line wrapping does.
+    """
+    form = printer._print(expr)
+    if form.width() <= width:
+        return [form]
+    width = max(width, 24)  # deep nesting: a line a little too wide, rather than a column
+    narrower = max(width - 2, 8)
+    if isinstance(expr, (sp.Add, sp.MatAdd)):
+        return _add_lines(printer, expr, width)
+    if isinstance(expr, sp.Tuple) or (isinstance(expr, sp.MatrixBase) and 1 in expr.shape):
+        parts = [text_lines(printer, item, narrower) for item in expr]
+        return _bracketed("(", parts, ")", ",")
+    if isinstance(expr, (sp.Mul, sp.MatMul)):
+        return _product_lines(printer, expr, width)
+    if isinstance(expr, Expectation):
+        return _bracketed("E[", [text_lines(printer, expr.args[0], width - 3)], "]", "")
+    if isinstance(expr, sp.Sum) and expr.limits:
+        add = isinstance(expr.function, sp.Add)
+        sign = printer._print(sp.Sum(sp.Symbol("(" if add else ""), *expr.limits))
+        inner = text_lines(printer, expr.function, width - sign.width() - 1)
+        return _bracketed(sign, [inner], ")" if add else "", "")
+    if hasattr(expr, "shown"):  # a node drawn as another expression (the kernels' series)
+        return text_lines(printer, expr.shown(), width)
+    if isinstance(expr, sp.Piecewise):
+        arms = []
+        for value, condition in expr.args:
+            lines = text_lines(printer, value, narrower)
+            if condition == sp.true:
+                when = [prettyForm("  otherwise")]
+            else:
+                when = _bracketed("  for ", [text_lines(printer, condition, narrower - 6)], "", "")
+            joined = prettyForm(*lines[-1].right(when[0]))
+            if len(when) == 1 and joined.width() <= narrower:
+                lines[-1] = joined
+            else:
+                lines += when
+            arms.append(lines)
+        return _bracketed("{ ", arms, "", ";")
+    if isinstance(expr, sp.core.relational.Relational):
+        sides = [text_lines(printer, side, width - 4) for side in (expr.lhs, expr.rhs)]
+        return _packed([("", sides[0]), (expr.rel_op + " ", sides[1])], width, " ")
+    if isinstance(expr, Frobenius):
+        parts = [text_lines(printer, arg, narrower) for arg in expr.args]
+        return _bracketed("⟨", parts, "⟩_F", ",")
+    if expr.args and (isinstance(expr, sp.Function) or hasattr(expr, "text_name")):
+        # A function, or a matrix operator drawn as text_name(A) (cholesky): broken inside
+        # its parentheses, between its arguments.
+        plain = expr.func(*[sp.Symbol("x")] * len(expr.args))
+        name = (
+            getattr(expr, "text_name", None)
+            or (printer._print(plain).render(wrap_line=False).rpartition("(")[0])
+        )
+        if name and "\n" not in name:
+            parts = [text_lines(printer, arg, width - len(name) - 2) for arg in expr.args]
+            return _bracketed(name + "(", parts, ")", ",")
+    chunks = form.render(wrap_line=True, num_columns=width, use_unicode=True)
+    return [prettyForm(chunk) for chunk in chunks.split("\n\n")]
+
+
+def _product_lines(printer, expr, width) -> list[prettyForm]:
+    """A product too wide for a line: -(...) for a negative one, (numerator)/denominator for
+    a fraction, head⋅(widest factor)⋅tail when the rest is short, else its factors packed
+    into lines that open with ⋅."""
+    negative, magnitude = _negated(expr)
+    if negative:
+        return _bracketed("-", [text_lines(printer, magnitude, width - 1)], "", "")
+    numerator, denominator = sp.fraction(expr, exact=True) if expr.is_Mul else (expr, 1)
+    if denominator != 1:
+        below = prettyForm(*prettyForm(")/").right(printer._print(denominator)))
+        inner = text_lines(printer, numerator, width - 1 - below.width())
+        return _bracketed("(", [inner], below, "")
+    factors = list(expr.args)
+    forms = [printer._print(f) for f in factors]
+    widest = max(range(len(factors)), key=lambda i: forms[i].width())
+    before, after = factors[:widest], factors[widest + 1 :]
+    head, tail = prettyForm("("), prettyForm(")")
+    if before:
+        head = prettyForm(*printer._print(_product(expr, before)).right("⋅("))
+    if after:
+        tail = prettyForm(*tail.right("⋅", printer._print(_product(expr, after))))
+    if head.width() + tail.width() <= min(width // 2, 16):
+        inner = text_lines(printer, factors[widest], width - head.width() - tail.width())
+        return _bracketed(head, [inner], tail, "")
+    items = []
+    for number, factor in enumerate(factors):
+        parts = text_lines(printer, factor, width - 4)
+        if isinstance(factor, (sp.Add, sp.MatAdd)):
+            parts = _bracketed("(", [parts], ")", "")
+        items.append(("" if number == 0 else "⋅", parts))
+    return _packed(items, width)
+
+
+def _product(expr, factors):
+    """The product of some of ``expr``'s factors, unevaluated (as it is drawn)."""
+    return expr.func(*factors, evaluate=False) if len(factors) > 1 else factors[0]
+
+
+def _negated(term):
+    """(True, -term) for a term drawn with a leading minus, else (False, term)."""
+    if isinstance(term, (sp.Mul, sp.MatMul)):
+        coeff, *rest = term.args
+        if coeff.is_Number and coeff.is_negative and rest:
+            if coeff == -1:
+                return True, _product(term, rest)
+            return True, term.func(-coeff, *rest, evaluate=False)
+    if term.is_Number and term.is_negative:
+        return True, -term
+    return False, term
+
+
+def _add_lines(printer, expr, width) -> list[prettyForm]:
+    """A sum's terms packed into lines, each continuation line opening with + or -."""
+    items = []
+    for number, term in enumerate(expr.args):
+        negative, magnitude = _negated(term)
+        sign = ("-" if negative else "") if number == 0 else ("-" if negative else "+")
+        items.append((sign + " " if sign else "", text_lines(printer, magnitude, width - 2)))
+    return _packed(items, width, " ")
+
+
+def _packed(items, width, space="") -> list[prettyForm]:
+    """(separator, lines) items joined into as few lines as fit in ``width``: an item of one
+    line joins the current line after ``space`` and its separator where it fits, else opens
+    the next line with the separator; an item of several lines starts a line of its own."""
+    lines, current = [], None
+    for separator, parts in items:
+        if current is not None and len(parts) == 1:
+            joined = prettyForm(*current.right(space + separator, parts[0]))
+            if joined.width() <= width:
+                current = joined
+                continue
+        if current is not None:
+            lines.append(current)
+        first = prettyForm(*prettyForm(separator).right(parts[0]))
+        if len(parts) == 1:
+            current = first
+        else:
+            lines.extend([first] + [_indented(part, len(separator)) for part in parts[1:-1]])
+            current = _indented(parts[-1], len(separator))
+    return [*lines, current]
+
+
+def _bracketed(opening, parts, closing, separator) -> list[prettyForm]:
+    """Groups of lines between an opening and a closing bracket, separated by ``separator``;
+    lines after the first indented by the opening's width."""
+    opening = opening if isinstance(opening, prettyForm) else prettyForm(opening)
+    lines = []
+    for number, group in enumerate(parts):
+        for index, line in enumerate(group):
+            last = index == len(group) - 1
+            if last:
+                line = prettyForm(*line.right(closing if number == len(parts) - 1 else separator))
+            if number == 0 and index == 0:
+                lines.append(prettyForm(*opening.right(line)))
+            else:
+                lines.append(_indented(line, opening.width()))
+    return lines
+
+
+def _indented(line, columns: int) -> prettyForm:
+    return prettyForm(*prettyForm(" " * columns).right(line))

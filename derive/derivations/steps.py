@@ -33,6 +33,13 @@ class Step:
     why: str
     lhs: str | None = None  # LaTeX of the left-hand side from this step on, if it changes
     lhs_text: str | None = None  # the same in plain text, for the terminal
+    names: tuple = ()  # (symbol, LaTeX) pairs the LaTeX was printed with (a spec's arguments)
+
+    @property
+    def tex(self) -> str:
+        """The LaTeX for a line-breaking display (breqn's dmath in ``klgen latex --format
+        tex``): the same notation as ``latex``, with break points inside products."""
+        return to_latex(self.expr, dict(self.names), breakable=True)
 
 
 def step(expr, why: str, lhs: tuple[str, str] | None = None) -> Step:
@@ -76,6 +83,9 @@ class Derivation:
     cases: Callable[[], Sequence[Case]]
     anchor: str = ""  # what step 0 is checked against, in words ("" for a definition)
     extras: Sequence[Extra] = field(default_factory=tuple)
+    # LaTeX of each component where the steps are tuples too long for one matrix: the tex
+    # document then shows each component in a display of its own ("" for one matrix).
+    parts: Sequence[str] = ()
 
     @property
     def final(self):

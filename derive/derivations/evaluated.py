@@ -1,0 +1,217 @@
+"""Derivations 7-8: what the diagonal kernels evaluate, from the textbook term to the code.
+
+diag_normal and std_normal end at the closed form a reader knows; the generated
+kl_diag_normal and kl_std_normal do not evaluate that formula but its floating-point
+rewrites (derive/numerics.py). These derivations continue from one latent dimension's term
+and its derivatives (what the kernels compute per element) through every rewrite, each a
+step with its reason, to the expressions the numpy kernels evaluate: the last step is
+exactly ``lower_for_numpy(stabilize(...))`` of the kernel spec's expressions, with the
+series that evaluates e^t - 1 - t near 0 written out. The rewrites are built by the same
+functions code generation calls, so what is shown is what runs.
+
+Each step is checked like the others: its nodes replaced by their exact definitions, it
+must equal the step before, symbolically and at random rational points. The series step is
+exact as a node (it stands for e^t - 1 - t); that the series evaluates it to a quarter of an
+ulp below its radius is an extra check, against mpmath.
+"""
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from klgen.derive import gaussian, numerics
+from klgen.derive.derivations import diagonal
+from klgen.derive.derivations.notation import to_latex
+from klgen.derive.derivations.steps import Case, Derivation, Extra, rational, rng, step
+
+STAGE_WHY = {
+    "expm1": (
+        "e^x - 1 -> expm1(x) (SymPy's expm1_opt): near x = 0 e^x rounds to within eps of 1 "
+        "and subtracting 1 keeps only that rounding (at logvar = 1e-8 no digit is right); "
+        "expm1 computes the difference itself"
+    ),
+    "distributed": (
+        "constants distributed over the sums, not into (mu - mu_p)^2 (expanding it would add "
+        "a cancellation)"
+    ),
+    "paired": (
+        "expm1(t) - t still cancels where |t| is small (both are about t): the pair becomes "
+        "one node, expm1_minus_x(t, u) = e^t - 1 - t from t and u = expm1(t), evaluated "
+        "without the cancellation (last step)"
+    ),
+    "halves": (
+        "c (e^t - 1 - t) and c expm1(t) become halves, half_expm1_minus_x(a, b) = "
+        "(e^(a-b) - 1 - (a-b))/2 and half_expm1(a, b) = (e^(a-b) - 1)/2: evaluated whole, "
+        "a half stays finite wherever it is representable (e^logvar overflows from "
+        "logvar = 709.78 in float64, the half only from 710.47), and a - b is taken exactly"
+    ),
+    "scaled": (
+        "c (a - b)^n e^x becomes one node, scaled_exp(a, b, x, n, s) = 2^s (a - b)^n e^x for "
+        "c = 2^s: the exponents of the factors are added as integers, so it overflows or "
+        "underflows only where the product itself does"
+    ),
+}
+LOWERED_WHY = (
+    "the numpy kernels' form (lower_for_numpy): with t = (a - b)/2 = a/2 - b/2 and "
+    "u = expm1(t), (e^(2t) - 1)/2 = u (u/2 + 1) and (e^(2t) - 1 - 2t)/2 = u^2/2 + "
+    "(e^t - 1 - t): one expm1 per element, shared by the value and the gradients; u^2/2 "
+    "is evaluated as (u/2) u, finite wherever the half is"
+)
+TWO_SUM_WHY = (
+    "; two_sum_lo(x, y, s), the rounding error of s = fl(x + y) (Knuth's two-sum; 0 in "
+    "exact arithmetic), corrects to first order for the rounding of t"
+)
+SCALED_WHY = (
+    "; scaled_exp(a, b, x, 2, s) = 2^s (a - b) scaled_exp(a, b, x, 1, 0) shares the "
+    "gradient's product"
+)
+
+
+class SeriesExpm1MinusX(sp.Function):
+    """``expm1_minus_x(t, u)`` as the kernels evaluate it: u - t for |t| at or above the
+    float64 series radius, the Taylor polynomial of e^t - 1 - t below. Shown as that
+    piecewise form; its value is e^t - 1 - t (the extra check bounds the series' error)."""
+
+    nargs = 2
+
+    def shown(self) -> sp.Piecewise:
+        """The piecewise form of the node, with the float64 series written out."""
+        t, u = self.args
+        series = numerics.expm1_minus_x_series("float64")
+        n = sp.Symbol("n", integer=True, positive=True)
+        last = len(series.coefficients) + 1
+        taylor = sp.Sum(t**n / sp.factorial(n), (n, 2, last))
+        radius = sp.nsimplify(series.radius)
+        return sp.Piecewise((taylor, sp.Abs(t) < radius), (u - t, True), evaluate=False)
+
+
+def series_why() -> str:
+    wide, narrow = (numerics.expm1_minus_x_series(t) for t in ("float64", "float32"))
+    return (
+        f"expm1_minus_x(t, u) is u - t for |t| >= {wide.radius} and, below, the Taylor series "
+        f"of e^t - 1 - t to t^{len(wide.coefficients) + 1}/{len(wide.coefficients) + 1}! "
+        f"({len(wide.coefficients)} terms, coefficients 1/n! rounded to float64): near 0 "
+        "u - t keeps a relative error of about eps/|t| (the cancelled digits), the series "
+        "none; its first omitted term at the radius is below eps/4 of t^2/2. For float32 "
+        f"outputs the radius is 2^{int(np.log2(narrow.radius))} ({len(narrow.coefficients)} "
+        "terms): beyond it u - t in float64 is far inside a float32 ulp. This is what the "
+        "generated code evaluates"
+    )
+
+
+def outputs(term: sp.Expr, args) -> tuple[sp.Expr, ...]:
+    """The per-element term and its derivative by each argument, in the order the kernel
+    spec lists its arguments: the expressions code generation starts from."""
+    return (term, *(sp.diff(term, arg) for arg in args))
+
+
+def _steps(term, args):
+    start = sp.Tuple(*outputs(term, args))
+    per_output = [numerics.stabilize_stages(e) for e in start]
+    steps = [
+        step(
+            start,
+            "one latent dimension's term of the closed form and its partial derivatives "
+            "(sympy.diff): the kernel evaluates these per element, then sums the term over "
+            "the last axis in float64 (np.vecdot for the c x^2 terms, np.sum for the rest) "
+            "and rounds once to the output type",
+        )
+    ]
+    shown = start
+    for number, (stage, _) in enumerate(per_output[0]):
+        current = sp.Tuple(*(stages[number][1] for stages in per_output))
+        if current != shown:  # a rewrite that changes nothing here is not a step
+            steps.append(step(current, STAGE_WHY[stage]))
+            shown = current
+    lowered = sp.Tuple(*(numerics.lower_for_numpy(e) for e in shown))
+    why = LOWERED_WHY + (TWO_SUM_WHY if lowered.has(numerics.TwoSumLo) else "")
+    why += SCALED_WHY if lowered.has(numerics.ScaledExp) else ""
+    steps.append(step(lowered, why))
+    series = lowered.replace(numerics.Expm1MinusX, SeriesExpm1MinusX)
+    steps.append(step(series, series_why()))
+    return steps
+
+
+def exact(expr):
+    """``expr`` with every evaluation node replaced by its definition."""
+    return numerics.as_exact(expr.replace(SeriesExpm1MinusX, numerics.Expm1MinusX))
+
+
+def _cases(name, args, anchor):
+    """Symbolic arguments, and three random rational points (evaluated at 30 digits)."""
+    cases = [Case("symbolic arguments", True, lambda e: tuple(exact(e)), anchor)]
+    for number in range(3):
+        source = rng(f"{name}-{number}")
+        values = {a: rational(source) for a in args}
+        cases.append(
+            Case(
+                f"random point {number + 1}",
+                False,
+                lambda e, v=values: tuple(exact(e).xreplace(v)),
+                lambda v=values: tuple(sp.Tuple(*anchor()).xreplace(v)),
+            )
+        )
+    return cases
+
+
+def series_is_accurate(derivation=None) -> bool:
+    """The series the kernels evaluate (float coefficients, in exact arithmetic) is within a
+    quarter of an ulp of e^t - 1 - t, relatively, for |t| below its radius: checked with
+    mpmath at 50 digits at 200 points per sign up to the radius, for float64 and float32."""
+    with mpmath.workdps(50):
+        for dtype in ("float64", "float32"):
+            series = numerics.expm1_minus_x_series(dtype)
+            bound = mpmath.mpf(float(np.finfo(dtype).eps)) / 4
+            points = np.geomspace(series.radius * 1e-6, series.radius, 200)
+            for t in (mpmath.mpf(float(p)) * sign for p in points for sign in (1, -1)):
+                value = sum(mpmath.mpf(c) * t ** (k + 2) for k, c in enumerate(series.coefficients))
+                exact_value = mpmath.expm1(t) - t
+                if abs(value - exact_value) > bound * abs(exact_value):
+                    return False
+    return True
+
+
+def _derivation(name, closed_form, args, title, kernel):
+    term = diagonal.summand(closed_form.final)
+    steps = _steps(term, args)
+    names = ", ".join(f"dl/d{a.name}" for a in args)
+    parts = [r"\ell", *(rf"\partial \ell / \partial {to_latex(a)}" for a in args)]
+    return Derivation(
+        name=name,
+        title=title,
+        intro=(
+            f"What {kernel} evaluates: {closed_form.name}'s closed form, per latent dimension "
+            "and with its gradients, rewritten for floating point step by step "
+            "(derive/numerics.py) until it is the expression the generated numpy code "
+            "computes."
+        ),
+        lhs=r"\begin{pmatrix} " + r" \\ ".join(parts) + r" \end{pmatrix}",
+        lhs_text=f"(l, {names})",
+        steps=steps,
+        cases=lambda: _cases(name, args, lambda: outputs(term, args)),
+        anchor=f"the per-dimension term of {closed_form.name}'s result and its derivatives",
+        parts=tuple(parts),
+        extras=(
+            Extra(
+                len(steps) - 1,
+                "the series is within eps/4 of e^t - 1 - t below its radius (mpmath)",
+                series_is_accurate,
+            ),
+        ),
+    )
+
+
+STD_NORMAL = _derivation(
+    "kl_std_normal",
+    diagonal.STD_NORMAL,
+    (gaussian.mu, gaussian.logvar),
+    "What kl_std_normal evaluates: the standard-normal KL for floating point",
+    "kl_std_normal",
+)
+DIAG_NORMAL = _derivation(
+    "kl_diag_normal",
+    diagonal.DIAG_NORMAL,
+    (gaussian.mu, gaussian.logvar, gaussian.mu_p, gaussian.logvar_p),
+    "What kl_diag_normal evaluates: the diagonal-Gaussian KL for floating point",
+    "kl_diag_normal",
+)
