@@ -229,7 +229,10 @@ def softplus_bregman_generic(xp: Any, a: Any, b: Any) -> Any:
     d_near = xp.where(near, d, xp.zeros_like(d))
     far_1 = softplus_generic(xp, a) - softplus_generic(xp, b)
     log_ratio_1 = xp.where(near, -xp.log1p(p * xp.expm1(d_near)), far_1)
-    log_ratio_p = xp.where(near, -xp.log1p(r * xp.expm1(-d_near)), d + log_ratio_1)
+    # log q/p = d + log (1 - q)/(1 - p), where p < 0.27 (a < -1) or |d| > 1; for p < 0.27
+    # the second part is below d/4 and d exact (b near a), where r expm1(-d) rounds r in.
+    direct = -xp.log1p(r * xp.expm1(-d_near))
+    log_ratio_p = xp.where(near & (a >= -1.0), direct, d + log_ratio_1)
     far = log_ratio_p > 2.0
     x = xp.where(far, xp.zeros_like(d), log_ratio_p)
     # p = e^a r with e^a applied last: p alone is subnormal below a = -708, p_term need not be.

@@ -64,7 +64,9 @@ def softplus_bregman(a, b):
     p, r = sigmoid(a), sigmoid(-a)
     if abs(d) <= 1.0:
         log_ratio_1 = -np.log1p(p * np.expm1(d))
-        log_ratio_p = -np.log1p(r * np.expm1(-d))
+        # log q/p = d + log (1 - q)/(1 - p): for p < 0.27 the second part is below d/4 and
+        # d is exact (b near a), where r expm1(-d) would round r in.
+        log_ratio_p = d + log_ratio_1 if a < -1.0 else -np.log1p(r * np.expm1(-d))
     else:
         log_ratio_1 = softplus(a) - softplus(b)
         log_ratio_p = d + log_ratio_1
