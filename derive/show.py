@@ -118,7 +118,10 @@ def _tex_parts(derivation: Derivation, st: Step) -> tuple[tuple[str, str], ...]:
     if not derivation.parts or not isinstance(st.expr, sp.Tuple):
         return ()
     if len(st.expr) != len(derivation.parts):
-        raise ValueError(f"{derivation.name}: a step has {len(st.expr)} parts, not as named")
+        raise ValueError(
+            f"{derivation.name}: a step has {len(st.expr)} components, but Derivation.parts "
+            f"names {len(derivation.parts)}"
+        )
     names = dict(st.names)
     return tuple(
         (lhs, to_latex(part, names, breakable=True))
@@ -143,7 +146,7 @@ def render(
     """One document in format ``fmt`` for the given derivations and their step views (the
     text format's prose wrapped at ``width`` columns); with ``fragment``, what a notebook's
     output shows instead of a whole document (html: the sections alone, their styles scoped;
-    tex: one display of aligned steps for MathJax)."""
+    tex: the prose as plain text and each step in $$ for MathJax)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=lambda name: bool(name) and name.endswith(".html.jinja"),

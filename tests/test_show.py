@@ -208,3 +208,19 @@ def test_node_and_helper_functions_print_under_their_code_names():
         r"\operatorname{half\_expm1\_minus\_x}^{2}\left(a, b\right)"
     )
     assert to_text(HalfExpm1MinusX(a, b)) == "half_expm1_minus_x(a, b)"
+
+
+def test_a_spec_kernels_derivation_is_made_only_when_shown(monkeypatch):
+    """klgen latex NAME makes NAME's derivation alone (each spec kernel's runs its rewrites
+    and their proofs), once."""
+    from klgen.derive import package
+
+    made = []
+    real = package.derivation_of
+    monkeypatch.setattr(package, "derivation_of", lambda k: made.append(k.name) or real(k))
+    known = package.every_derivation()
+    assert list(known)[: len(ALL)] == list(ALL) and "kl_poisson" in list(known)
+    assert made == []
+    assert known["kl_poisson"] is known["kl_poisson"] and made == ["kl_poisson"]
+    with pytest.raises(KeyError):
+        known["nope"]

@@ -15,6 +15,9 @@ exact as a node (it stands for e^t - 1 - t); that the series evaluates it to a q
 ulp below its radius is an extra check, against mpmath.
 """
 
+import functools
+from collections.abc import Sequence
+
 import mpmath
 import numpy as np
 import sympy as sp
@@ -171,9 +174,27 @@ def series_is_accurate(derivation=None) -> bool:
     return True
 
 
+class _Steps(Sequence):
+    """The steps, made on first use: the rewrites and their proofs take SymPy a second, which
+    ``klgen latex`` of any other derivation (and importing the registry) need not wait for."""
+
+    def __init__(self, make):
+        self._make = make
+
+    @functools.cached_property
+    def _steps(self):
+        return tuple(self._make())
+
+    def __getitem__(self, index):
+        return self._steps[index]
+
+    def __len__(self):
+        return len(self._steps)
+
+
 def _derivation(name, closed_form, args, title, kernel):
     term = diagonal.summand(closed_form.final)
-    steps = _steps(term, args)
+    steps = _Steps(lambda: _steps(term, args))
     names = ", ".join(f"dl/d{a.name}" for a in args)
     parts = [r"\ell", *(rf"\partial \ell / \partial {to_latex(a)}" for a in args)]
     return Derivation(
@@ -193,7 +214,7 @@ def _derivation(name, closed_form, args, title, kernel):
         parts=tuple(parts),
         extras=(
             Extra(
-                len(steps) - 1,
+                -1,
                 "the series is within eps/4 of e^t - 1 - t below its radius (mpmath)",
                 series_is_accurate,
             ),

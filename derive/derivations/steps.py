@@ -63,7 +63,8 @@ class Case:
 
 @dataclass(frozen=True)
 class Extra:
-    """An additional check of one step; ``run(derivation)`` is True when the step passes it."""
+    """An additional check of one step (``step`` < 0 counts from the end);
+    ``run(derivation)`` is True when the step passes it."""
 
     step: int
     why: str
@@ -136,7 +137,7 @@ def results(derivation: Derivation):
                     failures.append(case.label)
             previous[case.label] = current
         for extra in derivation.extras:
-            if extra.step == index:
+            if extra.step in (index, index - len(derivation.steps)):
                 checked = True
                 if not extra.run(derivation):
                     failures.append(extra.why)
