@@ -44,6 +44,7 @@ def test_registry_names_in_reading_order():
         "kl_std_normal",
         "kl_diag_normal",
         "encoder_backprop",
+        "kl_std_normal_encoder",
         "mvn_cholesky",
     ]
     for name, derivation in ALL.items():
@@ -243,3 +244,18 @@ def test_a_spec_kernels_derivation_ends_at_the_term_its_code_evaluates(kernel):
     assert derivation.steps[term].expr == kernel.term
     assert len(derivation.steps) > term + 1  # every shipped kernel is rewritten
     assert all(" -> " in s.why or "series" in s.why for s in derivation.steps[term + 1 :])
+
+
+def test_the_encoders_logvar_factor_is_what_kl_std_normal_evaluates():
+    """kl_std_normal_encoder_grad takes its entrywise factors from kl_std_normal_grad: its
+    derivation's logvar factor, read at one entry, is kl_std_normal's last dlogvar step."""
+    final = ALL["kl_std_normal_encoder"].final
+    assert list(final[:2]) == list(ALL["encoder_backprop"].final[:2])
+    factor = final[2].args[1]
+    one_entry = {
+        encoder.logvar: sp.ImmutableMatrix([[gaussian.logvar]]),
+        encoder.B: 1,
+        encoder.k: 1,
+    }
+    assert factor.xreplace(one_entry).doit()[0, 0] == ALL["kl_std_normal"].final[2]
+    assert final[3].args[1] == factor

@@ -27,6 +27,7 @@ ALL: dict[str, Derivation] = {
         evaluated.STD_NORMAL,
         evaluated.DIAG_NORMAL,
         encoder.DERIVATION,
+        evaluated.ENCODER,
         cholesky.DERIVATION,
     )
 }

@@ -21,9 +21,11 @@ from collections.abc import Sequence
 import mpmath
 import numpy as np
 import sympy as sp
+from sympy.codegen.cfunctions import expm1
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from klgen.derive import gaussian, numerics
-from klgen.derive.derivations import diagonal
+from klgen.derive.derivations import diagonal, encoder
 from klgen.derive.derivations.notation import to_latex
 from klgen.derive.derivations.steps import Case, Derivation, Extra, rational, rng, step
 
@@ -235,4 +237,88 @@ DIAG_NORMAL = _derivation(
     (gaussian.mu, gaussian.logvar, gaussian.mu_p, gaussian.logvar_p),
     "What kl_diag_normal evaluates: the diagonal-Gaussian KL for floating point",
     "kl_diag_normal",
+)
+
+
+def _encoder_steps():
+    """encoder_backprop's gradients, then with the entrywise factor of the logvar head as
+    kl_std_normal evaluates its logvar gradient."""
+    e = elementwise_expm1(sp.MatMul(sp.S.Half, encoder.logvar, evaluate=False))
+    factor = sp.HadamardProduct(
+        sp.MatAdd(encoder.J, sp.MatMul(sp.S.Half, e, evaluate=False), evaluate=False),
+        e,
+        evaluate=False,
+    )
+    given = encoder.DERIVATION.final
+    h_t, ones_t = encoder.h.T, encoder.ones.T
+    evaluated = sp.Tuple(
+        given[0],
+        given[1],
+        sp.MatMul(h_t, factor, evaluate=False),
+        sp.MatMul(ones_t, factor, evaluate=False),
+    )
+    return [
+        step(
+            given,
+            "encoder_backprop's result: the gradients of the summed KL in the encoder's "
+            "weights and biases",
+        ),
+        step(
+            evaluated,
+            "the entrywise factors are kl_std_normal_grad's outputs, dL/dmu = mu and "
+            "dL/dlogvar = 1/2 (exp(logvar) - 1) evaluated as kl_std_normal's last step does: "
+            "with u = expm1(logvar/2), (1 + u/2) u (no cancellation near logvar = 0, finite "
+            "while the half is). h^T and 1_B^T are then applied as sums of products in "
+            "float64, each column scaled by a power of two first so that no partial sum "
+            "overflows, and rounded once (templates/static: sum_of_products). This is what "
+            "kl_std_normal_encoder_grad evaluates",
+        ),
+    ]
+
+
+def elementwise_expm1(m):
+    """expm1 applied to each entry of the matrix expression m."""
+    return ElementwiseApplyFunction(expm1, m)
+
+
+def _plain(value):
+    """A realization with expm1 written as e^x - 1, which the checker's simplification sees."""
+    if value is None:
+        return None
+    return value.replace(expm1, lambda x: sp.exp(x) - 1)
+
+
+def _encoder_cases():
+    """encoder_backprop's cases (fewer: the step only swaps one entrywise factor)."""
+    anchor = encoder.DERIVATION.final
+    cases = []
+    for sizes, numeric in (((1, 1, 1), False), ((2, 1, 2), False), ((3, 2, 2), True)):
+        values = encoder._random_values(sizes, rng(f"kl_std_normal_encoder-{sizes}"))
+        values = values if numeric else None
+        realize = lambda e, s=sizes, v=values: tuple(  # noqa: E731
+            _plain(x) for x in encoder.realize(e, s, v)
+        )
+        cases.append(
+            Case(
+                f"B,n,k={sizes}, " + ("random point" if numeric else "symbolic entries"),
+                not numeric,
+                realize,
+                lambda r=realize: r(anchor),
+            )
+        )
+    return cases
+
+
+ENCODER = Derivation(
+    name="kl_std_normal_encoder",
+    title="What kl_std_normal_encoder_grad evaluates: the encoder's gradients for floating point",
+    intro=(
+        "encoder_backprop's gradients with their entrywise factors as the generated kernel "
+        "computes them: from kl_std_normal_grad, whose evaluated form kl_std_normal derives."
+    ),
+    lhs=encoder.DERIVATION.steps[-1].lhs,
+    lhs_text=encoder.DERIVATION.steps[-1].lhs_text,
+    steps=_Steps(_encoder_steps),
+    cases=_encoder_cases,
+    anchor="encoder_backprop's result",
 )

@@ -13,7 +13,7 @@ expression that was checked, never typed separately.
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.printing.latex import LatexPrinter
+from sympy.printing.latex import LatexPrinter, accepted_latex_functions
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
@@ -289,7 +289,11 @@ class KlLatexPrinter(LatexPrinter):
         return rf"\mathbf{{1}}_{{{rows} \times {cols}}}"
 
     def _print_ElementwiseApplyFunction(self, expr):
-        return rf"\{_function_name(expr)}\left({self._print(expr.expr)}\right)"
+        name = _function_name(expr)
+        # \exp, \sinh, ...; a function LaTeX has no command for (expm1) by its name, upright
+        known = name in accepted_latex_functions or name == "exp"
+        name = "\\" + name if known else rf"\operatorname{{{name}}}"
+        return rf"{name}\left({self._print(expr.expr)}\right)"
 
     def _print_QuadraticForm(self, expr):
         v, a = expr.args
