@@ -46,6 +46,7 @@ def test_registry_names_in_reading_order():
         "encoder_backprop",
         "kl_std_normal_encoder",
         "mvn_cholesky",
+        "kl_mvn_cholesky",
     ]
     for name, derivation in ALL.items():
         assert derivation.name == name
@@ -259,3 +260,20 @@ def test_the_encoders_logvar_factor_is_what_kl_std_normal_evaluates():
     }
     assert factor.xreplace(one_entry).doit()[0, 0] == ALL["kl_std_normal"].final[2]
     assert final[3].args[1] == factor
+
+
+def test_kl_mvn_cholesky_ends_at_the_statements_its_code_evaluates():
+    """The KL, the gradients and t as derive/cholesky_kernel.py's rewritten() statements
+    hold them (M, z and N are not rewritten), and a wrong entrywise node is caught."""
+    from klgen.derive import cholesky_kernel, matrix_rewrites
+
+    derivation = ALL["kl_mvn_cholesky"]
+    statements = dict(cholesky_kernel.rewritten())
+    kl, *grads, t = derivation.final
+    assert [kl, *grads, t] == [statements[n] for n in ("kl", "dm0", "dL0", "dm1", "dL1", "t")]
+    assert all(statements[n] == e for n, e in cholesky_kernel.statements() if n in ("M", "z", "N"))
+    assert "log_ratio" in derivation.steps[-2].why or "log_ratio" in derivation.steps[-1].why
+    half = matrix_rewrites.EntrywiseHalfExpm1MinusX
+    wrong = derivation.final.replace(half, lambda x: half(x / 2))
+    broken = _with_step("kl_mvn_cholesky", len(derivation.steps) - 1, wrong)
+    assert [o.index for o in results(broken) if o.failures] == [len(derivation.steps) - 1]

@@ -29,6 +29,7 @@ ALL: dict[str, Derivation] = {
         encoder.DERIVATION,
         evaluated.ENCODER,
         cholesky.DERIVATION,
+        evaluated.CHOLESKY,
     )
 }
 

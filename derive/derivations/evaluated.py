@@ -25,7 +25,7 @@ from sympy.codegen.cfunctions import expm1
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from klgen.derive import gaussian, numerics
-from klgen.derive.derivations import diagonal, encoder
+from klgen.derive.derivations import cholesky, diagonal, encoder
 from klgen.derive.derivations.notation import to_latex
 from klgen.derive.derivations.steps import Case, Derivation, Extra, rational, rng, step
 
@@ -321,4 +321,116 @@ ENCODER = Derivation(
     steps=_Steps(_encoder_steps),
     cases=_encoder_cases,
     anchor="encoder_backprop's result",
+)
+
+
+def _cholesky_steps():
+    """mvn_cholesky's result and t's definition, then each matrix rewrite the kernel's
+    statements go through (derive/matrix_rewrites.py), rule by rule."""
+    from klgen.derive.matrix_rewrites import RULES, rewrite
+
+    start = sp.Tuple(*cholesky.DERIVATION.final, cholesky.WHERE[cholesky.t])
+    steps = [
+        step(
+            start,
+            "mvn_cholesky's result, with t = ln diag L_0 - ln diag L_1 (M, z and N are "
+            "products and solves, which no rewrite changes)",
+        )
+    ]
+    current = start
+    for rule in RULES:
+        rewritten = sp.Tuple(*(rewrite(e, (rule,)) for e in current))
+        if rewritten != current:
+            steps.append(step(rewritten, CHOLESKY_WHY[rule.name]))
+            current = rewritten
+    return steps
+
+
+CHOLESKY_WHY = {
+    "half_inside_frobenius": (
+        "1/2 (<A, B>_F + ...) -> <A/2, B>_F + ...: the half taken inside each inner product, "
+        "before anything can overflow (each term of the KL is non-negative, so it stays "
+        "finite while the KL does)"
+    ),
+    "log_ratio": (
+        "ln a - ln b -> log_ratio(a, b), entry by entry: log1p of the relative difference "
+        "(a - b)/b where a and b are close, so t keeps its relative accuracy when q is near p"
+    ),
+    "half_expm1_minus_x": (
+        "(e^x - 1 - x)/2 -> half_expm1_minus_x(x), entry by entry: no cancellation near "
+        "x = 0 (the series of expm1_minus_x) and finite while the half is; this, with t as "
+        "log_ratio, is what kl_mvn_cholesky evaluates (the solves by triangular substitution)"
+    ),
+    "expm1_minus_x": "e^x - 1 - x -> expm1_minus_x(x), entry by entry: no cancellation",
+    "expm1": "e^x - 1 -> expm1(x), entry by entry: exact near x = 0",
+}
+
+
+def matrix_exact(expr):
+    """``expr`` with derive/matrix_rewrites.py's entrywise nodes written as the matrix
+    expressions they stand for, which mvn_cholesky's cases realize."""
+    from klgen.derive import matrix_rewrites as mr
+
+    def ones(x):
+        return sp.OneMatrix(*x.shape)
+
+    def half(x):
+        return sp.MatMul(sp.S.Half, x, evaluate=False)
+
+    forms = {
+        mr.EntrywiseLogRatio: lambda a, b: sp.MatAdd(
+            cholesky.apply(sp.log, a), -cholesky.apply(sp.log, b)
+        ),
+        mr.EntrywiseExpm1: lambda x: sp.MatAdd(cholesky.apply(sp.exp, x), -ones(x)),
+        mr.EntrywiseExpm1MinusX: lambda x: sp.MatAdd(cholesky.apply(sp.exp, x), -ones(x), -x),
+        mr.EntrywiseHalfExpm1MinusX: lambda x: half(
+            sp.MatAdd(cholesky.apply(sp.exp, x), -ones(x), -x)
+        ),
+    }
+    for node, form in forms.items():
+        expr = expr.replace(node, form)
+    return expr
+
+
+def _cholesky_realize(expr, n, values):
+    """(KL, dKL) as mvn_cholesky realizes its result, and t's entries at s = 0."""
+    kl, *grads, t = matrix_exact(expr)
+    pair = cholesky.realize(sp.Tuple(kl, *grads), n, values)
+    rules = cholesky._moved(n, values)
+    entries = sp.ImmutableMatrix(cholesky._realized(t, rules))
+    return (*pair, *(cholesky._at_zero(e) for e in entries))
+
+
+def _cholesky_cases():
+    anchor = sp.Tuple(*cholesky.DERIVATION.final, cholesky.WHERE[cholesky.t])
+    cases = []
+    for n, numeric in ((1, False), (2, True), (3, True)):
+        values = cholesky._random_values(n, rng(f"kl_mvn_cholesky-{n}")) if numeric else None
+        realize = lambda e, n=n, v=values: _cholesky_realize(e, n, v)  # noqa: E731
+        label = f"k={n}, " + ("random point" if numeric else "symbolic entries")
+        cases.append(Case(label, not numeric, realize, lambda r=realize: r(anchor)))
+    return cases
+
+
+CHOLESKY_PARTS = (
+    r"\mathrm{KL}",
+    *(
+        rf"\partial \mathrm{{KL}} / \partial {p}"
+        for p in (r"\mu_{0}", "L_{0}", r"\mu_{1}", "L_{1}")
+    ),
+    "t",
+)
+CHOLESKY = Derivation(
+    name="kl_mvn_cholesky",
+    title="What kl_mvn_cholesky evaluates: the full-covariance KL for floating point",
+    intro=(
+        "mvn_cholesky's KL and gradients, and t, through the matrix rewrites the kernel's "
+        "statements go through (derive/matrix_rewrites.py), each proved entry by entry."
+    ),
+    lhs=r"\begin{pmatrix} " + r" \\ ".join(CHOLESKY_PARTS) + r" \end{pmatrix}",
+    lhs_text="(KL, dKL/dmu_0, dKL/dL_0, dKL/dmu_1, dKL/dL_1, t)",
+    steps=_Steps(_cholesky_steps),
+    cases=_cholesky_cases,
+    anchor="mvn_cholesky's result and t's definition",
+    parts=CHOLESKY_PARTS,
 )

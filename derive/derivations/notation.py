@@ -152,6 +152,11 @@ NODE_NAMES = {
     "HalfExpm1MinusX": "half_expm1_minus_x",
     "ScaledExp": "scaled_exp",
     "TwoSumLo": "two_sum_lo",
+    # derive/matrix_rewrites.py's, which apply a scalar node to every entry
+    "EntrywiseLogRatio": "log_ratio",
+    "EntrywiseExpm1": "expm1",
+    "EntrywiseExpm1MinusX": "expm1_minus_x",
+    "EntrywiseHalfExpm1MinusX": "half_expm1_minus_x",
 }
 
 NAMES = {
@@ -244,6 +249,10 @@ class KlLatexPrinter(LatexPrinter):
             power = f"^{{{exp}}}" if exp is not None else ""
             return rf"{name}{power}\left({args}\right)"
         return self._call(super()._print_Function(expr, exp))
+
+    def _print_Entrywise(self, expr):
+        name = r"\operatorname{" + NODE_NAMES[type(expr).__name__].replace("_", r"\_") + "}"
+        return rf"{name}\left({', '.join(self._print(arg) for arg in expr.args)}\right)"
 
     def _print_expm1(self, expr, exp=None):
         power = f"^{{{exp}}}" if exp is not None else ""
@@ -346,6 +355,9 @@ class KlPrettyPrinter(PrettyPrinter):
 
     def _print_expm1(self, expr):
         return self._call("expm1", expr.args[0])
+
+    def _print_Entrywise(self, expr):
+        return self._call(NODE_NAMES[type(expr).__name__], *expr.args)
 
     def _print_OneMatrix(self, expr):
         rows, cols = (sp.sstr(n) for n in expr.shape)
