@@ -1,13 +1,15 @@
-"""Derivations 7-8: what the diagonal kernels evaluate, from the textbook term to the code.
+"""The kernels' derivations: what each generated kernel evaluates, past the textbook form.
 
-diag_normal and std_normal end at the closed form a reader knows; the generated
-kl_diag_normal and kl_std_normal do not evaluate that formula but its floating-point
-rewrites (derive/numerics.py). These derivations continue from one latent dimension's term
-and its derivatives (what the kernels compute per element) through every rewrite, each a
-step with its reason, to the expressions the numpy kernels evaluate: the last step is
-exactly ``lower_for_numpy(stabilize(...))`` of the kernel spec's expressions, with the
-series that evaluates e^t - 1 - t near 0 written out. The rewrites are built by the same
-functions code generation calls, so what is shown is what runs.
+diag_normal, std_normal, encoder_backprop and mvn_cholesky end at the closed forms a reader
+knows; the generated kernels do not evaluate those formulas but their floating-point
+rewrites. kl_std_normal and kl_diag_normal continue from one latent dimension's term and its
+derivatives (what the kernels compute per element) through every rewrite of
+derive/numerics.py, each a step with its reason, to the expressions the numpy kernels
+evaluate: the last step is exactly ``lower_for_numpy(stabilize(...))`` of the kernel spec's
+expressions, with the series that evaluates e^t - 1 - t near 0 written out.
+kl_std_normal_encoder puts kl_std_normal's evaluated gradient into the encoder's, and
+kl_mvn_cholesky takes mvn_cholesky's result through derive/matrix_rewrites.py rule by rule.
+The rewrites are made by the functions code generation calls, so what is shown is what runs.
 
 Each step is checked like the others: its nodes replaced by their exact definitions, it
 must equal the step before, symbolically and at random rational points. The series step is
@@ -194,7 +196,7 @@ class _Steps(Sequence):
         return len(self._steps)
 
 
-def _derivation(name, closed_form, args, title, kernel):
+def _derivation(name, closed_form, args, title):
     term = diagonal.summand(closed_form.final)
     steps = _Steps(lambda: _steps(term, args))
     names = ", ".join(f"dl/d{a.name}" for a in args)
@@ -203,7 +205,7 @@ def _derivation(name, closed_form, args, title, kernel):
         name=name,
         title=title,
         intro=(
-            f"What {kernel} evaluates: {closed_form.name}'s closed form, per latent dimension "
+            f"What {name} evaluates: {closed_form.name}'s closed form, per latent dimension "
             "and with its gradients, rewritten for floating point step by step "
             "(derive/numerics.py) until it is the expression the generated numpy code "
             "computes."
@@ -229,14 +231,12 @@ STD_NORMAL = _derivation(
     diagonal.STD_NORMAL,
     (gaussian.mu, gaussian.logvar),
     "What kl_std_normal evaluates: the standard-normal KL for floating point",
-    "kl_std_normal",
 )
 DIAG_NORMAL = _derivation(
     "kl_diag_normal",
     diagonal.DIAG_NORMAL,
     (gaussian.mu, gaussian.logvar, gaussian.mu_p, gaussian.logvar_p),
     "What kl_diag_normal evaluates: the diagonal-Gaussian KL for floating point",
-    "kl_diag_normal",
 )
 
 
