@@ -1,7 +1,7 @@
 """Functions loss terms use that SymPy lacks: ``klgen.sigmoid``, ``klgen.softplus``,
 ``klgen.logaddexp`` and ``klgen.xlogy``; and the forms rewrites introduce
 (``softplus_bregman``, ``sigmoid_difference``, ``exp_difference``, ``exp_bregman``,
-``exp_product``).
+``exp_product``, ``log_exprel`` and its slope).
 
 Each is a SymPy function with its derivative (so the gradients stay in these functions,
 which the printers evaluate stably) and its definition in plain SymPy (``exact``), which the
@@ -152,6 +152,84 @@ class exp_product(sp.Function):  # noqa: N801
         return m * sp.exp(x)
 
 
+class log_exprel(sp.Function):  # noqa: N801
+    """log((e^x - 1) / x), 0 at x = 0: the log-normaliser of the continuous Bernoulli
+    distribution in logits. Typed as it reads it is 0/0 at 0 and loses every digit near it
+    (the value is x/2 + x^2/24 + ...), and e^x overflows at 710 where the value is x - log x;
+    the printers evaluate log1p((e^x - 1 - x)/x) (the series near 0), log1p(-e^x) - log(-x)
+    below -1 and x - log(x) above 700 (the rewrite ``log_exprel`` finds it)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return log_exprel_slope(self.args[0])
+
+    def exact(self):
+        x = self.args[0]
+        return sp.log((sp.exp(x) - 1) / x)
+
+
+class log_exprel_slope(sp.Function):  # noqa: N801
+    """e^x / (e^x - 1) - 1/x, 1/2 at x = 0: the derivative of ``log_exprel``, evaluated as
+    1 - g(x) for x >= 0 and g(-x) below, g(t) = (e^t - 1 - t) / (t (e^t - 1)) (1/t above
+    t = 40): no cancellation of the two 1/x-sized terms near 0, none of 1 - g at x < 0."""
+
+    nargs = 1
+
+    def exact(self):
+        x = self.args[0]
+        return sp.exp(x) / (sp.exp(x) - 1) - 1 / x
+
+
+class exprel(sp.Function):  # noqa: N801
+    """(e^x - 1) / x, 1 at x = 0: expm1(x) = x exprel(x) lets a small x = m e^z keep its
+    scale in exp_product where x itself would underflow (the gradient of kl_laplace in loc,
+    e^-log_scale_p (1 - e^-|d| e^-log_scale), at log_scale = 710: rewrite
+    ``expm1_of_product``)."""
+
+    nargs = 1
+
+    def exact(self):
+        x = self.args[0]
+        return (sp.exp(x) - 1) / x
+
+
+class rounded_sum(sp.Function):  # noqa: N801
+    """x + y, marked as one floating-point addition: the sum whose rounding error
+    ``sum_error(x, y)`` is (an Add of SymPy's would be flattened into its neighbours and
+    reordered, and its rounding would no longer be that one)."""
+
+    nargs = 2
+
+    def exact(self):
+        x, y = self.args
+        return x + y
+
+
+class sum_error(sp.Function):  # noqa: N801
+    """x + y - fl(x + y), the rounding error of ``rounded_sum(x, y)`` (Knuth's two-sum): 0 in
+    exact arithmetic, and 0 where the sum is not finite. The rewrite
+    ``compensated_exponent`` adds it back to an exponent: e^(x + y) = e^fl(x + y) (1 + err)
+    to second order, where e^fl(x + y) alone would carry |x + y| eps of relative error."""
+
+    nargs = 2
+
+    def exact(self):
+        return sp.Integer(0)
+
+
+class small_error(sp.Function):  # noqa: N801
+    """A sum of rounding errors where its magnitude is below 1, else 0 (NaN included): one
+    of 1 or more comes from terms of 1/eps or more, where the exponential it corrects is 0
+    or inf anyway, and an infinite one from an infinite term. 0 in exact arithmetic, as
+    the errors are."""
+
+    nargs = 1
+
+    def exact(self):
+        return self.args[0]
+
+
 FUNCTIONS = (
     sigmoid,
     softplus,
@@ -162,6 +240,12 @@ FUNCTIONS = (
     exp_difference,
     exp_bregman,
     exp_product,
+    log_exprel,
+    log_exprel_slope,
+    exprel,
+    rounded_sum,
+    sum_error,
+    small_error,
 )
 
 

@@ -182,7 +182,8 @@ GRADIENTS_WHY = (
 def _evaluated_steps(kernel: Kernel) -> tuple[list[tuple[sp.Expr, str]], int | None]:
     """The term through the rewrites derive/userpkg.py's ``prepare`` applies, in its order:
     the rules; then the gradients, sympy.diff of that, through the rules; then term and
-    gradients through the e^t - 1 - t pairing and the products of exponentials, each a step
+    gradients through the e^t - 1 - t pairing, the products of exponentials and the
+    compensated exponents (rewrites.LAST_REWRITES), each a step
     with the rule's reason (a rule several outputs use, one step); then the series that
     evaluates e^t - 1 - t near 0, if there is one. In the kernel's own symbols (the
     rewrites take them as real). Also the index of the step that adds the gradients."""
@@ -207,7 +208,7 @@ def _evaluated_steps(kernel: Kernel) -> tuple[list[tuple[sp.Expr, str]], int | N
     gradient_step = len(steps) - 1
     every = range(len(outputs))
     phases = [(rewrites.RULES, every[1:]), (rewrites.EXPM1_MINUS_X, every)]
-    for rules, which in [*phases, (rewrites.EXP_PRODUCTS, every)]:
+    for rules, which in [*phases, (rewrites.LAST_REWRITES, every)]:
         after = {i: {r.name: e for r, e in rewrites.stages(outputs[i], rules)} for i in which}
         for rule in rules:
             updated = [after.get(i, {}).get(rule.name, e) for i, e in enumerate(outputs)]
@@ -242,9 +243,10 @@ def _gradients_follow(kernel: Kernel, derivation, index: int) -> bool:
 
 def evaluated(expr: sp.Expr) -> sp.Expr:
     """``expr`` as the checker compares it: klgen's functions by their definitions, and
-    every sum (over the outcomes of a distribution) evaluated, its summand expanded first
-    (the logarithms of products split, as everywhere here: the quantities are positive).
-    A sum SymPy cannot evaluate stays a sum, and its step fails."""
+    every sum (over the outcomes of a distribution) and integral (over a density) evaluated,
+    a sum's summand expanded first (the logarithms of products split, as everywhere here:
+    the quantities are positive). A sum or integral SymPy cannot evaluate stays one, and
+    its step fails."""
 
     def evaluate(summand, *limits):
         (index, *_), *more = limits
@@ -263,7 +265,17 @@ def evaluated(expr: sp.Expr) -> sp.Expr:
         return sp.Sum(summand, *limits).doit().xreplace(back)
 
     plain = sp.sympify(expr).replace(SeriesExpm1MinusX, numerics.Expm1MinusX)
-    return rewrites.exact(plain).replace(sp.Sum, evaluate)
+    return rewrites.exact(plain).replace(sp.Sum, evaluate).replace(sp.Integral, _integral)
+
+
+def _integral(integrand, *limits):
+    """An integral evaluated with each |y| among its integrand and limits taken as a
+    positive symbol (SymPy integrates over limits such as -|y| then, which it cannot do
+    with the absolute value itself; a limit -|y| <= 0 is what a split at a kink gives)."""
+    integral = sp.Integral(integrand, *limits)
+    positive = {a: sp.Dummy(positive=True) for a in integral.atoms(sp.Abs)}
+    evaluated = integral.xreplace(positive).doit()
+    return evaluated.xreplace({u: a for a, u in positive.items()})
 
 
 def load_spec(path: Path) -> tuple[Kernel, ...]:

@@ -52,6 +52,12 @@ HELPERS = {
     functions.exp_difference: "exp_difference",
     functions.exp_bregman: "exp_bregman",
     functions.exp_product: "exp_product",
+    functions.log_exprel: "log_exprel",
+    functions.log_exprel_slope: "log_exprel_slope",
+    functions.exprel: "exprel",
+    functions.rounded_sum: "rounded_sum",
+    functions.sum_error: "sum_error",
+    functions.small_error: "small_error",
     sp.Heaviside: "heaviside",
     Expm1MinusX: "expm1_minus_x",
 }

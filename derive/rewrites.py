@@ -20,11 +20,16 @@ from klgen.derive.functions import (
     exp_bregman,
     exp_difference,
     exp_product,
+    exprel,
+    log_exprel,
     logaddexp,
+    rounded_sum,
     sigmoid,
     sigmoid_difference,
+    small_error,
     softplus,
     softplus_bregman,
+    sum_error,
 )
 
 
@@ -179,6 +184,127 @@ def _one_exponential(expr):
     return combined if len(combined.atoms(sp.exp)) < len(expr.atoms(sp.exp)) else expr
 
 
+def _log_exprel(expr):
+    """log(expm1(x) / x) -> log_exprel(x) (the continuous Bernoulli's log-normaliser)."""
+
+    def is_log_exprel(e):
+        if not isinstance(e, sp.log):
+            return False
+        numerator, denominator = sp.fraction(e.args[0])
+        return isinstance(numerator, expm1) and numerator.args[0] == denominator
+
+    return expr.replace(is_log_exprel, lambda e: log_exprel(sp.fraction(e.args[0])[1]))
+
+
+def _exponentials_multiplied(expr):
+    """e^a e^b m -> e^(a + b) m in every product of two or more exponentials, as the last
+    rewrites leave them (a gradient's e^-s e^(s - t - y) |d|): a factor may overflow where
+    the product does not, and one exponential leaves exp_product a product to scale."""
+
+    def is_product(e):
+        return isinstance(e, sp.Mul) and sum(isinstance(f, sp.exp) for f in e.args) > 1
+
+    return expr.replace(is_product, lambda e: sp.powsimp(e, combine="exp"))
+
+
+def _expm1_of_products(expr):
+    """expm1(u), u = c m e^z, -> u exprel(u) as exp_product(c m exprel(u), z) where |u| < 1
+    (beyond, expm1(u) is not small and keeps its own scale), and then
+    every exp_product(c exp_product(m, z), x) as exp_product(c m, z + x): the scale of a small
+    argument kept in the exponent, where m e^z alone would underflow (kl_laplace's
+    e^-log_scale_p (1 - e^-|d| e^-log_scale) at log_scale = 710)."""
+
+    def scaled(u):
+        products = [f for f in sp.Mul.make_args(u) if isinstance(f, exp_product)]
+        return len(products) == 1
+
+    def expanded(u):
+        (node,) = (f for f in sp.Mul.make_args(u) if isinstance(f, exp_product))
+        m, z = node.args
+        small = exp_product(u / node * m * exprel(u), z)
+        return sp.Piecewise((small, sp.Abs(u) < 1), (expm1(u), True))
+
+    expr = expr.replace(
+        lambda e: isinstance(e, expm1) and scaled(e.args[0]), lambda e: expanded(e.args[0])
+    )
+    expr = sp.piecewise_fold(expr)
+
+    def nested(m, x):
+        inner = [f for f in sp.Mul.make_args(m) if isinstance(f, exp_product)]
+        if len(inner) != 1:
+            return exp_product(m, x)
+        (node,) = inner
+        return nested(m / node * node.args[0], node.args[1] + x)
+
+    return expr.replace(exp_product, nested)
+
+
+def _compensated_exponents(expr):
+    """e^A, expm1(A), e^A - 1 - A and m e^A for an exponent A = t1 + t2 + ... of two or more
+    terms that are not numbers: A as s + err, s its sum added term by term (rounded_sum)
+    and err the exact rounding errors of those additions (sum_error), then each to first
+    order in err (below |A| eps; the rest is below its square), err taken 0 where |err| >= 1
+    (e^s is 0 or inf there), so 1 + err > 0: e^A = e^s (1 + err), expm1(A)
+    = expm1(s) (1 + err) + err, e^A - 1 - A = E(s) (1 + err) + s err. A rounded exponent of
+    700 would otherwise put 700 eps of relative error into e^A. The forms are finite where
+    the result is and +inf where e^s overflows, whatever the sign of err (1 + err > 0)."""
+
+    def added(terms):  # (fl of the sum added in order, the exact errors of the additions)
+        total, error = terms[0], sp.Integer(0)
+        for term in terms[1:]:
+            error += sum_error(total, term)
+            total = rounded_sum(total, term)
+        return total, error
+
+    def is_sum(e):
+        return isinstance(e, sp.Add) and sum(not t.is_number for t in e.args) > 1
+
+    def rounded_term(term):  # a term with its inner sums g rounded, and the error that makes
+        error = sp.Integer(0)  # ((d term / d g) err_g: |loc - loc_p| e^-b has |d| eps)
+        for inner in sorted(term.atoms(sp.Add), key=sp.default_sort_key):
+            if is_sum(inner) and inner != term:
+                total, inner_error = added(sp.Add.make_args(inner))
+                g = sp.Dummy("g", real=True)
+                slope = sp.diff(term.xreplace({inner: g}), g).xreplace({g: total})
+                term = term.xreplace({inner: total})
+                error += _exp_products(sp.expand(without_deltas(slope) * inner_error))
+        return term, error
+
+    def split(exponent):
+        if not is_sum(exponent):
+            return None
+        rounded = [rounded_term(t) for t in sp.Add.make_args(exponent)]
+        total, error = added([t for t, _ in rounded])
+        error += sp.Add(*(e for _, e in rounded))
+        # An error of 1 or more comes from terms of 1/eps or more (e^s is 0 or inf then), an
+        # infinite or NaN one from an infinite term: the correction would only add NaN.
+        return total, small_error(error)
+
+    def gap(t, expm1_t):
+        if (parts := split(t)) is None:
+            return numerics.Expm1MinusX(t, expm1_t)
+        s, err = parts
+        correction = sp.Piecewise((0, sp.Eq(err, 0)), (s * err, True))  # s may be inf there
+        return numerics.Expm1MinusX(s, expm1(s)) * (1 + err) + correction
+
+    def exp_minus_one(x):
+        if (parts := split(x)) is None:
+            return expm1(x)
+        s, err = parts
+        return expm1(s) * (1 + err) + err
+
+    def product(m, x):
+        parts = split(x)
+        return exp_product(m, x) if parts is None else exp_product(m * (1 + parts[1]), parts[0])
+
+    def exponential(x):
+        parts = split(x)
+        return sp.exp(x) if parts is None else exp_product(1 + parts[1], parts[0])
+
+    expr = expr.replace(numerics.Expm1MinusX, gap).replace(expm1, exp_minus_one)
+    return expr.replace(exp_product, product).replace(sp.exp, exponential)
+
+
 def _complete_expm1_minus_x(expr):
     """c expm1(t) + rest -> c (e^t - 1 - t) + (c t + rest) where c t + rest has fewer terms
     than rest (its parts cancel exactly, symbolically, instead of in floating point), for
@@ -213,7 +339,7 @@ def _exp_products(expr):
 
     def product(e):
         (x,) = (f for f in e.args if isinstance(f, sp.exp))
-        coeff, m = (e / x).as_coeff_Mul()
+        coeff, m = sp.Mul(*(f for f in e.args if f is not x)).as_coeff_Mul()
         if isinstance(m, sp.Pow) and m.exp == 2:  # d^2 e^x = (d e^(x/2))^2: d^2 may overflow
             return coeff * exp_product(m.base, x.args[0] / 2) ** 2
         return coeff * exp_product(m, x.args[0])
@@ -273,18 +399,44 @@ RULES = (
     Rule("log1p", "log(1 + x) -> log1p(x): exact for small x", lambda e: optimize(e, [log1p_opt])),
     Rule("softplus", "log(1 + e^x) -> softplus(x): finite for every finite x", _softplus),
     Rule("expm1", "e^x - 1 -> expm1(x): exact near x = 0", lambda e: _expm1(e)),
+    Rule(
+        "log_exprel",
+        "log((e^x - 1)/x) -> log1p((e^x - 1 - x)/x) or x - log x: exact near 0, finite above 710",
+        _log_exprel,
+    ),
     Rule("cancelled", "c (t + u) - c u -> c t: terms that cancel removed exactly", _cancelled),
 )
 # Applied last, to the term and its gradients: the differences of exponentials the e^t - 1 - t
-# completion leaves (kl_laplace's |d| e^-b_p - |d| e^-b), then the products left.
+# completion leaves (kl_laplace's |d| e^-b_p - |d| e^-b), then the products of exponentials
+# combined, then the products left.
 EXP_PRODUCTS = (
     EXP_DIFFERENCE,
+    Rule(
+        "exponentials_multiplied",
+        "e^a e^b -> e^(a + b) in a product: no overflow of a factor",
+        _exponentials_multiplied,
+    ),
     Rule(
         "exp_product",
         "m e^x -> (m e^r) 2^k, x = r + k ln 2: no overflow or underflow of e^x alone",
         _exp_products,
     ),
 )
+# Applied to the term and its gradients after the products (its nodes have no derivatives).
+EXPM1_OF_PRODUCTS = Rule(
+    "expm1_of_product",
+    "expm1(m e^z) -> m e^z exprel(m e^z), e^z kept in the exponent: no underflow of m e^z",
+    _expm1_of_products,
+)
+# Applied to the term and its gradients after every other rewrite (its nodes have no
+# derivatives).
+COMPENSATED_EXPONENTS = Rule(
+    "compensated_exponent",
+    "e^(x + y) -> e^s + err e^s, s = fl(x + y), err its rounding: no |x + y| eps error",
+    _compensated_exponents,
+)
+# The last stages of the term and of every gradient, in this order.
+LAST_REWRITES = (*EXP_PRODUCTS, EXPM1_OF_PRODUCTS, COMPENSATED_EXPONENTS)
 # Applied after differentiation (the node has no derivative of its own).
 EXPM1_MINUS_X = (
     Rule(

@@ -27,6 +27,7 @@ from klgen.derive.derivations.notation import to_latex, to_text
 from klgen.derive.files import write_file
 
 TEMPLATES = templates.DIRECTORY
+LONG = 400  # characters of LaTeX beyond which a step's repeated parts get names
 INDENT = 4  # columns the text format indents an expression by
 
 
@@ -114,19 +115,46 @@ def step_views(
 
 def _tex_parts(derivation: Derivation, st: Step) -> tuple[tuple[str, str], ...]:
     """Each component of a tuple step with the LaTeX of its left-hand side, where the
-    derivation names them (Derivation.parts); () to show the step as one matrix."""
-    if not derivation.parts or not isinstance(st.expr, sp.Tuple):
-        return ()
-    if len(st.expr) != len(derivation.parts):
-        raise ValueError(
-            f"{derivation.name}: a step has {len(st.expr)} components, but Derivation.parts "
-            f"names {len(derivation.parts)}"
-        )
+    derivation names them (Derivation.parts); a long or piecewise step (or component) with
+    its repeated subexpressions named (w_0, w_1, ... by sympy.cse, each defined on a line of
+    its own) and each arm of a piecewise one with its condition (a cases environment cannot
+    break across lines, nor can a function's arguments); () to show the step whole."""
     names = dict(st.names)
-    return tuple(
-        (lhs, to_latex(part, names, breakable=True))
-        for lhs, part in zip(derivation.parts, st.expr, strict=True)
-    )
+    if isinstance(st.expr, sp.Tuple) and derivation.parts:
+        if len(st.expr) != len(derivation.parts):
+            raise ValueError(
+                f"{derivation.name}: a step has {len(st.expr)} components, but "
+                f"Derivation.parts names {len(derivation.parts)}"
+            )
+        lhss, exprs = list(derivation.parts), list(st.expr)
+    elif isinstance(st.expr, sp.Expr):
+        lhss, exprs = [derivation.lhs if st.lhs is None else st.lhs], [st.expr]
+    else:
+        return ()
+    texts = [to_latex(e, names, breakable=True) for e in exprs]
+    if any(isinstance(e, sp.Piecewise) or len(t) > LONG for e, t in zip(exprs, texts, strict=True)):
+        return _named_parts(lhss, exprs, names)
+    return tuple(zip(lhss, texts, strict=True)) if len(exprs) > 1 else ()
+
+
+def _named_parts(lhss, exprs, names) -> tuple[tuple[str, str], ...]:
+    """The expressions with their common subexpressions named (one set of names for all),
+    arm by arm where piecewise, then the names' definitions."""
+    symbols = sp.numbered_symbols("w_")
+    definitions, reduced = sp.cse(exprs, symbols=symbols, order="none")
+
+    def tex(expr):
+        return to_latex(expr, names, breakable=True)
+
+    shown = []
+    for lhs, expr in zip(lhss, reduced, strict=True):
+        arms = expr.args if isinstance(expr, sp.Piecewise) else ((expr, sp.true),)
+        for arm, condition in arms:
+            when = "" if len(arms) == 1 else r",\quad \text{otherwise}"
+            if condition != sp.true:
+                when = r",\quad \text{where } " + to_latex(condition, names)
+            shown.append((lhs, tex(arm) + when))
+    return (*shown, *((to_latex(w), tex(value)) for w, value in definitions))
 
 
 def _status(outcome: StepResult | None) -> str:

@@ -52,11 +52,11 @@ def prepare(kernel: Kernel) -> Prepared:
     for arg in args:
         gradient, more = rewrites.apply(rewrites.without_deltas(sp.diff(term, arg)))
         gradient, paired = rewrites.apply(gradient, rewrites.EXPM1_MINUS_X)
-        gradient, scaled = rewrites.apply(gradient, rewrites.EXP_PRODUCTS)
+        gradient, scaled = rewrites.apply(gradient, rewrites.LAST_REWRITES)
         gradients.append(gradient)
         applied += more + paired + scaled
     term, paired = rewrites.apply(term, rewrites.EXPM1_MINUS_X)
-    term, scaled = rewrites.apply(term, rewrites.EXP_PRODUCTS)
+    term, scaled = rewrites.apply(term, rewrites.LAST_REWRITES)
     names = tuple(dict.fromkeys(applied + paired + scaled))
     return Prepared(kernel, args, term, tuple(gradients), names)
 
@@ -201,7 +201,9 @@ def render_tests(kernels: tuple[Kernel, ...], package: Path, tests: Path, backen
     for kernel in kernels:
         real = {a: sp.Symbol(a.name, real=True) for a in kernel.args}
         exact = rewrites.exact(kernel.term.xreplace(real))
-        cases.append((kernel, printer.doprint(exact)))
+        parts = sp.Add.make_args(prepare(kernel).term)
+        evaluated = [printer.doprint(rewrites.exact(part)) for part in parts]
+        cases.append((kernel, printer.doprint(exact), evaluated))
     return render(
         "user_tests.py.jinja",
         "a spec file (klgen generate --spec --tests)",

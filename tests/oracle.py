@@ -81,11 +81,16 @@ def exact_sum(terms, x, start=DPS):
     """sum(t(*x) for t in terms) by mpmath, the precision doubled from ``start`` digits until the
     sum is resolved: two evaluations agree to 30 digits, and the sum is not lost below the
     precision of its largest term (textbook forms cancel: e^x - 1 - x at x = 1e-300 loses
-    600 digits) or what could be lost is below 1e-400 (zero for every float type)."""
+    600 digits) or what could be lost is below 1e-400 (zero for every float type). A term
+    that divides by a difference rounded to 0 is evaluated at more digits too."""
     dps, previous = start, None
     while dps <= MAX_DPS:
         with mpmath.workdps(dps):
-            parts = [t(*x) for t in terms]
+            try:
+                parts = [t(*x) for t in terms]
+            except ZeroDivisionError:  # e^x - 1 rounded to 0 in (e^x - 1)/x: more digits
+                previous, dps = None, dps * 2
+                continue
             value = mpmath.fsum(parts)
             resolution = max(abs(p) for p in parts) * mpmath.mpf(10) ** (30 - dps)
         agrees = previous is not None and abs(value - previous) <= max(abs(value) * 1e-30, TINY)
@@ -177,11 +182,16 @@ def domain(spec: KernelSpec, dtype, n: int, seed: int = 0) -> np.ndarray:
 
 # Arguments whose whole range is an interval: (kernel, argument) -> (low, high), sampled
 # uniformly with the end points (a tenth of the points).
-BOUNDED = {("nll_bernoulli", "x"): (0.0, 1.0)}  # data: a probability
+BOUNDED = {  # data: a probability, an intensity
+    ("nll_bernoulli", "x"): (0.0, 1.0),
+    ("nll_continuous_bernoulli", "x"): (0.0, 1.0),
+}
 # Arguments that are exponents (a log-rate, a log-variance): their whole range is where the
 # exponential is neither 0 nor inf, with its overflow and underflow edges (|x| <= 745 in
 # float64); values beyond it are drawn uniformly from it again.
-EXPONENTS = {"log_rate": 750.0, "log_rate_p": 750.0, "logvar": 750.0}
+EXPONENTS = {
+    name: 750.0 for name in ("log_rate", "log_rate_p", "logvar", "log_scale", "log_scale_p")
+}
 
 
 @dataclass(frozen=True)

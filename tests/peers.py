@@ -8,7 +8,14 @@ def formulas() -> dict:
     """Kernel name -> torch's formula on tensors, one value per element ({} without torch)."""
     try:
         import torch.nn.functional as F
-        from torch.distributions import Bernoulli, Normal, Poisson, kl_divergence
+        from torch.distributions import (
+            Bernoulli,
+            ContinuousBernoulli,
+            Laplace,
+            Normal,
+            Poisson,
+            kl_divergence,
+        )
     except ImportError:
         return {}
 
@@ -18,10 +25,17 @@ def formulas() -> dict:
     def poisson(log_rate):
         return Poisson(log_rate.exp(), validate_args=False)
 
+    def laplace(loc, log_scale):
+        return Laplace(loc, log_scale.exp(), validate_args=False)
+
     return {
         "kl_bernoulli": lambda a, b: kl_divergence(bernoulli(a), bernoulli(b)),
         "nll_bernoulli": lambda a, x: F.binary_cross_entropy_with_logits(a, x, reduction="none"),
+        "nll_continuous_bernoulli": lambda a, x: (
+            -ContinuousBernoulli(logits=a, validate_args=False).log_prob(x)
+        ),
         "kl_poisson": lambda r, s: kl_divergence(poisson(r), poisson(s)),
+        "kl_laplace": lambda m, s, m_p, s_p: kl_divergence(laplace(m, s), laplace(m_p, s_p)),
         "nll_gaussian": lambda x, m, lv: (
             -Normal(m, (lv / 2).exp(), validate_args=False).log_prob(x)
         ),

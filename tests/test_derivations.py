@@ -194,6 +194,21 @@ def test_matrix_gradients_match_finite_differences():
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=name)
 
 
+def test_the_checker_proves_log_and_atanh_identities_and_refuses_wrong_ones():
+    """The checker's last attempts (atanh as a logarithm; a difference of logarithms whose
+    exponential is 1) prove the continuous Bernoulli's steps, and refuse the same steps with
+    a sign or a factor wrong."""
+    from klgen.derive.derivations.steps import _is_zero
+
+    a = sp.Symbol("a", real=True)
+    z = (1 - sp.exp(a)) / (1 + sp.exp(a))
+    assert _is_zero(sp.atanh(z) - sp.log((1 + z) / (1 - z)) / 2)
+    assert not _is_zero(sp.atanh(z) - sp.log((1 + z) / (1 - z)))
+    ratio = -a * (1 + sp.exp(a)) / (1 - sp.exp(a))
+    assert _is_zero(sp.log(ratio) - sp.log(a * (sp.exp(a) + 1) / (sp.exp(a) - 1)))
+    assert not _is_zero(sp.log(ratio) - sp.log(a * (sp.exp(a) + 1) / (sp.exp(a) + 1)))
+
+
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 def test_a_kernels_derivation_ends_at_the_expression_its_code_evaluates(spec):
     """kl_std_normal's and kl_diag_normal's derivations start at the spec's term and its

@@ -5,6 +5,9 @@ the gradients with central differences, q = p gives exactly 0, and torch.distrib
 own formulas agree where they are accurate."""
 
 import importlib
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,10 +29,15 @@ ULPS = {
     "nll_bernoulli": (4, 4, 0),
     "nll_gaussian": (4, 4, 4, 4),
     "kl_poisson": (4, 4, 4),
+    # dlog_scale: |d| e^-log_scale in the exponent carries its own rounding, |d| e^-log_scale eps
+    "kl_laplace": (8, 4, 64, 4, 4),
+    "nll_continuous_bernoulli": (4, 4, 0),
 }
 # Results below the smallest normal number come from intermediates that are subnormal
 # themselves (sigmoid(-744)): they are held to an absolute error of 2^-1060 (1e-320) instead.
 SUBNORMAL = 2.0**-1060
+# Kernels whose second argument is data in [0, 1].
+DATA_IN_UNIT_INTERVAL = ("nll_bernoulli", "nll_continuous_bernoulli")
 POINTS = 150
 
 
@@ -87,7 +95,7 @@ def test_gradients_match_central_differences(name):
     kernel = KERNELS[name]
     rng = np.random.default_rng(5)
     args = [rng.uniform(-3, 3, (4, 3)) for _ in kernel.args]
-    if name == "nll_bernoulli":
+    if name in DATA_IN_UNIT_INTERVAL:
         args[1] = rng.uniform(0, 1, (4, 3))
     value = getattr(module(name, "numpy"), name)
     grads = getattr(module(name, "numpy"), f"{name}_grad")(*args)
@@ -109,7 +117,7 @@ def test_equal_distributions_give_exactly_zero_and_zero_gradients(name, backend)
     NaN), over the whole range of the parameter."""
     values = np.array([-1e4, -700.0, -30.0, -1.0, -1e-300, 0.0, 1e-8, 2.5, 40.0, 700.0])
     kernel = getattr(module(name, backend), f"{name}_value_and_grad")
-    value, grads = kernel(values[:, None], values[:, None])
+    value, grads = kernel(*[values[:, None]] * len(KERNELS[name].args))  # (p's, then q's)
     assert np.all(value == 0), value
     for grad in grads:
         assert np.all(grad == 0), grad
@@ -126,12 +134,62 @@ def test_torch_agrees_at_moderate_points(name):
     kernel = KERNELS[name]
     rng = np.random.default_rng(8)
     args = [rng.uniform(-3, 3, (64, 1)) for _ in kernel.args]
-    if name == "nll_bernoulli":
+    if name in DATA_IN_UNIT_INTERVAL:
         args[1] = rng.uniform(0, 1, (64, 1))
-    if name.startswith("kl_"):
-        args[1] = args[0] + rng.choice([-1, 1], (64, 1)) * rng.uniform(0.5, 3, (64, 1))
+    if name.startswith("kl_"):  # q's parameters at least 0.5 from p's
+        half = len(args) // 2
+        for i in range(half):
+            step = rng.choice([-1, 1], (64, 1)) * rng.uniform(0.5, 3, (64, 1))
+            args[half + i] = args[i] + step
     ours = getattr(module(name, "numpy"), f"{name}_value_and_grad")(*args)
     theirs = peer(*args)
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
     for mine, torch_grad in zip(ours[1], theirs[1], strict=True):
         np.testing.assert_allclose(mine, torch_grad, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", KERNELS)
+def test_special_values_of_one_argument(name, backend):
+    """Each argument in turn +-0, +-inf or NaN, the others moderate, beside a row without
+    it: nothing raises, the other row is computed as alone, a NaN gives NaN in its row's
+    value, and +-0 gives finite outputs (mpmath's values there are checked with the domain)."""
+    kernel = KERNELS[name]
+    function = getattr(module(name, backend), f"{name}_value_and_grad")
+    k = len(kernel.args)
+    base = np.full((1, k), 0.375)
+    for i in range(k):
+        for special in (0.0, -0.0, np.inf, -np.inf, np.nan):
+            rows = np.vstack([base, base])
+            rows[0, i] = special
+            arrays = [np.ascontiguousarray(rows[:, j : j + 1]) for j in range(k)]
+            with np.errstate(all="ignore"):
+                value, grads = function(*arrays)
+            clean = function(*[a[1:] for a in arrays])
+            assert value[1] == clean[0][0], f"{kernel.arg_names[i]} = {special} leaked"
+            if np.isnan(special):
+                assert np.isnan(value[0]), f"{kernel.arg_names[i]} = NaN gave {value[0]}"
+            elif special == 0:
+                assert np.isfinite(value[0]) and all(np.isfinite(g[0, 0]) for g in grads)
+
+
+@pytest.mark.slow  # mpmath at every point, every kernel and backend: about a minute
+def test_the_shipped_kernels_pass_the_tests_a_users_kernels_get(tmp_path):
+    """The pytest module `klgen generate --spec --tests` writes for a user's package,
+    rendered for klgen.generated and run in a child pytest: values against mpmath,
+    gradients against central differences, float32 rounded once, a NaN kept in its row,
+    empty batches, out= buffers overlapping the inputs refused, for every shipped kernel
+    and backend."""
+    from klgen.derive.userpkg import render_tests
+
+    generated = Path(importlib.import_module("klgen.generated").__file__).parent
+    tests = tmp_path / "test_shipped.py"
+    tests.write_text(render_tests(tuple(KERNELS.values()), generated, tests, BACKENDS))
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and "skipped" not in run.stdout, run.stdout[-500:]

@@ -165,11 +165,29 @@ def _same(a: Realized, b: Realized, exact: bool) -> bool:
 
 def _is_zero(difference) -> bool:
     """Whether SymPy proves an expression zero, trying cheap rewrites before simplify."""
+    given = difference
     for rewrite in (sp.expand, sp.cancel, _log_simplify):
         difference = rewrite(difference)
         if difference == 0:
             return True
-    return False
+    return any(rewrite(given) == 0 for rewrite in (_in_logs, _exponentiated))
+
+
+def _in_logs(expr):
+    """Inverse hyperbolic functions as the logarithms they are (atanh(z) = log((1 + z) /
+    (1 - z)) / 2), then the logarithms split."""
+    if not expr.has(sp.atanh, sp.asinh, sp.acosh):
+        return expr
+    return _log_simplify(expr.rewrite(sp.log))
+
+
+def _exponentiated(expr):
+    """A difference of logarithms as 0 when e^difference simplifies to 1: splitting log(-u/v)
+    leaves log(-1) beside log(u) - log(-v), which simplify does not pair, where the ratio of
+    the arguments cancels (a difference of real quantities whose exponential is 1 is 0)."""
+    if not expr.has(sp.log) or sp.simplify(sp.exp(expr)) != 1:
+        return expr
+    return sp.Integer(0)
 
 
 def _log_simplify(expr):

@@ -119,6 +119,64 @@ def exp_bregman(a, b):
 
 
 @numba.njit(inline="always")
+def log_exprel(x):
+    """log((e^x - 1) / x), 0 at x = 0, as _functions.log_exprel."""
+    if x < -1.0:
+        return np.log1p(-np.exp(x)) - np.log(-x)
+    if x > 700.0:
+        return x if x == np.inf else x - np.log(x)
+    if abs(x) < 1e-8:
+        return x / 2.0 + x * x / 24.0
+    return np.log1p(expm1_minus_x(x, np.expm1(x)) / x)
+
+
+@numba.njit(inline="always")
+def log_exprel_slope(x):
+    """e^x / (e^x - 1) - 1/x, 1/2 at x = 0, as _functions.log_exprel_slope."""
+    t = abs(x)
+    if t < 1e-8:
+        g = 0.5 - t / 12.0
+    elif t > 50.0:
+        g = 1.0 / t
+    else:
+        expm1_t = np.expm1(t)
+        g = expm1_minus_x(t, expm1_t) / t / expm1_t
+    return 1.0 - g if x >= 0 else g
+
+
+@numba.njit(inline="always")
+def exprel(x):
+    """(e^x - 1) / x, 1 at x = 0, as _functions.exprel."""
+    if abs(x) < 1e-300:
+        return 1.0
+    if x == -np.inf:
+        return 0.0
+    if x == np.inf:
+        return x
+    return np.expm1(x) / x
+
+
+@numba.njit(inline="always")
+def rounded_sum(x, y):
+    return x + y
+
+
+@numba.njit(inline="always")
+def sum_error(x, y):
+    """x + y - fl(x + y) exactly (two-sum), 0 where the sum is not finite."""
+    s = x + y
+    if not np.isfinite(s):
+        return 0.0
+    from_y = s - x
+    return (x - (s - from_y)) + (y - from_y)
+
+
+@numba.njit(inline="always")
+def small_error(error):
+    return error if abs(error) < 1.0 else 0.0
+
+
+@numba.njit(inline="always")
 def row_sum(terms):
     total = 0.0
     for term in terms:
