@@ -227,12 +227,9 @@ def _latex(args: argparse.Namespace) -> int:
 
     if args.spec:
         return show.run(args, _spec_derivations(args.spec))
-    from klgen.derive.derivations import ALL
-    from klgen.derive.package import shipped_derivations
+    from klgen.derive.package import every_derivation
 
-    if args.name in ALL:  # the spec kernels' derivations take a while to load: not needed
-        return show.run(args, ALL)
-    return show.run(args, {**ALL, **shipped_derivations()})
+    return show.run(args, every_derivation())
 
 
 def _generate(args: argparse.Namespace) -> int:

@@ -126,19 +126,39 @@ RESERVED = {"out", "np", "xp", "numba", "shape", "dtype", "arrays", "buffers", "
 
 def derivation_of(kernel: Kernel) -> checked.Derivation:
     """The kernel's derivation in the form ``klgen latex`` shows and checks: each step
-    compared with the one before symbolically, then the kernel's term, then the term
-    through each floating-point rewrite the kernel's code is made with (derive/rewrites.py),
-    each a step with its reason, to the expression the generated code evaluates."""
+    compared with the one before symbolically, then the kernel's term, then the term and
+    its gradients through each floating-point rewrite the kernel's code is made with
+    (derive/rewrites.py), each a step with its reason, to the expressions the generated
+    code evaluates."""
     given, names = kernel.derivation, latex_names(kernel.args)
-    evaluated_steps = _evaluated_steps(kernel)
+    evaluated_steps, gradient_step = _evaluated_steps(kernel)
     term_why = "the kernel's term" + (
         ", rewritten for floating point below" if evaluated_steps else " (klgen generates this)"
     )
-    pairs = [*given.steps, (kernel.term, term_why), *evaluated_steps]
+    pairs = [*given.steps, (kernel.term, term_why)]
     shown = [
         checked.Step(sp.sympify(e), to_latex(sp.sympify(e), names), why, names=tuple(names.items()))
         for e, why in pairs
     ]
+    parts = (r"\ell", *(rf"\partial \ell / \partial {names[a]}" for a in kernel.args))
+    for number, (expr, why) in enumerate(evaluated_steps):
+        lhs = None
+        if number == gradient_step:  # from here on, the term and its gradients
+            matrix = r"\begin{pmatrix} " + r" \\ ".join(parts) + r" \end{pmatrix}"
+            lhs = (matrix, "(l, " + ", ".join(f"dl/d{a.name}" for a in kernel.args) + ")")
+        shown.append(checked.step(expr, why, lhs, names))
+    extras = ()
+    if gradient_step is not None:
+        extras = (
+            checked.Extra(
+                len(pairs) + gradient_step,
+                "the gradients are sympy.diff of the term (Dirac deltas as 0)",
+                lambda derivation: _gradients_follow(
+                    kernel, derivation, len(pairs) + gradient_step
+                ),
+            ),
+        )
+    width = 1 + len(kernel.args)
     return checked.Derivation(
         name=kernel.name,
         title=given.title,
@@ -146,29 +166,79 @@ def derivation_of(kernel: Kernel) -> checked.Derivation:
         lhs=r"\ell",
         lhs_text="l",
         steps=tuple(shown),
-        cases=lambda: (checked.Case("symbolic", True, lambda expr: (evaluated(expr),)),),
+        cases=lambda: (checked.Case("symbolic", True, lambda expr: _realized(expr, width)),),
+        extras=extras,
+        parts=parts,
     )
 
 
-def _evaluated_steps(kernel: Kernel) -> list[tuple[sp.Expr, str]]:
-    """The term through the rewrites derive/userpkg.py's ``prepare`` applies to it, in its
-    order (the rules, the e^t - 1 - t pairing, the products of exponentials and compensated
-    exponents), each with the
-    rule's reason; then the series that evaluates e^t - 1 - t near 0, if there is one. In
-    the kernel's own symbols (the rewrites take them as real)."""
+GRADIENTS_WHY = (
+    "and its gradients, which the kernel computes too: sympy.diff of the term as rewritten so "
+    "far, the arguments real (Dirac deltas at a kink taken as 0, the subgradient numpy-side "
+    "libraries return)"
+)
+
+
+def _evaluated_steps(kernel: Kernel) -> tuple[list[tuple[sp.Expr, str]], int | None]:
+    """The term through the rewrites derive/userpkg.py's ``prepare`` applies, in its order:
+    the rules; then the gradients, sympy.diff of that, through the rules; then term and
+    gradients through the e^t - 1 - t pairing, the products of exponentials and the
+    compensated exponents (rewrites.LAST_REWRITES), each a step
+    with the rule's reason (a rule several outputs use, one step); then the series that
+    evaluates e^t - 1 - t near 0, if there is one. In the kernel's own symbols (the
+    rewrites take them as real). Also the index of the step that adds the gradients."""
     real = {a: sp.Symbol(a.name, real=True) for a in kernel.args}
     back = {r: a for a, r in real.items()}
-    expr, steps, shown = kernel.term.xreplace(real), [], to_latex(kernel.term)
-    for rules in (rewrites.RULES, rewrites.EXPM1_MINUS_X, rewrites.LAST_REWRITES):
-        for rule, rewritten in rewrites.stages(expr, rules):
-            expr = rewritten
-            if to_latex(rewritten.xreplace(back)) != shown:  # not a step where nothing shows
-                steps.append((rewritten.xreplace(back), rule.why))
-                shown = to_latex(rewritten.xreplace(back))
-    if expr.has(numerics.Expm1MinusX):
-        series = expr.replace(numerics.Expm1MinusX, SeriesExpm1MinusX)
-        steps.append((series.xreplace(back), series_why()))
-    return steps
+    steps: list[tuple[sp.Expr, str]] = []
+    shown = [to_latex(kernel.term)]
+
+    def add(expr, why):
+        latex = to_latex(expr.xreplace(back))
+        if latex != shown[0]:  # not a step where nothing shows
+            steps.append((expr.xreplace(back), why))
+            shown[0] = latex
+
+    term = kernel.term.xreplace(real)
+    for rule, rewritten in rewrites.stages(term, rewrites.RULES):
+        term = rewritten
+        add(term, rule.why)
+    gradients = [rewrites.without_deltas(sp.diff(term, a)) for a in real.values()]
+    outputs = [term, *gradients]
+    add(sp.Tuple(*outputs), GRADIENTS_WHY)
+    gradient_step = len(steps) - 1
+    every = range(len(outputs))
+    phases = [(rewrites.RULES, every[1:]), (rewrites.EXPM1_MINUS_X, every)]
+    for rules, which in [*phases, (rewrites.LAST_REWRITES, every)]:
+        after = {i: {r.name: e for r, e in rewrites.stages(outputs[i], rules)} for i in which}
+        for rule in rules:
+            updated = [after.get(i, {}).get(rule.name, e) for i, e in enumerate(outputs)]
+            if updated != outputs:
+                outputs = updated
+                add(sp.Tuple(*outputs), rule.why)
+    final = sp.Tuple(*outputs)
+    if final.has(numerics.Expm1MinusX):
+        add(final.replace(numerics.Expm1MinusX, SeriesExpm1MinusX), series_why())
+    return steps, gradient_step
+
+
+def _realized(expr, width: int) -> tuple:
+    """A step as the checker compares it: (term, gradients...); a step of the term alone
+    leaves the gradients None (not compared)."""
+    if isinstance(expr, sp.Tuple):
+        return tuple(evaluated(e) for e in expr)
+    return (evaluated(expr), *[None] * (width - 1))
+
+
+def _gradients_follow(kernel: Kernel, derivation, index: int) -> bool:
+    """Whether the gradients the step at ``index`` introduces are the derivatives of its term
+    (the arguments real, Dirac deltas as 0), proved by SymPy; that term equals the kernel's,
+    as the step's own check shows, so they are the kernel's gradients."""
+    real = {a: sp.Symbol(a.name, real=True) for a in kernel.args}
+    term, *gradients = (e.xreplace(real) for e in derivation.steps[index].expr)
+    return all(
+        rewrites.proved_equal(g, rewrites.without_deltas(sp.diff(term, real[a])))
+        for g, a in zip(gradients, kernel.args, strict=True)
+    )
 
 
 def evaluated(expr: sp.Expr) -> sp.Expr:

@@ -6,11 +6,12 @@ justification, its formula and whether the checker proved it, the same pages
 ``klgen latex`` writes, cut to what an output cell holds. ``print()`` gives the text form.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from klgen.derive import show
-from klgen.derive.derivations import ALL, Derivation
+from klgen.derive.derivations import Derivation
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,10 @@ def derivation(
     return Shown(chosen, tuple(show.step_views(chosen, check, recheck=recheck)))
 
 
-def _known(spec) -> dict[str, Derivation]:
-    from klgen.derive.kernel import derivation_of, load_spec
-    from klgen.derive.package import shipped_derivations
+def _known(spec) -> Mapping[str, Derivation]:
+    from klgen.derive.kernel import load_spec
+    from klgen.derive.package import Derivations, every_derivation
 
     if spec is not None:
-        kernels = load_spec(Path(spec))
-        return {k.name: derivation_of(k) for k in kernels if k.derivation is not None}
-    return {**ALL, **shipped_derivations()}
+        return Derivations({}, load_spec(Path(spec)))
+    return every_derivation()

@@ -30,6 +30,7 @@ loop from being vectorised: they evaluate the nodes from one argument reduction
 plain arithmetic.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -302,6 +303,7 @@ class Series:
     coefficients: tuple[float, ...]
 
 
+@functools.cache  # SymPy's series takes a tenth of a second; the derivations ask often
 def expm1_minus_x_series(dtype: str) -> Series:
     """The Taylor polynomial of ``e^t - 1 - t`` for |t| below the type's series radius."""
     radius = sp.Rational(SERIES_RADIUS[dtype])

@@ -8,12 +8,14 @@ written as a user writes a spec file: derive/userpkg.py). This module imports bo
 imports it.
 """
 
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
 from klgen import specs
 from klgen.derive import codegen, userpkg
 from klgen.derive.codegen import KernelModule
+from klgen.derive.derivations import ALL
 from klgen.derive.kernel import Kernel, derivation_of, load_spec
 from klgen.derive.layout import render
 
@@ -36,6 +38,36 @@ def shipped_kernels(folder: Path = SPEC_FOLDER) -> tuple[Kernel, ...]:
 def shipped_derivations() -> dict:
     """The derivations of the shipped kernels, by kernel name (``klgen latex NAME``)."""
     return {k.name: derivation_of(k) for k in shipped_kernels() if k.derivation is not None}
+
+
+class Derivations(Mapping):
+    """Derivations by name: ``own`` (klgen's registry) then those of ``kernels`` (spec
+    kernels), each of these made when first asked for, since its rewrites take SymPy a while
+    and ``klgen latex NAME`` shows one."""
+
+    def __init__(self, own: Mapping, kernels):
+        self._own = own
+        self._kernels = {k.name: k for k in kernels if k.derivation is not None}
+        self._made: dict = {}
+
+    def __getitem__(self, name):
+        if name in self._own:
+            return self._own[name]
+        if name not in self._made:
+            self._made[name] = derivation_of(self._kernels[name])  # KeyError: not a name
+        return self._made[name]
+
+    def __iter__(self):
+        yield from self._own
+        yield from (name for name in self._kernels if name not in self._own)
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+
+def every_derivation() -> Derivations:
+    """klgen's derivations and the shipped kernels', lazily (``klgen latex``, notebooks)."""
+    return Derivations(ALL, shipped_kernels())
 
 
 def kernel_modules() -> list[KernelModule]:

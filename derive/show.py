@@ -115,40 +115,45 @@ def step_views(
 
 def _tex_parts(derivation: Derivation, st: Step) -> tuple[tuple[str, str], ...]:
     """Each component of a tuple step with the LaTeX of its left-hand side, where the
-    derivation names them (Derivation.parts); a long or piecewise step with its repeated
-    subexpressions named (w_0, w_1, ... by sympy.cse, each defined on a line of its own) and
-    each arm of a piecewise one with its condition (a cases environment cannot break across
-    lines, nor can a function's arguments); () to show the step whole."""
-    if isinstance(st.expr, sp.Expr) and (isinstance(st.expr, sp.Piecewise) or len(st.tex) > LONG):
-        return _named_parts(derivation.lhs if st.lhs is None else st.lhs, st)
-    if not derivation.parts or not isinstance(st.expr, sp.Tuple):
+    derivation names them (Derivation.parts); a long or piecewise step (or component) with
+    its repeated subexpressions named (w_0, w_1, ... by sympy.cse, each defined on a line of
+    its own) and each arm of a piecewise one with its condition (a cases environment cannot
+    break across lines, nor can a function's arguments); () to show the step whole."""
+    names = dict(st.names)
+    if isinstance(st.expr, sp.Tuple) and derivation.parts:
+        if len(st.expr) != len(derivation.parts):
+            raise ValueError(
+                f"{derivation.name}: a step has {len(st.expr)} components, but "
+                f"Derivation.parts names {len(derivation.parts)}"
+            )
+        lhss, exprs = list(derivation.parts), list(st.expr)
+    elif isinstance(st.expr, sp.Expr):
+        lhss, exprs = [derivation.lhs if st.lhs is None else st.lhs], [st.expr]
+    else:
         return ()
-    if len(st.expr) != len(derivation.parts):
-        raise ValueError(f"{derivation.name}: a step has {len(st.expr)} parts, not as named")
-    names = dict(st.names)
-    return tuple(
-        (lhs, to_latex(part, names, breakable=True))
-        for lhs, part in zip(derivation.parts, st.expr, strict=True)
-    )
+    texts = [to_latex(e, names, breakable=True) for e in exprs]
+    if any(isinstance(e, sp.Piecewise) or len(t) > LONG for e, t in zip(exprs, texts, strict=True)):
+        return _named_parts(lhss, exprs, names)
+    return tuple(zip(lhss, texts, strict=True)) if len(exprs) > 1 else ()
 
 
-def _named_parts(lhs: str, st: Step) -> tuple[tuple[str, str], ...]:
-    """The step's expression with its common subexpressions named, arm by arm if piecewise,
-    then the names' definitions."""
-    names = dict(st.names)
+def _named_parts(lhss, exprs, names) -> tuple[tuple[str, str], ...]:
+    """The expressions with their common subexpressions named (one set of names for all),
+    arm by arm where piecewise, then the names' definitions."""
     symbols = sp.numbered_symbols("w_")
-    definitions, (reduced,) = sp.cse(st.expr, symbols=symbols, order="none")
+    definitions, reduced = sp.cse(exprs, symbols=symbols, order="none")
 
     def tex(expr):
         return to_latex(expr, names, breakable=True)
 
-    arms = reduced.args if isinstance(reduced, sp.Piecewise) else ((reduced, sp.true),)
     shown = []
-    for arm, condition in arms:
-        when = "" if len(arms) == 1 else r",\quad \text{otherwise}"
-        if condition != sp.true:
-            when = r",\quad \text{where } " + to_latex(condition, names)
-        shown.append((lhs, tex(arm) + when))
+    for lhs, expr in zip(lhss, reduced, strict=True):
+        arms = expr.args if isinstance(expr, sp.Piecewise) else ((expr, sp.true),)
+        for arm, condition in arms:
+            when = "" if len(arms) == 1 else r",\quad \text{otherwise}"
+            if condition != sp.true:
+                when = r",\quad \text{where } " + to_latex(condition, names)
+            shown.append((lhs, tex(arm) + when))
     return (*shown, *((to_latex(w), tex(value)) for w, value in definitions))
 
 
@@ -169,7 +174,7 @@ def render(
     """One document in format ``fmt`` for the given derivations and their step views (the
     text format's prose wrapped at ``width`` columns); with ``fragment``, what a notebook's
     output shows instead of a whole document (html: the sections alone, their styles scoped;
-    tex: one display of aligned steps for MathJax)."""
+    tex: the prose as plain text and each step in $$ for MathJax)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=lambda name: bool(name) and name.endswith(".html.jinja"),

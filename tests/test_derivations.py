@@ -26,6 +26,7 @@ from klgen.derive.derivations import (
     results,
 )
 from klgen.derive.derivations.diagonal import mu
+from klgen.derive.kernel import GRADIENTS_WHY
 from klgen.derive.specs import SPECS
 
 
@@ -44,7 +45,9 @@ def test_registry_names_in_reading_order():
         "kl_std_normal",
         "kl_diag_normal",
         "encoder_backprop",
+        "kl_std_normal_encoder",
         "mvn_cholesky",
+        "kl_mvn_cholesky",
     ]
     for name, derivation in ALL.items():
         assert derivation.name == name
@@ -245,16 +248,70 @@ def _spec_kernels():
 
 @pytest.mark.parametrize("kernel", _spec_kernels(), ids=lambda k: k.name)
 def test_a_spec_kernels_derivation_ends_at_the_term_its_code_evaluates(kernel):
-    """After the kernel's term, its derivation shows each floating-point rewrite and ends at
-    the term derive/userpkg.py generates code from (the series node standing for
-    expm1_minus_x; the rewrites take the arguments as real)."""
+    """After the kernel's term, its derivation shows each floating-point rewrite, adds the
+    gradients, and ends at the term and gradients derive/userpkg.py generates code from
+    (the series node standing for expm1_minus_x; the rewrites take the arguments as real)."""
     from klgen.derive.kernel import derivation_of
 
     derivation = derivation_of(kernel)
     real = {a: sp.Symbol(a.name, real=True) for a in kernel.args}
     final = derivation.final.replace(evaluated.SeriesExpm1MinusX, numerics.Expm1MinusX)
-    assert final.xreplace(real) == userpkg.prepare(kernel).term
+    prepared = userpkg.prepare(kernel)
+    assert final.xreplace(real) == sp.Tuple(prepared.term, *prepared.gradients)
     (term,) = [i for i, s in enumerate(derivation.steps) if s.why.startswith("the kernel's term")]
     assert derivation.steps[term].expr == kernel.term
     assert len(derivation.steps) > term + 1  # every shipped kernel is rewritten
-    assert all(" -> " in s.why or "series" in s.why for s in derivation.steps[term + 1 :])
+    whys = [s.why for s in derivation.steps[term + 1 :]]
+    assert all(" -> " in why or "series" in why or why == GRADIENTS_WHY for why in whys)
+    assert whys.count(GRADIENTS_WHY) == 1
+
+
+def test_the_encoders_logvar_factor_is_what_kl_std_normal_evaluates():
+    """kl_std_normal_encoder_grad takes its entrywise factors from kl_std_normal_grad: its
+    derivation's logvar factor, read at one entry, is kl_std_normal's last dlogvar step."""
+    final = ALL["kl_std_normal_encoder"].final
+    assert list(final[:2]) == list(ALL["encoder_backprop"].final[:2])
+    factor = final[2].args[1]
+    one_entry = {
+        encoder.logvar: sp.ImmutableMatrix([[gaussian.logvar]]),
+        encoder.B: 1,
+        encoder.k: 1,
+    }
+    assert factor.xreplace(one_entry).doit()[0, 0] == ALL["kl_std_normal"].final[2]
+    assert final[3].args[1] == factor
+
+
+def test_kl_mvn_cholesky_ends_at_the_statements_its_code_evaluates():
+    """The KL, the gradients and t as derive/cholesky_kernel.py's rewritten() statements
+    hold them (M, z and N are not rewritten), and a wrong entrywise node is caught."""
+    from klgen.derive import cholesky_kernel, matrix_rewrites
+
+    derivation = ALL["kl_mvn_cholesky"]
+    statements = dict(cholesky_kernel.rewritten())
+    kl, *grads, t = derivation.final
+    assert [kl, *grads, t] == [statements[n] for n in ("kl", "dm0", "dL0", "dm1", "dL1", "t")]
+    assert all(statements[n] == e for n, e in cholesky_kernel.statements() if n in ("M", "z", "N"))
+    assert "log_ratio" in derivation.steps[-2].why or "log_ratio" in derivation.steps[-1].why
+    half = matrix_rewrites.EntrywiseHalfExpm1MinusX
+    wrong = derivation.final.replace(half, lambda x: half(x / 2))
+    broken = _with_step("kl_mvn_cholesky", len(derivation.steps) - 1, wrong)
+    assert [o.index for o in results(broken) if o.failures] == [len(derivation.steps) - 1]
+
+
+def test_a_spec_kernels_gradients_are_checked_where_they_appear():
+    """A wrong gradient where the gradients join the term fails that step's extra check
+    (they are sympy.diff of the term) and the next step's comparison."""
+    from klgen.derive.kernel import derivation_of
+    from klgen.derive.package import shipped_kernels
+
+    (kernel,) = [k for k in shipped_kernels() if k.name == "nll_gaussian"]
+    derivation = derivation_of(kernel)
+    (extra,) = derivation.extras
+    term, first, *rest = derivation.steps[extra.step].expr
+    steps = list(derivation.steps)
+    steps[extra.step] = dataclasses.replace(
+        steps[extra.step], expr=sp.Tuple(term, first + 1, *rest)
+    )
+    failed = [o for o in results(dataclasses.replace(derivation, steps=steps)) if o.failures]
+    assert [o.index for o in failed] == [extra.step, extra.step + 1]
+    assert "sympy.diff" in failed[0].failures[0]

@@ -60,7 +60,8 @@ def test_a_spec_files_derivation(tmp_path):
         "    derivation=klgen.Derivation('Half a square', [(x * x / 2, 'x x = x^2')]))]\n"
     )
     shown = klgen.derivation("half_square", spec=spec)
-    assert shown.passed and len(shown.steps) == 2
+    assert shown.passed and [s.status for s in shown.steps] == ["definition", "passed", "passed"]
+    assert shown.steps[-1].lhs_text == "(l, dl/dx)"  # the term and its gradient
 
 
 @pytest.mark.slow

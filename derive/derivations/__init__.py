@@ -27,7 +27,9 @@ ALL: dict[str, Derivation] = {
         evaluated.STD_NORMAL,
         evaluated.DIAG_NORMAL,
         encoder.DERIVATION,
+        evaluated.ENCODER,
         cholesky.DERIVATION,
+        evaluated.CHOLESKY,
     )
 }
 

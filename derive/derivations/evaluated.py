@@ -1,13 +1,15 @@
-"""Derivations 7-8: what the diagonal kernels evaluate, from the textbook term to the code.
+"""The kernels' derivations: what each generated kernel evaluates, past the textbook form.
 
-diag_normal and std_normal end at the closed form a reader knows; the generated
-kl_diag_normal and kl_std_normal do not evaluate that formula but its floating-point
-rewrites (derive/numerics.py). These derivations continue from one latent dimension's term
-and its derivatives (what the kernels compute per element) through every rewrite, each a
-step with its reason, to the expressions the numpy kernels evaluate: the last step is
-exactly ``lower_for_numpy(stabilize(...))`` of the kernel spec's expressions, with the
-series that evaluates e^t - 1 - t near 0 written out. The rewrites are built by the same
-functions code generation calls, so what is shown is what runs.
+diag_normal, std_normal, encoder_backprop and mvn_cholesky end at the closed forms a reader
+knows; the generated kernels do not evaluate those formulas but their floating-point
+rewrites. kl_std_normal and kl_diag_normal continue from one latent dimension's term and its
+derivatives (what the kernels compute per element) through every rewrite of
+derive/numerics.py, each a step with its reason, to the expressions the numpy kernels
+evaluate: the last step is exactly ``lower_for_numpy(stabilize(...))`` of the kernel spec's
+expressions, with the series that evaluates e^t - 1 - t near 0 written out.
+kl_std_normal_encoder puts kl_std_normal's evaluated gradient into the encoder's, and
+kl_mvn_cholesky takes mvn_cholesky's result through derive/matrix_rewrites.py rule by rule.
+The rewrites are made by the functions code generation calls, so what is shown is what runs.
 
 Each step is checked like the others: its nodes replaced by their exact definitions, it
 must equal the step before, symbolically and at random rational points. The series step is
@@ -15,12 +17,17 @@ exact as a node (it stands for e^t - 1 - t); that the series evaluates it to a q
 ulp below its radius is an extra check, against mpmath.
 """
 
+import functools
+from collections.abc import Sequence
+
 import mpmath
 import numpy as np
 import sympy as sp
+from sympy.codegen.cfunctions import expm1
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from klgen.derive import gaussian, numerics
-from klgen.derive.derivations import diagonal
+from klgen.derive.derivations import cholesky, diagonal, encoder
 from klgen.derive.derivations.notation import to_latex
 from klgen.derive.derivations.steps import Case, Derivation, Extra, rational, rng, step
 
@@ -171,16 +178,34 @@ def series_is_accurate(derivation=None) -> bool:
     return True
 
 
-def _derivation(name, closed_form, args, title, kernel):
+class _Steps(Sequence):
+    """The steps, made on first use: the rewrites and their proofs take SymPy a second, which
+    ``klgen latex`` of any other derivation (and importing the registry) need not wait for."""
+
+    def __init__(self, make):
+        self._make = make
+
+    @functools.cached_property
+    def _steps(self):
+        return tuple(self._make())
+
+    def __getitem__(self, index):
+        return self._steps[index]
+
+    def __len__(self):
+        return len(self._steps)
+
+
+def _derivation(name, closed_form, args, title):
     term = diagonal.summand(closed_form.final)
-    steps = _steps(term, args)
+    steps = _Steps(lambda: _steps(term, args))
     names = ", ".join(f"dl/d{a.name}" for a in args)
     parts = [r"\ell", *(rf"\partial \ell / \partial {to_latex(a)}" for a in args)]
     return Derivation(
         name=name,
         title=title,
         intro=(
-            f"What {kernel} evaluates: {closed_form.name}'s closed form, per latent dimension "
+            f"What {name} evaluates: {closed_form.name}'s closed form, per latent dimension "
             "and with its gradients, rewritten for floating point step by step "
             "(derive/numerics.py) until it is the expression the generated numpy code "
             "computes."
@@ -193,7 +218,7 @@ def _derivation(name, closed_form, args, title, kernel):
         parts=tuple(parts),
         extras=(
             Extra(
-                len(steps) - 1,
+                -1,
                 "the series is within eps/4 of e^t - 1 - t below its radius (mpmath)",
                 series_is_accurate,
             ),
@@ -206,12 +231,209 @@ STD_NORMAL = _derivation(
     diagonal.STD_NORMAL,
     (gaussian.mu, gaussian.logvar),
     "What kl_std_normal evaluates: the standard-normal KL for floating point",
-    "kl_std_normal",
 )
 DIAG_NORMAL = _derivation(
     "kl_diag_normal",
     diagonal.DIAG_NORMAL,
     (gaussian.mu, gaussian.logvar, gaussian.mu_p, gaussian.logvar_p),
     "What kl_diag_normal evaluates: the diagonal-Gaussian KL for floating point",
-    "kl_diag_normal",
+)
+
+
+def _encoder_steps():
+    """encoder_backprop's gradients, then with the entrywise factor of the logvar head as
+    kl_std_normal evaluates its logvar gradient."""
+    e = elementwise_expm1(sp.MatMul(sp.S.Half, encoder.logvar, evaluate=False))
+    factor = sp.HadamardProduct(
+        sp.MatAdd(encoder.J, sp.MatMul(sp.S.Half, e, evaluate=False), evaluate=False),
+        e,
+        evaluate=False,
+    )
+    given = encoder.DERIVATION.final
+    h_t, ones_t = encoder.h.T, encoder.ones.T
+    evaluated = sp.Tuple(
+        given[0],
+        given[1],
+        sp.MatMul(h_t, factor, evaluate=False),
+        sp.MatMul(ones_t, factor, evaluate=False),
+    )
+    return [
+        step(
+            given,
+            "encoder_backprop's result: the gradients of the summed KL in the encoder's "
+            "weights and biases",
+        ),
+        step(
+            evaluated,
+            "the entrywise factors are kl_std_normal_grad's outputs, dL/dmu = mu and "
+            "dL/dlogvar = 1/2 (exp(logvar) - 1) evaluated as kl_std_normal's last step does: "
+            "with u = expm1(logvar/2), (1 + u/2) u (no cancellation near logvar = 0, finite "
+            "while the half is). h^T and 1_B^T are then applied as sums of products in "
+            "float64, each column scaled by a power of two first so that no partial sum "
+            "overflows, and rounded once (templates/static: sum_of_products). This is what "
+            "kl_std_normal_encoder_grad evaluates",
+        ),
+    ]
+
+
+def elementwise_expm1(m):
+    """expm1 applied to each entry of the matrix expression m."""
+    return ElementwiseApplyFunction(expm1, m)
+
+
+def _plain(value):
+    """A realization with expm1 written as e^x - 1, which the checker's simplification sees."""
+    if value is None:
+        return None
+    return value.replace(expm1, lambda x: sp.exp(x) - 1)
+
+
+def _encoder_cases():
+    """encoder_backprop's cases (fewer: the step only swaps one entrywise factor)."""
+    anchor = encoder.DERIVATION.final
+    cases = []
+    for sizes, numeric in (((1, 1, 1), False), ((2, 1, 2), False), ((3, 2, 2), True)):
+        values = encoder._random_values(sizes, rng(f"kl_std_normal_encoder-{sizes}"))
+        values = values if numeric else None
+        realize = lambda e, s=sizes, v=values: tuple(  # noqa: E731
+            _plain(x) for x in encoder.realize(e, s, v)
+        )
+        cases.append(
+            Case(
+                f"B,n,k={sizes}, " + ("random point" if numeric else "symbolic entries"),
+                not numeric,
+                realize,
+                lambda r=realize: r(anchor),
+            )
+        )
+    return cases
+
+
+ENCODER = Derivation(
+    name="kl_std_normal_encoder",
+    title="What kl_std_normal_encoder_grad evaluates: the encoder's gradients for floating point",
+    intro=(
+        "encoder_backprop's gradients with their entrywise factors as the generated kernel "
+        "computes them: from kl_std_normal_grad, whose evaluated form kl_std_normal derives."
+    ),
+    lhs=encoder.DERIVATION.steps[-1].lhs,
+    lhs_text=encoder.DERIVATION.steps[-1].lhs_text,
+    steps=_Steps(_encoder_steps),
+    cases=_encoder_cases,
+    anchor="encoder_backprop's result",
+)
+
+
+def _cholesky_steps():
+    """mvn_cholesky's result and t's definition, then each matrix rewrite the kernel's
+    statements go through (derive/matrix_rewrites.py), rule by rule."""
+    from klgen.derive.matrix_rewrites import RULES, rewrite
+
+    start = sp.Tuple(*cholesky.DERIVATION.final, cholesky.WHERE[cholesky.t])
+    steps = [
+        step(
+            start,
+            "mvn_cholesky's result, with t = ln diag L_0 - ln diag L_1 (M, z and N are "
+            "products and solves, which no rewrite changes)",
+        )
+    ]
+    current = start
+    for rule in RULES:
+        rewritten = sp.Tuple(*(rewrite(e, (rule,)) for e in current))
+        if rewritten != current:
+            steps.append(step(rewritten, CHOLESKY_WHY[rule.name]))
+            current = rewritten
+    return steps
+
+
+CHOLESKY_WHY = {
+    "half_inside_frobenius": (
+        "1/2 (<A, B>_F + ...) -> <A/2, B>_F + ...: the half taken inside each inner product, "
+        "before anything can overflow (each term of the KL is non-negative, so it stays "
+        "finite while the KL does)"
+    ),
+    "log_ratio": (
+        "ln a - ln b -> log_ratio(a, b), entry by entry: log1p((a - b)/b) where "
+        "|a - b| < b/2 (there a - b is exact), ln a - ln b elsewhere, so t keeps its "
+        "relative accuracy when q is near p (templates/static/cholesky.py: _log_ratio)"
+    ),
+    "half_expm1_minus_x": (
+        "(e^x - 1 - x)/2 -> half_expm1_minus_x(x), entry by entry: expm1_minus_x(x)/2 (the "
+        "Taylor series below |x| = 0.5, expm1(x) - x above: no cancellation near x = 0), and "
+        "for x > 700, where e^x overflows first, (e^(x/2)/2) e^(x/2) - (1 + x)/2: finite while "
+        "the half is (_half_expm1_minus_x). This, with t as log_ratio, is what kl_mvn_cholesky "
+        "evaluates, M and z by triangular substitution"
+    ),
+    "expm1_minus_x": "e^x - 1 - x -> expm1_minus_x(x), entry by entry: no cancellation",
+    "expm1": "e^x - 1 -> expm1(x), entry by entry: exact near x = 0",
+}
+
+
+def matrix_exact(expr):
+    """``expr`` with derive/matrix_rewrites.py's entrywise nodes written as the matrix
+    expressions they stand for, which mvn_cholesky's cases realize."""
+    from klgen.derive import matrix_rewrites as mr
+
+    def ones(x):
+        return sp.OneMatrix(*x.shape)
+
+    def half(x):
+        return sp.MatMul(sp.S.Half, x, evaluate=False)
+
+    forms = {
+        mr.EntrywiseLogRatio: lambda a, b: sp.MatAdd(
+            cholesky.apply(sp.log, a), -cholesky.apply(sp.log, b)
+        ),
+        mr.EntrywiseExpm1: lambda x: sp.MatAdd(cholesky.apply(sp.exp, x), -ones(x)),
+        mr.EntrywiseExpm1MinusX: lambda x: sp.MatAdd(cholesky.apply(sp.exp, x), -ones(x), -x),
+        mr.EntrywiseHalfExpm1MinusX: lambda x: half(
+            sp.MatAdd(cholesky.apply(sp.exp, x), -ones(x), -x)
+        ),
+    }
+    for node, form in forms.items():
+        expr = expr.replace(node, form)
+    return expr
+
+
+def _cholesky_realize(expr, n, values):
+    """(KL, dKL) as mvn_cholesky realizes its result, and t's entries at s = 0."""
+    kl, *grads, t = matrix_exact(expr)
+    pair = cholesky.realize(sp.Tuple(kl, *grads), n, values)
+    rules = cholesky._moved(n, values)
+    entries = sp.ImmutableMatrix(cholesky._realized(t, rules))
+    return (*pair, *(cholesky._at_zero(e) for e in entries))
+
+
+def _cholesky_cases():
+    anchor = sp.Tuple(*cholesky.DERIVATION.final, cholesky.WHERE[cholesky.t])
+    cases = []
+    for n, numeric in ((1, False), (2, True), (3, True)):
+        values = cholesky._random_values(n, rng(f"kl_mvn_cholesky-{n}")) if numeric else None
+        realize = lambda e, n=n, v=values: _cholesky_realize(e, n, v)  # noqa: E731
+        label = f"k={n}, " + ("random point" if numeric else "symbolic entries")
+        cases.append(Case(label, not numeric, realize, lambda r=realize: r(anchor)))
+    return cases
+
+
+CHOLESKY_PARTS = (
+    r"\mathrm{KL}",
+    *(
+        rf"\partial \mathrm{{KL}} / \partial {p}"
+        for p in (r"\mu_{0}", "L_{0}", r"\mu_{1}", "L_{1}")
+    ),
+    "t",
+)
+CHOLESKY = Derivation(
+    name="kl_mvn_cholesky",
+    title="What kl_mvn_cholesky evaluates: the full-covariance KL for floating point",
+    intro=(
+        "mvn_cholesky's KL and gradients, and t, through the matrix rewrites the kernel's "
+        "statements go through (derive/matrix_rewrites.py), each proved entry by entry."
+    ),
+    lhs=r"\begin{pmatrix} " + r" \\ ".join(CHOLESKY_PARTS) + r" \end{pmatrix}",
+    lhs_text="(KL, dKL/dmu_0, dKL/dL_0, dKL/dmu_1, dKL/dL_1, t)",
+    steps=_Steps(_cholesky_steps),
+    cases=_cholesky_cases,
+    anchor="mvn_cholesky's result and t's definition",
+    parts=CHOLESKY_PARTS,
 )

@@ -13,7 +13,7 @@ expression that was checked, never typed separately.
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.printing.latex import LatexPrinter
+from sympy.printing.latex import LatexPrinter, accepted_latex_functions
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
@@ -152,6 +152,11 @@ NODE_NAMES = {
     "HalfExpm1MinusX": "half_expm1_minus_x",
     "ScaledExp": "scaled_exp",
     "TwoSumLo": "two_sum_lo",
+    # derive/matrix_rewrites.py's, which apply a scalar node to every entry
+    "EntrywiseLogRatio": "log_ratio",
+    "EntrywiseExpm1": "expm1",
+    "EntrywiseExpm1MinusX": "expm1_minus_x",
+    "EntrywiseHalfExpm1MinusX": "half_expm1_minus_x",
 }
 
 NAMES = {
@@ -245,6 +250,10 @@ class KlLatexPrinter(LatexPrinter):
             return rf"{name}{power}\left({args}\right)"
         return self._call(super()._print_Function(expr, exp))
 
+    def _print_Entrywise(self, expr):
+        name = r"\operatorname{" + NODE_NAMES[type(expr).__name__].replace("_", r"\_") + "}"
+        return rf"{name}\left({', '.join(self._print(arg) for arg in expr.args)}\right)"
+
     def _print_expm1(self, expr, exp=None):
         power = f"^{{{exp}}}" if exp is not None else ""
         return rf"\operatorname{{expm1}}{power}\left({self._print(expr.args[0])}\right)"
@@ -289,7 +298,11 @@ class KlLatexPrinter(LatexPrinter):
         return rf"\mathbf{{1}}_{{{rows} \times {cols}}}"
 
     def _print_ElementwiseApplyFunction(self, expr):
-        return rf"\{_function_name(expr)}\left({self._print(expr.expr)}\right)"
+        name = _function_name(expr)
+        # \exp, \sinh, ...; a function LaTeX has no command for (expm1) by its name, upright
+        known = name in accepted_latex_functions or name == "exp"
+        name = "\\" + name if known else rf"\operatorname{{{name}}}"
+        return rf"{name}\left({self._print(expr.expr)}\right)"
 
     def _print_QuadraticForm(self, expr):
         v, a = expr.args
@@ -342,6 +355,9 @@ class KlPrettyPrinter(PrettyPrinter):
 
     def _print_expm1(self, expr):
         return self._call("expm1", expr.args[0])
+
+    def _print_Entrywise(self, expr):
+        return self._call(NODE_NAMES[type(expr).__name__], *expr.args)
 
     def _print_OneMatrix(self, expr):
         rows, cols = (sp.sstr(n) for n in expr.shape)

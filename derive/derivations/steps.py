@@ -42,13 +42,15 @@ class Step:
         return to_latex(self.expr, dict(self.names), breakable=True)
 
 
-def step(expr, why: str, lhs: tuple[str, str] | None = None) -> Step:
+def step(expr, why: str, lhs: tuple[str, str] | None = None, names: dict | None = None) -> Step:
     """A Step whose LaTeX is printed from its expression, so what is shown is what is checked.
 
-    ``lhs`` is (LaTeX, plain text) of a new left-hand side (a differential, a gradient).
+    ``lhs`` is (LaTeX, plain text) of a new left-hand side (a differential, a gradient);
+    ``names`` the LaTeX of chosen symbols (a spec kernel's arguments).
     """
     latex_lhs, text_lhs = lhs or (None, None)
-    return Step(expr, to_latex(expr), why, latex_lhs, text_lhs)
+    names = names or {}
+    return Step(expr, to_latex(expr, names), why, latex_lhs, text_lhs, tuple(names.items()))
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,8 @@ class Case:
 
 @dataclass(frozen=True)
 class Extra:
-    """An additional check of one step; ``run(derivation)`` is True when the step passes it."""
+    """An additional check of one step (``step`` < 0 counts from the end);
+    ``run(derivation)`` is True when the step passes it."""
 
     step: int
     why: str
@@ -136,7 +139,7 @@ def results(derivation: Derivation):
                     failures.append(case.label)
             previous[case.label] = current
         for extra in derivation.extras:
-            if extra.step == index:
+            if extra.step in (index, index - len(derivation.steps)):
                 checked = True
                 if not extra.run(derivation):
                     failures.append(extra.why)
