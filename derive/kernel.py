@@ -142,9 +142,10 @@ def derivation_of(kernel: Kernel) -> checked.Derivation:
 
 def evaluated(expr: sp.Expr) -> sp.Expr:
     """``expr`` as the checker compares it: klgen's functions by their definitions, and
-    every sum (over the outcomes of a distribution) evaluated, its summand expanded first
-    (the logarithms of products split, as everywhere here: the quantities are positive).
-    A sum SymPy cannot evaluate stays a sum, and its step fails."""
+    every sum (over the outcomes of a distribution) and integral (over a density's support)
+    evaluated, its summand expanded first (the logarithms of products split, as everywhere
+    here: the quantities are positive). A sum or integral SymPy cannot evaluate stays one,
+    and its step fails."""
 
     def evaluate(summand, *limits):
         (index, *_), *more = limits
@@ -162,7 +163,21 @@ def evaluated(expr: sp.Expr) -> sp.Expr:
         back = {u: e for e, u in positive.items()}
         return sp.Sum(summand, *limits).doit().xreplace(back)
 
-    return functions.as_exact(sp.sympify(expr)).replace(sp.Sum, evaluate)
+    def integrate(integrand, *limits):
+        # The logarithm of a density split into its terms, each integrated on its own; SymPy
+        # writes log Gamma(z + 1) for some of them: loggamma(z) + log(z) by expand_func.
+        integrand = sp.expand(sp.expand_log(integrand, force=True))
+        integral = sp.Integral(integrand, *limits).doit()
+        return sp.expand_func(
+            integral.replace(_log_of_gamma, lambda e: sp.loggamma(*e.args[0].args))
+        )
+
+    exact = functions.as_exact(sp.sympify(expr)).replace(sp.Sum, evaluate)
+    return exact.replace(sp.Integral, integrate)
+
+
+def _log_of_gamma(e) -> bool:
+    return isinstance(e, sp.log) and isinstance(e.args[0], sp.gamma)
 
 
 def load_spec(path: Path) -> tuple[Kernel, ...]:

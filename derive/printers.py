@@ -52,6 +52,7 @@ HELPERS = {
     functions.exp_difference: "exp_difference",
     functions.exp_bregman: "exp_bregman",
     functions.exp_product: "exp_product",
+    **{f: f.__name__ for f in functions.GAMMA_FUNCTIONS},  # stirling_bregman, ...
     sp.Heaviside: "heaviside",
     Expm1MinusX: "expm1_minus_x",
 }

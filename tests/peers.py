@@ -8,7 +8,7 @@ def formulas() -> dict:
     """Kernel name -> torch's formula on tensors, one value per element ({} without torch)."""
     try:
         import torch.nn.functional as F
-        from torch.distributions import Bernoulli, Normal, Poisson, kl_divergence
+        from torch.distributions import Bernoulli, Gamma, Normal, Poisson, kl_divergence
     except ImportError:
         return {}
 
@@ -18,10 +18,14 @@ def formulas() -> dict:
     def poisson(log_rate):
         return Poisson(log_rate.exp(), validate_args=False)
 
+    def gamma(log_concentration, log_rate):
+        return Gamma(log_concentration.exp(), log_rate.exp(), validate_args=False)
+
     return {
         "kl_bernoulli": lambda a, b: kl_divergence(bernoulli(a), bernoulli(b)),
         "nll_bernoulli": lambda a, x: F.binary_cross_entropy_with_logits(a, x, reduction="none"),
         "kl_poisson": lambda r, s: kl_divergence(poisson(r), poisson(s)),
+        "kl_gamma": lambda a, b, a_p, b_p: kl_divergence(gamma(a, b), gamma(a_p, b_p)),
         "nll_gaussian": lambda x, m, lv: (
             -Normal(m, (lv / 2).exp(), validate_args=False).log_prob(x)
         ),
