@@ -2,7 +2,8 @@
 klgen generates from spec files (derive/functions.py defines them; derive/printers.py calls
 them). Each writes into ``out`` (float64, the blocks' compute type) and allocates only a
 work array or a mask, except the rewrites' forms (softplus_bregman, sigmoid_difference,
-exp_difference, exp_bregman), which copy their cases into it. The ``_generic`` twins
+exp_difference, exp_bregman, and the Gamma KL's stirling_bregman and the others below), which
+copy their cases into it. The ``_generic`` twins
 compute the same on arrays of any array-API namespace ``xp`` (torch, CuPy, JAX...),
 returning new arrays."""
 
