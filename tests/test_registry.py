@@ -129,6 +129,25 @@ def test_gamma_hard_points_agree_with_mpmath():
                 assert error <= bound, f"{backend} output {output}: {error:.3g} ulps at {point}"
 
 
+def test_gamma_beyond_its_range_raises_nothing_and_the_backends_agree():
+    """Log-concentrations where e^x is 0 or inf (beyond +-745), infinities and NaN: no
+    ZeroDivisionError from the compiled helpers, and the same results on both backends (inf or
+    NaN there; where both concentrations underflow, lgamma's gap is E(b - a))."""
+    edge = [-800.0, -760.0, 800.0, np.inf, -np.inf, np.nan, 0.5]
+    rows = np.array([[a, 0.3, b, 0.3] for a in edge for b in edge])
+    arrays = [np.ascontiguousarray(rows[:, i : i + 1]) for i in range(4)]
+    results = []
+    for backend in BACKENDS:
+        with np.errstate(all="ignore"):
+            value, grads = module("kl_gamma", backend).kl_gamma_value_and_grad(*arrays)
+        results.append(np.column_stack([value, *(g[:, 0] for g in grads)]))
+    for other in results[1:]:  # the same NaN and inf; finite values to an ulp (libm's expm1)
+        np.testing.assert_allclose(other, results[0], rtol=2e-16, equal_nan=True)
+    both_underflow = rows[:, 0] == -760.0
+    both_underflow &= rows[:, 2] == -800.0
+    assert results[0][both_underflow, 0] == pytest.approx(np.expm1(-40.0) + 40.0)
+
+
 def test_the_stirling_coefficients_are_the_bernoulli_numbers():
     """The helpers' B_2, ..., B_20 (both backends) are SymPy's Bernoulli numbers, rounded."""
     from klgen.generated import _functions, _numba_functions

@@ -360,7 +360,12 @@ def stirling_bregman_generic(xp: Any, a: Any, b: Any) -> Any:
         close = power_x * (_gap(xp, -m * t_near) + m * gap_t)
         far = inverse_y**m - power_x + m * power_x * expm1_t
         series = series + bernoulli / (2 * k * m) * xp.where(near, close, far)
-    return xp.where(a == b, zeros, total + series)  # 0, not NaN, where e^a = e^b = 0
+    # Below a = -745 (e^a = 0, beyond the log-concentrations' range): E(b - a) where both
+    # underflow (the rest is below 1e-300), +inf where e^a alone does (about e^b / e^a), NaN
+    # where e^b alone does.
+    underflow = xp.where(y == 0, _gap(xp, b - a), xp.full_like(t, xp.inf))
+    value = xp.where(x == 0, underflow, xp.where(y == 0, xp.full_like(t, xp.nan), total + series))
+    return xp.where(a == b, zeros, value)  # 0, not NaN, where e^a = e^b = 0
 
 
 def stirling_slope_difference_generic(xp: Any, a: Any, b: Any) -> Any:
@@ -385,7 +390,9 @@ def stirling_slope_difference_generic(xp: Any, a: Any, b: Any) -> Any:
         m = 2 * k
         close = -(inverse_x**m) * xp.expm1(-m * t_near)
         total = total + bernoulli / m * xp.where(near, close, inverse_x**m - inverse_y**m)
-    return xp.where(a == b, zeros, total)
+    # Below a = -745: -1/y + 1/x, beyond the largest float.
+    infinite = xp.where(b > a, xp.full_like(t, xp.inf), xp.full_like(t, -xp.inf))
+    return xp.where(a == b, zeros, xp.where((x == 0) | (y == 0), infinite, total))
 
 
 def stirling_curvature_generic(xp: Any, a: Any) -> Any:
@@ -403,7 +410,7 @@ def stirling_curvature_generic(xp: Any, a: Any) -> Any:
     for i in range(_SHIFTED):
         u = x + i
         total = total + xp.where(n > i, (x / u) / (u * (u + 1.0)), xp.zeros_like(x))
-    return total
+    return xp.where(x == 0, xp.full_like(x, xp.inf), total)  # about 1/x below a = -745
 
 
 def exp_bregman_split_generic(xp: Any, a: Any, b: Any, c: Any, d: Any) -> Any:

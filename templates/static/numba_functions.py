@@ -195,6 +195,10 @@ def stirling_bregman(a, b):
     if a == b:  # 0, not NaN, where e^a = e^b = 0
         return 0.0
     x, y, difference, n, big_x, big_y, t = _shifted(a, b)
+    if x == 0.0 or y == 0.0:  # below a = -745, as _functions' (and no division by 0)
+        if x == 0.0 and y == 0.0 and b - a < np.inf:
+            return _gap(b - a)
+        return np.inf if x == 0.0 else np.nan
     total = 0.0
     for i in range(n):
         u, w = x + i, y + i
@@ -229,6 +233,8 @@ def stirling_slope_difference(a, b):
     if a == b:
         return 0.0
     x, y, difference, n, big_x, big_y, t = _shifted(a, b)
+    if x == 0.0 or y == 0.0:  # -1/y + 1/x beyond the largest float
+        return np.inf if b > a else -np.inf
     total = 0.5 * (difference / big_x) / big_y
     for i in range(n):
         u, w = x + i, y + i
@@ -253,6 +259,8 @@ def stirling_slope_difference(a, b):
 def stirling_curvature(a):
     """e^a psi'(e^a) - 1, as _functions'."""
     x = np.exp(a)
+    if x == 0.0:  # about 1/x
+        return np.inf
     n = math.ceil(_SHIFTED - x) if x < _SHIFTED else 0
     inverse = 1.0 / (x + n)
     series = 0.5 * inverse
