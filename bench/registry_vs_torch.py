@@ -7,7 +7,7 @@ sides alternate round by round, so background load hits them alike. Printed per 
 median over rounds of each side's median call time, the ratios to torch, and the load
 average before and after. Ratios are printed, never asserted.
 
-    python bench/registry_vs_torch.py [--rounds N]
+    python bench/registry_vs_torch.py [--rounds N] [--only NAME ...]
 """
 
 import argparse
@@ -24,6 +24,7 @@ KERNELS = {  # name -> the inputs' maker (numpy as np, rng, the shape); x of nll
     "nll_bernoulli": "[rng.normal(0, 3, shape), rng.uniform(0, 1, shape)]",
     "nll_gaussian": "[rng.normal(0, 1, shape), rng.normal(0, 1, shape), rng.normal(0, 1, shape)]",
     "kl_poisson": "[rng.normal(0, 1, shape), rng.normal(0, 1, shape)]",
+    "kl_gamma": "[rng.normal(0, 1, shape) for _ in range(4)]",
 }
 CHILD = """
 import statistics, sys, time
@@ -77,6 +78,7 @@ def available(module: str) -> bool:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="just these kernels")
     args = parser.parse_args(argv)
     if not available("torch"):
         raise SystemExit("torch is not installed: pip install torch==2.13.0")
@@ -84,7 +86,7 @@ def main(argv=None) -> None:
     print(f"load average before: {os.getloadavg()}  shape {SHAPE} float32, value + gradients")
     header = "".join(f"{s:>11}" for s in sides)
     print(f"{'kernel':16}{header}" + "".join(f"{s + '/torch':>14}" for s in sides[:-1]))
-    for name in KERNELS:
+    for name in args.only or KERNELS:
         times = {side: [] for side in sides}
         for _ in range(args.rounds):
             for side in sides:

@@ -1,7 +1,9 @@
 """Functions loss terms use that SymPy lacks: ``klgen.sigmoid``, ``klgen.softplus``,
 ``klgen.logaddexp`` and ``klgen.xlogy``; and the forms rewrites introduce
 (``softplus_bregman``, ``sigmoid_difference``, ``exp_difference``, ``exp_bregman``,
-``exp_product``, ``log_exprel`` and its slope).
+``exp_product``, ``log_exprel`` and its slope, ``exprel``, ``rounded_sum``, ``sum_error``,
+``small_error``; for the Gamma KL ``stirling_bregman``, ``stirling_slope_difference``,
+``stirling_curvature``, ``exp_bregman_split``, ``exp_difference_split``, ``difference_sum``).
 
 Each is a SymPy function with its derivative (so the gradients stay in these functions,
 which the printers evaluate stably) and its definition in plain SymPy (``exact``), which the
@@ -230,6 +232,102 @@ class small_error(sp.Function):  # noqa: N801
         return self.args[0]
 
 
+# --- lgamma's Bregman divergence in log-coordinates (the Gamma KL) ---------------------------
+# f(x) = lgamma(x) - x log x + x is lgamma less the leading terms of Stirling's series: it is
+# convex (f'' = psi'(x) - 1/x > 0), and lgamma's own tangent gap at x = e^a, y = e^b is f's plus
+# e^b E(a - b), E(t) = e^t - 1 - t, which rewrites merge with the KL's other exponentials.
+
+
+def _stirling_f(x):
+    return sp.loggamma(x) - x * sp.log(x) + x
+
+
+class stirling_bregman(sp.Function):  # noqa: N801
+    """f(e^b) - f(e^a) - f'(e^a) (e^b - e^a), f(x) = lgamma(x) - x log x + x: the gap between f
+    and its tangent, in log-coordinates a, b (log-concentrations, so that b - a is exact).
+    Evaluated as a sum of terms that are never negative (recurrence of lgamma up to x >= 12,
+    then Stirling's series of the gap), not as the difference of lgammas, which cancels where
+    b is near a and keeps no digit at large e^a (the rewrite ``lgamma_bregman`` finds it)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        """-e^a f''(e^a) (e^b - e^a), and e^b (f'(e^b) - f'(e^a)), each difference a node."""
+        a, b = self.args
+        if argindex == 1:
+            return -stirling_curvature(a) * exp_difference(b, a)
+        return exp_product(stirling_slope_difference(a, b), b)
+
+    def exact(self):
+        a, b = self.args
+        x, y = sp.exp(a), sp.exp(b)
+        slope = sp.polygamma(0, x) - a
+        return _stirling_f(y) - _stirling_f(x) - slope * (y - x)
+
+
+class stirling_slope_difference(sp.Function):  # noqa: N801
+    """f'(e^b) - f'(e^a), f'(x) = psi(x) - log x: evaluated term by term from the same
+    recurrence and series as ``stirling_bregman``, each term a multiple of e^b - e^a, so that
+    it does not cancel where b is near a."""
+
+    nargs = 2
+
+    def exact(self):
+        a, b = self.args
+        return sp.polygamma(0, sp.exp(b)) - b - sp.polygamma(0, sp.exp(a)) + a
+
+
+class stirling_curvature(sp.Function):  # noqa: N801
+    """e^a f''(e^a) = e^a psi'(e^a) - 1, which is about e^-a / 2 for large a: evaluated from
+    its series there (e^a psi'(e^a) alone rounds to 1)."""
+
+    nargs = 1
+
+    def exact(self):
+        x = sp.exp(self.args[0])
+        return x * sp.polygamma(1, x) - 1
+
+
+class exp_bregman_split(sp.Function):  # noqa: N801
+    """exp_bregman(a, b + c - d) = e^a (e^D - 1 - D) with D = (b - a) + (c - d) summed from its
+    two differences (each exact where its terms are close: q = p gives D = 0 exactly), and
+    e^(b + c - d) as e^b e^c e^-d (no rounding of b + c - d spread by e^x) where D > 2."""
+
+    nargs = 4
+
+    def fdiff(self, argindex=1):
+        a, b, c, d = self.args
+        if argindex == 1:
+            return -exp_product(difference_sum(a, b, c, d), a)
+        slope = exp_difference_split(a, b, c, d)
+        return -slope if argindex == 4 else slope
+
+    def exact(self):
+        a, b, c, d = self.args
+        return sp.exp(b + c - d) - sp.exp(a) - sp.exp(a) * (b + c - d - a)
+
+
+class exp_difference_split(sp.Function):  # noqa: N801
+    """e^(b + c - d) - e^a = e^a expm1(D), D = (b - a) + (c - d) as in ``exp_bregman_split``."""
+
+    nargs = 4
+
+    def exact(self):
+        a, b, c, d = self.args
+        return sp.exp(b + c - d) - sp.exp(a)
+
+
+class difference_sum(sp.Function):  # noqa: N801
+    """(b - a) + (c - d), summed in that order (each difference exact where its terms are
+    close; SymPy would flatten the sum into an order of its own)."""
+
+    nargs = 4
+
+    def exact(self):
+        a, b, c, d = self.args
+        return b - a + c - d
+
+
 FUNCTIONS = (
     sigmoid,
     softplus,
@@ -247,6 +345,16 @@ FUNCTIONS = (
     sum_error,
     small_error,
 )
+# The Gamma KL's, evaluated by helpers of the same names.
+GAMMA_FUNCTIONS = (
+    stirling_bregman,
+    stirling_slope_difference,
+    stirling_curvature,
+    exp_bregman_split,
+    exp_difference_split,
+    difference_sum,
+)
+FUNCTIONS += GAMMA_FUNCTIONS
 
 
 def as_exact(expr: sp.Expr) -> sp.Expr:

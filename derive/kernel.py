@@ -243,10 +243,10 @@ def _gradients_follow(kernel: Kernel, derivation, index: int) -> bool:
 
 def evaluated(expr: sp.Expr) -> sp.Expr:
     """``expr`` as the checker compares it: klgen's functions by their definitions, and
-    every sum (over the outcomes of a distribution) and integral (over a density) evaluated,
-    a sum's summand expanded first (the logarithms of products split, as everywhere here:
-    the quantities are positive). A sum or integral SymPy cannot evaluate stays one, and
-    its step fails."""
+    every sum (over the outcomes of a distribution) and integral (over a density's support)
+    evaluated, its summand expanded first (the logarithms of products split, as everywhere
+    here: the quantities are positive). A sum or integral SymPy cannot evaluate stays one,
+    and its step fails."""
 
     def evaluate(summand, *limits):
         (index, *_), *more = limits
@@ -269,13 +269,20 @@ def evaluated(expr: sp.Expr) -> sp.Expr:
 
 
 def _integral(integrand, *limits):
-    """An integral evaluated with each |y| among its integrand and limits taken as a
-    positive symbol (SymPy integrates over limits such as -|y| then, which it cannot do
-    with the absolute value itself; a limit -|y| <= 0 is what a split at a kink gives)."""
+    """An integral with the logarithm of a density split into its terms (each integrated on
+    its own) and each |y| among its integrand and limits taken as a positive symbol (SymPy
+    integrates over limits such as -|y| then, which it cannot do with the absolute value
+    itself; a limit -|y| <= 0 is what a split at a kink gives). SymPy writes log Gamma(z + 1)
+    for some terms: loggamma(z) + log(z) by expand_func."""
+    integrand = sp.expand(sp.expand_log(integrand, force=True))
     integral = sp.Integral(integrand, *limits)
     positive = {a: sp.Dummy(positive=True) for a in integral.atoms(sp.Abs)}
-    evaluated = integral.xreplace(positive).doit()
-    return evaluated.xreplace({u: a for a, u in positive.items()})
+    done = integral.xreplace(positive).doit().xreplace({u: a for a, u in positive.items()})
+    return sp.expand_func(done.replace(_log_of_gamma, lambda e: sp.loggamma(*e.args[0].args)))
+
+
+def _log_of_gamma(e) -> bool:
+    return isinstance(e, sp.log) and isinstance(e.args[0], sp.gamma)
 
 
 def load_spec(path: Path) -> tuple[Kernel, ...]:

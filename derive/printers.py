@@ -58,6 +58,7 @@ HELPERS = {
     functions.rounded_sum: "rounded_sum",
     functions.sum_error: "sum_error",
     functions.small_error: "small_error",
+    **{f: f.__name__ for f in functions.GAMMA_FUNCTIONS},  # stirling_bregman, ...
     sp.Heaviside: "heaviside",
     Expm1MinusX: "expm1_minus_x",
 }

@@ -8,6 +8,7 @@ printers evaluate stably. A rewrite is kept only when SymPy proves the rewritten
 dropped, never used.
 """
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
 from klgen.derive import functions, numerics
 from klgen.derive.functions import (
     exp_bregman,
+    exp_bregman_split,
     exp_difference,
     exp_product,
     exprel,
@@ -29,6 +31,7 @@ from klgen.derive.functions import (
     small_error,
     softplus,
     softplus_bregman,
+    stirling_bregman,
     sum_error,
 )
 
@@ -111,6 +114,68 @@ def _softplus_bregman(expr):
 def _exp_bregman(expr):
     """e^b - e^a - e^a (b - a) -> exp_bregman(a, b) (the Poisson KL in log-rates)."""
     return _tangent_gap(expr, sp.exp, sp.exp, exp_bregman, lambda e: e)
+
+
+def _lgamma_bregman(expr):
+    """c (lgamma(e^b) - lgamma(e^a) - psi(e^a) (e^b - e^a)) -> c stirling_bregman(a, b) +
+    c (e^a - e^b - e^b (a - b)): lgamma's tangent gap is that of f = lgamma - x log x + x
+    (a node, evaluated without cancellation) plus that of x log x - x, whose exponentials
+    join the others of the term (the Gamma KL: exp_bregman_split then finds their gap)."""
+    expanded = sp.expand(expr, power_exp=False)
+    terms = len(sp.Add.make_args(expanded))
+    for slope in sorted(expanded.atoms(sp.polygamma), key=sp.default_sort_key):
+        order, x = slope.args
+        if order != 0 or not isinstance(x, sp.exp):
+            continue
+        for f in sorted(expanded.atoms(sp.loggamma), key=sp.default_sort_key):
+            y, coeff = f.args[0], expanded.coeff(f)
+            if y == x or not isinstance(y, sp.exp) or coeff == 0:
+                continue
+            gap = sp.loggamma(y) - sp.loggamma(x) - slope * (y - x)
+            rest = sp.expand(expanded - coeff * gap, power_exp=False)
+            if len(sp.Add.make_args(rest)) <= terms - 3:
+                a, b = x.args[0], y.args[0]
+                outer = sp.exp(a) - sp.exp(b) - sp.exp(b) * (a - b)
+                return coeff * stirling_bregman(a, b) + sp.expand(
+                    rest + coeff * outer, power_exp=False
+                )
+    return expr
+
+
+def _exp_bregman_split(expr):
+    """c (e^(b + c - d) - e^a - e^a (b + c - d - a)) -> c exp_bregman_split(a, b, c, d), for
+    symbols a, b, c, d: the gap of e^x between a and a + D, D = (b - a) + (c - d) summed from
+    its differences (b the argument whose name shares the longest start with a's: log_rate
+    with log_rate_p), so that D is 0 exactly where b = a and c = d."""
+    expanded = sp.powsimp(sp.expand(expr, power_exp=False), combine="exp")
+    terms = len(sp.Add.make_args(expanded))
+    exponentials = sorted(expanded.atoms(sp.exp), key=sp.default_sort_key)
+    for low in exponentials:
+        a = low.args[0]
+        for high in exponentials:
+            pairs = _two_differences(high.args[0] - a, a)
+            coeff = expanded.coeff(high)
+            if pairs is None or coeff == 0:
+                continue
+            gap = high - low - low * (high.args[0] - a)
+            rest = sp.expand(expanded - coeff * gap, power_exp=False)
+            if len(sp.Add.make_args(rest)) <= terms - 3:
+                return coeff * exp_bregman_split(a, *pairs) + rest
+    return expr
+
+
+def _two_differences(shift, a):
+    """(b, c, d) with shift = (b - a) + (c - d), all symbols, b the one named most like a; or
+    None."""
+    if not a.is_Symbol:
+        return None
+    plus = [t for t in sp.Add.make_args(shift) if t.is_Symbol]
+    minus = [-t for t in sp.Add.make_args(shift) if (-t).is_Symbol]
+    if len(plus) != 2 or len(minus) != 2 or a not in minus or len(sp.Add.make_args(shift)) != 4:
+        return None
+    (d,) = (m for m in minus if m != a)
+    b, c = sorted(plus, key=lambda p: -len(os.path.commonprefix([p.name, a.name])))
+    return b, c, d
 
 
 def _opposite_pairs(expr, function, pair):
@@ -383,6 +448,18 @@ RULES = (
         "e^b - e^a - e^a (b - a) -> e^a (e^d - 1 - d) or e^b - e^a (1 + d): no cancellation "
         "near b = a",
         _exp_bregman,
+    ),
+    Rule(
+        "lgamma_bregman",
+        "lgamma(e^b) - lgamma(e^a) - psi(e^a) (e^b - e^a) -> the gap of lgamma - x log x + x "
+        "(a sum of terms of one sign) + e^a - e^b - e^b (a - b): no cancellation near b = a",
+        _lgamma_bregman,
+    ),
+    Rule(
+        "exp_bregman_split",
+        "e^(b + c - d) - e^a - e^a (b + c - d - a) -> e^a E((b - a) + (c - d)): no "
+        "cancellation near D = 0, which q = p gives exactly",
+        _exp_bregman_split,
     ),
     Rule(
         "sigmoid_difference",

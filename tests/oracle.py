@@ -28,6 +28,10 @@ DPS = 60
 MAX_DPS = 4000
 TEXTBOOK_DPS = 720
 TINY = mpmath.mpf(10) ** -400  # below every float type's smallest number
+# Textbook terms that cannot lose their information inside themselves at DPS digits (no
+# log(1 + e^-x), no e^x of a far exponent added to 1): they start at DPS (twice a tiny
+# input's exponent still added). kl_gamma's psi and loggamma take seconds at 720 digits.
+TEXTBOOK_DPS_OF = {"kl_gamma": DPS}
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,8 @@ class Oracle:
             # 1e-122 at 120): two evaluations then agree on 0. Start beyond every float64
             # exponent, twice over (e^-745 squared), and beyond twice a tiny input's exponent.
             tiny = max((-int(mpmath.floor(mpmath.log10(abs(v)))) for v in x if v), default=0)
-            start = min(max(TEXTBOOK_DPS, DPS + 2 * tiny), MAX_DPS)
+            floor = TEXTBOOK_DPS_OF.get(self.spec.name, TEXTBOOK_DPS)
+            start = min(max(floor, DPS + 2 * tiny), MAX_DPS)
         results = []
         for textbook, stable in zip(*self._functions, strict=True):
             value = exact_sum(textbook, x, start)
@@ -192,6 +197,8 @@ BOUNDED = {  # data: a probability, an intensity
 EXPONENTS = {
     name: 750.0 for name in ("log_rate", "log_rate_p", "logvar", "log_scale", "log_scale_p")
 }
+# kl_gamma's log-concentrations: within +-50 (concentrations from 2e-22 to 5e21).
+EXPONENTS |= {"log_concentration": 50.0, "log_concentration_p": 50.0}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ def formulas() -> dict:
         from torch.distributions import (
             Bernoulli,
             ContinuousBernoulli,
+            Gamma,
             Laplace,
             Normal,
             Poisson,
@@ -28,6 +29,9 @@ def formulas() -> dict:
     def laplace(loc, log_scale):
         return Laplace(loc, log_scale.exp(), validate_args=False)
 
+    def gamma(log_concentration, log_rate):
+        return Gamma(log_concentration.exp(), log_rate.exp(), validate_args=False)
+
     return {
         "kl_bernoulli": lambda a, b: kl_divergence(bernoulli(a), bernoulli(b)),
         "nll_bernoulli": lambda a, x: F.binary_cross_entropy_with_logits(a, x, reduction="none"),
@@ -36,6 +40,7 @@ def formulas() -> dict:
         ),
         "kl_poisson": lambda r, s: kl_divergence(poisson(r), poisson(s)),
         "kl_laplace": lambda m, s, m_p, s_p: kl_divergence(laplace(m, s), laplace(m_p, s_p)),
+        "kl_gamma": lambda a, b, a_p, b_p: kl_divergence(gamma(a, b), gamma(a_p, b_p)),
         "nll_gaussian": lambda x, m, lv: (
             -Normal(m, (lv / 2).exp(), validate_args=False).log_prob(x)
         ),

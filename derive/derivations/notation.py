@@ -270,6 +270,19 @@ class KlLatexPrinter(LatexPrinter):
     def _call(self, latex: str) -> str:
         return _unbraced_call(latex) if self.breakable else latex
 
+    def _print_loggamma(self, expr, exp=None):
+        return r"\ln\Gamma" + self._print_paren_argument(expr.args[0])
+
+    def _print_polygamma(self, expr, exp=None):
+        """psi(x) for polygamma(0, x), psi'(x) for polygamma(1, x): as the Gamma KL reads."""
+        order, x = expr.args
+        if order in (0, 1):
+            return r"\psi" + ("'" if order == 1 else "") + self._print_paren_argument(x)
+        return super()._print_polygamma(expr, exp)
+
+    def _print_paren_argument(self, x) -> str:
+        return r"\left(" + self._print(x) + r"\right)"
+
     def _print_Symbol(self, expr, style="plain"):
         return _latex_name(expr.name) or super()._print_Symbol(expr, style)
 

@@ -2,9 +2,9 @@
 klgen generates from spec files (derive/functions.py defines them; derive/printers.py calls
 them). Each writes into ``out`` (float64, the blocks' compute type) and allocates only a
 work array or a mask, except the rewrites' forms (softplus_bregman, sigmoid_difference,
-exp_difference, exp_bregman, log_exprel and its slope, exprel, sum_error, small_error),
-which copy their cases into it.
-The ``_generic`` twins compute the same on arrays of any array-API namespace ``xp`` (torch,
+exp_difference, exp_bregman, log_exprel and its slope, exprel, sum_error, small_error, and
+the Gamma KL's stirling_bregman and the others below), which copy their cases into it. The
+``_generic`` twins compute the same on arrays of any array-API namespace ``xp`` (torch,
 CuPy, JAX...), returning new arrays."""
 
 from typing import Any
@@ -348,3 +348,281 @@ def logsumexp_rows_generic(xp: Any, terms: Any) -> tuple[Any, Any]:
     exponentials = xp.exp(terms - shift)
     total = xp.sum(exponentials, axis=-1, keepdims=True)
     return xp.log(total[..., 0]) + shift[..., 0], exponentials / total
+
+
+# --- The Gamma KL: lgamma's tangent gap in log-coordinates -----------------------------------
+# f(x) = lgamma(x) - x log x + x. Below x = _SHIFTED the helpers step x up by an integer n with
+# f(x) = f(x + n) + sum_{i < n} h(x + i), h(u) = (u + 1) log(1 + 1/u) - 1 (from lgamma(x + 1) =
+# lgamma(x) + log x), so that f' = psi - log and f'' = psi' - 1/x get the same sums of h' = -l,
+# l(u) = 1/u - log(1 + 1/u), and of h'' = 1/(u^2 (u + 1)), all of one sign; above it they use
+# Stirling's series f(x) = log(2 pi)/2 - log(x)/2 + sum_k B_2k / (2k (2k - 1) x^(2k - 1)).
+# _BERNOULLI holds B_2, ..., B_20 (tests/test_registry.py checks them against sympy.bernoulli):
+# the first term left out changes a result by less than 1e-18 of itself at x = 12.
+_SHIFTED = 12
+_BERNOULLI = (
+    1 / 6,
+    -1 / 30,
+    1 / 42,
+    -1 / 30,
+    5 / 66,
+    -691 / 2730,
+    7 / 6,
+    -3617 / 510,
+    43867 / 798,
+    -174611 / 330,
+)
+
+
+def _gap(xp: Any, t: Any) -> Any:
+    """E(t) = e^t - 1 - t, without its cancellation near 0."""
+    return expm1_minus_x_generic(xp, t, xp.expm1(t), _SERIES)
+
+
+def _shifted(xp: Any, a: Any, b: Any) -> tuple[Any, ...]:
+    """The common start of the Stirling helpers: x = e^a, y = e^b, y - x (as x expm1(b - a)
+    where |b - a| <= 1), the shift n (0 where min(x, y) >= _SHIFTED, else the integer taking
+    it there), X = x + n, Y = y + n and t = log(Y/X)."""
+    x, y = xp.exp(a), xp.exp(b)
+    near = xp.abs(b - a) <= 1.0  # beyond, e^(b - a) would spread the rounding of b - a
+    difference = xp.where(near, x * xp.expm1(xp.where(near, b - a, xp.zeros_like(a))), y - x)
+    low = xp.minimum(x, y)
+    n = xp.where(low < _SHIFTED, xp.ceil(_SHIFTED - low), xp.zeros_like(low))
+    big_x, big_y = x + n, y + n
+    t = xp.where(n > 0, _log_ratio(xp, difference, big_y, big_x), b - a)
+    return x, y, difference, n, big_x, big_y, t
+
+
+def _log_ratio(xp: Any, difference: Any, top: Any, bottom: Any) -> Any:
+    """log(top / bottom) given difference = top - bottom: log1p(difference / bottom) where
+    the ratio is near 1, the log of the quotient elsewhere."""
+    ratio = difference / bottom
+    near = xp.abs(ratio) <= 0.5
+    return xp.where(
+        near, xp.log1p(xp.where(near, ratio, xp.zeros_like(ratio))), xp.log(top / bottom)
+    )
+
+
+def _gap_of(xp: Any, t: Any, difference: Any, bottom: Any) -> Any:
+    """E(t) for t = log(top / bottom), difference = top - bottom: as difference / bottom - t
+    where |t| > 1 (e^t of the rounded t would carry t times its rounding)."""
+    near = xp.abs(t) <= 1.0
+    return xp.where(near, _gap(xp, xp.where(near, t, xp.zeros_like(t))), difference / bottom - t)
+
+
+def _ell(xp: Any, u: Any) -> Any:
+    """l(u) = 1/u - log1p(1/u) > 0: as v - log1p(v), v = 1/u, above v = 1, and below as
+    E(log1p(v)) (v = e^s - 1 for s = log1p(v)), where v and log1p(v) would cancel."""
+    v = 1.0 / u
+    small = v <= 1.0
+    return xp.where(
+        small, _gap(xp, xp.log1p(xp.where(small, v, xp.zeros_like(v)))), v - xp.log1p(v)
+    )
+
+
+def _h(xp: Any, u: Any) -> Any:
+    """h(u) = (u + 1) log1p(1/u) - 1 > 0, as (1 + v) E(-s) / v with v = 1/u, s = log1p(v)
+    (the same, with e^-s = 1/(1 + v)): no 1 - 1 cancellation at large u."""
+    v = 1.0 / u
+    return (1.0 + v) * _gap(xp, -xp.log1p(v)) * u
+
+
+def _z(xp: Any, difference: Any, u: Any, w: Any) -> Any:
+    """z = (u - w) / ((u + 1) w), w - u = difference: (w + 1) u / ((u + 1) w) = 1 + z."""
+    return -(difference / (u + 1.0)) / w
+
+
+def stirling_bregman_generic(xp: Any, a: Any, b: Any) -> Any:
+    """f(e^b) - f(e^a) - f'(e^a) (e^b - e^a), f(x) = lgamma(x) - x log x + x: the sum over
+    i < n of h's gaps between u = x + i and w = y + i, then f's gap between X and Y from
+    Stirling's series, E(t)/2 + sum_k c_k X^-m (E(-m t) + m E(t)) (E(t) = e^t - 1 - t,
+    t = log(Y/X), m = 2k - 1). h's gap is (w - u) l(u) + h(w) - h(u) = (w - u)/u + (w + 1)
+    log1p(z), written (w - u)^2 / (u w (u + 1)) - (w + 1) E(log1p(z)) where |z| <= 1/2 (the
+    second at most half the first), and E(d) + (w + 1) log1p((w - u)/(u + 1)) - w d where
+    u, w < 1/2 (where h(w) - h(u) ~ log(u/w) would cancel): every term of one sign, and within
+    each a cancellation of a few bits at most."""
+    x, y, difference, n, big_x, big_y, t = _shifted(xp, a, b)
+    zeros = xp.zeros_like(t)
+    total = zeros
+    for i in range(_SHIFTED):
+        on = n > i
+        u, w = xp.where(on, x + i, 1.0 + zeros), xp.where(on, y + i, 1.0 + zeros)
+        delta = xp.where(on, difference, zeros)
+        z = _z(xp, delta, u, w)
+        near = xp.abs(z) <= 0.5
+        z_near = xp.where(near, z, zeros)
+        close = (delta / u) * (delta / w) / (u + 1.0) - (w + 1.0) * _gap(xp, xp.log1p(z_near))
+        far = delta * _ell(xp, u) + _h(xp, w) - _h(xp, u)
+        if i == 0:  # u, w < 1/2: log1p(z) = log1p(w) - log1p(u) - d, and E(d) holds the rest
+            tiny = xp.maximum(x, y) < 0.5
+            d = xp.where(tiny, b - a, zeros)
+            rest = (w + 1.0) * xp.log1p(delta / (u + 1.0)) - w * d
+            far = xp.where(tiny, _gap_of(xp, d, delta, u) + rest, far)
+        total = total + xp.where(near, close, far)
+    near = xp.abs(t) <= 1.0
+    t_near = xp.where(near, t, zeros)
+    inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
+    gap_t, expm1_t = _gap(xp, t_near), difference / big_x  # e^t - 1 = (Y - X)/X
+    series = 0.5 * _gap_of(xp, t, difference, big_x)
+    for k, bernoulli in enumerate(_BERNOULLI, start=1):
+        m = 2 * k - 1
+        power_x = inverse_x**m
+        close = power_x * (_gap(xp, -m * t_near) + m * gap_t)
+        far = inverse_y**m - power_x + m * power_x * expm1_t
+        series = series + bernoulli / (2 * k * m) * xp.where(near, close, far)
+    # Below a = -745 (e^a = 0, beyond the log-concentrations' range): E(b - a) where both
+    # underflow (the rest is below 1e-300), +inf where e^a alone does (about e^b / e^a), NaN
+    # where e^b alone does.
+    underflow = xp.where(y == 0, _gap(xp, b - a), xp.full_like(t, xp.inf))
+    value = xp.where(x == 0, underflow, xp.where(y == 0, xp.full_like(t, xp.nan), total + series))
+    return xp.where(a == b, zeros, value)  # 0, not NaN, where e^a = e^b = 0
+
+
+def stirling_slope_difference_generic(xp: Any, a: Any, b: Any) -> Any:
+    """f'(e^b) - f'(e^a), f'(x) = psi(x) - log x = f'(X) - sum_{i < n} l(x + i): the
+    differences l(w) - l(u) (u = x + i, w = y + i) as z/u + E(log1p(z)) where |z| <= 1/2
+    (no cancellation beyond 2x), and f'(Y) - f'(X) = (Y - X)/(2XY) + sum_k B_2k/(2k)
+    (X^-2k - Y^-2k): each a multiple of y - x, so none cancels where b is near a."""
+    x, y, difference, n, big_x, big_y, t = _shifted(xp, a, b)
+    zeros = xp.zeros_like(t)
+    total = 0.5 * (difference / big_x) / big_y
+    for i in range(_SHIFTED):
+        on = n > i
+        u, w = xp.where(on, x + i, 1.0 + zeros), xp.where(on, y + i, 1.0 + zeros)
+        z = _z(xp, xp.where(on, difference, zeros), u, w)
+        near = xp.abs(z) <= 0.5
+        close = z / u + _gap(xp, xp.log1p(xp.where(near, z, zeros)))
+        total = total - xp.where(near, close, _ell(xp, w) - _ell(xp, u))
+    near = xp.abs(t) <= 1.0
+    t_near = xp.where(near, t, zeros)
+    inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
+    for k, bernoulli in enumerate(_BERNOULLI, start=1):
+        m = 2 * k
+        close = -(inverse_x**m) * xp.expm1(-m * t_near)
+        total = total + bernoulli / m * xp.where(near, close, inverse_x**m - inverse_y**m)
+    # Below a = -745: -1/y + 1/x, beyond the largest float.
+    infinite = xp.where(b > a, xp.full_like(t, xp.inf), xp.full_like(t, -xp.inf))
+    return xp.where(a == b, zeros, xp.where((x == 0) | (y == 0), infinite, total))
+
+
+def stirling_curvature_generic(xp: Any, a: Any) -> Any:
+    """e^a psi'(e^a) - 1 = x f''(x) = (x/X) (X psi'(X) - 1) + sum_{i < n} x / ((x + i)^2
+    (x + i + 1)) (x = e^a, X = x + n >= 12), X psi'(X) - 1 = 1/(2X) + sum_k B_2k / X^2k from
+    Stirling's series: every term positive (no 1 - 1 cancellation at large x, where the
+    result is about 1/(2x))."""
+    x = xp.exp(a)
+    n = xp.where(x < _SHIFTED, xp.ceil(_SHIFTED - x), xp.zeros_like(x))
+    inverse = 1.0 / (x + n)
+    series = 0.5 * inverse
+    for k, bernoulli in enumerate(_BERNOULLI, start=1):
+        series = series + bernoulli * inverse ** (2 * k)
+    total = x * inverse * series
+    for i in range(_SHIFTED):
+        u = x + i
+        total = total + xp.where(n > i, (x / u) / (u * (u + 1.0)), xp.zeros_like(x))
+    return xp.where(x == 0, xp.full_like(x, xp.inf), total)  # about 1/x below a = -745
+
+
+def exp_bregman_split_generic(xp: Any, a: Any, b: Any, c: Any, d: Any) -> Any:
+    """e^a E(D), D = (b - a) + (c - d), while D <= 2; beyond, e^(b + c - d) (1 - (1 + D) e^-D)
+    with e^(b + c - d) as a product of e^b, e^c and e^-d (each exponent exact)."""
+    shift = difference_sum_generic(xp, a, b, c, d)
+    near = shift <= 2.0
+    zeros = xp.zeros_like(shift)
+    near_value = exp_product_generic(xp, _gap(xp, xp.where(near, shift, zeros)), a)
+    far_shift = xp.where(near, xp.full_like(shift, 3.0), shift)
+    tangent = 1.0 - (1.0 + far_shift) * xp.exp(-far_shift)
+    return xp.where(near, near_value, _exp_of_sum(xp, tangent, b, c, d))
+
+
+def exp_difference_split_generic(xp: Any, a: Any, b: Any, c: Any, d: Any) -> Any:
+    """e^(b + c - d) - e^a: e^a expm1(D) while |D| <= 1, beyond e^b e^c e^-d - e^a (the two
+    at least a factor e apart)."""
+    shift = difference_sum_generic(xp, a, b, c, d)
+    near = xp.abs(shift) <= 1.0
+    near_value = exp_product_generic(xp, xp.expm1(xp.where(near, shift, xp.zeros_like(shift))), a)
+    far_value = _exp_of_sum(xp, xp.ones_like(shift), b, c, d) - xp.exp(a)
+    return xp.where(near, near_value, far_value)
+
+
+def difference_sum_generic(xp: Any, a: Any, b: Any, c: Any, d: Any) -> Any:
+    """(b - a) + (c - d), its three roundings' errors added back (Knuth's two-sum): 0 exactly
+    where b = a and c = d, and accurate where the two differences cancel (a Gamma of the
+    prior's mean, D = log(a/a_p) - log(b/b_p))."""
+    first, first_lo = _two_sum(b, -a)
+    second, second_lo = _two_sum(c, -d)
+    total, total_lo = _two_sum(first, second)
+    lo = (first_lo + second_lo) + total_lo
+    return total + xp.where(xp.isfinite(lo), lo, xp.zeros_like(lo))
+
+
+def _exp_of_sum(xp: Any, m: Any, b: Any, c: Any, d: Any) -> Any:
+    """m e^(b + c - d) with b + c - d summed exactly (two two-sums, hi + lo) and 2**k applied
+    last: no rounding of the exponent spread by e^x, and no overflow of a part."""
+    s, s_lo = _two_sum(c, -d)
+    hi, hi_lo = _two_sum(b, s)
+    return exp_product_generic(xp, m * (1.0 + (s_lo + hi_lo)), hi)
+
+
+def _two_sum(a: Any, b: Any) -> tuple[Any, Any]:
+    """(s, e): s = a + b rounded and e its rounding error (Knuth), s + e = a + b exactly."""
+    s = a + b
+    from_b = s - a
+    return s, (a - (s - from_b)) + (b - from_b)
+
+
+def stirling_bregman(
+    a: NDArray[np.float64], b: NDArray[np.float64], out: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """out = :func:`stirling_bregman_generic` (its cases, on new arrays)."""
+    np.copyto(out, stirling_bregman_generic(np, a, b))
+    return out
+
+
+def stirling_slope_difference(
+    a: NDArray[np.float64], b: NDArray[np.float64], out: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """out = :func:`stirling_slope_difference_generic`."""
+    np.copyto(out, stirling_slope_difference_generic(np, a, b))
+    return out
+
+
+def stirling_curvature(a: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
+    """out = :func:`stirling_curvature_generic`."""
+    np.copyto(out, stirling_curvature_generic(np, a))
+    return out
+
+
+def exp_bregman_split(
+    a: NDArray[np.float64],
+    b: NDArray[np.float64],
+    c: NDArray[np.float64],
+    d: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """out = :func:`exp_bregman_split_generic`."""
+    np.copyto(out, exp_bregman_split_generic(np, a, b, c, d))
+    return out
+
+
+def exp_difference_split(
+    a: NDArray[np.float64],
+    b: NDArray[np.float64],
+    c: NDArray[np.float64],
+    d: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """out = :func:`exp_difference_split_generic`."""
+    np.copyto(out, exp_difference_split_generic(np, a, b, c, d))
+    return out
+
+
+def difference_sum(
+    a: NDArray[np.float64],
+    b: NDArray[np.float64],
+    c: NDArray[np.float64],
+    d: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """out = :func:`difference_sum_generic`."""
+    np.copyto(out, difference_sum_generic(np, a, b, c, d))
+    return out

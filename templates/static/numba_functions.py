@@ -197,3 +197,180 @@ def row_logsumexp(terms):
         terms[j] = np.exp(terms[j] - shift)
         total += terms[j]
     return np.log(total) + shift, total
+
+
+# The Gamma KL's helpers, as _functions' (which say why): the shift below _SHIFTED and
+# Stirling's series above it, with B_2, ..., B_20.
+_SHIFTED = 12
+_BERNOULLI = np.array(
+    [1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510, 43867 / 798]
+    + [-174611 / 330]
+)
+
+
+@numba.njit(inline="always")
+def _gap(t):
+    return expm1_minus_x(t, np.expm1(t))
+
+
+@numba.njit(inline="always")
+def _gap_of(t, difference, bottom):
+    """E(t) for t = log(top / bottom), difference = top - bottom, as _functions'."""
+    return _gap(t) if abs(t) <= 1.0 else difference / bottom - t
+
+
+@numba.njit(inline="always")
+def _ell(u):
+    """1/u - log1p(1/u), as _functions'."""
+    v = 1.0 / u
+    return _gap(np.log1p(v)) if v <= 1.0 else v - np.log1p(v)
+
+
+@numba.njit(inline="always")
+def _h(u):
+    """(u + 1) log1p(1/u) - 1, as _functions'."""
+    v = 1.0 / u
+    return (1.0 + v) * _gap(-np.log1p(v)) * u
+
+
+@numba.njit(inline="always")
+def _shifted(a, b):
+    """(x, y, y - x, n, X, Y, log(Y/X)), as _functions._shifted."""
+    x, y, d = np.exp(a), np.exp(b), b - a
+    difference = x * np.expm1(d) if abs(d) <= 1.0 else y - x
+    low = min(x, y)
+    n = math.ceil(_SHIFTED - low) if low < _SHIFTED else 0
+    if n == 0:
+        return x, y, difference, 0, x, y, d
+    big_x, big_y = x + n, y + n
+    ratio = difference / big_x
+    t = np.log1p(ratio) if abs(ratio) <= 0.5 else np.log(big_y / big_x)
+    return x, y, difference, n, big_x, big_y, t
+
+
+@numba.njit(inline="always")
+def stirling_bregman(a, b):
+    """f(e^b) - f(e^a) - f'(e^a) (e^b - e^a), f(x) = lgamma(x) - x log x + x, as
+    _functions.stirling_bregman_generic."""
+    if a == b:  # 0, not NaN, where e^a = e^b = 0
+        return 0.0
+    x, y, difference, n, big_x, big_y, t = _shifted(a, b)
+    if x == 0.0 or y == 0.0:  # below a = -745, as _functions' (and no division by 0)
+        if x == 0.0 and y == 0.0 and b - a < np.inf:
+            return _gap(b - a)
+        return np.inf if x == 0.0 else np.nan
+    total = 0.0
+    for i in range(n):
+        u, w = x + i, y + i
+        z = -(difference / (u + 1.0)) / w
+        if abs(z) <= 0.5:
+            total += (difference / u) * (difference / w) / (u + 1.0)
+            total -= (w + 1.0) * _gap(np.log1p(z))
+        elif i == 0 and max(x, y) < 0.5:
+            d = b - a
+            total += _gap_of(d, difference, u) + (w + 1.0) * np.log1p(difference / (u + 1.0))
+            total -= w * d
+        else:
+            total += difference * _ell(u) + _h(w) - _h(u)
+    near = abs(t) <= 1.0
+    total += 0.5 * _gap_of(t, difference, big_x)
+    inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
+    gap_t, expm1_t = _gap(t), difference / big_x
+    for j in range(_BERNOULLI.size):
+        m = 2 * j + 1
+        power_x = inverse_x**m
+        if near:
+            term = power_x * (_gap(-m * t) + m * gap_t)
+        else:
+            term = inverse_y**m - power_x + m * power_x * expm1_t
+        total += _BERNOULLI[j] / ((m + 1) * m) * term
+    return total
+
+
+@numba.njit(inline="always")
+def stirling_slope_difference(a, b):
+    """f'(e^b) - f'(e^a), f'(x) = psi(x) - log x, as _functions'."""
+    if a == b:
+        return 0.0
+    x, y, difference, n, big_x, big_y, t = _shifted(a, b)
+    if x == 0.0 or y == 0.0:  # -1/y + 1/x beyond the largest float
+        return np.inf if b > a else -np.inf
+    total = 0.5 * (difference / big_x) / big_y
+    for i in range(n):
+        u, w = x + i, y + i
+        z = -(difference / (u + 1.0)) / w
+        if abs(z) <= 0.5:
+            total -= z / u + _gap(np.log1p(z))
+        else:
+            total -= _ell(w) - _ell(u)
+    inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
+    near = abs(t) <= 1.0
+    for j in range(_BERNOULLI.size):
+        m = 2 * j + 2
+        if near:
+            term = -(inverse_x**m) * np.expm1(-m * t)
+        else:
+            term = inverse_x**m - inverse_y**m
+        total += _BERNOULLI[j] / m * term
+    return total
+
+
+@numba.njit(inline="always")
+def stirling_curvature(a):
+    """e^a psi'(e^a) - 1, as _functions'."""
+    x = np.exp(a)
+    if x == 0.0:  # about 1/x
+        return np.inf
+    n = math.ceil(_SHIFTED - x) if x < _SHIFTED else 0
+    inverse = 1.0 / (x + n)
+    series = 0.5 * inverse
+    for j in range(_BERNOULLI.size):
+        series += _BERNOULLI[j] * inverse ** (2 * j + 2)
+    total = x * inverse * series
+    for i in range(n):
+        u = x + i
+        total += (x / u) / (u * (u + 1.0))
+    return total
+
+
+@numba.njit(inline="always")
+def _two_sum(a, b):
+    s = a + b
+    from_b = s - a
+    return s, (a - (s - from_b)) + (b - from_b)
+
+
+@numba.njit(inline="always")
+def difference_sum(a, b, c, d):
+    """(b - a) + (c - d) with the roundings' errors added back, as _functions'."""
+    first, first_lo = _two_sum(b, -a)
+    second, second_lo = _two_sum(c, -d)
+    total, total_lo = _two_sum(first, second)
+    lo = (first_lo + second_lo) + total_lo
+    return total + lo if np.isfinite(lo) else total
+
+
+@numba.njit(inline="always")
+def _exp_of_sum(m, b, c, d):
+    """m e^(b + c - d), the exponent summed exactly, as _functions'."""
+    s, s_lo = _two_sum(c, -d)
+    hi, hi_lo = _two_sum(b, s)
+    return exp_product(m * (1.0 + (s_lo + hi_lo)), hi)
+
+
+@numba.njit(inline="always")
+def exp_bregman_split(a, b, c, d):
+    """e^a E(D), D = (b - a) + (c - d), as _functions'."""
+    shift = difference_sum(a, b, c, d)
+    if shift <= 2.0:
+        return exp_product(_gap(shift), a)
+    return _exp_of_sum(1.0 - (1.0 + shift) * np.exp(-shift), b, c, d)
+
+
+@numba.njit(inline="always")
+def exp_difference_split(a, b, c, d):
+    """e^(b + c - d) - e^a, as _functions'."""
+    shift = difference_sum(a, b, c, d)
+    if abs(shift) <= 1.0:
+        return exp_product(np.expm1(shift), a)
+    return _exp_of_sum(1.0, b, c, d) - np.exp(a)
