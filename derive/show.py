@@ -28,6 +28,7 @@ from klgen.derive.files import write_file
 
 TEMPLATES = templates.DIRECTORY
 LONG = 400  # characters of LaTeX beyond which a step's repeated parts get names
+WIDE = 180  # ... and beyond which its longest parts get names too
 INDENT = 4  # columns the text format indents an expression by
 
 
@@ -153,8 +154,31 @@ def _named_parts(lhss, exprs, names) -> tuple[tuple[str, str], ...]:
             when = "" if len(arms) == 1 else r",\quad \text{otherwise}"
             if condition != sp.true:
                 when = r",\quad \text{where } " + to_latex(condition, names)
-            shown.append((lhs, tex(arm) + when))
-    return (*shown, *((to_latex(w), tex(value)) for w, value in definitions))
+            shown.append((lhs, tex(_shortened(arm, symbols, definitions, tex)) + when))
+    named = []
+    while definitions:  # a definition may be shortened in turn, adding definitions
+        w, value = definitions.pop(0)
+        named.append((to_latex(w), tex(_shortened(value, symbols, definitions, tex))))
+    return (*shown, *named)
+
+
+def _shortened(expr, symbols, definitions, tex):
+    """``expr`` with its longest parts named (appended to ``definitions``) until its LaTeX
+    is at most WIDE characters: a function's arguments or a fraction cannot break across
+    lines, however the display is broken."""
+    while len(tex(expr)) > WIDE:
+        parts = [
+            e
+            for e in sp.preorder_traversal(expr)
+            if e is not expr and isinstance(e, sp.Expr) and not e.is_Atom and len(tex(e)) > 40
+        ]
+        if not parts:
+            return expr
+        longest = max(parts, key=lambda e: len(tex(e)))
+        w = next(symbols)
+        definitions.append((w, longest))
+        expr = expr.xreplace({longest: w})
+    return expr
 
 
 def _status(outcome: StepResult | None) -> str:
