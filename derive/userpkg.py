@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sympy as sp
+from sympy.printing.pycode import MpmathPrinter
 
 from klgen.derive import ir, rewrites
 from klgen.derive.codegen import runtime_files
@@ -191,12 +192,19 @@ def render_kernels(
     return files
 
 
+class _MpmathPrinter(MpmathPrinter):
+    """SymPy's mpmath printer, with polygamma (the Gamma KL's nodes' definitions) as
+    mpmath.psi."""
+
+    def _print_polygamma(self, expr):
+        order, x = (self._print(a) for a in expr.args)
+        return f"mpmath.psi({order}, {x})"
+
+
 def render_tests(kernels: tuple[Kernel, ...], package: Path, tests: Path, backends) -> str:
     """A pytest module checking every kernel of the package at ``package``: gradients against
     central finite differences, values against mpmath."""
-    from sympy.printing.pycode import MpmathPrinter
-
-    printer = MpmathPrinter({"fully_qualified_modules": True})
+    printer = _MpmathPrinter({"fully_qualified_modules": True})
     cases = []
     for kernel in kernels:
         real = {a: sp.Symbol(a.name, real=True) for a in kernel.args}
