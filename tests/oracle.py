@@ -187,8 +187,9 @@ BOUNDED = {("nll_bernoulli", "x"): (0.0, 1.0)}  # data: a probability
 # exponential is neither 0 nor inf, with its overflow and underflow edges (|x| <= 745 in
 # float64); values beyond it are drawn uniformly from it again.
 EXPONENTS = {"log_rate": 750.0, "log_rate_p": 750.0, "logvar": 750.0}
-# kl_gamma's log-concentrations: within +-50 (concentrations from 2e-22 to 5e21).
-EXPONENTS |= {"log_concentration": 50.0, "log_concentration_p": 50.0}
+# kl_gamma's log-concentrations: within +-700 (concentrations from 1e-304 to 1e304; e^x is
+# 0 below -745 and inf above 709).
+EXPONENTS |= {"log_concentration": 700.0, "log_concentration_p": 700.0}
 
 
 @dataclass(frozen=True)
