@@ -196,7 +196,14 @@ def render_tests(kernels: tuple[Kernel, ...], package: Path, tests: Path, backen
     central finite differences, values against mpmath."""
     from sympy.printing.pycode import MpmathPrinter
 
-    printer = MpmathPrinter({"fully_qualified_modules": True})
+    class Printer(MpmathPrinter):
+        """SymPy's, with polygamma(n, x) as mpmath.psi(n, x) (SymPy prints none)."""
+
+        def _print_polygamma(self, expr):
+            order, x = (self._print(a) for a in expr.args)
+            return f"{self._module_format('mpmath.psi')}({order}, {x})"
+
+    printer = Printer({"fully_qualified_modules": True})
     cases = []
     for kernel in kernels:
         real = {a: sp.Symbol(a.name, real=True) for a in kernel.args}
