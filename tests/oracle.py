@@ -197,8 +197,9 @@ BOUNDED = {  # data: a probability, an intensity
 EXPONENTS = {
     name: 750.0 for name in ("log_rate", "log_rate_p", "logvar", "log_scale", "log_scale_p")
 }
-# kl_gamma's log-concentrations: within +-50 (concentrations from 2e-22 to 5e21).
-EXPONENTS |= {"log_concentration": 50.0, "log_concentration_p": 50.0}
+# kl_gamma's log-concentrations: within +-700 (concentrations from 1e-304 to 1e304; e^x is
+# 0 below -745 and inf above 709).
+EXPONENTS |= {"log_concentration": 700.0, "log_concentration_p": 700.0}
 
 
 @dataclass(frozen=True)

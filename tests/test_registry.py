@@ -156,6 +156,19 @@ def test_gamma_beyond_its_range_raises_nothing_and_the_backends_agree():
     assert results[0][both_underflow, 0] == pytest.approx(np.expm1(-40.0) + 40.0)
 
 
+def test_the_gamma_kl_is_found_as_two_gaps_of_one_sign():
+    """The rewrites turn the Gamma KL as typed into lgamma's gap less x log x - x's
+    (stirling_bregman) and e^x's gap with the differences paired as q and p name them, each
+    proved equal to what it replaced."""
+    from klgen.derive.functions import exp_bregman_split, stirling_bregman
+    from klgen.derive.userpkg import prepare
+
+    prepared = prepare(KERNELS["kl_gamma"])
+    lc, lr, lc_p, lr_p = prepared.args
+    assert prepared.rewrites == ("lgamma_bregman", "exp_bregman_split")
+    assert prepared.term == stirling_bregman(lc, lc_p) + exp_bregman_split(lc_p, lc, lr_p, lr)
+
+
 def test_the_stirling_coefficients_are_the_bernoulli_numbers():
     """The helpers' B_2, ..., B_20 (both backends) are SymPy's Bernoulli numbers, rounded."""
     from klgen.generated import _functions, _numba_functions

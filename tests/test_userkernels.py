@@ -108,6 +108,13 @@ def test_every_emitted_function_passes_its_generated_tests(tmp_path, spec):
     run_generated_tests(tmp_path, SPECS / spec)
 
 
+@pytest.mark.slow
+def test_a_copy_of_the_gamma_spec_passes_its_generated_tests(tmp_path):
+    """The shipped Gamma KL as a user's spec: its generated tests print psi and loggamma for
+    mpmath (SymPy's printer has no polygamma)."""
+    run_generated_tests(tmp_path, ROOT / "specs" / "gamma.py")
+
+
 def _import_one(tmp_path, kernel):
     """Generate one kernel's numpy module into tmp_path and import it."""
     import importlib
