@@ -8,6 +8,8 @@ whether the step holds a MathML <math> element that the browser laid out with a 
 The screenshot is kept in $KLGEN_SCREENSHOT_DIR when that is set, to look at.
 
 Skipped (saying why) where Chromium is missing, except under CI=true, where it fails.
+Slow: the page is made with every derivation checked (about 20 s with a cold check cache,
+as CI has); CI runs these with ``pytest -m slow``.
 """
 
 import json
@@ -25,6 +27,8 @@ from checked import checked_steps
 
 from klgen.derive import checkcache, show
 from klgen.derive.derivations import ALL
+
+pytestmark = pytest.mark.slow
 
 FLAGS = [
     "--headless",
