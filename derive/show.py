@@ -167,14 +167,14 @@ def _shortened(expr, symbols, definitions, tex):
     is at most WIDE characters: a function's arguments or a fraction cannot break across
     lines, however the display is broken."""
     while len(tex(expr)) > WIDE:
-        parts = [
-            e
+        sizes = {
+            e: len(tex(e))
             for e in sp.preorder_traversal(expr)
-            if e is not expr and isinstance(e, sp.Expr) and not e.is_Atom and len(tex(e)) > 40
-        ]
-        if not parts:
+            if e is not expr and isinstance(e, sp.Expr) and not e.is_Atom
+        }
+        longest = max(sizes, key=sizes.get, default=None)
+        if longest is None or sizes[longest] <= 40:
             return expr
-        longest = max(parts, key=lambda e: len(tex(e)))
         w = next(symbols)
         definitions.append((w, longest))
         expr = expr.xreplace({longest: w})
