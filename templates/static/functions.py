@@ -329,9 +329,7 @@ def rounded_sum_generic(xp: Any, x: Any, y: Any) -> Any:
 
 def sum_error_generic(xp: Any, x: Any, y: Any) -> Any:
     """:func:`sum_error` on arrays of ``xp``."""
-    s = x + y
-    from_y = s - x
-    error = (x - (s - from_y)) + (y - from_y)
+    s, error = _two_sum(x, y)
     return xp.where(xp.isfinite(s), error, xp.zeros_like(s))
 
 

@@ -166,11 +166,8 @@ def rounded_sum(x, y):
 @numba.njit(inline="always")
 def sum_error(x, y):
     """x + y - fl(x + y) exactly (two-sum), 0 where the sum is not finite."""
-    s = x + y
-    if not np.isfinite(s):
-        return 0.0
-    from_y = s - x
-    return (x - (s - from_y)) + (y - from_y)
+    s, error = _two_sum(x, y)
+    return error if np.isfinite(s) else 0.0
 
 
 @numba.njit(inline="always")
