@@ -3,15 +3,14 @@
 Checking a derivation takes SymPy seconds (mvn_cholesky about 10 s), yet its result only
 changes when the derivation does. Each derivation's results are stored under a key made of
 its content (every step's expression, its anchor and extra checks) and of the code that
-checks it (every source file of klgen.derive, and the SymPy version), so editing a step, a
-case or the checker makes the next run check again. The folder is ``$XDG_CACHE_HOME/klgen``
-(else ``~/.cache/klgen``); a folder that cannot be read or written only means checking
-every time.
+checks it (every source file of klgen.derive, and the SymPy and mpmath versions), so
+editing a step, a case or the checker makes the next run check again. They are kept in
+``checks`` of klgen's cache folder (derive/diskcache.py); a folder that cannot be read or
+written only means checking every time.
 """
 
 import hashlib
 import json
-import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -20,16 +19,15 @@ from pathlib import Path
 
 import sympy as sp
 
-import klgen
+from klgen.derive import diskcache
 from klgen.derive.derivations import Derivation, StepResult, results
 
 FORMAT = 1  # of the stored files: bump when their layout changes
 
 
 def directory() -> Path:
-    """Where the results are kept: $XDG_CACHE_HOME/klgen, else ~/.cache/klgen."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "klgen" / "checks"
+    """Where the results are kept: $XDG_CACHE_HOME/klgen/checks, else ~/.cache/klgen/checks."""
+    return diskcache.directory("checks")
 
 
 def key(derivation: Derivation) -> str:
@@ -58,12 +56,7 @@ def _stable_srepr(expr) -> str:
 @cache
 def _code_digest() -> bytes:
     """The checker's code: klgen.derive's sources (derivations, cases, checker, rewrites)."""
-    digest = hashlib.sha256(f"{klgen.__version__} {sp.__version__}".encode())
-    root = Path(__file__).parent
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.digest()
+    return diskcache.source_digest(("derive",), ("sympy", "mpmath"))
 
 
 def checked(
@@ -95,7 +88,7 @@ def _reporting(derivation, progress) -> Iterator[StepResult]:
 def _load(path: Path, derivation: Derivation) -> list[StepResult] | None:
     """The stored results, or None when there are none (or they cannot be read or used)."""
     try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
+        stored = json.loads(diskcache.read(path) or "")
         outcomes = [
             StepResult(index, st, bool(entry["checked"]), tuple(map(str, entry["failures"])), 0.0)
             for index, (st, entry) in enumerate(zip(derivation.steps, stored, strict=True))
@@ -106,18 +99,9 @@ def _load(path: Path, derivation: Derivation) -> list[StepResult] | None:
 
 
 def _store(path: Path, outcomes: list[StepResult]) -> None:
-    """Write the results atomically; an unwritable cache is not an error, only slower."""
+    """Write the results (atomically; an unwritable cache is not an error, only slower)."""
     entries = [{"checked": o.checked, "failures": list(o.failures)} for o in outcomes]
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps(entries), encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError:
-        try:
-            temporary.unlink(missing_ok=True)
-        except OSError:
-            pass
+    diskcache.store(path, json.dumps(entries))
 
 
 class Progress:

@@ -10,6 +10,7 @@ they load and a missing ``derive`` extra are reported the same way.
 import argparse
 import importlib.util
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -223,13 +224,28 @@ def output_file(text: str) -> Path:
 
 
 def _latex(args: argparse.Namespace) -> int:
-    from klgen.derive import show
-
+    """Show derivations: a spec file's made now; klgen's own from the page kept by an earlier
+    run of the same code and options (derive/pagecache.py) unless --recheck."""
     if args.spec:
-        return show.run(args, _spec_derivations(args.spec))
-    from klgen.derive.package import every_derivation
+        from klgen.derive import show
 
-    return show.run(args, every_derivation())
+        return show.run(args, _spec_derivations(args.spec))
+    from klgen.derive import pagecache
+    from klgen.derive.files import write_or_print
+
+    args.width = args.width or shutil.get_terminal_size().columns
+    document = None if args.recheck else pagecache.load(args)
+    status = 0
+    if document is None:
+        from klgen.derive import show
+        from klgen.derive.package import every_derivation
+
+        document, status = show.page(args, every_derivation())
+        if status == 0:
+            pagecache.keep(args, document)
+    if document is not None:
+        write_or_print(args.out, document)
+    return status
 
 
 def _generate(args: argparse.Namespace) -> int:

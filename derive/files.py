@@ -17,6 +17,7 @@ import re
 import secrets
 import signal
 import stat
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -164,6 +165,14 @@ def write_files(directory: Path, texts: Mapping[str, str]) -> None:
                 tmp.unlink(missing_ok=True)
             raise
     guard.raise_held()
+
+
+def write_or_print(path: Path | None, text: str) -> None:
+    """Write ``text`` to the file ``path`` (as :func:`write_file`), or to stdout if None."""
+    if path is None:
+        sys.stdout.write(text)
+    else:
+        write_file(path, text)
 
 
 def write_file(path: Path, text: str, only_klgens: bool = False) -> None:

@@ -12,6 +12,7 @@ import argparse
 import shutil
 import sys
 import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import jinja2
@@ -24,7 +25,7 @@ from klgen.derive import checkcache
 from klgen.derive.checkcache import Progress
 from klgen.derive.derivations import ALL, Derivation, Step, StepResult
 from klgen.derive.derivations.notation import to_latex, to_text
-from klgen.derive.files import write_file
+from klgen.derive.files import write_or_print
 
 TEMPLATES = templates.DIRECTORY
 LONG = 400  # characters of LaTeX beyond which a step's repeated parts get names
@@ -49,18 +50,29 @@ class StepView:
 
 
 def run(args: argparse.Namespace, derivations: dict[str, Derivation] | None = None) -> int:
-    """Render the chosen derivations (klgen's own, or ``derivations``, e.g. a spec file's);
-    0 if every check passed, 1 if one failed, 2 on misuse."""
+    """Render the chosen derivations (klgen's own, or ``derivations``, e.g. a spec file's) to
+    stdout or --out; 0 if every check passed, 1 if one failed, 2 on misuse."""
+    document, status = page(args, derivations)
+    if document is not None:
+        write_or_print(args.out, document)
+    return status
+
+
+def page(
+    args: argparse.Namespace, derivations: Mapping[str, Derivation] | None = None
+) -> tuple[str | None, int]:
+    """The document of the chosen derivations and the status :func:`run` returns (no
+    document on misuse, after saying why on stderr)."""
     known = ALL if derivations is None else derivations
     if args.all == bool(args.name):
         print("klgen latex: give one NAME or --all", file=sys.stderr)
-        return 2
+        return None, 2
     if args.name and args.name not in known:
         names = ", ".join(known) or "none (no kernel of the spec file has a derivation)"
         print(
             f"klgen latex: unknown derivation {args.name!r}; valid names: {names}", file=sys.stderr
         )
-        return 2
+        return None, 2
     chosen = list(known.values()) if args.all else [known[args.name]]
     width = args.width or shutil.get_terminal_size().columns
     progress = Progress()
@@ -70,13 +82,8 @@ def run(args: argparse.Namespace, derivations: dict[str, Derivation] | None = No
         ]
     finally:
         progress.done()
-    document = render(views, args.format, width)
-    if args.out is not None:
-        write_file(args.out, document)
-    else:
-        sys.stdout.write(document)
     failed = any(v.status == "failed" for _, steps in views for v in steps)
-    return 1 if failed else 0
+    return render(views, args.format, width), 1 if failed else 0
 
 
 def step_views(

@@ -682,7 +682,7 @@ def _interrupt(*args, **kwargs):
         (["generate", "--out", "pkg"], (files, "render_all")),
         (["check", "--dir", "pkg"], (files, "render_all")),
         (["list"], (codegen, "kernel_modules")),
-        (["latex", "std_normal"], (show, "step_views")),
+        (["latex", "std_normal", "--recheck"], (show, "step_views")),
     ],
 )
 def test_ctrl_c_is_one_line_and_exit_130(tmp, capsys, monkeypatch, argv, where):

@@ -1,0 +1,62 @@
+"""Files klgen keeps between runs: where they live and how they are read and written.
+
+The folder is ``$XDG_CACHE_HOME/klgen`` (else ``~/.cache/klgen``). A cache is only a way to
+be faster: a file that cannot be read is a miss, one that cannot be written is skipped, and
+every write is atomic (a temporary file renamed), so two runs at once never see half a file.
+"""
+
+import hashlib
+import os
+from importlib import metadata
+from pathlib import Path
+
+import klgen
+
+
+def directory(kind: str) -> Path:
+    """The folder of one kind of kept file (``checks``, ``pages``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "klgen" / kind
+
+
+def read(path: Path) -> str | None:
+    """The file's text, or None when there is none (or it cannot be read)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+
+
+def store(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically; a folder that cannot be written is not an
+    error, only slower next time."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError:
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def source_digest(folders: tuple[str, ...], libraries: tuple[str, ...]) -> bytes:
+    """A digest of the code that makes a kept file: every .py and .jinja file under klgen's
+    ``folders`` (paths relative to the package) and the installed versions of ``libraries``
+    (a library that is not installed counts as version "none")."""
+    digest = hashlib.sha256(klgen.__version__.encode())
+    for library in libraries:
+        try:
+            version = metadata.version(library)
+        except metadata.PackageNotFoundError:
+            version = "none"
+        digest.update(f"\0{library} {version}".encode())
+    root = Path(klgen.__file__).parent
+    for folder in folders:
+        paths = [p for p in (root / folder).rglob("*") if p.suffix in (".py", ".jinja")]
+        for path in sorted(paths):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.digest()
