@@ -16,6 +16,7 @@ from klgen.derive.derivations import (
     DerivationError,
     check,
     check_all,
+    compiled,
     elementwise_gradients,
     elementwise_term,
     encoder,
@@ -44,6 +45,7 @@ def test_registry_names_in_reading_order():
         "std_normal_grad",
         "kl_std_normal",
         "kl_diag_normal",
+        "numba_exp",
         "encoder_backprop",
         "kl_std_normal_encoder",
         "mvn_cholesky",
@@ -100,6 +102,8 @@ def _broken_cases():
     grads = list(ALL["encoder_backprop"].final)
     grads[1] = 2 * grads[1]
     yield pytest.param("encoder_backprop", 5, sp.Tuple(*grads), marks=pytest.mark.slow)
+    halves = ALL["numba_exp"].steps[2].expr  # the quarters without the k L_lo term
+    yield "numba_exp", 2, halves.xreplace({compiled.ln2_lo: 0})
 
 
 @pytest.mark.parametrize(("name", "index", "wrong"), list(_broken_cases()))
@@ -236,6 +240,34 @@ def test_the_series_check_fails_for_a_series_cut_too_short(monkeypatch):
 
     monkeypatch.setattr(numerics, "expm1_minus_x_series", shorter)
     assert not evaluated.series_is_accurate()
+
+
+def test_the_numba_halves_are_the_quarters_the_reduction_proves():
+    """numba_exp's quarters are numerics.reduction_formulas' (which generation proves and
+    the helpers' template evaluates), with e^r - 1 - r for P."""
+    quarters = ALL["numba_exp"].steps[2].expr
+    formulas = numerics.reduction_formulas()
+    for half, name in zip(quarters, ("quarter_expm1", "quarter_expm1_minus_x"), strict=True):
+        ours = half.xreplace(
+            {
+                compiled.q: sp.exp((compiled.k - 2) * sp.log(2)),
+                compiled.P: sp.exp(compiled.r) - 1 - compiled.r,
+                compiled.ln2_lo: sp.log(2) - compiled.ln2_hi,
+            }
+        )
+        theirs = formulas[name][0].xreplace({sp.Symbol("ln2_hi", real=True): compiled.ln2_hi})
+        assert sp.expand(ours - 2 * theirs) == 0
+
+
+def test_the_numba_polynomial_and_branch_checks_can_fail(monkeypatch):
+    assert compiled.taylor_p_is_accurate() and compiled.below_is_accurate()
+    shorter = dataclasses.replace(
+        compiled.REDUCTION, coefficients=compiled.REDUCTION.coefficients[:-1]
+    )
+    monkeypatch.setattr(compiled, "REDUCTION", shorter)
+    assert not compiled.taylor_p_is_accurate()
+    monkeypatch.setattr(compiled, "REDUCTION", dataclasses.replace(shorter, low=-30.0))
+    assert not compiled.below_is_accurate()
 
 
 def _spec_kernels():

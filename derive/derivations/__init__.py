@@ -7,7 +7,7 @@ and ``matrix_gradients``, so what ``klgen latex`` shows is what is generated.
 
 import time
 
-from klgen.derive.derivations import cholesky, diagonal, encoder, evaluated, general
+from klgen.derive.derivations import cholesky, compiled, diagonal, encoder, evaluated, general
 from klgen.derive.derivations.steps import (
     Derivation,
     DerivationError,
@@ -26,6 +26,7 @@ ALL: dict[str, Derivation] = {
         diagonal.STD_NORMAL_GRAD,
         evaluated.STD_NORMAL,
         evaluated.DIAG_NORMAL,
+        compiled.NUMBA_EXP,
         encoder.DERIVATION,
         evaluated.ENCODER,
         cholesky.DERIVATION,

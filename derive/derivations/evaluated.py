@@ -28,7 +28,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from klgen.derive import gaussian, numerics
 from klgen.derive.derivations import cholesky, diagonal, encoder
-from klgen.derive.derivations.notation import to_latex
+from klgen.derive.derivations.notation import ShownBase, to_latex
 from klgen.derive.derivations.steps import Case, Derivation, Extra, rational, rng, step
 
 STAGE_WHY = {
@@ -59,7 +59,9 @@ STAGE_WHY = {
     ),
 }
 LOWERED_WHY = (
-    "the numpy kernels' form (lower_for_numpy): with t = (a - b)/2 = a/2 - b/2 and "
+    "(the numba twins evaluate the step before this one, each half by a scalar helper "
+    "that computes e^t itself: klgen latex numba_exp) the numpy kernels' form "
+    "(lower_for_numpy): with t = (a - b)/2 = a/2 - b/2 and "
     "u = expm1(t), (e^(2t) - 1)/2 = u (u/2 + 1) and (e^(2t) - 1 - 2t)/2 = u^2/2 + "
     "(e^t - 1 - t): one expm1 per element, shared by the value and the gradients; u^2/2 "
     "is evaluated as (u/2) u, finite wherever the half is"
@@ -74,9 +76,9 @@ SCALED_WHY = (
 )
 
 
-class SeriesExpm1MinusX(sp.Function):
+class SeriesExpm1MinusX(ShownBase):
     """``expm1_minus_x(t, u)`` as the kernels evaluate it: u - t for |t| at or above the
-    float64 series radius, the Taylor polynomial of e^t - 1 - t below. Shown as that
+    float64 series radius, the Taylor polynomial of e^t - 1 - t below. ShownBase as that
     piecewise form; its value is e^t - 1 - t (the extra check bounds the series' error)."""
 
     nargs = 2
