@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from checked import checked_steps
+from sympy.codegen.cfunctions import log1p
 
 from klgen.derive import gaussian, numerics, userpkg
 from klgen.derive.derivations import (
@@ -20,6 +21,7 @@ from klgen.derive.derivations import (
     elementwise_gradients,
     elementwise_term,
     encoder,
+    entrywise,
     evaluated,
     general,
     get,
@@ -50,6 +52,7 @@ def test_registry_names_in_reading_order():
         "kl_std_normal_encoder",
         "mvn_cholesky",
         "kl_mvn_cholesky",
+        "mvn_entrywise",
     ]
     for name, derivation in ALL.items():
         assert derivation.name == name
@@ -268,6 +271,14 @@ def test_the_numba_polynomial_and_branch_checks_can_fail(monkeypatch):
     assert not compiled.taylor_p_is_accurate()
     monkeypatch.setattr(compiled, "REDUCTION", dataclasses.replace(shorter, low=-30.0))
     assert not compiled.below_is_accurate()
+
+
+def test_the_mvn_branches_are_proved_and_a_wrong_one_is_not():
+    a, b, x = entrywise.a, entrywise.b, entrywise.x
+    assert entrywise.branches_are_exact()
+    assert not entrywise._proved(log1p((a - b) / a), sp.log(a) - sp.log(b))
+    wrong_half = sp.exp(x / 2) * sp.exp(x / 2) - (1 + x) / 2
+    assert not entrywise._proved(wrong_half, (sp.exp(x) - 1 - x) / 2)
 
 
 def _spec_kernels():

@@ -7,7 +7,15 @@ and ``matrix_gradients``, so what ``klgen latex`` shows is what is generated.
 
 import time
 
-from klgen.derive.derivations import cholesky, compiled, diagonal, encoder, evaluated, general
+from klgen.derive.derivations import (
+    cholesky,
+    compiled,
+    diagonal,
+    encoder,
+    entrywise,
+    evaluated,
+    general,
+)
 from klgen.derive.derivations.steps import (
     Derivation,
     DerivationError,
@@ -31,6 +39,7 @@ ALL: dict[str, Derivation] = {
         evaluated.ENCODER,
         cholesky.DERIVATION,
         evaluated.CHOLESKY,
+        entrywise.DERIVATION,
     )
 }
 

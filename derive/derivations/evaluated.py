@@ -357,14 +357,16 @@ CHOLESKY_WHY = {
     "log_ratio": (
         "ln a - ln b -> log_ratio(a, b), entry by entry: log1p((a - b)/b) where "
         "|a - b| < b/2 (there a - b is exact), ln a - ln b elsewhere, so t keeps its "
-        "relative accuracy when q is near p (templates/static/cholesky.py: _log_ratio)"
+        "relative accuracy when q is near p (templates/static/cholesky.py: _log_ratio; its "
+        "branches: klgen latex mvn_entrywise)"
     ),
     "half_expm1_minus_x": (
         "(e^x - 1 - x)/2 -> half_expm1_minus_x(x), entry by entry: expm1_minus_x(x)/2 (the "
         "Taylor series below |x| = 0.5, expm1(x) - x above: no cancellation near x = 0), and "
         "for x > 700, where e^x overflows first, (e^(x/2)/2) e^(x/2) - (1 + x)/2: finite while "
         "the half is (_half_expm1_minus_x). This, with t as log_ratio, is what kl_mvn_cholesky "
-        "evaluates, M and z by triangular substitution"
+        "evaluates, M and z by triangular substitution (the nodes' branches: klgen latex "
+        "mvn_entrywise)"
     ),
     "expm1_minus_x": "e^x - 1 - x -> expm1_minus_x(x), entry by entry: no cancellation",
     "expm1": "e^x - 1 -> expm1(x), entry by entry: exact near x = 0",
