@@ -91,10 +91,16 @@ def _special_values(xp, arrays, results, names):
     return tuple(fixed)
 
 
+def _device(a):
+    """The device an array lives on; None (the namespace's default) for Dask arrays, which
+    have no ``device`` attribute and live in host memory."""
+    return getattr(a, "device", None)
+
+
 def _lower_mask(xp, a):
     """True on and below the diagonal of the (k, k) matrices of ``a``."""
     k = a.shape[-1]
-    return xp.asarray(np.tril(np.ones((k, k), dtype=bool)), device=a.device)
+    return xp.asarray(np.tril(np.ones((k, k), dtype=bool)), device=_device(a))
 
 
 def _cast(xp, a, dtype):
@@ -279,7 +285,7 @@ def _solve_lower(xp, L, full, lower):
     else:
         Y = _forward(xp, L, d, Y, width, len(lower), 0, L.shape[-1])
     blocks = _blocks(xp, Y, full, lower, clear=False)
-    eye = xp.eye(L.shape[-1], dtype=L.dtype, device=L.device)
+    eye = xp.eye(L.shape[-1], dtype=L.dtype, device=_device(L))
     shifts = [xp.where(n, eye, xp.zeros_like(eye)) for n in near]
     lower_blocks = zip(blocks[len(full) :], shifts, strict=True)
     return [*blocks[: len(full)], *(x + shift for x, shift in lower_blocks)]
@@ -291,7 +297,7 @@ def _near(xp, a, L):
     to a - L rather than to a: for q close to p, M = L1^-1 L0 is I plus a tiny N whose
     digits the KL needs (a - L is exact when a is within a factor 2 of L)."""
     if L.shape[-1] == 0:  # no entries: nothing to shift (and max has no identity)
-        return xp.zeros((*L.shape[:-2], 1, 1), dtype=xp.bool, device=L.device)
+        return xp.zeros((*L.shape[:-2], 1, 1), dtype=xp.bool, device=_device(L))
     lower = _lower_mask(xp, L)
     size = xp.max(xp.where(lower, xp.abs(a), xp.zeros_like(a)), axis=(-2, -1))
     gap = xp.max(xp.where(lower, xp.abs(a - L), xp.zeros_like(a)), axis=(-2, -1))
@@ -410,7 +416,7 @@ def _clear_upper(xp, Y, clear):
     matrices set to 0 (by where, not a product: they may hold inf or nan)."""
     if not clear:
         return Y
-    upper = xp.asarray(_upper_mask(Y.shape[-2], Y.shape[-1] // Y.shape[-2]), device=Y.device)
+    upper = xp.asarray(_upper_mask(Y.shape[-2], Y.shape[-1] // Y.shape[-2]), device=_device(Y))
     return xp.where(upper, xp.zeros_like(Y), Y)
 
 
@@ -441,7 +447,7 @@ def _blocks(xp, X, full, lower, clear):
 def _tril(xp, x, k=0, scale=1.0):
     """scale times the lower triangle of x (diagonal k and below), exactly 0 above it
     (by where, not a product: an overflowed entry there is inf)."""
-    mask = xp.tril(xp.ones(x.shape[-2:], dtype=xp.bool, device=x.device), k=k)
+    mask = xp.tril(xp.ones(x.shape[-2:], dtype=xp.bool, device=_device(x)), k=k)
     return xp.where(mask, x * scale if scale != 1.0 else x, xp.zeros_like(x))
 
 
@@ -481,4 +487,4 @@ def _half_expm1_minus_x(xp, x):
 
 def _diagonal_matrix(xp, v):
     """The (..., k, k) matrices with the column vectors v (..., k, 1) on their diagonals."""
-    return v * xp.eye(v.shape[-2], dtype=v.dtype, device=v.device)
+    return v * xp.eye(v.shape[-2], dtype=v.dtype, device=_device(v))

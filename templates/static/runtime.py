@@ -52,15 +52,22 @@ _T = TypeVar("_T")
 
 def is_numpy(values: Sequence[object]) -> bool:
     """True unless a value is another library's array (one with ``__array_namespace__`` or
-    ``__dlpack__`` that is no numpy array): numpy takes the rest (arrays, scalars, lists,
-    objects with ``__array__``) or :func:`prepare` refuses them, naming the argument."""
+    ``__dlpack__`` that is no numpy array, or a Dask array): numpy takes the rest (arrays,
+    scalars, lists, objects with ``__array__``) or :func:`prepare` refuses them, naming the
+    argument."""
     return not any(_foreign(v) for v in values)
 
 
 def _foreign(value):
     return not isinstance(value, (np.ndarray, np.generic)) and (
-        hasattr(value, "__array_namespace__") or hasattr(value, "__dlpack__")
+        hasattr(value, "__array_namespace__") or hasattr(value, "__dlpack__") or _dask(value)
     )
+
+
+def _dask(value) -> bool:
+    """A Dask array has neither attribute, and numpy would compute it whole; through
+    array-api-compat each kernel builds a lazy graph instead, one task per chunk."""
+    return type(value).__module__.startswith("dask.")
 
 
 def _library(value):
