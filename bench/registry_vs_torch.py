@@ -25,6 +25,8 @@ KERNELS = {  # name -> the inputs' maker (numpy as np, rng, the shape); x of nll
     "nll_gaussian": "[rng.normal(0, 1, shape), rng.normal(0, 1, shape), rng.normal(0, 1, shape)]",
     "kl_poisson": "[rng.normal(0, 1, shape), rng.normal(0, 1, shape)]",
     "kl_gamma": "[rng.normal(0, 1, shape) for _ in range(4)]",
+    "kl_laplace": "[rng.normal(0, 1, shape) for _ in range(4)]",
+    "nll_continuous_bernoulli": "[rng.normal(0, 3, shape), rng.uniform(0, 1, shape)]",
 }
 CHILD = """
 import statistics, sys, time
@@ -85,8 +87,10 @@ def main(argv=None) -> None:
     sides = ["numpy", *(["numba"] if available("numba") else []), "torch"]
     print(f"load average before: {os.getloadavg()}  shape {SHAPE} float32, value + gradients")
     header = "".join(f"{s:>11}" for s in sides)
-    print(f"{'kernel':16}{header}" + "".join(f"{s + '/torch':>14}" for s in sides[:-1]))
-    for name in args.only or KERNELS:
+    names = args.only or list(KERNELS)
+    width = max(map(len, names)) + 2
+    print(f"{'kernel':{width}}{header}" + "".join(f"{s + '/torch':>14}" for s in sides[:-1]))
+    for name in names:
         times = {side: [] for side in sides}
         for _ in range(args.rounds):
             for side in sides:
@@ -94,7 +98,7 @@ def main(argv=None) -> None:
         median = {side: statistics.median(t) * 1e3 for side, t in times.items()}
         cells = "".join(f"{median[s]:9.2f}ms" for s in sides)
         ratios = "".join(f"{median[s] / median['torch']:14.2f}" for s in sides[:-1])
-        print(f"{name:16}{cells}{ratios}")
+        print(f"{name:{width}}{cells}{ratios}")
     print(f"load average after: {os.getloadavg()}")
 
 
