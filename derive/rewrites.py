@@ -58,11 +58,22 @@ def _sigmoids(expr):
 
 
 def _softplus(expr):
-    """log1p(e^x) -> softplus(x)."""
+    """log1p(e^x) -> softplus(x), also where SymPy's log1p_opt split e^(a + b) into e^a e^b
+    (log(1 + e^(x - y)) becomes log1p(e^x e^-y), whose factors overflow on their own) and
+    for c e^x, c > 0 (softplus(x + log c))."""
     return expr.replace(
-        lambda e: isinstance(e, log1p) and isinstance(e.args[0], sp.exp),
-        lambda e: softplus(e.args[0].args[0]),
+        lambda e: isinstance(e, log1p) and _exponent(e.args[0]) is not None,
+        lambda e: softplus(_exponent(e.args[0])),
     )
+
+
+def _exponent(e) -> sp.Expr | None:
+    """x where ``e`` is e^x: a product of exponentials e^a e^b ... (x = a + b + ...), times
+    a positive constant c (x + log c)."""
+    coeff, rest = sp.powsimp(e, combine="exp").as_coeff_Mul()
+    if not isinstance(rest, sp.exp) or coeff <= 0:
+        return None
+    return rest.args[0] + sp.log(coeff)
 
 
 def _one_minus_sigmoid(expr):
@@ -229,17 +240,19 @@ def _softplus_of_opposites(c, x, y):
 
 
 def _logaddexp(expr):
-    """log(e^a + e^b) -> logaddexp(a, b)."""
+    """log(e^a + e^b) -> logaddexp(a, b); also for c e^a (a + log c) and a constant c > 0
+    (log c), except log(1 + e^x), which is softplus(x) (rules log1p, softplus)."""
 
-    def is_lse(e):
+    def exponents(e):
         inner = e.args[0] if isinstance(e, sp.log) else None
-        return (
-            isinstance(inner, sp.Add)
-            and len(inner.args) == 2
-            and all(isinstance(t, sp.exp) for t in inner.args)
-        )
+        if not isinstance(inner, sp.Add) or len(inner.args) != 2 or inner.is_number:
+            return None
+        if sp.S.One in inner.args and any(isinstance(t, sp.exp) for t in inner.args):
+            return None
+        found = [sp.log(t) if t.is_number and t.is_positive else _exponent(t) for t in inner.args]
+        return None if None in found else found
 
-    return expr.replace(is_lse, lambda e: logaddexp(*(t.args[0] for t in e.args[0].args)))
+    return expr.replace(lambda e: exponents(e) is not None, lambda e: logaddexp(*exponents(e)))
 
 
 def _one_exponential(expr):

@@ -175,6 +175,36 @@ def test_a_log_sum_exp_reduces_the_last_axis(tmp_path):
     np.testing.assert_allclose(dx, [[0.5, 0.5], [1 / (1 + np.exp(-1)), 1 / (1 + np.e)]], rtol=1e-15)
 
 
+_X, _Y = sp.symbols("x y", real=True)
+LOGS_OF_EXPONENTIALS = {
+    "softplus_of_difference": sp.log(1 + sp.exp(_X - _Y)) + _X**2 / 2,
+    "softplus_scaled": sp.log(1 + 2 * sp.exp(_X)) + _Y,
+    "softplus_divided": sp.log(1 + sp.exp(_X) / 3) + _Y,
+    "log_exp_plus_constant": sp.log(sp.exp(_X) + 3) + _Y,
+    "log_two_exponentials": sp.log(sp.exp(_X) + 2 * sp.exp(_Y)),
+}
+
+
+@pytest.mark.parametrize("name", LOGS_OF_EXPONENTIALS)
+def test_logs_of_sums_of_exponentials_stay_finite_and_exact(tmp_path, name):
+    """log(1 + e^(x - y)) and its kin: SymPy's log1p_opt splits e^(x - y) into e^x e^-y and
+    c e^x keeps its c, which once hid them from the softplus and logaddexp rules (the value
+    overflowed at x = 800 and the sigmoid was lost from the gradient)."""
+    import mpmath
+
+    term = LOGS_OF_EXPONENTIALS[name]
+    kernel = klgen.Kernel(name=name, args=(_X, _Y), term=term, computes=name)
+    module = _import_one(tmp_path, kernel)
+    points = np.array([[800.0, 0.3], [-800.0, 0.3], [30.0, -2.0], [0.5, 0.25], [0.3, 800.0]])
+    value, (dx, dy) = getattr(module, name + "_value_and_grad")(points[:, :1], points[:, 1:])
+    exact = [sp.lambdify((_X, _Y), e, "mpmath") for e in (term, term.diff(_X), term.diff(_Y))]
+    with mpmath.workdps(50):
+        for row, (a, b) in enumerate(points):
+            want = [float(f(mpmath.mpf(a), mpmath.mpf(b))) for f in exact]
+            got = [value[row], dx[row, 0], dy[row, 0]]
+            np.testing.assert_allclose(got, want, rtol=4e-15, atol=1e-300, err_msg=str((a, b)))
+
+
 @pytest.mark.parametrize(
     "body, problem",
     [
