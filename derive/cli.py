@@ -130,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
         type=backends,
         default=("numpy",),
         metavar="LIST",
-        help="with --spec: numpy, numba or numpy,numba (default: numpy)",
+        help="with --spec: numpy, and any of numba, torch: numpy,numba,torch (default: numpy)",
     )
     generate.add_argument(
         "--tests", type=output_file, metavar="FILE", help="with --spec: also write a pytest module"
@@ -169,11 +169,13 @@ def spec_argument(parser: argparse.ArgumentParser) -> None:
 def backends(text: str) -> tuple[str, ...]:
     """An argparse type: a comma-separated list of backends."""
     chosen = tuple(dict.fromkeys(b.strip() for b in text.split(",")))
-    unknown = [b for b in chosen if b not in ("numpy", "numba")]
+    unknown = [b for b in chosen if b not in ("numpy", "numba", "torch")]
     if unknown or not chosen:
-        raise argparse.ArgumentTypeError(f"{text!r}: the backends are numpy and numba")
+        raise argparse.ArgumentTypeError(f"{text!r}: the backends are numpy, numba and torch")
     if "numpy" not in chosen:
-        raise argparse.ArgumentTypeError("numpy is always generated: give numpy or numpy,numba")
+        raise argparse.ArgumentTypeError(
+            "numpy is always generated (the others import it): give numpy,numba or numpy,torch"
+        )
     return chosen
 
 
@@ -354,7 +356,8 @@ def _list(args: argparse.Namespace) -> int:
     print("generated modules (klgen generate), in generated/:")
     compiled = compiled_twins()
     for module in kernel_modules():
-        twin = f" (compiled twin: {module.name}_numba)" if module.name in compiled else ""
+        twins = f" (twins: {module.name}_numba, {module.name}_torch)"
+        twin = twins if module.name in compiled else ""
         print(f"    {module.name}: {module.computes}{twin}")
         for function in module.functions:
             print(f"        {function}")
