@@ -1,19 +1,22 @@
-"""A kernel module's array-API functions as torch operators with the derived backward.
+"""A kernel's numpy module as torch operators whose backward is the derived gradient.
 
-:class:`TorchKernel` defines three ``torch.library.custom_op`` operators per kernel: the
-row value, its vector-Jacobian product and the fused value and gradients. Each evaluates
-the kernel's own array-API functions (the printed derivation: the ``_*_generic`` functions
-of the numpy module) on the inputs broadcast and widened to float64, and rounds each
-result once into its type. The value's ``register_autograd`` backward is the
-vector-Jacobian operator, so autograd never differentiates the rewritten formula: it gets
-the derived gradient, finite wherever the exact one is. The operators are opaque to
-``torch.compile`` (one graph node each, shapes from their fake kernels) and use only torch
-operations, so any device torch computes float64 on runs them.
+:class:`TorchKernel` defines two ``torch.library.custom_op`` operators per kernel: the row
+value, and the value with the per-element gradients of each row's value (what autograd
+needs, computed in the same pass). On the CPU they run the numpy kernels on the tensors'
+memory; on every other device, the kernel's array-API functions (the ``_*_generic``
+functions its numpy module prints from the same intermediate form) with torch as the
+namespace. Both compute in float64, which holds every float16, bfloat16 and float32 value
+exactly, and round each result once into its type. The fused operator's
+``register_autograd`` backward multiplies the saved gradients by the rows' cotangents, so
+autograd never differentiates the rewritten formula: it gets the derived gradient, finite
+wherever the exact one is. The operators are opaque to ``torch.compile`` (one graph node
+each, shapes from their fake kernels); the backward is plain torch operations it traces.
 """
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 # Input types, each computed in float64 (which holds every float16, bfloat16 and float32
@@ -52,108 +55,127 @@ def _broadcastable(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
     return all(m == n or m == 1 or n == 1 for m, n in zip(reversed(a), reversed(b), strict=False))
 
 
+def _broadcast(values: Sequence[torch.Tensor]) -> tuple[torch.Size, torch.dtype]:
+    """The inputs' broadcast shape and promoted type."""
+    dtype = values[0].dtype
+    for value in values[1:]:
+        dtype = torch.promote_types(dtype, value.dtype)
+    return torch.broadcast_shapes(*(v.shape for v in values)), dtype
+
+
+def _grad_type(dtype: torch.dtype) -> torch.dtype:
+    """The type the per-element gradients are kept in until the backward's product is
+    rounded: half precision ones in float32, whose range holds what the product may not."""
+    return torch.promote_types(dtype, torch.float32)
+
+
+class TorchKernel:
+    """The operators ``<namespace>::<name>`` and ``<namespace>::<name>_fused`` of the kernel
+    whose numpy module is ``module`` (its functions ``<name>``, ``<name>_value_and_grad``
+    and the array-API ``_value_generic``, ``_value_and_grad_generic``). With ``cpu=False``
+    the CPU runs the array-API functions too (as every other device does)."""
+
+    def __init__(self, namespace: str, name: str, names: Sequence[str], module, cpu=True):
+        self.names = tuple(names)
+        self.module, self.name = module, name
+        namespace = namespace.replace(".", "_")
+        tensors = ", ".join(f"Tensor {n}" for n in self.names)
+        self.value_op = _define(f"{namespace}::{name}", self._value, f"({tensors}) -> Tensor")
+        self.fused_op = _define(
+            f"{namespace}::{name}_fused", self._fused, f"({tensors}) -> Tensor[]"
+        )
+        self.value_op.register_fake(self._value_fake)
+        self.fused_op.register_fake(self._fused_fake)
+        if cpu:
+            self.value_op.register_kernel("cpu", self._value_cpu)
+            self.fused_op.register_kernel("cpu", self._fused_cpu)
+        self.fused_op.register_autograd(self._backward, setup_context=self._save)
+
+    def value(self, *values: torch.Tensor) -> torch.Tensor:
+        """The row values; differentiable (through the fused operator) when a gradient is
+        asked for."""
+        check(self.names, values)
+        if torch.is_grad_enabled() and any(v.requires_grad for v in values):
+            return self.fused_op(*values)[0]
+        return self.value_op(*values)
+
+    def grad(self, *values: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return self.value_and_grad(*values)[1]
+
+    def value_and_grad(self, *values: torch.Tensor):
+        """(values, gradients of their sum), not differentiable."""
+        check(self.names, values)
+        value, *grads = self.fused_op(*(v.detach() for v in values))
+        pairs = zip(grads, values, strict=True)
+        return value, tuple(g.sum_to_size(v.shape).to(v.dtype) for g, v in pairs)
+
+    # The operators' kernels: each result rounded once from float64.
+    def _value(self, *values: torch.Tensor) -> torch.Tensor:
+        return self.module._value_generic(*_wide(values)).to(_broadcast(values)[1])
+
+    def _fused(self, *values: torch.Tensor) -> list[torch.Tensor]:
+        value, grads = self.module._value_and_grad_generic(*_wide(values))
+        dtype = _broadcast(values)[1]
+        return [value.to(dtype), *(g.to(_grad_type(dtype)) for g in grads)]
+
+    def _value_cpu(self, *values: torch.Tensor) -> torch.Tensor:
+        value = getattr(self.module, self.name)(*_numpy(values))
+        return torch.from_numpy(value).to(_broadcast(values)[1])
+
+    def _fused_cpu(self, *values: torch.Tensor) -> list[torch.Tensor]:
+        value, grads = getattr(self.module, f"{self.name}_value_and_grad")(*_numpy(values))
+        dtype = _broadcast(values)[1]
+        grads = [torch.from_numpy(g).to(_grad_type(dtype)) for g in grads]
+        return [torch.from_numpy(value).to(dtype), *grads]
+
+    # Shapes and types only, for torch.compile's tracing.
+    def _value_fake(self, *values: torch.Tensor) -> torch.Tensor:
+        shape, dtype = _broadcast(values)
+        return values[0].new_empty(shape[:-1], dtype=dtype)
+
+    def _fused_fake(self, *values: torch.Tensor) -> list[torch.Tensor]:
+        shape, dtype = _broadcast(values)
+        grads = [values[0].new_empty(shape, dtype=_grad_type(dtype)) for _ in values]
+        return [self._value_fake(*values), *grads]
+
+    # Autograd: the saved gradients times the rows' cotangents.
+    @staticmethod
+    def _save(ctx: Any, inputs: tuple[torch.Tensor, ...], output: list[torch.Tensor]) -> None:
+        ctx.mark_non_differentiable(*output[1:])
+        ctx.save_for_backward(*output[1:])
+        ctx.inputs = [(v.shape, v.dtype) for v in inputs]
+
+    @staticmethod
+    def _backward(ctx: Any, cotangents: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        """The value's cotangent times the saved gradients (the gradients' own cotangents
+        are unused: they are not differentiable)."""
+        if torch.is_grad_enabled():
+            raise RuntimeError(
+                "klgen's torch kernels have first derivatives only: a gradient of their "
+                "gradient (create_graph=True) is not derived"
+            )
+        grads = ctx.saved_tensors
+        weight = cotangents[0][..., None].to(grads[0].dtype)
+        pairs = zip(grads, ctx.inputs, strict=True)
+        return tuple((weight * g).sum_to_size(shape).to(dtype) for g, (shape, dtype) in pairs)
+
+
+def _define(name: str, function: Callable[..., Any], schema: str) -> Any:
+    return torch.library.custom_op(name, function, mutates_args=(), schema=schema)
+
+
 def _wide(values: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     """The inputs broadcast to one shape, in float64 (the compute type)."""
     return [v.to(torch.float64) for v in torch.broadcast_tensors(*values)]
 
 
-def _result_type(values: Sequence[torch.Tensor]) -> torch.dtype:
-    dtype = values[0].dtype
-    for value in values[1:]:
-        dtype = torch.promote_types(dtype, value.dtype)
-    return dtype
+def _numpy(values: Sequence[torch.Tensor]) -> list[Any]:
+    """The CPU inputs as numpy arrays of their broadcast shape (views of the tensors' memory
+    where they are float32 or float64; half precision in float64, so that the numpy
+    kernels' float64 result is rounded once)."""
+    shape, _ = _broadcast(values)
+    wide = [v if v.dtype in _NUMPY_TYPES else v.to(torch.float64) for v in values]
+    return [np.broadcast_to(v.detach().numpy(), shape) for v in wide]
 
 
-def _rows(values: Sequence[torch.Tensor]) -> torch.Size:
-    """The shape of the row results: the broadcast shape without its last axis."""
-    return torch.broadcast_shapes(*(v.shape for v in values))[:-1]
-
-
-class TorchKernel:
-    """The torch operators ``<namespace>::<name>``, ``..._vjp`` and ``..._value_and_grad``
-    of one kernel, from its array-API functions ``value(*args)`` (the row results),
-    ``grad(*args)`` (the gradients of their sum) and ``value_and_grad(*args)``."""
-
-    def __init__(
-        self,
-        namespace: str,
-        name: str,
-        names: Sequence[str],
-        value: Callable[..., Any],
-        grad: Callable[..., Any],
-        value_and_grad: Callable[..., Any],
-    ):
-        self.names = tuple(names)
-        self.functions = (value, grad, value_and_grad)
-        namespace = namespace.replace(".", "_")
-        tensors = ", ".join(f"Tensor {n}" for n in self.names)
-        self.value_op = self._define(f"{namespace}::{name}", self._value, f"({tensors}) -> Tensor")
-        self.vjp_op = self._define(
-            f"{namespace}::{name}_vjp", self._vjp, f"(Tensor cotangent, {tensors}) -> Tensor[]"
-        )
-        self.value_and_grad_op = self._define(
-            f"{namespace}::{name}_value_and_grad", self._value_and_grad, f"({tensors}) -> Tensor[]"
-        )
-        self.value_op.register_fake(self._value_fake)
-        self.vjp_op.register_fake(self._vjp_fake)
-        self.value_and_grad_op.register_fake(self._value_and_grad_fake)
-        self.value_op.register_autograd(self._backward, setup_context=self._save)
-
-    @staticmethod
-    def _define(name: str, function: Callable[..., Any], schema: str) -> Any:
-        return torch.library.custom_op(name, function, mutates_args=(), schema=schema)
-
-    def value(self, *values: torch.Tensor) -> torch.Tensor:
-        check(self.names, values)
-        return self.value_op(*values)
-
-    def grad(self, *values: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        check(self.names, values)
-        ones = torch.ones(_rows(values), dtype=_result_type(values), device=values[0].device)
-        return tuple(self.vjp_op(ones, *values))
-
-    def value_and_grad(self, *values: torch.Tensor):
-        check(self.names, values)
-        value, *grads = self.value_and_grad_op(*values)
-        return value, tuple(grads)
-
-    # The operators' kernels: float64 inside, each result rounded once.
-    def _value(self, *values: torch.Tensor) -> torch.Tensor:
-        return self.functions[0](*_wide(values)).to(_result_type(values))
-
-    def _vjp(self, cotangent: torch.Tensor, *values: torch.Tensor) -> list[torch.Tensor]:
-        grads = self.functions[1](*_wide(values))
-        return _chain(cotangent, grads, values)
-
-    def _value_and_grad(self, *values: torch.Tensor) -> list[torch.Tensor]:
-        value, grads = self.functions[2](*_wide(values))
-        ones = torch.ones_like(value)
-        return [value.to(_result_type(values)), *_chain(ones, grads, values)]
-
-    # Shapes and types only, for torch.compile's tracing.
-    def _value_fake(self, *values: torch.Tensor) -> torch.Tensor:
-        return values[0].new_empty(_rows(values), dtype=_result_type(values))
-
-    def _vjp_fake(self, cotangent: torch.Tensor, *values: torch.Tensor) -> list[torch.Tensor]:
-        return [torch.empty_like(v) for v in values]
-
-    def _value_and_grad_fake(self, *values: torch.Tensor) -> list[torch.Tensor]:
-        return [self._value_fake(*values), *self._vjp_fake(values[0], *values)]
-
-    # Autograd: the saved inputs, then the vector-Jacobian operator.
-    @staticmethod
-    def _save(ctx: Any, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        ctx.save_for_backward(*inputs)
-
-    def _backward(self, ctx: Any, cotangent: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tuple(self.vjp_op(cotangent, *ctx.saved_tensors))
-
-
-def _chain(
-    cotangent: torch.Tensor, grads: Sequence[torch.Tensor], values: Sequence[torch.Tensor]
-) -> list[torch.Tensor]:
-    """Each row's cotangent times its elements' float64 gradients, summed over the axes its
-    input was broadcast along, rounded once into that input's type."""
-    weight = cotangent.to(torch.float64)[..., None]
-    pairs = zip(grads, values, strict=True)
-    return [(weight * g).sum_to_size(v.shape).to(v.dtype) for g, v in pairs]
+_NUMPY_TYPES = (torch.float32, torch.float64)
