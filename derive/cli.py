@@ -130,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
         type=backends,
         default=("numpy",),
         metavar="LIST",
-        help="with --spec: numpy, and any of numba, torch: numpy,numba,torch (default: numpy)",
+        help="with --spec: numpy and any of numba, torch, jax: numpy,torch,jax (default: numpy)",
     )
     generate.add_argument(
         "--tests", type=output_file, metavar="FILE", help="with --spec: also write a pytest module"
@@ -169,12 +169,12 @@ def spec_argument(parser: argparse.ArgumentParser) -> None:
 def backends(text: str) -> tuple[str, ...]:
     """An argparse type: a comma-separated list of backends."""
     chosen = tuple(dict.fromkeys(b.strip() for b in text.split(",")))
-    unknown = [b for b in chosen if b not in ("numpy", "numba", "torch")]
+    unknown = [b for b in chosen if b not in ("numpy", "numba", "torch", "jax")]
     if unknown or not chosen:
-        raise argparse.ArgumentTypeError(f"{text!r}: the backends are numpy, numba and torch")
+        raise argparse.ArgumentTypeError(f"{text!r}: the backends are numpy, numba, torch and jax")
     if "numpy" not in chosen:
         raise argparse.ArgumentTypeError(
-            "numpy is always generated (the others import it): give numpy,numba or numpy,torch"
+            "numpy is always generated (the others import it): give e.g. numpy,torch"
         )
     return chosen
 
@@ -356,7 +356,7 @@ def _list(args: argparse.Namespace) -> int:
     print("generated modules (klgen generate), in generated/:")
     compiled = compiled_twins()
     for module in kernel_modules():
-        twins = f" (twins: {module.name}_numba, {module.name}_torch)"
+        twins = f" (twins: {module.name}_numba, _torch, _jax)"
         twin = twins if module.name in compiled else ""
         print(f"    {module.name}: {module.computes}{twin}")
         for function in module.functions:

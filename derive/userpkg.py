@@ -14,7 +14,7 @@ from pathlib import Path
 import sympy as sp
 from sympy.printing.pycode import MpmathPrinter
 
-from klgen.derive import ir, rewrites, torchgen
+from klgen.derive import frameworks, ir, rewrites
 from klgen.derive.codegen import runtime_files
 from klgen.derive.derivations.notation import latex_names, to_latex
 from klgen.derive.kernel import RESERVED, Kernel
@@ -181,12 +181,12 @@ def render_kernels(
     files = {"_functions.py": copy_static("functions")}
     if "numba" in backends:
         files["_numba_functions.py"] = copy_static("numba_functions")
-    if "torch" in backends:
-        files.update(torchgen.runtime_files())
+    for backend in set(backends) & set(frameworks.FRAMEWORKS):
+        files.update(frameworks.runtime_files(backend))
     for p in prepared:
         for backend in backends:
-            if backend == "torch":
-                files[f"{p.kernel.name}_torch.py"] = render_torch(p.kernel, edit)
+            if backend in frameworks.FRAMEWORKS:
+                files[f"{p.kernel.name}_{backend}.py"] = render_framework(p.kernel, backend, edit)
                 continue
             suffix = "" if backend == "numpy" else f"_{backend}"
             against = {}
@@ -197,9 +197,10 @@ def render_kernels(
     return files
 
 
-def render_torch(kernel: Kernel, edit: str = SPEC_FILES) -> str:
-    """The torch module of ``kernel`` (derive/torchgen.py), over its numpy module."""
-    return torchgen.render_module(
+def render_framework(kernel: Kernel, backend: str, edit: str = SPEC_FILES) -> str:
+    """The torch or JAX module of ``kernel`` (derive/frameworks.py), over its numpy module."""
+    return frameworks.render_module(
+        backend,
         kernel.name,
         kernel.computes,
         kernel.arg_names,

@@ -235,8 +235,9 @@ def test_compiled_fullgraph_with_no_warning(name, caplog):
 @pytest.mark.parametrize("name", NAMES)
 def test_half_precision_is_the_float64_result_rounded_once(name, dtype, path):
     """Half-precision inputs give the float64 kernel's result on the same (exact) values,
-    rounded once into the type: equal, or one half ulp apart where the float64 result sits
-    within its own error of a rounding boundary."""
+    rounded once into the type: equal on the CPU (the numpy kernels themselves); on the
+    array-API path, equal or one ulp apart where the two float64 results, a few float64 ulps
+    apart, straddle a rounding boundary of the type."""
     args = moderate(name, (64, 8), dtype, seed=2)
     args = [
         a * 4 if (name, n) not in UNIT_INTERVAL else a
@@ -249,7 +250,7 @@ def test_half_precision_is_the_float64_result_rounded_once(name, dtype, path):
     assert value.dtype == dtype and all(g.dtype == dtype for g in grads)
     for got, want in [(value, want_value), *zip(grads, want_grads, strict=True)]:
         rounded = torch.from_numpy(np.asarray(want)).to(dtype)
-        assert (half_ulps(got, rounded) <= 1).all()
+        assert (half_ulps(got, rounded) <= (0 if path == "cpu" else 1)).all()
 
 
 def half_ulps(got, want):

@@ -64,9 +64,10 @@ def _broadcast(values: Sequence[torch.Tensor]) -> tuple[torch.Size, torch.dtype]
 
 
 def _grad_type(dtype: torch.dtype) -> torch.dtype:
-    """The type the per-element gradients are kept in until the backward's product is
-    rounded: half precision ones in float32, whose range holds what the product may not."""
-    return torch.promote_types(dtype, torch.float32)
+    """The type the per-element gradients are kept in until they are rounded into the
+    inputs' types: half precision ones in float64, so that a gradient, or its product with
+    the cotangent, is rounded once (and the type's range bounds only the final result)."""
+    return torch.float64 if dtype in (torch.float16, torch.bfloat16) else dtype
 
 
 class TorchKernel:
