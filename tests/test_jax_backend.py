@@ -27,7 +27,8 @@ def jax_module(name):
     return importlib.import_module(f"klgen.generated.{name}_jax")
 
 
-def numpy_module(name):
+def host_module(name):
+    """The module the JAX twin calls: numpy's."""
     return importlib.import_module(f"klgen.generated.{name}")
 
 
@@ -79,10 +80,11 @@ def domain_points(name, dtype):
 @pytest.mark.parametrize("name", NAMES)
 def test_float32_with_x64_off_is_the_numpy_float32_kernel(name):
     """Value, grad through jax.grad and the _value_and_grad function: equal to the numpy
-    float32 kernels (whose accuracy against mpmath tests/test_registry.py and
-    tests/test_accuracy.py check) over the whole domain and the special values."""
+    float32 kernels (float64 rounded once, whose accuracy against mpmath
+    tests/test_registry.py and tests/test_accuracy.py check) over the whole domain and the
+    special values."""
     arrays = [flushed(a) for a in domain_points(name, np.float32)]  # as XLA reads them
-    want_value, want_grads = getattr(numpy_module(name), f"{name}_value_and_grad")(*arrays)
+    want_value, want_grads = getattr(host_module(name), f"{name}_value_and_grad")(*arrays)
     value_of, _, value_and_grad_of = functions(name)
     inputs = [jnp.asarray(a) for a in arrays]
     value, grads = value_and_grad_of(*inputs)
@@ -174,7 +176,7 @@ def test_half_precision_is_the_float64_result_rounded_once(name, dtype):
     ]
     half = [jnp.asarray(a, dtype) for a in args]
     value, grads = functions(name)[2](*half)
-    want_value, want_grads = getattr(numpy_module(name), f"{name}_value_and_grad")(
+    want_value, want_grads = getattr(host_module(name), f"{name}_value_and_grad")(
         *[np.asarray(h, np.float64) for h in half]
     )
     assert value.dtype == dtype and all(g.dtype == dtype for g in grads)

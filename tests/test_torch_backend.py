@@ -6,6 +6,7 @@ warning; half precision rounded once; bad input refused by name."""
 
 import functools
 import importlib
+import importlib.util
 import logging
 import os
 import sys
@@ -91,10 +92,13 @@ def close(got, want, dtype=np.float64, ulps=MAX_ULPS):
 
 
 def test_every_elementwise_kernel_has_a_torch_twin():
+    """... running the compiled (numba) twin on the CPU where numba is installed."""
     assert set(NAMES) == {s.name for s in SPECS} | {k.name for k in shipped_kernels()}
+    host = "_numba" if importlib.util.find_spec("numba") else ""
     for name in NAMES:
         module = torch_module(name)
         assert module.__all__ == [name, f"{name}_grad", f"{name}_value_and_grad"]
+        assert module._cpu_kernels.__name__ == f"klgen.generated.{name}{host}"
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -235,16 +239,17 @@ def test_compiled_fullgraph_with_no_warning(name, caplog):
 @pytest.mark.parametrize("name", NAMES)
 def test_half_precision_is_the_float64_result_rounded_once(name, dtype, path):
     """Half-precision inputs give the float64 kernel's result on the same (exact) values,
-    rounded once into the type: equal on the CPU (the numpy kernels themselves); on the
-    array-API path, equal or one ulp apart where the two float64 results, a few float64 ulps
-    apart, straddle a rounding boundary of the type."""
+    rounded once into the type: equal on the CPU (to the host module it runs); on the
+    array-API path, equal to the numpy kernels' or one ulp apart where the two float64
+    results, a few float64 ulps apart, straddle a rounding boundary of the type."""
     args = moderate(name, (64, 8), dtype, seed=2)
     args = [
         a * 4 if (name, n) not in UNIT_INTERVAL else a
         for a, n in zip(args, arg_names(name), strict=True)
     ]
     value, grads = functions(name, path)[2](*args)
-    want_value, want_grads = getattr(numpy_module(name), f"{name}_value_and_grad")(
+    reference = torch_module(name)._cpu_kernels if path == "cpu" else numpy_module(name)
+    want_value, want_grads = getattr(reference, f"{name}_value_and_grad")(
         *[a.double().numpy() for a in args]
     )
     assert value.dtype == dtype and all(g.dtype == dtype for g in grads)

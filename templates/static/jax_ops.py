@@ -1,8 +1,8 @@
 """A kernel's numpy module as JAX functions whose derivative is the derived gradient.
 
-:class:`JaxKernel` wraps the numpy kernels in ``jax.pure_callback`` (so they run under
-``jit`` and ``vmap``: the kernels broadcast over leading axes, which ``vmap`` adds) and
-gives the value a ``jax.custom_vjp`` rule: the forward pass computes the value and the
+:class:`JaxKernel` calls the kernel's numpy module through ``jax.pure_callback``, so it runs
+under ``jit`` and ``vmap`` (the kernels broadcast over leading axes, which ``vmap`` adds),
+and gives the value a ``jax.custom_vjp`` rule: the forward pass computes the value and the
 per-element gradients in one call, the backward multiplies those by the rows' cotangents.
 So ``grad`` never differentiates the rewritten formula, and JAX's setting of 64-bit types
 changes nothing numerically: the numpy kernels compute in float64 whatever JAX's types
@@ -53,8 +53,8 @@ class JaxKernel:
 
     def __init__(self, name: str, names: Sequence[str], module: Any):
         self.names = tuple(names)
-        self.numpy_value = getattr(module, name)
-        self.numpy_value_and_grad = getattr(module, f"{name}_value_and_grad")
+        self.host_value = getattr(module, name)
+        self.host_value_and_grad = getattr(module, f"{name}_value_and_grad")
         self.differentiable = jax.custom_vjp(self._value)
         self.differentiable.defvjp(self._forward, self._backward)
 
@@ -75,7 +75,7 @@ class JaxKernel:
         )
 
         def host(*arrays):
-            value, grads = self.numpy_value_and_grad(*_wide(arrays, broadcast=False))
+            value, grads = self.host_value_and_grad(*_wide(arrays, broadcast=False))
             pairs = zip(grads, values, strict=True)
             return _rounded(value, dtype), tuple(_rounded(g, v.dtype) for g, v in pairs)
 
@@ -87,7 +87,7 @@ class JaxKernel:
         result = jax.ShapeDtypeStruct(shape[:-1], dtype)
 
         def host(*arrays):
-            return _rounded(self.numpy_value(*_wide(arrays)), dtype)
+            return _rounded(self.host_value(*_wide(arrays)), dtype)
 
         return jax.pure_callback(host, result, *values, vmap_method="expand_dims")
 
@@ -102,7 +102,7 @@ class JaxKernel:
         )
 
         def host(*arrays):
-            value, grads = self.numpy_value_and_grad(*_wide(arrays))
+            value, grads = self.host_value_and_grad(*_wide(arrays))
             return _rounded(value, dtype), tuple(_rounded(g, wide) for g in grads)
 
         return jax.pure_callback(host, results, *values, vmap_method="expand_dims")
@@ -124,8 +124,8 @@ def _broadcast(values: Sequence[jax.Array]) -> tuple[tuple[int, ...], Any]:
 
 
 def _wide(arrays: Sequence[Any], broadcast: bool = True) -> list[np.ndarray]:
-    """The host arrays (broadcast to one shape), float32 and float64 as they are (the numpy
-    kernels compute both in float64), half precision in float64."""
+    """The host arrays (broadcast to one shape), float32 and float64 as they are, half
+    precision in float64."""
     arrays = [np.asarray(a) for a in arrays]
     arrays = [a if a.dtype in (np.float32, np.float64) else a.astype(np.float64) for a in arrays]
     if not broadcast:

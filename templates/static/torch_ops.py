@@ -1,16 +1,18 @@
-"""A kernel's numpy module as torch operators whose backward is the derived gradient.
+"""A kernel's host module as torch operators whose backward is the derived gradient.
 
 :class:`TorchKernel` defines two ``torch.library.custom_op`` operators per kernel: the row
 value, and the value with the per-element gradients of each row's value (what autograd
-needs, computed in the same pass). On the CPU they run the numpy kernels on the tensors'
-memory; on every other device, the kernel's array-API functions (the ``_*_generic``
-functions its numpy module prints from the same intermediate form) with torch as the
-namespace. Both compute in float64, which holds every float16, bfloat16 and float32 value
-exactly, and round each result once into its type. The fused operator's
-``register_autograd`` backward multiplies the saved gradients by the rows' cotangents, so
-autograd never differentiates the rewritten formula: it gets the derived gradient, finite
-wherever the exact one is. The operators are opaque to ``torch.compile`` (one graph node
-each, shapes from their fake kernels); the backward is plain torch operations it traces.
+needs, computed in the same pass). On the CPU they run the kernel's host module on the
+tensors' memory (its numba twin where numba is installed, else its numpy module); on every
+other device, the array-API functions (the ``_*_generic`` functions the numpy module prints
+from the same intermediate form) with torch as the namespace. float64 inputs are computed
+in float64, half precision ones in float64 and rounded once; float32 ones in float64 and
+rounded once (numpy, array API) or in float32 within the same ulp bounds (numba). The fused
+operator's ``register_autograd`` backward multiplies the saved gradients by the rows'
+cotangents, so autograd never differentiates the rewritten formula: it gets the derived
+gradient, finite wherever the exact one is. The operators are opaque to ``torch.compile``
+(one graph node each, shapes from their fake kernels); the backward is plain torch
+operations it traces.
 """
 
 from collections.abc import Callable, Sequence
@@ -72,9 +74,10 @@ def _grad_type(dtype: torch.dtype) -> torch.dtype:
 
 class TorchKernel:
     """The operators ``<namespace>::<name>`` and ``<namespace>::<name>_fused`` of the kernel
-    whose numpy module is ``module`` (its functions ``<name>``, ``<name>_value_and_grad``
-    and the array-API ``_value_generic``, ``_value_and_grad_generic``). With ``cpu=False``
-    the CPU runs the array-API functions too (as every other device does)."""
+    whose host module (numpy or numba) is ``module``: its functions ``<name>``,
+    ``<name>_value_and_grad`` and the array-API ``_value_generic``,
+    ``_value_and_grad_generic``. With ``cpu=False`` the CPU runs the array-API functions
+    too (as every other device does)."""
 
     def __init__(self, namespace: str, name: str, names: Sequence[str], module, cpu=True):
         self.names = tuple(names)
@@ -172,8 +175,8 @@ def _wide(values: Sequence[torch.Tensor]) -> list[torch.Tensor]:
 
 def _numpy(values: Sequence[torch.Tensor]) -> list[Any]:
     """The CPU inputs as numpy arrays of their broadcast shape (views of the tensors' memory
-    where they are float32 or float64; half precision in float64, so that the numpy
-    kernels' float64 result is rounded once)."""
+    where they are float32 or float64; half precision in float64, so that the kernels'
+    float64 result is rounded once)."""
     shape, _ = _broadcast(values)
     wide = [v if v.dtype in _NUMPY_TYPES else v.to(torch.float64) for v in values]
     return [np.broadcast_to(v.detach().numpy(), shape) for v in wide]
