@@ -181,7 +181,7 @@ def render_kernels(
     files = {"_functions.py": copy_static("functions")}
     if "numba" in backends:
         files["_numba_functions.py"] = copy_static("numba_functions")
-    for backend in set(backends) & set(frameworks.FRAMEWORKS):
+    for backend in (b for b in frameworks.FRAMEWORKS if b in backends):
         files.update(frameworks.runtime_files(backend))
     for p in prepared:
         for backend in backends:
