@@ -131,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
         type=backends,
         default=("numpy",),
         metavar="LIST",
-        help="with --spec: numpy, numba or numpy,numba (default: numpy)",
+        help="with --spec: numpy and any of numba, torch, jax: numpy,torch,jax (default: numpy)",
     )
     generate.add_argument(
         "--tests", type=output_file, metavar="FILE", help="with --spec: also write a pytest module"
@@ -170,11 +170,13 @@ def spec_argument(parser: argparse.ArgumentParser) -> None:
 def backends(text: str) -> tuple[str, ...]:
     """An argparse type: a comma-separated list of backends."""
     chosen = tuple(dict.fromkeys(b.strip() for b in text.split(",")))
-    unknown = [b for b in chosen if b not in ("numpy", "numba")]
+    unknown = [b for b in chosen if b not in ("numpy", "numba", "torch", "jax")]
     if unknown or not chosen:
-        raise argparse.ArgumentTypeError(f"{text!r}: the backends are numpy and numba")
+        raise argparse.ArgumentTypeError(f"{text!r}: the backends are numpy, numba, torch and jax")
     if "numpy" not in chosen:
-        raise argparse.ArgumentTypeError("numpy is always generated: give numpy or numpy,numba")
+        raise argparse.ArgumentTypeError(
+            "numpy is always generated (the others import it): give e.g. numpy,torch"
+        )
     return chosen
 
 
@@ -370,7 +372,8 @@ def _list(args: argparse.Namespace) -> int:
     print("generated modules (klgen generate), in generated/:")
     compiled = compiled_twins()
     for module in kernel_modules():
-        twin = f" (compiled twin: {module.name}_numba)" if module.name in compiled else ""
+        twins = f" (twins: {module.name}_numba, _torch, _jax)"
+        twin = twins if module.name in compiled else ""
         print(f"    {module.name}: {module.computes}{twin}")
         for function in module.functions:
             print(f"        {function}")

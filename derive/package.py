@@ -13,14 +13,14 @@ from functools import cache
 from pathlib import Path
 
 from klgen import specs
-from klgen.derive import codegen, userpkg
+from klgen.derive import codegen, frameworks, userpkg
 from klgen.derive.codegen import KernelModule
 from klgen.derive.derivations import ALL
 from klgen.derive.kernel import Kernel, derivation_of, load_spec
 from klgen.derive.layout import render
 
 SPEC_FOLDER = Path(specs.__file__).resolve().parent
-BACKENDS = ("numpy", "numba")
+BACKENDS = ("numpy", "numba", *frameworks.FRAMEWORKS)
 SUFFIXES = ("", "_grad", "_value_and_grad")
 EDIT_SHIPPED = "change its file in specs/ and run `klgen generate`"
 
@@ -85,6 +85,20 @@ def compiled_twins() -> set[str]:
     return {s.name for s in codegen.SPECS} | {k.name for k in shipped_kernels()}
 
 
+def framework_files() -> dict[str, str]:
+    """The torch and JAX twins ``<name>_torch``, ``<name>_jax`` of the built-in diagonal
+    Gaussians (the shipped spec files' kernels get theirs as a user's do: BACKENDS)."""
+    files = {}
+    for backend in frameworks.FRAMEWORKS:
+        files |= frameworks.runtime_files(backend)
+        for spec in codegen.SPECS:
+            source = f"the kernel spec `{spec.name}` (derive/specs.py)"
+            files[f"{spec.name}_{backend}.py"] = frameworks.render_module(
+                backend, spec.name, spec.divergence, spec.arg_names, spec.derivation, source
+            )
+    return files
+
+
 def render_all() -> dict[str, str]:
     """Every file of generated/: file name -> source text."""
     files = codegen.render_all()
@@ -92,6 +106,7 @@ def render_all() -> dict[str, str]:
         shipped_kernels(), BACKENDS, files["_constants.py"], EDIT_SHIPPED
     )
     files.update(shipped)
+    files.update(framework_files())
     files["__init__.py"] = render(
         "package_init.py.jinja", "derive/package.py", modules=kernel_modules()
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 import sympy as sp
 from sympy.printing.pycode import MpmathPrinter
 
-from klgen.derive import ir, rewrites
+from klgen.derive import frameworks, ir, rewrites
 from klgen.derive.codegen import runtime_files
 from klgen.derive.derivations.notation import latex_names, to_latex
 from klgen.derive.kernel import RESERVED, Kernel
@@ -181,8 +181,13 @@ def render_kernels(
     files = {"_functions.py": copy_static("functions")}
     if "numba" in backends:
         files["_numba_functions.py"] = copy_static("numba_functions")
+    for backend in (b for b in frameworks.FRAMEWORKS if b in backends):
+        files.update(frameworks.runtime_files(backend))
     for p in prepared:
         for backend in backends:
+            if backend in frameworks.FRAMEWORKS:
+                files[f"{p.kernel.name}_{backend}.py"] = render_framework(p.kernel, backend, edit)
+                continue
             suffix = "" if backend == "numpy" else f"_{backend}"
             against = {}
             if backend == "numba":
@@ -190,6 +195,19 @@ def render_kernels(
                 against["_constants.py"] = constants
             files[f"{p.kernel.name}{suffix}.py"] = render_module(p, backend, against, edit)
     return files
+
+
+def render_framework(kernel: Kernel, backend: str, edit: str = SPEC_FILES) -> str:
+    """The torch or JAX module of ``kernel`` (derive/frameworks.py), over its numpy module."""
+    return frameworks.render_module(
+        backend,
+        kernel.name,
+        kernel.computes,
+        kernel.arg_names,
+        kernel.name if kernel.derivation is not None else None,
+        f"kernel {kernel.name} of the spec file {Path(kernel.source).name or '(in memory)'}",
+        edit,
+    )
 
 
 class _MpmathPrinter(MpmathPrinter):

@@ -271,7 +271,7 @@ def test_an_unknown_backend_is_a_usage_error(tmp_path, capsys):
     code, _, err = klgen_cli(
         capsys, "generate", "--spec", "s.py", "--out", "o", "--backend", "cuda"
     )
-    assert code == 2 and "the backends are numpy and numba" in err
+    assert code == 2 and "the backends are numpy, numba, torch and jax" in err
 
 
 def test_tests_never_overwrite_a_users_file(tmp_path, capsys):
