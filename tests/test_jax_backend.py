@@ -10,8 +10,12 @@ import os
 import mpmath
 import numpy as np
 import pytest
+from kernels import SPECIALS, UNIT_INTERVAL, arg_names, spec_of
 from oracle import domain
-from test_torch_backend import NAMES, SPEC_OF, SPECIALS, UNIT_INTERVAL, arg_names
+
+from klgen.derive.package import compiled_twins
+
+NAMES = sorted(compiled_twins())
 
 try:
     import jax
@@ -21,6 +25,15 @@ except ImportError:
     if os.environ.get("CI"):
         raise  # CI installs jax (the test extra): these tests must run there
     pytest.skip("jax is not installed", allow_module_level=True)
+
+
+def _x64():
+    """x64 on for a block: jax.enable_x64 (newer jax), else jax.experimental.enable_x64."""
+    if hasattr(jax, "enable_x64"):
+        return jax.enable_x64()
+    from jax.experimental import enable_x64
+
+    return enable_x64()
 
 
 def jax_module(name):
@@ -55,7 +68,7 @@ def test_x64_is_off_by_default():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_check_grads_in_float64(name):
-    with jax.enable_x64():
+    with _x64():
         args = moderate(name, (3, 4), np.float64)
         check_grads(functions(name)[0], args, order=1, modes=["rev"])
         broadcast = [*args[:-1], args[-1][0]]  # the last argument of shape (4,)
@@ -65,7 +78,7 @@ def test_check_grads_in_float64(name):
 def domain_points(name, dtype):
     """tests/oracle.py's sampled domain in ``dtype`` (one point per row) and each argument
     at each special value with the others moderate."""
-    points = domain(SPEC_OF[name], dtype, 200)
+    points = domain(spec_of()[name], dtype, 200)
     base = moderate(name, (1,), dtype, seed=1)
     rows = []
     for i in range(points.shape[1]):
@@ -128,7 +141,7 @@ def test_the_issues_float64_points_where_autograd_through_the_formula_fails():
     from klgen.generated.kl_std_normal import kl_std_normal_grad as numpy_grad
     from klgen.generated.kl_std_normal_jax import kl_std_normal
 
-    with jax.enable_x64():
+    with _x64():
         logvar = np.array([[709.9, -1e25, 1e-8, -709.9]])
         _, want = numpy_grad(np.zeros_like(logvar), logvar)
         lv = jnp.asarray(logvar)
@@ -253,7 +266,7 @@ def test_a_users_spec_gets_a_jax_module(tmp_path):
         numpy_twin = importlib.import_module("userjax.gap")
     finally:
         sys.path.remove(str(tmp_path))
-    with jax.enable_x64():
+    with _x64():
         args = [np.random.default_rng(3).normal(size=(3, 4)) for _ in range(2)]
         check_grads(module.gap, args, order=1, modes=["rev"])
         got = jax.grad(lambda a, b: module.gap(a, b).sum(), argnums=(0, 1))(*args)

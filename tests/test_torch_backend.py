@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
+from kernels import SPECIALS, UNIT_INTERVAL, arg_names, spec_of
 from oracle import Textbook, domain, oracle_of
 
 from klgen.derive.package import compiled_twins, shipped_kernels
@@ -26,11 +27,8 @@ except ImportError:
         raise  # CI installs torch: these tests must run there
     pytest.skip("torch is not installed", allow_module_level=True)
 
-SPEC_OF = {s.name: s for s in SPECS} | {k.name: k for k in shipped_kernels()}
+SPEC_OF = spec_of()
 NAMES = sorted(compiled_twins())
-# Arguments that are data in [0, 1] (the others take any real number).
-UNIT_INTERVAL = {("nll_bernoulli", "x"), ("nll_continuous_bernoulli", "x")}
-SPECIALS = [0.0, -0.0, np.inf, -np.inf, np.nan]
 MAX_ULPS = 4  # the torch operators evaluate numpy's array-API path: a few ulps apart at most
 
 
@@ -61,10 +59,6 @@ def functions(name, path):
 
 def numpy_module(name):
     return importlib.import_module(f"klgen.generated.{name}")
-
-
-def arg_names(name):
-    return tuple(a.name for a in SPEC_OF[name].args)
 
 
 def moderate(name, shape, dtype=torch.float64, seed=0):
