@@ -206,8 +206,10 @@ class _MpmathPrinter(MpmathPrinter):
 
 
 def render_tests(kernels: tuple[Kernel, ...], package: Path, tests: Path, backends) -> str:
-    """A pytest module checking every kernel of the package at ``package``: gradients against
-    central finite differences, values against mpmath."""
+    """A pytest module checking every elementwise kernel of the package at ``package``:
+    gradients against central finite differences, values against mpmath (kernels of row
+    statistics are not covered yet: their mpmath oracle is written per kernel,
+    tests/row_oracle.py)."""
     printer = _MpmathPrinter({"fully_qualified_modules": True})
     cases = []
     for kernel in (k for k in kernels if not k.statistics):  # row statistics: not yet
