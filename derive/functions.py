@@ -139,25 +139,26 @@ class exp_bregman(sp.Function):  # noqa: N801
 
 
 class exp_gap(sp.Function):  # noqa: N801
-    """e^b - e^(x - y) (1 + t) for b = x - y + t: a weight e^(x - y) times e^t's gap above
-    its tangent at 0, e^(x - y) (e^t - 1 - t), a term of the categorical KL
+    """e^b - e^(x - y) (1 + t) for b = u - v + c = x - y + t: a weight e^(x - y) times e^t's
+    gap above its tangent at 0, e^(x - y) (e^t - 1 - t), a term of the categorical KL
     (specs/categorical.py). Evaluated as exp_of_difference(e^t - 1 - t, x, y) while t <= 2
     (the series near 0: no cancellation near t = 0, exactly 0 there), as e^b (1 - (1 + t)
-    e^-t) beyond: b given apart from x, y and t, since x - y + t rounded can be far less
-    accurate than b computed from its own terms (x - y = -1e4 beside t = 1e4 + 0.5), and a
-    weight that underflows beside an e^t that overflows gives their product. A weight of
-    exactly 0 (x = -inf) gives the limit e^b."""
+    e^-t) beyond, b from u, v and c with the roundings of u - v and of adding c added back
+    (x - y + t rounded can be far less accurate: x - y = -1e4 beside t = 1e4 + 0.5), so
+    that a weight that underflows beside an e^t that overflows gives their product. A
+    weight of exactly 0 (x = -inf) gives the limit e^b."""
 
-    nargs = 4
+    nargs = 6
 
     def fdiff(self, argindex=1):
-        x, y, t, b = self.args
-        weight = sp.exp(x - y)
-        return (-weight * (1 + t), weight * (1 + t), -weight, sp.exp(b))[argindex - 1]
+        x, y, t, u, v, c = self.args
+        weight, top = sp.exp(x - y), sp.exp(u - v + c)
+        slopes = (-weight * (1 + t), weight * (1 + t), -weight, top, -top, top)
+        return slopes[argindex - 1]
 
     def exact(self):
-        x, y, t, b = self.args
-        return sp.exp(b) - sp.exp(x - y) * (1 + t)
+        x, y, t, u, v, c = self.args
+        return sp.exp(u - v + c) - sp.exp(x - y) * (1 + t)
 
 
 class exp_of_difference(sp.Function):  # noqa: N801

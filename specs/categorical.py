@@ -45,12 +45,9 @@ STATISTICS = (
     klgen.Statistic(s_p, exp_of_difference(1, logits_p, m_p)),
     klgen.Statistic(mean_d, weighted(d)),
     # p_j (e^t - 1 - t) with t = mean_d - d_j: s p_j = e^(logits_j - m), and logits_j - m + t
-    # = (logits_p_j - m_p) + mean_d (exp_gap's last argument, with no logits_j in it: -1e4
-    # and 1e4 + 0.5 added would round).
-    klgen.Statistic(
-        gaps,
-        exp_gap(logits, m, mean_d - d, difference_sum(m_p, logits_p, mean_d, 0)) / s,
-    ),
+    # = (logits_p_j - m_p) + mean_d (exp_gap's last three arguments, with no logits_j in
+    # them: -1e4 and 1e4 + 0.5 added would round).
+    klgen.Statistic(gaps, exp_gap(logits, m, mean_d - d, logits_p, m_p, mean_d) / s),
 )
 # Beyond this sum of gaps (a KL above 690) its terms would overflow: the textbook form there,
 # sum_j p_j log p_j/q_j = mean_d - log s + log s_p, whose mean_d is its one large term.

@@ -107,15 +107,17 @@ def exp_gap(
     x: NDArray[np.float64],
     y: NDArray[np.float64],
     t: NDArray[np.float64],
-    b: NDArray[np.float64],
+    u: NDArray[np.float64],
+    v: NDArray[np.float64],
+    c: NDArray[np.float64],
     out: NDArray[np.float64],
 ) -> NDArray[np.float64]:
-    """out = e^b - e^(x - y) (1 + t) for b = x - y + t: e^(x - y) (e^t - 1 - t) by
-    :func:`exp_of_difference` and the series while t <= 2 (exactly 0 at t = 0), e^b (1 - (1 +
-    t) e^-t) beyond (the second term below 0.41 of the first; b computed from its own terms,
-    not as x - y + t rounded; a weight that underflows beside an e^t that overflows gives
-    their product)."""
-    np.copyto(out, exp_gap_generic(np, x, y, t, b))
+    """out = e^b - e^(x - y) (1 + t) for b = u - v + c = x - y + t: e^(x - y) (e^t - 1 - t)
+    by :func:`exp_of_difference` and the series while t <= 2 (exactly 0 at t = 0), e^b (1 -
+    (1 + t) e^-t) beyond (the second term below 0.41 of the first; b with the roundings of
+    u - v and of adding c added back; a weight that underflows beside an e^t that overflows
+    gives their product)."""
+    np.copyto(out, exp_gap_generic(np, x, y, t, u, v, c))
     return out
 
 
@@ -319,10 +321,9 @@ def exp_bregman_generic(xp: Any, a: Any, b: Any) -> Any:
     return xp.where(near, near_value, scaled_exp_generic(xp, ones, tangent, b, 1, 0))
 
 
-def exp_gap_generic(xp: Any, x: Any, y: Any, t: Any, b: Any) -> Any:
-    """:func:`exp_gap` on arrays of ``xp``, with :func:`exp_bregman_generic`'s scaled
-    exponentials; a weight e^(x - y) of exactly 0 (x = -inf: a category of probability 0)
-    gives the limit e^b, 0 where b is -inf too."""
+def exp_gap_generic(xp: Any, x: Any, y: Any, t: Any, u: Any, v: Any, c: Any) -> Any:
+    """:func:`exp_gap` on arrays of ``xp``; a weight e^(x - y) of exactly 0 (x = -inf: a
+    category of probability 0) gives the limit e^b, 0 where b is -inf too."""
     zeros, ones = xp.zeros_like(t), xp.ones_like(t)
     near = t <= 2.0
     t_near = xp.where(near, t, zeros)
@@ -330,9 +331,18 @@ def exp_gap_generic(xp: Any, x: Any, y: Any, t: Any, b: Any) -> Any:
     t_far = xp.where(near | (t == xp.inf), xp.full_like(t, 3.0), t)
     tangent = xp.where(t == xp.inf, zeros, (1.0 + t_far) * xp.exp(-t_far))
     near_value = exp_of_difference_generic(xp, gap, x, y)
-    far_value = scaled_exp_generic(xp, ones, tangent, b, 1, 0)
-    value = xp.where(near, near_value, far_value)
-    return xp.where(x - y == -xp.inf, exp_product_generic(xp, ones, b), value)
+    value = xp.where(near, near_value, _exp_of_shifted_sum_generic(xp, 1.0 - tangent, u, v, c))
+    return xp.where(x - y == -xp.inf, _exp_of_shifted_sum_generic(xp, ones, u, v, c), value)
+
+
+def _exp_of_shifted_sum_generic(xp: Any, m: Any, u: Any, v: Any, c: Any) -> Any:
+    """m e^(u - v + c), the roundings of u - v and of adding c added back (e^(hi + lo) = e^hi
+    (1 + lo)), as :func:`exp_of_difference_generic` does for one difference."""
+    hi, lo = _two_sum(u, -v)
+    top, more = _two_sum(hi, c)
+    error = lo + more
+    exact = ~(xp.abs(error) < 1.0) | (error == 0.0)
+    return exp_product_generic(xp, xp.where(exact, m, m + m * error), top)
 
 
 def exp_of_difference_generic(xp: Any, m: Any, x: Any, y: Any) -> Any:

@@ -121,14 +121,25 @@ def exp_bregman(a, b):
 
 
 @numba.njit(inline="always")
-def exp_gap(x, y, t, b):
-    """e^b - e^(x - y) (1 + t) for b = x - y + t, as _functions.exp_gap."""
+def exp_gap(x, y, t, u, v, c):
+    """e^b - e^(x - y) (1 + t) for b = u - v + c = x - y + t, as _functions.exp_gap."""
     if x - y == -np.inf:  # a weight of 0: the limit e^b
-        return exp_product(1.0, b)
+        return _exp_of_shifted_sum(1.0, u, v, c)
     if t <= 2.0:
         return exp_of_difference(expm1_minus_x(t, np.expm1(t)), x, y)
     tangent = 0.0 if t == np.inf else (1.0 + t) * np.exp(-t)
-    return exp_product(1.0 - tangent, b)
+    return _exp_of_shifted_sum(1.0 - tangent, u, v, c)
+
+
+@numba.njit(inline="always")
+def _exp_of_shifted_sum(m, u, v, c):
+    """m e^(u - v + c) with the roundings added back, as _functions'."""
+    hi, lo = _two_sum(u, -v)
+    top, more = _two_sum(hi, c)
+    error = lo + more
+    if error == 0.0 or not abs(error) < 1.0:
+        return exp_product(m, top)
+    return exp_product(m + m * error, top)
 
 
 @numba.njit(inline="always")
