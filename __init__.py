@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers (no import
     from klgen.derive.kernel import Derivation as Derivation
     from klgen.derive.kernel import Kernel as Kernel
     from klgen.derive.notebook import derivation as derivation
+    from klgen.derive.rowstats import Statistic as Statistic
+    from klgen.derive.rowstats import row_sum as row_sum
 
 # The spec-file API (derive/kernel.py, derive/functions.py) and klgen.derivation (a
 # derivation for a notebook, derive/notebook.py): loaded on first use, since they need
@@ -26,6 +28,8 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers (no import
 _API = {
     "Kernel": "klgen.derive.kernel",
     "Derivation": "klgen.derive.kernel",
+    "Statistic": "klgen.derive.rowstats",
+    "row_sum": "klgen.derive.rowstats",
     "sigmoid": "klgen.derive.functions",
     "softplus": "klgen.derive.functions",
     "logaddexp": "klgen.derive.functions",

@@ -8,6 +8,9 @@ mpmath on the exact binary inputs. Errors are in ulps of each exact output (resu
 the smallest normal in ulps of the smallest normal). torch (2.13.0 here, optional) runs its
 own formula on the float64 inputs with autograd for the gradients.
 
+A kernel of row statistics (kl_categorical) is sampled as rows of CATEGORIES categories
+(tests/row_oracle.py: its domain, its mpmath oracle, its errors per output over whole rows).
+
     python bench/registry_accuracy.py [--points N] [--seed S] [--only NAME ...]
 """
 
@@ -22,6 +25,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from oracle import Textbook, domain, exact_outputs, worst_errors  # noqa: E402
 from peers import torch_peers  # noqa: E402
+from row_oracle import domain as row_domain  # noqa: E402
+from row_oracle import exact_rows  # noqa: E402
+from row_oracle import worst_errors as row_worst_errors  # noqa: E402
 
 from klgen.derive.package import shipped_kernels  # noqa: E402
 
@@ -30,6 +36,48 @@ def report(label, names, worst, took):
     print(f"{label} ({took:.0f} s)")
     for name, (error, point) in zip(names, worst, strict=True):
         print(f"    {name:12} {error:12.3g} ulps  at {point}")
+
+
+CATEGORIES = 5
+
+
+def rows_report(kernel, points, seed, peers) -> None:
+    """Worst errors of a kernel of row statistics over ``points`` rows, klgen's backends and
+    torch's formula (where all its outputs of a row are finite, too)."""
+    names = ["value", *(f"d{n}" for n in kernel.arg_names)]
+    for dtype in (np.float64, np.float32):
+        logits, logits_p = row_domain(dtype, points, CATEGORIES, seed)
+        start = time.perf_counter()
+        exact = exact_rows(logits, logits_p)
+        took = time.perf_counter() - start
+        size = f"{len(logits)} rows of {CATEGORIES}"
+        print(f"{kernel.name} {dtype.__name__}: {size}, mpmath {took:.0f} s")
+        functions = {}
+        for backend in ("numpy", "numba"):
+            suffix = "" if backend == "numpy" else "_numba"
+            module = importlib.import_module(f"klgen.generated.{kernel.name}{suffix}")
+            functions[f"klgen {backend}"] = getattr(module, kernel.name + "_value_and_grad")
+        if kernel.name in peers and dtype == np.float64:
+            functions["torch"] = peers[kernel.name]
+        for label, function in functions.items():
+            start = time.perf_counter()
+            worst = row_worst_errors(function, logits, logits_p, dtype, exact)
+            rows = [None if r is None else (list(logits[r]), list(logits_p[r])) for _, r in worst]
+            report(
+                label,
+                names,
+                [(e, r) for (e, _), r in zip(worst, rows, strict=True)],
+                time.perf_counter() - start,
+            )
+            if label == "torch":
+                with np.errstate(all="ignore"):
+                    value, grads = function(logits, logits_p)
+                finite = np.isfinite(value) & np.all(
+                    [np.isfinite(g).all(axis=1) for g in grads], axis=0
+                )
+                kept = [e for e, keep in zip(exact, finite, strict=True) if keep]
+                worst = row_worst_errors(function, logits[finite], logits_p[finite], dtype, kept)
+                report(f"  torch where finite ({finite.sum()} rows)", names, worst, 0)
 
 
 def main() -> None:
@@ -41,6 +89,9 @@ def main() -> None:
     peers = torch_peers()
     for kernel in shipped_kernels():
         if args.only and kernel.name not in args.only:
+            continue
+        if kernel.statistics:
+            rows_report(kernel, args.points, args.seed, peers)
             continue
         spec = Textbook.of(kernel)
         names = ["value", *(f"d{n}" for n in kernel.arg_names)]

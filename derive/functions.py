@@ -138,6 +138,48 @@ class exp_bregman(sp.Function):  # noqa: N801
         return sp.exp(b) - sp.exp(a) - sp.exp(a) * (b - a)
 
 
+class exp_gap(sp.Function):  # noqa: N801
+    """e^b - e^(x - y) (1 + t) for b = u - v + c = x - y + t: a weight e^(x - y) times e^t's
+    gap above its tangent at 0, e^(x - y) (e^t - 1 - t), a term of the categorical KL
+    (specs/categorical.py). Evaluated as exp_of_difference(e^t - 1 - t, x, y) while t <= 2
+    (the series near 0: no cancellation near t = 0, exactly 0 there), as e^b (1 - (1 + t)
+    e^-t) beyond, b from u, v and c with the roundings of u - v and of adding c added back
+    (x - y + t rounded can be far less accurate: x - y = -1e4 beside t = 1e4 + 0.5), so
+    that a weight that underflows beside an e^t that overflows gives their product. A
+    weight of exactly 0 (x = -inf) gives the limit e^b."""
+
+    nargs = 6
+
+    def fdiff(self, argindex=1):
+        x, y, t, u, v, c = self.args
+        weight, top = sp.exp(x - y), sp.exp(u - v + c)
+        slopes = (-weight * (1 + t), weight * (1 + t), -weight, top, -top, top)
+        return slopes[argindex - 1]
+
+    def exact(self):
+        x, y, t, u, v, c = self.args
+        return sp.exp(u - v + c) - sp.exp(x - y) * (1 + t)
+
+
+class exp_of_difference(sp.Function):  # noqa: N801
+    """m e^(x - y), with the rounding of x - y added back (two-sum: e^(hi + lo) = e^hi (1 +
+    lo)) and e^hi scaled as exp_product's: a shifted softmax weight e^(logits - m) to an ulp
+    or two where x - y = -34.66 rounded would cost 17 ulps. 0 where x - y is -inf, whatever
+    m (a category of probability 0 contributes nothing: 0 log 0 = 0)."""
+
+    nargs = 3
+
+    def fdiff(self, argindex=1):
+        m, x, y = self.args
+        if argindex == 1:
+            return sp.exp(x - y)
+        return exp_of_difference(m, x, y) if argindex == 2 else -exp_of_difference(m, x, y)
+
+    def exact(self):
+        m, x, y = self.args
+        return m * sp.exp(x - y)
+
+
 class exp_product(sp.Function):  # noqa: N801
     """m e^x, evaluated with x reduced to r + k ln 2 and 2**k applied last: no overflow or
     underflow of e^x where the product is finite ((x - mu)^2 e^-logvar at logvar = -720,
@@ -323,9 +365,28 @@ class difference_sum(sp.Function):  # noqa: N801
 
     nargs = 4
 
+    def fdiff(self, argindex=1):
+        return sp.Integer((-1, 1, 1, -1)[argindex - 1])
+
     def exact(self):
         a, b, c, d = self.args
         return b - a + c - d
+
+
+class difference_of_differences(sp.Function):  # noqa: N801
+    """(a - b) - (c - e) with the roundings of a - b and c - e added back (Knuth's two-sum):
+    within an ulp or two of itself however close the differences are (the categorical KL's
+    d = (logits - m) - (logits_p - m_p), which is a rounding residue when logits_p is logits
+    shifted by a constant: specs/categorical.py)."""
+
+    nargs = 4
+
+    def fdiff(self, argindex=1):
+        return sp.Integer((1, -1, -1, 1)[argindex - 1])
+
+    def exact(self):
+        a, b, c, e = self.args
+        return a - b - c + e
 
 
 FUNCTIONS = (
@@ -337,7 +398,10 @@ FUNCTIONS = (
     sigmoid_difference,
     exp_difference,
     exp_bregman,
+    exp_gap,
+    exp_of_difference,
     exp_product,
+    difference_of_differences,
     log_exprel,
     log_exprel_slope,
     exprel,

@@ -17,16 +17,13 @@ from pathlib import Path
 
 import sympy as sp
 
-from klgen.derive import numerics, rewrites
+from klgen.derive import numerics, rewrites, rowstats
 from klgen.derive.derivations import steps as checked
 from klgen.derive.derivations.evaluated import SeriesExpm1MinusX, series_why
 from klgen.derive.derivations.notation import latex_names, to_latex
+from klgen.derive.errors import SpecError
 
 REDUCTIONS = ("sum", "logsumexp")
-
-
-class SpecError(ValueError):
-    """A spec (file or Kernel) that klgen cannot use; the message names the kernel."""
 
 
 @dataclass(frozen=True)
@@ -57,17 +54,25 @@ class Kernel:
     computes: str
     derivation: Derivation | None = None
     reduce: str = "sum"
+    statistics: tuple = ()
+    gradient_forms: tuple | None = None
     source: str = field(default="", compare=False)  # the spec file, for messages and headers
 
     def __post_init__(self):
         object.__setattr__(self, "args", tuple(self.args))
+        object.__setattr__(self, "statistics", tuple(self.statistics))
+        if self.gradient_forms is not None:
+            object.__setattr__(self, "gradient_forms", tuple(self.gradient_forms))
         object.__setattr__(self, "term", _sympified(self.name, self.term))
         _validate(self)
 
     @cached_property
     def gradients(self) -> tuple[sp.Expr, ...]:
         """d(term)/d(arg) for every argument: the gradient of the row sum, element by element
-        (a log-sum-exp multiplies these by the softmax weights of the row)."""
+        (a log-sum-exp multiplies these by the softmax weights of the row); for a kernel of
+        statistics, elementwise in the arguments and statistics (derive/rowstats.py)."""
+        if self.statistics:
+            return rowstats.plan(self).gradients
         return tuple(sp.diff(self.term, arg) for arg in self.args)
 
     @property
@@ -76,8 +81,9 @@ class Kernel:
 
     @property
     def used(self) -> tuple[int, ...]:
-        """The positions of the arguments the term depends on."""
-        return tuple(i for i, arg in enumerate(self.args) if arg in self.term.free_symbols)
+        """The positions of the arguments the term (or its statistics) depends on."""
+        free = self.term.free_symbols.union(*(s.summand.free_symbols for s in self.statistics))
+        return tuple(i for i, arg in enumerate(self.args) if arg in free)
 
 
 def _sympified(name, term) -> sp.Expr:
@@ -107,8 +113,10 @@ def _validate(kernel: Kernel) -> None:
     names = [arg.name for arg in kernel.args]
     if len(set(names)) != len(names):
         fail(f"args repeats a name: {names}")
+    if kernel.statistics:
+        rowstats.validate(kernel, fail, RESERVED)
     unknown = kernel.term.free_symbols - set(kernel.args)
-    if unknown:
+    if unknown and not kernel.statistics:
         fail(f"term uses {', '.join(sorted(map(str, unknown)))}, not among args {names}")
     if not isinstance(kernel.computes, str) or not kernel.computes.strip():
         fail("computes must say in words what the kernel computes")
@@ -130,6 +138,10 @@ def derivation_of(kernel: Kernel) -> checked.Derivation:
     its gradients through each floating-point rewrite the kernel's code is made with
     (derive/rewrites.py), each a step with its reason, to the expressions the generated
     code evaluates."""
+    if kernel.statistics:
+        from klgen.derive.rowderivation import derivation_of as rows_derivation
+
+        return rows_derivation(kernel)
     given, names = kernel.derivation, latex_names(kernel.args)
     evaluated_steps, gradient_step = _evaluated_steps(kernel)
     term_why = "the kernel's term" + (

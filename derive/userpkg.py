@@ -20,6 +20,7 @@ from klgen.derive.derivations.notation import latex_names, to_latex
 from klgen.derive.kernel import RESERVED, Kernel
 from klgen.derive.layout import SPEC_FILES, copy_static, render, wrap_latex
 from klgen.derive.printers import HELPERS, ArrayApiPrinter, ScalarPrinter, UfuncPrinter
+from klgen.derive.rowpkg import render_row_module
 from klgen.derive.seal import recorded_hash
 
 BACKENDS = ("numpy", "numba")
@@ -177,23 +178,26 @@ def render_kernels(
     ``_numba_functions`` for numba), for a package whose ``_constants.py`` is
     ``constants``; ``edit`` says in the modules' headers how to change them. Raises
     printers.Unsupported before anything is returned."""
-    prepared = [prepare(k) for k in kernels]
+    prepared = [k if k.statistics else prepare(k) for k in kernels]
     files = {"_functions.py": copy_static("functions")}
     if "numba" in backends:
         files["_numba_functions.py"] = copy_static("numba_functions")
     for backend in (b for b in frameworks.FRAMEWORKS if b in backends):
         files.update(frameworks.runtime_files(backend))
-    for p in prepared:
+    for kernel, p in zip(kernels, prepared, strict=True):
         for backend in backends:
             if backend in frameworks.FRAMEWORKS:
-                files[f"{p.kernel.name}_{backend}.py"] = render_framework(p.kernel, backend, edit)
+                files[f"{kernel.name}_{backend}.py"] = render_framework(kernel, backend, edit)
                 continue
             suffix = "" if backend == "numpy" else f"_{backend}"
             against = {}
             if backend == "numba":
                 against = {"_numba_functions.py": files["_numba_functions.py"]}
                 against["_constants.py"] = constants
-            files[f"{p.kernel.name}{suffix}.py"] = render_module(p, backend, against, edit)
+            if isinstance(p, Kernel):  # a kernel of row statistics (derive/rowpkg.py)
+                files[f"{p.name}{suffix}.py"] = render_row_module(p, backend, against, edit)
+            else:
+                files[f"{p.kernel.name}{suffix}.py"] = render_module(p, backend, against, edit)
     return files
 
 
@@ -220,11 +224,13 @@ class _MpmathPrinter(MpmathPrinter):
 
 
 def render_tests(kernels: tuple[Kernel, ...], package: Path, tests: Path, backends) -> str:
-    """A pytest module checking every kernel of the package at ``package``: gradients against
-    central finite differences, values against mpmath."""
+    """A pytest module checking every elementwise kernel of the package at ``package``:
+    gradients against central finite differences, values against mpmath (kernels of row
+    statistics are not covered yet: their mpmath oracle is written per kernel,
+    tests/row_oracle.py)."""
     printer = _MpmathPrinter({"fully_qualified_modules": True})
     cases = []
-    for kernel in kernels:
+    for kernel in (k for k in kernels if not k.statistics):  # row statistics: not yet
         real = {a: sp.Symbol(a.name, real=True) for a in kernel.args}
         exact = rewrites.exact(kernel.term.xreplace(real))
         parts = sp.Add.make_args(prepare(kernel).term)

@@ -10,6 +10,7 @@ def formulas() -> dict:
         import torch.nn.functional as F
         from torch.distributions import (
             Bernoulli,
+            Categorical,
             ContinuousBernoulli,
             Gamma,
             Laplace,
@@ -41,6 +42,9 @@ def formulas() -> dict:
         "kl_poisson": lambda r, s: kl_divergence(poisson(r), poisson(s)),
         "kl_laplace": lambda m, s, m_p, s_p: kl_divergence(laplace(m, s), laplace(m_p, s_p)),
         "kl_gamma": lambda a, b, a_p, b_p: kl_divergence(gamma(a, b), gamma(a_p, b_p)),
+        "kl_categorical": lambda a, b: kl_divergence(
+            Categorical(logits=a, validate_args=False), Categorical(logits=b, validate_args=False)
+        ),
         "nll_gaussian": lambda x, m, lv: (
             -Normal(m, (lv / 2).exp(), validate_args=False).log_prob(x)
         ),
@@ -49,7 +53,8 @@ def formulas() -> dict:
 
 def torch_peers() -> dict:
     """Kernel name -> a value_and_grad of torch's formula: float64 numpy arrays (one element
-    per row) in, (values, gradients) out, the gradients by autograd."""
+    per row, or for kl_categorical the categories) in, (values, gradients) out, the
+    gradients by autograd."""
     by_name = formulas()
     if not by_name:
         return {}
@@ -63,7 +68,8 @@ def torch_peers() -> dict:
             grads = [
                 torch.zeros_like(x) if g is None else g for x, g in zip(inputs, grads, strict=True)
             ]
-            return value.detach().numpy()[:, 0], [g.numpy() for g in grads]
+            value = value.detach().numpy()
+            return (value if value.ndim == 1 else value[:, 0]), [g.numpy() for g in grads]
 
         return value_and_grad
 

@@ -14,7 +14,8 @@ da = pytest.importorskip("dask.array", reason="dask is not installed (the test e
 xps = pytest.importorskip("array_api_strict", reason="array-api-strict is not installed")
 dask = pytest.importorskip("dask")
 
-# The elementwise kernels: one argument element per term, rows over the leading axes.
+# The kernels of rows (the last axis reduced, leading axes kept): every one but the
+# full-covariance KL, whose rows are matrices, and the encoder gradient.
 ELEMENTWISE = [m.name for m in kernel_modules() if m.name not in ("kl_mvn_cholesky",)]
 ELEMENTWISE.remove("kl_std_normal_encoder")  # its weight gradients sum over the batch
 SUFFIXES = ("", "_grad", "_value_and_grad")

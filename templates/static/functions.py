@@ -103,6 +103,49 @@ def exp_bregman(
     return out
 
 
+def exp_gap(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    t: NDArray[np.float64],
+    u: NDArray[np.float64],
+    v: NDArray[np.float64],
+    c: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """out = e^b - e^(x - y) (1 + t) for b = u - v + c = x - y + t: e^(x - y) (e^t - 1 - t)
+    by :func:`exp_of_difference` and the series while t <= 2 (exactly 0 at t = 0), e^b (1 -
+    (1 + t) e^-t) beyond (the second term below 0.41 of the first; b with the roundings of
+    u - v and of adding c added back; a weight that underflows beside an e^t that overflows
+    gives their product)."""
+    np.copyto(out, exp_gap_generic(np, x, y, t, u, v, c))
+    return out
+
+
+def exp_of_difference(
+    m: NDArray[np.float64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """out = m e^(x - y), the rounding of x - y added back (e^(hi + lo) = e^hi (1 + lo)) and
+    e^hi applied as :func:`exp_product` does (no overflow or underflow of a factor)."""
+    np.copyto(out, exp_of_difference_generic(np, m, x, y))
+    return out
+
+
+def difference_of_differences(
+    a: NDArray[np.float64],
+    b: NDArray[np.float64],
+    c: NDArray[np.float64],
+    e: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """out = (a - b) - (c - e), with the roundings of a - b and c - e added back (two-sum):
+    within an ulp or two however close the two differences are."""
+    np.copyto(out, difference_of_differences_generic(np, a, b, c, e))
+    return out
+
+
 def exp_product(
     m: NDArray[np.float64], x: NDArray[np.float64], out: NDArray[np.float64]
 ) -> NDArray[np.float64]:
@@ -276,6 +319,51 @@ def exp_bregman_generic(xp: Any, a: Any, b: Any) -> Any:
     tangent = (1.0 + d_far) * xp.exp(-d_far)  # e^a (1 + d) / e^b, below 0.41
     near_value = scaled_exp_generic(xp, gap, zeros, a, 1, 0)
     return xp.where(near, near_value, scaled_exp_generic(xp, ones, tangent, b, 1, 0))
+
+
+def exp_gap_generic(xp: Any, x: Any, y: Any, t: Any, u: Any, v: Any, c: Any) -> Any:
+    """:func:`exp_gap` on arrays of ``xp``; a weight e^(x - y) of exactly 0 (x = -inf: a
+    category of probability 0) gives the limit e^b, 0 where b is -inf too."""
+    zeros, ones = xp.zeros_like(t), xp.ones_like(t)
+    near = t <= 2.0
+    t_near = xp.where(near, t, zeros)
+    gap = expm1_minus_x_generic(xp, t_near, xp.expm1(t_near), _SERIES)
+    t_far = xp.where(near | (t == xp.inf), xp.full_like(t, 3.0), t)
+    tangent = xp.where(t == xp.inf, zeros, (1.0 + t_far) * xp.exp(-t_far))
+    near_value = exp_of_difference_generic(xp, gap, x, y)
+    value = xp.where(near, near_value, _exp_of_shifted_sum_generic(xp, 1.0 - tangent, u, v, c))
+    return xp.where(x - y == -xp.inf, _exp_of_shifted_sum_generic(xp, ones, u, v, c), value)
+
+
+def _exp_of_shifted_sum_generic(xp: Any, m: Any, u: Any, v: Any, c: Any) -> Any:
+    """m e^(u - v + c), the roundings of u - v and of adding c added back (e^(hi + lo) = e^hi
+    (1 + lo)), as :func:`exp_of_difference_generic` does for one difference."""
+    hi, lo = _two_sum(u, -v)
+    top, more = _two_sum(hi, c)
+    error = lo + more
+    exact = ~(xp.abs(error) < 1.0) | (error == 0.0)
+    return exp_product_generic(xp, xp.where(exact, m, m + m * error), top)
+
+
+def exp_of_difference_generic(xp: Any, m: Any, x: Any, y: Any) -> Any:
+    """:func:`exp_of_difference` on arrays of ``xp``: 0 where x - y is -inf (whatever m: a
+    category of probability 0 contributes nothing); the rounding's error left out where it
+    is not below 1 (|x - y| beyond 2^52, where e^(x - y) is 0 or inf anyway)."""
+    hi, lo = _two_sum(x, -y)
+    exact = ~(xp.abs(lo) < 1.0) | (lo == 0.0)  # m itself: an infinite m times lo = 0
+    value = exp_product_generic(xp, xp.where(exact, m, m + m * lo), hi)
+    return xp.where(hi == -xp.inf, xp.zeros_like(value), value)
+
+
+def difference_of_differences_generic(xp: Any, a: Any, b: Any, c: Any, e: Any) -> Any:
+    """:func:`difference_of_differences` on arrays of ``xp``; the errors are 0 where a
+    difference is not finite."""
+    x, x_error = _two_sum(a, -b)
+    y, y_error = _two_sum(c, -e)
+    zeros = xp.zeros_like(x)
+    x_error = xp.where(xp.isfinite(x), x_error, zeros)
+    y_error = xp.where(xp.isfinite(y), y_error, zeros)
+    return (x - y) + (x_error - y_error)
 
 
 def exp_product_generic(xp: Any, m: Any, x: Any) -> Any:

@@ -121,6 +121,51 @@ def exp_bregman(a, b):
 
 
 @numba.njit(inline="always")
+def exp_gap(x, y, t, u, v, c):
+    """e^b - e^(x - y) (1 + t) for b = u - v + c = x - y + t, as _functions.exp_gap."""
+    if x - y == -np.inf:  # a weight of 0: the limit e^b
+        return _exp_of_shifted_sum(1.0, u, v, c)
+    if t <= 2.0:
+        return exp_of_difference(expm1_minus_x(t, np.expm1(t)), x, y)
+    tangent = 0.0 if t == np.inf else (1.0 + t) * np.exp(-t)
+    return _exp_of_shifted_sum(1.0 - tangent, u, v, c)
+
+
+@numba.njit(inline="always")
+def _exp_of_shifted_sum(m, u, v, c):
+    """m e^(u - v + c) with the roundings added back, as _functions'."""
+    hi, lo = _two_sum(u, -v)
+    top, more = _two_sum(hi, c)
+    error = lo + more
+    if error == 0.0 or not abs(error) < 1.0:
+        return exp_product(m, top)
+    return exp_product(m + m * error, top)
+
+
+@numba.njit(inline="always")
+def exp_of_difference(m, x, y):
+    """m e^(x - y) with the rounding of x - y added back, as _functions.exp_of_difference."""
+    hi, lo = _two_sum(x, -y)
+    if hi == -np.inf:  # a category of probability 0 contributes nothing
+        return 0.0
+    if lo == 0.0 or not abs(lo) < 1.0:  # exact, or |x - y| beyond 2^52 (e^hi 0 or inf)
+        return exp_product(m, hi)
+    return exp_product(m + m * lo, hi)
+
+
+@numba.njit(inline="always")
+def difference_of_differences(a, b, c, e):
+    """(a - b) - (c - e) with the roundings added back, as _functions'."""
+    x, x_error = _two_sum(a, -b)
+    y, y_error = _two_sum(c, -e)
+    if not np.isfinite(x):
+        x_error = 0.0
+    if not np.isfinite(y):
+        y_error = 0.0
+    return (x - y) + (x_error - y_error)
+
+
+@numba.njit(inline="always")
 def log_exprel(x):
     """log((e^x - 1) / x), 0 at x = 0, as _functions.log_exprel."""
     if x < -1.0:

@@ -1,0 +1,322 @@
+"""Kernels made of row statistics: divergences whose last axis is the one they reduce
+themselves (the categories of a categorical distribution), part of the spec API.
+
+Such a kernel is a sequence of :class:`Statistic` ``R_k = reduce_k(summand_k)`` over the last
+axis, each summand an elementwise expression in the arguments and the statistics before it,
+and a row value ``f(R)``. Its gradients come by reverse mode over the statistics: the
+adjoint of ``R_k`` is ``df/dR_k`` plus, for every later statistic ``R_m``, its adjoint times
+the row sum of ``d summand_m / dR_k``; such a row sum is written as statistics already there
+where it is one of their summands times a factor free of the arguments (``-sum_j
+e^(x_j - m) = -s``), and becomes a further statistic otherwise. A ``max`` statistic is a
+shift (a log-sum-exp's maximum): its adjoint must come out as exactly 0, or the spec is
+refused. The gradient of an element is then elementwise in the arguments and statistics.
+
+A spec may give its own forms of the gradients (``gradient_forms``, stable where the
+reverse-mode ones are not); they and the reverse-mode ones are compared with ``sympy.diff``
+of the row value written out for rows of 1 to 4 elements (:func:`gradients_agree`).
+Row sums in a spec's derivation steps are :func:`row_sum` (``sp.Sum`` over the row: the
+arguments inside one stand for its element j), realized the same way by :func:`explicit`.
+"""
+
+import random
+from dataclasses import dataclass
+from functools import cache
+
+import sympy as sp
+
+from klgen.derive.errors import SpecError
+from klgen.derive.rewrites import exact as as_exact
+
+REDUCTIONS = ("sum", "max")
+INDEX, LENGTH = sp.Symbol("j", integer=True, positive=True), sp.Symbol("K", integer=True)
+SIZES = (1, 2, 3, 4)  # the row lengths the gradient and derivation checks realize
+SCALES = (40, 4000)  # the magnitudes of their random points: moderate, then large
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """``symbol = reduce over the last axis of summand``: ``reduce`` is "sum" or "max" (a
+    shift only: the kernel's value must not depend on it, as a log-sum-exp's maximum);
+    ``summand`` is elementwise in the kernel's arguments and earlier statistics."""
+
+    symbol: sp.Symbol
+    summand: sp.Expr
+    reduce: str = "sum"
+
+    def __post_init__(self):
+        try:
+            object.__setattr__(self, "summand", sp.sympify(self.summand, strict=True))
+        except (sp.SympifyError, TypeError) as err:
+            raise ValueError(f"statistic {self.symbol}: summand {self.summand!r}") from err
+
+
+def row_sum(expr) -> sp.Sum:
+    """The sum of ``expr`` over the row (a derivation step's notation): the arguments inside
+    stand for element j; shown as sum_j, realized for rows of given lengths by
+    :func:`explicit`."""
+    return sp.Sum(expr, (INDEX, 1, LENGTH))
+
+
+class RowMax(sp.Function):
+    """The maximum of its argument over the row (a derivation step's notation, as
+    :func:`row_sum`)."""
+
+    nargs = 1
+
+    def _latex(self, printer):
+        return rf"\max_{{j}} \left({printer._print(self.args[0])}\right)"
+
+
+def written(expr, kernel) -> sp.Expr:
+    """``expr`` with each statistic replaced by its row sum or maximum (nested), so that it
+    reads in the arguments alone."""
+    values: dict = {}
+    for stat in kernel.statistics:
+        summand = stat.summand.xreplace(values)
+        values[stat.symbol] = row_sum(summand) if stat.reduce == "sum" else RowMax(summand)
+    return sp.sympify(expr).xreplace(values)
+
+
+def validate(kernel, fail, reserved) -> None:
+    """``fail(problem)`` unless ``kernel``'s statistics, row value and gradient forms are
+    well formed (see :class:`Statistic`); no statistic may take a name of ``reserved``."""
+    known = set(kernel.args)
+    if kernel.reduce != "sum":
+        fail("reduce does not apply to a kernel of statistics (they say how rows reduce)")
+    for stat in kernel.statistics:
+        if not isinstance(stat, Statistic):
+            fail(f"statistics must be klgen.Statistic, not {type(stat).__name__}")
+        name = getattr(stat.symbol, "name", None)
+        if not isinstance(stat.symbol, sp.Symbol) or not name.isidentifier():
+            fail(f"a statistic's symbol must be a SymPy symbol named as an identifier: {name}")
+        if stat.symbol in known or name.startswith("_") or name in reserved:
+            fail(f"statistic {name} repeats or shadows a name in use")
+        if stat.reduce not in REDUCTIONS:
+            fail(f"statistic {name}: reduce must be 'sum' or 'max', not {stat.reduce!r}")
+        unknown = stat.summand.free_symbols - known
+        if unknown:
+            fail(f"statistic {name} uses {_names(unknown)}, not among args or earlier statistics")
+        if stat.summand.has(sp.I, sp.zoo, sp.nan, sp.oo):
+            fail(f"statistic {name}: summand is not a finite real expression")
+        known.add(stat.symbol)
+    stats = {s.symbol for s in kernel.statistics}
+    if kernel.term.free_symbols - stats:
+        outside = _names(kernel.term.free_symbols - stats)
+        fail(f"term must be the row value in the statistics; it uses {outside}")
+    forms = kernel.gradient_forms
+    if forms is not None:
+        if len(forms) != len(kernel.args):
+            fail(f"gradient_forms needs one expression per argument ({len(kernel.args)})")
+        for form in forms:
+            if sp.sympify(form).free_symbols - known:
+                fail(f"a gradient form uses {_names(sp.sympify(form).free_symbols - known)}")
+
+
+def _names(symbols) -> str:
+    return ", ".join(sorted(map(str, symbols)))
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """What the generated code computes: every statistic in order (the kernel's, then the
+    reverse mode's further row sums), the row value, and each argument's gradient
+    (elementwise in the arguments and statistics): the spec's forms where it gives them."""
+
+    args: tuple[sp.Symbol, ...]
+    statistics: tuple[Statistic, ...]
+    value: sp.Expr
+    gradients: tuple[sp.Expr, ...]
+    derived: tuple[sp.Expr, ...]  # the reverse mode's gradients
+
+    def needed(self, exprs) -> tuple[Statistic, ...]:
+        """The statistics ``exprs`` read, directly or through other statistics, in order."""
+        wanted = set().union(*(sp.sympify(e).free_symbols for e in exprs))
+        for stat in reversed(self.statistics):
+            if stat.symbol in wanted:
+                wanted |= stat.summand.free_symbols
+        return tuple(s for s in self.statistics if s.symbol in wanted)
+
+
+@cache
+def plan(kernel) -> RowPlan:
+    """The kernel's statistics and gradients by reverse mode (the module docstring); a SpecError
+    when a max statistic's adjoint is not 0."""
+    stats = list(kernel.statistics)
+    extra: list[Statistic] = []
+    adjoint: dict[sp.Symbol, sp.Expr] = {}
+    for k in reversed(range(len(stats))):
+        symbol = stats[k].symbol
+        bar = sp.diff(kernel.term, symbol)
+        for later in stats[k + 1 :]:
+            h = sp.diff(later.summand, symbol)
+            if later.reduce == "sum" and h != 0:
+                bar += adjoint[later.symbol] * _row_sum_of(h, stats, extra, kernel.args)
+        adjoint[symbol] = _simplified(bar)
+        if stats[k].reduce == "max" and adjoint[symbol] != 0:
+            if not _is_shift(kernel, symbol):
+                raise SpecError(
+                    f"kernel {kernel.name!r}: the value changes with the max statistic "
+                    f"{symbol} moved by a constant; a max may only be a shift"
+                )
+            adjoint[symbol] = sp.Integer(0)  # what the row identities make of it
+    derived = tuple(
+        _simplified(
+            sum(
+                (adjoint[s.symbol] * sp.diff(s.summand, arg) for s in stats if s.reduce == "sum"),
+                sp.Integer(0),
+            )
+        )
+        for arg in kernel.args
+    )
+    forms = tuple(map(sp.sympify, kernel.gradient_forms)) if kernel.gradient_forms else derived
+    return RowPlan(tuple(kernel.args), (*stats, *extra), kernel.term, forms, derived)
+
+
+def _is_shift(kernel, symbol) -> bool:
+    """Whether the row value stays the same, written out for rows of 1 to 4 elements at
+    random points, with the max statistic ``symbol`` moved by a constant (its adjoint may
+    vanish through identities between statistics that the algebra above does not see:
+    1 + gaps = e^d_mean s_p / s for the categorical KL)."""
+    bare = RowPlan(tuple(kernel.args), tuple(kernel.statistics), kernel.term, (), ())
+    source = random.Random("shift")
+    for size in SIZES:
+        for n in range(2):
+            point = random_point(source, kernel.args, size, SCALES[n])
+            values = [
+                sp.N(
+                    as_exact(kernel.term.xreplace(explicit_statistics(bare, size, shift))).xreplace(
+                        point
+                    ),
+                    30,
+                )
+                for shift in ({}, {symbol: sp.Rational(7, 3)})
+            ]
+            if abs(values[0] - values[1]) > sp.Float("1e-20") * max(1, abs(values[0])):
+                return False
+    return True
+
+
+def _simplified(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with its Piecewise folded and each branch cancelled (an adjoint that is 0 in
+    every branch becomes 0)."""
+    folded = sp.piecewise_fold(expr)
+    if isinstance(folded, sp.Piecewise):
+        pieces = [(_cancelled(e), c) for e, c in folded.args]
+        if all(e == 0 for e, _ in pieces):
+            return sp.Integer(0)
+        return sp.Piecewise(*pieces)
+    return _cancelled(folded)
+
+
+def _cancelled(expr: sp.Expr) -> sp.Expr:
+    """``expr`` cancelled, its exponentials combined again (e^(x - m), not e^x e^-m, which
+    would overflow where the shifted one does not)."""
+    return sp.powsimp(sp.factor_terms(sp.cancel(expr)), combine="exp")
+
+
+def _row_sum_of(h, stats, extra, args) -> sp.Expr:
+    """sum_j h(x_j, R) in statistics: the whole of ``h``, or each of its terms (then each
+    term of those expanded), as a factor free of the arguments times a sum statistic's
+    summand; what is left, a new statistic (appended to ``extra``)."""
+    found, rest = sp.Integer(0), sp.Integer(0)
+    pending = [h]
+    for depth in range(3):
+        unmatched = []
+        for term in pending:
+            match = _as_statistic(term, stats + extra, args)
+            if match is None:
+                unmatched.append(term)
+            else:
+                found += match
+        if depth == 0:
+            pending = [t for u in unmatched for t in sp.Add.make_args(u)]
+        else:
+            pending = [t for u in unmatched for t in sp.Add.make_args(_expanded(u))]
+        rest = sp.Add(*unmatched)
+    if rest != 0:
+        symbol = sp.Symbol(f"adjoint_sum{len(extra)}", real=True)
+        extra.append(Statistic(symbol, rest))
+        found += symbol
+    return found
+
+
+def _expanded(expr):
+    return sp.expand(expr, power_exp=False, log=False, multinomial=False)
+
+
+def _as_statistic(term, stats, args) -> sp.Expr | None:
+    """c R when ``term`` is c times the summand of the sum statistic R, c free of ``args``
+    (compared in plain functions: klgen's by their definitions)."""
+    for stat in stats:
+        if stat.reduce != "sum" or not stat.summand.free_symbols & set(args):
+            continue
+        ratio = sp.powsimp(sp.cancel(as_exact(term) / as_exact(stat.summand)))
+        if not ratio.free_symbols & set(args) and not ratio.has(sp.zoo, sp.nan):
+            return ratio * stat.symbol
+    return None
+
+
+# --- the checks: rows of concrete length -------------------------------------------------
+
+
+def element(args, j: int) -> dict:
+    """Argument symbol -> the symbol of its element j (``logits_2``)."""
+    return {a: sp.Symbol(f"{a.name}_{j}", real=True) for a in args}
+
+
+def explicit(expr, args, size: int) -> sp.Expr:
+    """``expr`` with every :func:`row_sum` and :class:`RowMax` written out over ``size``
+    elements, innermost first, in one bottom-up pass (the arguments inside one standing for
+    each element in turn; a maximum inside a sum is written out before the sum binds its
+    arguments)."""
+
+    def write_out(node):
+        parts = [node.args[0].xreplace(element(args, j)) for j in range(1, size + 1)]
+        return sp.Add(*parts) if isinstance(node, sp.Sum) else sp.Max(*parts)
+
+    return sp.sympify(expr).replace(lambda e: isinstance(e, (sp.Sum, RowMax)), write_out)
+
+
+def explicit_statistics(plan_: RowPlan, size: int, shifts=None) -> dict:
+    """Statistic symbol -> its explicit expression in the elements of a row of ``size``
+    (plus ``shifts[symbol]`` where given: a max moved by a constant)."""
+    values: dict = {}
+    for stat in plan_.statistics:
+        parts = [
+            stat.summand.xreplace(element(plan_.args, j)).xreplace(values)
+            for j in range(1, size + 1)
+        ]
+        values[stat.symbol] = sp.Add(*parts) if stat.reduce == "sum" else sp.Max(*parts)
+        values[stat.symbol] += (shifts or {}).get(stat.symbol, 0)
+    return values
+
+
+def random_point(source: random.Random, args, size: int, scale: int) -> dict:
+    """Element symbol -> a random rational of magnitude up to ``scale``, for a row."""
+    return {
+        s: sp.Rational(source.randint(-scale, scale), source.randint(1, 9))
+        for j in range(1, size + 1)
+        for s in element(args, j).values()
+    }
+
+
+def gradients_agree(plan_: RowPlan, forms, points: int = 2) -> bool:
+    """Whether ``forms`` (one per argument, elementwise) equal sympy.diff of the row value
+    written out, for every element of rows of each length in SIZES, at random rational
+    points (30 digits, to 1e-20 relative: the derivation checker's numeric cases), moderate
+    and large in turn (SCALES: a branch for large values is checked too)."""
+    source = random.Random("rowstats")
+    for size in SIZES:
+        values = explicit_statistics(plan_, size)
+        value = as_exact(plan_.value.xreplace(values))
+        for n in range(points):
+            point = random_point(source, plan_.args, size, SCALES[n % len(SCALES)])
+            stats = {k: sp.N(as_exact(v).xreplace(point), 40) for k, v in values.items()}
+            for arg, form in zip(plan_.args, forms, strict=True):
+                for j in range(1, size + 1):
+                    x = element(plan_.args, j)
+                    want = sp.N(sp.diff(value, x[arg]).xreplace(point), 30)
+                    got = sp.N(as_exact(form).xreplace(x).xreplace(point).xreplace(stats), 30)
+                    if abs(want - got) > sp.Float("1e-20") * max(1, abs(want)):
+                        return False
+    return True
