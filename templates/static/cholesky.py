@@ -272,7 +272,7 @@ def _solve_lower(xp, L, full, lower):
     """
     d = xp.linalg.diagonal(L)[..., None]
     near = [_near(xp, a, L) for a in lower]
-    shifted = [xp.where(n, a - L, a) for a, n in zip(lower, near, strict=True)]
+    shifted = [_shifted(xp, a, L, n) for a, n in zip(lower, near, strict=True)]
     Y, width = _columns(xp, full, shifted, d, clear=True)
     if xp is np:
         _forward_in_place(L / d, Y, width, len(lower), 0, L.shape[-1])
@@ -285,12 +285,23 @@ def _solve_lower(xp, L, full, lower):
     return [*blocks[: len(full)], *(x + shift for x, shift in lower_blocks)]
 
 
+def _shifted(xp, a, L, near):
+    """a - L where ``near``, else a (numpy: no pass where no entry is near, or every one)."""
+    if xp is np and not near.any():
+        return a
+    if xp is np and near.all():
+        return a - L
+    return xp.where(near, a - L, a)
+
+
 def _plus_identity(Y, width, near):
     """numpy: Y as :func:`_columns` lays it out, with I added to the lower right-hand sides'
     results where ``near`` (as :func:`_near` gives it, one per lower right-hand side)."""
     n, k = len(near), Y.shape[-2]
     flat = Y.reshape(*Y.shape[:-2], Y.shape[-2] * Y.shape[-1])  # a view: Y is C-contiguous
     for r, shift in enumerate(near):
+        if not shift.any():
+            continue
         diagonal = flat[..., width + r :: width + n * k + n]
         np.add(diagonal, 1.0, out=diagonal, where=shift[..., 0])
     return Y
