@@ -11,8 +11,9 @@ asked for (default B in {256, 4096}, k in {2, 8, 32, 128}). Two operations per p
 Each peer runs in its own process (torch's import and thread pool do not touch the
 generated kernel's), one process per peer and round, alternating (generated, torch,
 torch, generated, ...) so drifting machine load hits both alike. A process times every
-size, after a warm-up call, as the mean of enough calls to last --seconds; the printed
-times are the medians over --rounds processes. torch gets its inputs with
+size, after a warm-up call, as the mean of enough calls to last --seconds, by the wall
+clock and then by the process's CPU time; the printed times are the medians over --rounds
+processes, with the ratio of each clock's medians. torch gets its inputs with
 ``torch.from_numpy`` (no copy). Both use every core: torch its intra-op threads, the
 generated kernel slices of large batches over KLGEN_NUM_THREADS threads (default: the
 core count). The load average is printed before and after, so a noisy run shows. Ratios
@@ -83,14 +84,15 @@ def torch_calls(threads):
     return {"value": value, "value+grad": value_and_grad}
 
 
-def time_call(f, args, min_seconds):
-    """Seconds per call of f(*args), over enough calls to last about min_seconds."""
+def time_call(f, args, min_seconds, clock=time.perf_counter):
+    """Seconds per call of f(*args) by ``clock``, over enough calls to last about
+    min_seconds of it."""
     calls = 1
     while True:
-        start = time.perf_counter()
+        start = clock()
         for _ in range(calls):
             f(*args)
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
         if elapsed >= min_seconds:
             return elapsed / calls
         calls *= 2
@@ -105,6 +107,7 @@ def child(peer, sizes, seconds, threads):
         for mode, f in calls.items():
             f(*data)  # warm up
             times[f"{batch},{k},{mode}"] = time_call(f, data, seconds)
+            times[f"{batch},{k},{mode},cpu"] = time_call(f, data, seconds, time.process_time)
     return times
 
 
@@ -144,16 +147,22 @@ def rounds(sizes, n, seconds, threads):
 
 
 def report(samples, sizes):
-    """One line per (B, k, mode): each peer's median time and generated / torch."""
-    print(f"{'B':>6} {'k':>4} {'operation':>11} {'generated':>12} {'torch':>12} {'gen/torch':>10}")
+    """One line per (B, k, mode): each peer's median wall time, generated / torch, and the
+    same ratio of CPU times (all the process's threads; a busy machine's waits left out)."""
+    print(
+        f"{'B':>6} {'k':>4} {'operation':>11} {'generated':>12} {'torch':>12} "
+        f"{'gen/torch':>10} {'cpu ratio':>10}"
+    )
     for batch, k in sizes:
         for mode in MODES:
             key = f"{batch},{k},{mode}"
             median = {p: statistics.median(t[key] for t in s) for p, s in samples.items()}
+            cpu = {p: statistics.median(t[key + ",cpu"] for t in s) for p, s in samples.items()}
             gen = median["generated"]
             cells = f"{gen * 1e3:9.3f} ms"
             if "torch" in median:
                 cells += f" {median['torch'] * 1e3:9.3f} ms {gen / median['torch']:10.2f}"
+                cells += f" {cpu['generated'] / cpu['torch']:10.2f}"
             print(f"{batch:>6} {k:>4} {mode:>11} {cells}")
 
 
