@@ -93,8 +93,8 @@ def _special_values(xp, arrays, results, names):
 
 def _lower_mask(xp, a):
     """True on and below the diagonal of the (k, k) matrices of ``a``."""
-    k = a.shape[-1]
-    return xp.asarray(np.tril(np.ones((k, k), dtype=bool)), device=a.device)
+    mask = _tril_mask(a.shape[-1], a.shape[-1], 0)
+    return mask if xp is np else xp.asarray(mask.copy(), device=a.device)  # a writable copy
 
 
 def _cast(xp, a, dtype):
@@ -449,13 +449,18 @@ def _clear_upper(xp, Y, clear):
     matrices set to 0 (by where, not a product: they may hold inf or nan)."""
     if not clear:
         return Y
-    upper = xp.asarray(_upper_mask(Y.shape[-2], Y.shape[-1] // Y.shape[-2]), device=Y.device)
+    upper = _upper_mask(Y.shape[-2], Y.shape[-1] // Y.shape[-2]).copy()  # writable
+    upper = xp.asarray(upper, device=Y.device)
     return xp.where(upper, xp.zeros_like(Y), Y)
 
 
+@functools.cache
 def _upper_mask(k, n):
-    """True above the diagonal of n interleaved (k, k) matrices: shape (k, n k)."""
-    return np.repeat(np.triu(np.ones((k, k), dtype=bool), 1), n, axis=-1)
+    """True above the diagonal of n interleaved (k, k) matrices: shape (k, n k) (made once
+    per shape, read-only)."""
+    mask = np.repeat(np.triu(np.ones((k, k), dtype=bool), 1), n, axis=-1)
+    mask.flags.writeable = False
+    return mask
 
 
 def _blocks(xp, X, full, lower, clear):
@@ -482,14 +487,17 @@ def _tril(xp, x, k=0, scale=1.0):
     (by where, not a product: an overflowed entry there is inf)."""
     mask = _tril_mask(*x.shape[-2:], k)
     if xp is not np:
-        mask = xp.asarray(mask, device=x.device)
+        mask = xp.asarray(mask.copy(), device=x.device)  # a writable copy for torch
     return xp.where(mask, x * scale if scale != 1.0 else x, xp.zeros_like(x))
 
 
 @functools.cache
 def _tril_mask(rows, cols, k):
-    """True on and below diagonal k of a (rows, cols) matrix (numpy; made once per shape)."""
-    return np.tri(rows, cols, k, dtype=bool)
+    """True on and below diagonal k of a (rows, cols) matrix (numpy; made once per shape,
+    read-only)."""
+    mask = np.tri(rows, cols, k, dtype=bool)
+    mask.flags.writeable = False
+    return mask
 
 
 def _plus_diagonal(xp, a, v):
