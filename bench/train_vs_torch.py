@@ -4,7 +4,9 @@ Both train the examples/vae model on the same data (the 5,000-image subset shipp
 vae/, or --data DIR), with the same batch size, optimizer and number of epochs, each in a
 fresh process with the same number of BLAS/intra-op threads; the runs alternate (torch,
 numpy, numpy, torch, ...) so drifting machine load hits both alike. Prints the median
-epoch time of each, their ratio, samples per second and the final test loss per image.
+epoch time of each, their ratio, samples per second and the final test loss per image,
+and the load average before and after (on a loaded machine, spinning BLAS and intra-op
+threads lose whole time slices: --threads 1 is then the steadier comparison).
 Nothing is asserted: the numbers are for reading.
 
 torch is optional: without it the numpy side runs alone, with a note. The torch side
@@ -175,6 +177,7 @@ def main(argv=None) -> None:
     if kinds == ["numpy"]:
         print("note: torch is not installed (pip install torch); timing the numpy trainer only")
     runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
+    print(f"load average before: {os.getloadavg()}")
     for pair in range(args.pairs):
         for kind in kinds if pair % 2 == 0 else kinds[::-1]:
             run = run_worker(kind, args)
@@ -186,6 +189,7 @@ def main(argv=None) -> None:
                 flush=True,
             )
 
+    print(f"load average after: {os.getloadavg()}")
     print(
         f"\n{args.epochs} epochs x {args.pairs} runs each, batch {args.batch_size},"
         f" {runs[kinds[0]][0]['n_train']} training images, {args.threads} threads"

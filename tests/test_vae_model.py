@@ -125,3 +125,23 @@ def test_float32_stays_float32():
     assert grads.flat.dtype == np.float32 and np.isfinite(losses.total)
     assert model.sample(p32, eps32).dtype == np.float32
     assert model.reconstruct(p32, x32).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_in_chunks_is_bit_identical_to_one_pass(dtype):
+    """The chunked step (several chunks and a ragged last one) gives the same bits as one
+    pass over the whole buffers, over steps whose gradients span many magnitudes."""
+    rng = np.random.default_rng(2)
+    size = 3 * 1000 + 17
+    p0 = rng.normal(size=size).astype(dtype)
+    grads = [(rng.normal(size=size) * 10.0 ** rng.integers(-8, 4, size)).astype(dtype)]
+    grads += [rng.normal(size=size).astype(dtype) for _ in range(4)]
+    chunked, whole = Adam(size, dtype, chunk=1000), Adam(size, dtype, chunk=size)
+    p, q = p0.copy(), p0.copy()
+    for g in grads:
+        chunked.step(p, g)
+        whole.step(q, g)
+    assert p.dtype == dtype and not np.array_equal(p, p0)
+    np.testing.assert_array_equal(p, q)
+    np.testing.assert_array_equal(chunked.m, whole.m)
+    np.testing.assert_array_equal(chunked.v, whole.v)

@@ -99,8 +99,8 @@ def _device(a):
 
 def _lower_mask(xp, a):
     """True on and below the diagonal of the (k, k) matrices of ``a``."""
-    k = a.shape[-1]
-    return xp.asarray(np.tril(np.ones((k, k), dtype=bool)), device=_device(a))
+    mask = _tril_mask(a.shape[-1], a.shape[-1], 0)
+    return mask if xp is np else xp.asarray(mask.copy(), device=_device(a))  # a writable copy
 
 
 def _cast(xp, a, dtype):
@@ -278,17 +278,39 @@ def _solve_lower(xp, L, full, lower):
     """
     d = xp.linalg.diagonal(L)[..., None]
     near = [_near(xp, a, L) for a in lower]
-    shifted = [xp.where(n, a - L, a) for a, n in zip(lower, near, strict=True)]
+    shifted = [_shifted(xp, a, L, n) for a, n in zip(lower, near, strict=True)]
     Y, width = _columns(xp, full, shifted, d, clear=True)
     if xp is np:
-        _forward_in_place(L, d, Y, width, len(lower), 0, L.shape[-1])
-    else:
-        Y = _forward(xp, L, d, Y, width, len(lower), 0, L.shape[-1])
+        _forward_in_place(L / d, Y, width, len(lower), 0, L.shape[-1])
+        return _blocks(xp, _plus_identity(Y, width, near), full, lower, clear=False)
+    Y = _forward(xp, L, d, Y, width, len(lower), 0, L.shape[-1])
     blocks = _blocks(xp, Y, full, lower, clear=False)
     eye = xp.eye(L.shape[-1], dtype=L.dtype, device=_device(L))
     shifts = [xp.where(n, eye, xp.zeros_like(eye)) for n in near]
     lower_blocks = zip(blocks[len(full) :], shifts, strict=True)
     return [*blocks[: len(full)], *(x + shift for x, shift in lower_blocks)]
+
+
+def _shifted(xp, a, L, near):
+    """a - L where ``near``, else a (numpy: no pass where no entry is near, or every one)."""
+    if xp is np and not near.any():
+        return a
+    if xp is np and near.all():
+        return a - L
+    return xp.where(near, a - L, a)
+
+
+def _plus_identity(Y, width, near):
+    """numpy: Y as :func:`_columns` lays it out, with I added to the lower right-hand sides'
+    results where ``near`` (as :func:`_near` gives it, one per lower right-hand side)."""
+    n, k = len(near), Y.shape[-2]
+    flat = Y.reshape(*Y.shape[:-2], Y.shape[-2] * Y.shape[-1])  # a view: Y is C-contiguous
+    for r, shift in enumerate(near):
+        if not shift.any():
+            continue
+        diagonal = flat[..., width + r :: width + n * k + n]
+        np.add(diagonal, 1.0, out=diagonal, where=shift[..., 0])
+    return Y
 
 
 def _near(xp, a, L):
@@ -298,10 +320,26 @@ def _near(xp, a, L):
     digits the KL needs (a - L is exact when a is within a factor 2 of L)."""
     if L.shape[-1] == 0:  # no entries: nothing to shift (and max has no identity)
         return xp.zeros((*L.shape[:-2], 1, 1), dtype=xp.bool, device=_device(L))
+    if xp is np:  # the lower triangles gathered: fewer and smaller passes
+        a, L = _lower_entries(a), _lower_entries(L)
+        size, gap = np.max(np.abs(a), axis=-1), np.max(np.abs(a - L), axis=-1)
+        return (gap <= size)[..., None, None]
     lower = _lower_mask(xp, L)
     size = xp.max(xp.where(lower, xp.abs(a), xp.zeros_like(a)), axis=(-2, -1))
     gap = xp.max(xp.where(lower, xp.abs(a - L), xp.zeros_like(a)), axis=(-2, -1))
     return (gap <= size)[..., None, None]
+
+
+def _lower_entries(a):
+    """numpy: the entries on and below the diagonals of a's (k, k) matrices, (..., k(k+1)/2)."""
+    k = a.shape[-1]
+    return a.reshape(*a.shape[:-2], k * k)[..., _lower_flat_indices(k)]
+
+
+@functools.cache
+def _lower_flat_indices(k):
+    """Where the lower triangle of a (k, k) matrix lies in its k^2 entries (row-major)."""
+    return np.flatnonzero(np.tri(k, dtype=bool))
 
 
 def _solve_lower_transposed(xp, L, full, lower):
@@ -311,7 +349,7 @@ def _solve_lower_transposed(xp, L, full, lower):
     d = xp.linalg.diagonal(L)[..., None]
     Y, width = _columns(xp, full, lower, d, clear=False)
     if xp is np:
-        _back_in_place(L, d, Y, width, len(lower), 0, L.shape[-1])
+        _back_in_place(np.matrix_transpose(L) / d, Y, width, len(lower), 0, L.shape[-1])
     else:
         Y = _back(xp, L, d, Y, width, len(lower), 0, L.shape[-1])
     return _blocks(xp, Y, full, lower, clear=True)
@@ -329,27 +367,28 @@ def _solve_lower_transposed(xp, L, full, lower):
 # by d as they are used: (D^-1 L) for the forward pass, (L D^-1)^T for the backward one.
 
 
-def _forward_in_place(L, d, X, width, n, lo, hi):
-    """numpy: rows lo:hi of X overwritten by U^-1 X, U = D^-1 L (unit lower-triangular)."""
+def _forward_in_place(U, X, width, n, lo, hi):
+    """numpy: rows lo:hi of X overwritten by U^-1 X, U = D^-1 L (unit lower-triangular,
+    divided once for all the blocks: the same quotients as :func:`_forward` forms)."""
     if hi - lo < 2:
         return
     mid = (lo + hi) // 2
-    _forward_in_place(L, d, X, width, n, lo, mid)
+    _forward_in_place(U, X, width, n, lo, mid)
     cols = width + n * mid
-    X[..., mid:hi, :cols] -= (L[..., mid:hi, lo:mid] / d[..., mid:hi, :]) @ X[..., lo:mid, :cols]
-    _forward_in_place(L, d, X, width, n, mid, hi)
+    X[..., mid:hi, :cols] -= U[..., mid:hi, lo:mid] @ X[..., lo:mid, :cols]
+    _forward_in_place(U, X, width, n, mid, hi)
 
 
-def _back_in_place(L, d, X, width, n, lo, hi):
-    """numpy: rows lo:hi of X overwritten by U^-T X, U = L D^-1 (unit lower-triangular)."""
+def _back_in_place(W, X, width, n, lo, hi):
+    """numpy: rows lo:hi of X overwritten by U^-T X, U = L D^-1 (unit lower-triangular),
+    from W = U^T = D^-1 L^T (divided once, the same quotients as :func:`_back` forms)."""
     if hi - lo < 2:
         return
     mid = (lo + hi) // 2
-    _back_in_place(L, d, X, width, n, mid, hi)
+    _back_in_place(W, X, width, n, mid, hi)
     cols = width + n * mid
-    block = np.matrix_transpose(L[..., mid:hi, lo:mid]) / d[..., lo:mid, :]
-    X[..., lo:mid, :cols] -= block @ X[..., mid:hi, :cols]
-    _back_in_place(L, d, X, width, n, lo, mid)
+    X[..., lo:mid, :cols] -= W[..., lo:mid, mid:hi] @ X[..., mid:hi, :cols]
+    _back_in_place(W, X, width, n, lo, mid)
 
 
 def _forward(xp, L, d, Y, width, n, lo, hi):
@@ -416,13 +455,18 @@ def _clear_upper(xp, Y, clear):
     matrices set to 0 (by where, not a product: they may hold inf or nan)."""
     if not clear:
         return Y
-    upper = xp.asarray(_upper_mask(Y.shape[-2], Y.shape[-1] // Y.shape[-2]), device=_device(Y))
+    upper = _upper_mask(Y.shape[-2], Y.shape[-1] // Y.shape[-2]).copy()  # writable
+    upper = xp.asarray(upper, device=_device(Y))
     return xp.where(upper, xp.zeros_like(Y), Y)
 
 
+@functools.cache
 def _upper_mask(k, n):
-    """True above the diagonal of n interleaved (k, k) matrices: shape (k, n k)."""
-    return np.repeat(np.triu(np.ones((k, k), dtype=bool), 1), n, axis=-1)
+    """True above the diagonal of n interleaved (k, k) matrices: shape (k, n k) (made once
+    per shape, read-only)."""
+    mask = np.repeat(np.triu(np.ones((k, k), dtype=bool), 1), n, axis=-1)
+    mask.flags.writeable = False
+    return mask
 
 
 def _blocks(xp, X, full, lower, clear):
@@ -447,8 +491,19 @@ def _blocks(xp, X, full, lower, clear):
 def _tril(xp, x, k=0, scale=1.0):
     """scale times the lower triangle of x (diagonal k and below), exactly 0 above it
     (by where, not a product: an overflowed entry there is inf)."""
-    mask = xp.tril(xp.ones(x.shape[-2:], dtype=xp.bool, device=_device(x)), k=k)
+    mask = _tril_mask(*x.shape[-2:], k)
+    if xp is not np:
+        mask = xp.asarray(mask.copy(), device=_device(x))  # a writable copy for torch
     return xp.where(mask, x * scale if scale != 1.0 else x, xp.zeros_like(x))
+
+
+@functools.cache
+def _tril_mask(rows, cols, k):
+    """True on and below diagonal k of a (rows, cols) matrix (numpy; made once per shape,
+    read-only)."""
+    mask = np.tri(rows, cols, k, dtype=bool)
+    mask.flags.writeable = False
+    return mask
 
 
 def _plus_diagonal(xp, a, v):
@@ -462,25 +517,47 @@ def _plus_diagonal(xp, a, v):
 
 
 def _log_ratio(xp, a, b):
-    """ln a - ln b, as log1p((a - b) / b) where a / b is near 1 (there a - b is exact)."""
+    """ln a - ln b, as log1p((a - b) / b) where a / b is near 1 (there a - b is exact).
+    numpy computes on contiguous copies (a and b are diagonals: strided views, several
+    times slower to compute on) and skips ln a - ln b where no entry takes it."""
+    if xp is np:
+        a, b = (np.ascontiguousarray(v) for v in np.broadcast_arrays(a, b))
     near = xp.abs(a - b) < 0.5 * b
-    return xp.where(near, xp.log1p((a - b) / b), xp.log(a) - xp.log(b))
+    close = xp.log1p((a - b) / b)
+    if xp is np and near.all():
+        return close
+    return xp.where(near, close, xp.log(a) - xp.log(b))
 
 
 def _expm1_minus_x(xp, x):
-    """e^x - 1 - x without cancellation: its Taylor series for |x| < _SERIES_RADIUS."""
+    """e^x - 1 - x without cancellation: its Taylor series for |x| < _SERIES_RADIUS
+    (numpy: expm1(x) - x skipped where no entry takes it)."""
     small = xp.abs(x) < _SERIES_RADIUS
     y = xp.where(small, x, xp.zeros_like(x))
-    series = xp.full_like(y, _SERIES[-1])
+    series = _series(y, xp.full_like(y, _SERIES[-1])) * y * y
+    if xp is np and small.all():
+        return series
+    return xp.where(small, series, xp.expm1(x) - x)
+
+
+def _series(y, series):
+    """The Horner recursion of _SERIES at y from ``series`` (a new array holding its last
+    coefficient; numpy updates it in place: the same operations as series * y + c)."""
     for c in _SERIES[-2::-1]:
-        series = series * y + c
-    return xp.where(small, series * y * y, xp.expm1(x) - x)
+        if isinstance(series, np.ndarray):
+            series *= y
+            series += c
+        else:
+            series = series * y + c
+    return series
 
 
 def _half_expm1_minus_x(xp, x):
     """(e^x - 1 - x) / 2, finite while it is: where e^x would overflow (x > 700), e^x / 2
     is (e^(x/2) / 2) e^(x/2), every factor finite."""
     big = x > 700.0
+    if xp is np and not big.any():  # the other branch, without evaluating this one
+        return 0.5 * _expm1_minus_x(xp, x)
     e = xp.exp(xp.where(big, x, xp.zeros_like(x)) / 2)
     return xp.where(big, (0.5 * e) * e - 0.5 * (1 + x), 0.5 * _expm1_minus_x(xp, x))
 
