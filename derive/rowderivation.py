@@ -80,8 +80,7 @@ def _cases(kernel) -> list[checked.Case]:
             def realize(expr, size=size, point=point):
                 if isinstance(expr, sp.Tuple):
                     expr = expr[0]
-                value = as_exact(rowstats.explicit(expr, kernel.args, size)).xreplace(point)
-                return (sp.N(value, 30),)
+                return (rowstats.at(rowstats.explicit(as_exact(expr), kernel.args, size), point),)
 
             cases.append(checked.Case(f"{size} elements, point {n + 1}", False, realize))
     return cases

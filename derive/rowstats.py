@@ -18,10 +18,12 @@ Row sums in a spec's derivation steps are :func:`row_sum` (``sp.Sum`` over the r
 arguments inside one stand for its element j), realized the same way by :func:`explicit`.
 """
 
+import operator
 import random
 from dataclasses import dataclass
 from functools import cache
 
+import mpmath
 import sympy as sp
 
 from klgen.derive.errors import SpecError
@@ -183,12 +185,7 @@ def _is_shift(kernel, symbol) -> bool:
         for n in range(2):
             point = random_point(source, kernel.args, size, SCALES[n])
             values = [
-                sp.N(
-                    as_exact(kernel.term.xreplace(explicit_statistics(bare, size, shift))).xreplace(
-                        point
-                    ),
-                    30,
-                )
+                at(as_exact(kernel.term).xreplace(explicit_statistics(bare, size, shift)), point)
                 for shift in ({}, {symbol: sp.Rational(7, 3)})
             ]
             if abs(values[0] - values[1]) > sp.Float("1e-20") * max(1, abs(values[0])):
@@ -272,21 +269,23 @@ def explicit(expr, args, size: int) -> sp.Expr:
 
     def write_out(node):
         parts = [node.args[0].xreplace(element(args, j)) for j in range(1, size + 1)]
-        return sp.Add(*parts) if isinstance(node, sp.Sum) else sp.Max(*parts)
+        return sp.Add(*parts) if isinstance(node, sp.Sum) else sp.Max(*parts, evaluate=False)
 
     return sp.sympify(expr).replace(lambda e: isinstance(e, (sp.Sum, RowMax)), write_out)
 
 
 def explicit_statistics(plan_: RowPlan, size: int, shifts=None) -> dict:
-    """Statistic symbol -> its explicit expression in the elements of a row of ``size``
-    (plus ``shifts[symbol]`` where given: a max moved by a constant)."""
+    """Statistic symbol -> its explicit expression (plain SymPy functions) in the elements of a
+    row of ``size`` (plus ``shifts[symbol]`` where given: a max moved by a constant)."""
     values: dict = {}
     for stat in plan_.statistics:
         parts = [
-            stat.summand.xreplace(element(plan_.args, j)).xreplace(values)
+            as_exact(stat.summand).xreplace(element(plan_.args, j)).xreplace(values)
             for j in range(1, size + 1)
         ]
-        values[stat.symbol] = sp.Add(*parts) if stat.reduce == "sum" else sp.Max(*parts)
+        values[stat.symbol] = (
+            sp.Add(*parts) if stat.reduce == "sum" else sp.Max(*parts, evaluate=False)
+        )
         values[stat.symbol] += (shifts or {}).get(stat.symbol, 0)
     return values
 
@@ -300,23 +299,74 @@ def random_point(source: random.Random, args, size: int, scale: int) -> dict:
     }
 
 
+_FUNCTIONS = {
+    sp.exp: mpmath.exp,
+    sp.log: mpmath.log,
+    sp.Abs: abs,
+    sp.sign: mpmath.sign,
+    sp.Max: max,
+    sp.Min: min,
+    sp.Heaviside: lambda x, at_0: mpmath.mpf(1 if x > 0 else 0) if x else at_0,  # H(x, H(0))
+    sp.Pow: operator.pow,
+    sp.Add: lambda *terms: mpmath.fsum(terms),
+    sp.Mul: lambda *factors: mpmath.fprod(factors),
+    sp.And: lambda *conditions: all(conditions),
+    sp.Or: lambda *conditions: any(conditions),
+    sp.Not: operator.not_,
+    sp.StrictLessThan: operator.lt,
+    sp.LessThan: operator.le,
+    sp.StrictGreaterThan: operator.gt,
+    sp.GreaterThan: operator.ge,
+    sp.Equality: operator.eq,
+    sp.Unequality: operator.ne,
+}
+
+
+def at(expr, point: dict, digits: int = 30) -> sp.Float:
+    """``expr`` (plain SymPy functions) at ``point`` (symbol -> number), to ``digits`` digits:
+    each distinct node evaluated once by mpmath at more than twice that precision, so that
+    cancellation between the written-out terms of a row (magnitudes up to SCALES[-1]) leaves
+    ``digits`` correct. (evalf, or lambdify, which prints the tree without its shared nodes,
+    take 10-20 times as long on the written-out rows of the categorical KL.)"""
+    bits = 4 * digits + 64
+    values: dict = {sp.true: True, sp.false: False}
+
+    def value(node):
+        if node not in values:
+            if node in point:
+                values[node] = sp.sympify(point[node])._to_mpmath(bits)
+            elif node.is_Number or node.is_NumberSymbol:
+                values[node] = node._to_mpmath(bits)
+            elif isinstance(node, sp.Piecewise):
+                values[node] = next(value(e) for e, c in node.args if value(c))
+            elif node.func in _FUNCTIONS:
+                values[node] = _FUNCTIONS[node.func](*map(value, node.args))
+            else:
+                raise TypeError(f"no mpmath evaluation of {node.func.__name__} in {node}")
+        return values[node]
+
+    with mpmath.workprec(bits):
+        return sp.Float(value(sp.sympify(expr)), digits)
+
+
 def gradients_agree(plan_: RowPlan, forms, points: int = 2) -> bool:
     """Whether ``forms`` (one per argument, elementwise) equal sympy.diff of the row value
     written out, for every element of rows of each length in SIZES, at random rational
     points (30 digits, to 1e-20 relative: the derivation checker's numeric cases), moderate
     and large in turn (SCALES: a branch for large values is checked too)."""
     source = random.Random("rowstats")
+    forms = [as_exact(form) for form in forms]
     for size in SIZES:
         values = explicit_statistics(plan_, size)
-        value = as_exact(plan_.value.xreplace(values))
+        value = as_exact(plan_.value).xreplace(values)
         for n in range(points):
             point = random_point(source, plan_.args, size, SCALES[n % len(SCALES)])
-            stats = {k: sp.N(as_exact(v).xreplace(point), 40) for k, v in values.items()}
+            stats = {k: at(v, point, 40) for k, v in values.items()}
             for arg, form in zip(plan_.args, forms, strict=True):
                 for j in range(1, size + 1):
                     x = element(plan_.args, j)
-                    want = sp.N(sp.diff(value, x[arg]).xreplace(point), 30)
-                    got = sp.N(as_exact(form).xreplace(x).xreplace(point).xreplace(stats), 30)
+                    want = at(sp.diff(value, x[arg]), point)
+                    got = at(form.xreplace(x), point | stats)
                     if abs(want - got) > sp.Float("1e-20") * max(1, abs(want)):
                         return False
     return True

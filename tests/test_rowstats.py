@@ -170,3 +170,20 @@ def test_a_max_the_value_depends_on_is_refused():
     )
     with pytest.raises(SpecError, match="a max may only be a shift"):
         rowstats.plan(kernel)
+
+
+def test_the_row_checks_evaluate_expressions_as_mpmath_does():
+    """rowstats.at, which the row checks compare steps with, against mpmath written by hand:
+    sums, products, powers, a max, a step function, a Piecewise taking its second branch;
+    a function it has no mpmath form for is named, not guessed."""
+    point = {x: sp.Rational(-7, 3), y: sp.Rational(5, 2)}
+    expr = sp.Piecewise(
+        (sp.log(x**2), x > 0),
+        (sp.exp(x - y) * sp.Max(x, y, evaluate=False) + sp.Heaviside(x) - sp.Abs(x) / 3, True),
+    )
+    with mpmath.workdps(50):
+        xv, yv = mpmath.mpf(-7) / 3, mpmath.mpf(5) / 2
+        want = mpmath.exp(xv - yv) * yv + 0 - abs(xv) / 3
+        assert abs(rowstats.at(expr, point, 40) - sp.Float(want, 40)) < sp.Float("1e-38")
+    with pytest.raises(TypeError, match="gamma"):
+        rowstats.at(sp.gamma(x), point)

@@ -14,7 +14,7 @@ import sympy as sp
 
 from klgen.derive import cli, show
 from klgen.derive.derivations import ALL
-from klgen.derive.package import shipped_derivations
+from klgen.derive.package import every_derivation
 
 
 def _run(*argv):
@@ -145,19 +145,22 @@ def _tex(*argv, derivations=None) -> str:
     return buffer.getvalue()
 
 
+EVERY = every_derivation()  # klgen's and the shipped kernels', each made when first shown
+
+
 @pytest.mark.parametrize("engine", ["pdflatex", pytest.param("lualatex", marks=pytest.mark.slow)])
 def test_tex_of_every_derivation_compiles_without_overfull_boxes(tmp_path, engine):
     """--all, klgen's own and the shipped spec kernels' derivations: the justifications wrap
     and breqn breaks the long equations (inside products too), so nothing runs off the page."""
-    document = _tex("--all", "--no-check", derivations={**ALL, **shipped_derivations()})
+    document = _tex("--all", "--no-check", derivations=EVERY)
     assert [w for w in _compile(engine, document, tmp_path) if w > 1] == []
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", ["pdflatex", "lualatex"])
-@pytest.mark.parametrize("name", [*ALL, *shipped_derivations()])
+@pytest.mark.parametrize("name", list(EVERY))
 def test_tex_of_each_derivation_compiles_checked(tmp_path, engine, name):
-    document = _tex(name, derivations={**ALL, **shipped_derivations()})
+    document = _tex(name, derivations=EVERY)
     assert "(passed)" in document
     assert [w for w in _compile(engine, document, tmp_path) if w > 1] == []
 
