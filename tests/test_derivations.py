@@ -33,12 +33,6 @@ from klgen.derive.kernel import GRADIENTS_WHY
 from klgen.derive.specs import SPECS
 
 
-@pytest.fixture(scope="module")
-def outcomes():
-    """Every derivation's step results (computed once for the session: tests/checked.py)."""
-    return {name: list(checked_steps(derivation)) for name, derivation in ALL.items()}
-
-
 def test_registry_names_in_reading_order():
     assert list(ALL) == [
         "gaussian_kl",
@@ -60,9 +54,14 @@ def test_registry_names_in_reading_order():
         assert all(s.latex and s.why for s in derivation.steps)
 
 
-@pytest.mark.parametrize("name", list(ALL))
-def test_every_step_passes_its_checks(outcomes, name):
-    steps = outcomes[name]
+HEAVY = {"gaussian_kl", "encoder_backprop", "mvn_cholesky"}  # 4-5 s each: CI's slow run
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=[pytest.mark.slow] if n in HEAVY else []) for n in ALL]
+)
+def test_every_step_passes_its_checks(name):
+    steps = list(checked_steps(ALL[name]))  # computed once a session: tests/checked.py
     assert [o.index for o in steps] == list(range(len(ALL[name].steps)))
     assert all(o.checked and o.passed for o in steps[1:]), [o.failures for o in steps]
     # Step 0 is checked too, except where it only states a definition with nothing before it.

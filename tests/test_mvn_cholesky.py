@@ -61,6 +61,7 @@ def exact_kl(m0, L0, m1, L1):
         return float((trace + maha - len(m0) + log_ratio) / 2)
 
 
+@pytest.mark.slow  # 3 s
 def test_derivation_catches_a_wrong_gradient():
     """(That the true derivation passes is test_derivations' test_every_step_passes_its_checks.)"""
     derivation = ALL["mvn_cholesky"]

@@ -46,7 +46,13 @@ def test_a_page_is_kept_and_shown_again_without_being_made(cache, capsys, monkey
 
 
 @pytest.mark.parametrize(
-    "other", [["--width", 100], ["--format", "md"], ["--no-check"], ["--all", "--no-check"]]
+    "other",
+    [
+        ["--width", 100],
+        ["--format", "md"],
+        ["--no-check"],
+        pytest.param(["--all", "--no-check"], marks=pytest.mark.slow),  # 6 s
+    ],
 )
 def test_other_options_make_another_page(cache, capsys, monkeypatch, other):
     _latex(capsys, "std_normal", "--width", 80)
