@@ -185,7 +185,7 @@ def _is_shift(kernel, symbol) -> bool:
         for n in range(2):
             point = random_point(source, kernel.args, size, SCALES[n])
             values = [
-                at(as_exact(kernel.term).xreplace(explicit_statistics(bare, size, shift)), point)
+                at(as_exact(kernel.term), point | statistic_values(bare, size, point, shift))
                 for shift in ({}, {symbol: sp.Rational(7, 3)})
             ]
             if abs(values[0] - values[1]) > sp.Float("1e-20") * max(1, abs(values[0])):
@@ -274,9 +274,9 @@ def explicit(expr, args, size: int) -> sp.Expr:
     return sp.sympify(expr).replace(lambda e: isinstance(e, (sp.Sum, RowMax)), write_out)
 
 
-def explicit_statistics(plan_: RowPlan, size: int, shifts=None) -> dict:
+def explicit_statistics(plan_: RowPlan, size: int) -> dict:
     """Statistic symbol -> its explicit expression (plain SymPy functions) in the elements of a
-    row of ``size`` (plus ``shifts[symbol]`` where given: a max moved by a constant)."""
+    row of ``size``."""
     values: dict = {}
     for stat in plan_.statistics:
         parts = [
@@ -286,7 +286,22 @@ def explicit_statistics(plan_: RowPlan, size: int, shifts=None) -> dict:
         values[stat.symbol] = (
             sp.Add(*parts) if stat.reduce == "sum" else sp.Max(*parts, evaluate=False)
         )
-        values[stat.symbol] += (shifts or {}).get(stat.symbol, 0)
+    return values
+
+
+def statistic_values(plan_: RowPlan, size: int, point: dict, shifts=None) -> dict:
+    """Statistic symbol -> its value at ``point`` (60 digits) for a row of ``size`` elements,
+    each from the elements and the statistics before it (plus ``shifts[symbol]`` where given:
+    a max moved by a constant)."""
+    values: dict = {}
+    for stat in plan_.statistics:
+        summand = as_exact(stat.summand)
+        parts = [
+            at(summand.xreplace(element(plan_.args, j)), point | values, 60)
+            for j in range(1, size + 1)
+        ]
+        total = sp.Add(*parts) if stat.reduce == "sum" else max(parts)
+        values[stat.symbol] = total + (shifts or {}).get(stat.symbol, 0)
     return values
 
 
@@ -361,7 +376,7 @@ def gradients_agree(plan_: RowPlan, forms, points: int = 2) -> bool:
         value = as_exact(plan_.value).xreplace(values)
         for n in range(points):
             point = random_point(source, plan_.args, size, SCALES[n % len(SCALES)])
-            stats = {k: at(v, point, 40) for k, v in values.items()}
+            stats = statistic_values(plan_, size, point)
             for arg, form in zip(plan_.args, forms, strict=True):
                 for j in range(1, size + 1):
                     x = element(plan_.args, j)
