@@ -91,6 +91,8 @@ def assert_fully_hinted(function):
 
 @pytest.mark.parametrize("name", generated_modules())
 def test_every_public_kernel_is_hinted(name):
+    if name.endswith("_torch") and not os.environ.get("CI"):  # CI installs torch
+        pytest.importorskip("torch", reason="torch (an optional extra) is not installed")
     module = importlib.import_module(name)
     assert module.__all__
     for function in public_functions(module):
