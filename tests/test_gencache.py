@@ -202,10 +202,11 @@ def test_kept_files_that_are_not_a_package_are_not_used(render, tmp_path, capsys
     assert not (tmp_path / "a.py").exists()
 
 
-def test_an_unwritable_cache_folder_only_renders_every_time(render, tmp_path, capsys, monkeypatch):
-    blocked = tmp_path / "file"
-    blocked.write_text("a file where the cache folder would be")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+@pytest.mark.parametrize("blocked", ["xdg", "xdg/klgen/generated"])
+def test_an_unwritable_cache_folder_only_renders_every_time(render, tmp_path, capsys, blocked):
+    """A file where a folder of the cache would be: nothing can be kept or read there."""
+    (tmp_path / blocked).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / blocked).write_text("a file where the cache folder would be")
     _generate(capsys, tmp_path / "pkg")
     (tmp_path / "pkg" / "b.py").unlink()
     assert _generate(capsys, tmp_path / "pkg") == f"wrote {tmp_path / 'pkg/b.py'}\n"
