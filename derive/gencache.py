@@ -62,8 +62,9 @@ def _load(path: Path) -> dict[str, str] | None:
 
 
 def _is_file(name, text) -> bool:
-    """A file name of the folder itself (no path) and its text."""
-    return isinstance(name, str) and isinstance(text, str) and Path(name).name == name != ""
+    """A module name of the folder itself (no path, not hidden) and its text."""
+    plain = isinstance(name, str) and Path(name).name == name and not name.startswith(".")
+    return plain and name.endswith(".py") and isinstance(text, str)
 
 
 def _keep(path: Path, made: dict[str, str]) -> None:

@@ -192,7 +192,15 @@ def test_a_spoilt_cache_file_is_rendered_again(render, tmp_path, capsys, how):
 
 @pytest.mark.parametrize(
     "made",
-    [["a.py", "not a mapping"], {"../a.py": "escapes the folder"}, {"": "no name"}, {"a.py": 1}],
+    [
+        ["a.py", "not a mapping"],
+        {"../a.py": "escapes the folder"},
+        {"..": "the folder above"},
+        {"": "no name"},
+        {".a.py.0123456789abcdef.tmp": "a temporary's name"},
+        {"a.txt": "not a module"},
+        {"a.py": 1},
+    ],
 )
 def test_kept_files_that_are_not_a_package_are_not_used(render, tmp_path, capsys, made):
     """Whole (their seal line matches) but not names and texts of one folder."""
