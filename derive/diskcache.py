@@ -62,7 +62,8 @@ def code_digest() -> bytes:
 def source_digest(folders: tuple[str, ...], libraries: tuple[str, ...]) -> bytes:
     """A digest of the code that makes a kept file: every .py and .jinja file under klgen's
     ``folders`` (paths relative to the package), the installed versions of ``libraries`` (a
-    library that is not installed counts as version "none"), klgen's and Python's versions."""
+    library that is not installed counts as version "none"), klgen's and Python's versions.
+    A file that cannot be read (an editor's dangling lock link) counts by its name alone."""
     digest = hashlib.sha256(f"{klgen.__version__}\0{sys.version}".encode())
     for library in libraries:
         try:
@@ -75,8 +76,17 @@ def source_digest(folders: tuple[str, ...], libraries: tuple[str, ...]) -> bytes
         paths = [p for p in (root / folder).rglob("*") if p.suffix in (".py", ".jinja")]
         for path in sorted(paths):
             digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes())
+            digest.update(_file_digest(path))
     return digest.digest()
+
+
+def _file_digest(path: Path) -> bytes:
+    """The SHA-256 of the file's bytes (a fixed length, so no two folders' files run into
+    each other in the digest), or 32 zero bytes when it cannot be read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).digest()
+    except OSError:
+        return bytes(32)
 
 
 def prune(folder: Path, pattern: str, kept: int) -> None:

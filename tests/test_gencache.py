@@ -131,6 +131,16 @@ def test_a_new_source_file_renders_again(render, tmp_path, capsys, monkeypatch):
     assert render.calls == 2
 
 
+def test_a_dangling_link_among_the_sources_is_no_error(render, tmp_path, capsys, monkeypatch):
+    """As an editor's lock file (.#name.py, a link to nowhere) is while a file is edited."""
+    package = _copy_sources(tmp_path, monkeypatch)
+    (package / "derive" / ".#rewrites.py").symlink_to(tmp_path / "nowhere")
+    _generate(capsys, tmp_path / "pkg")
+    _new_process()
+    _generate(capsys, tmp_path / "pkg")
+    assert render.calls == 1
+
+
 @pytest.mark.parametrize("library", diskcache.LIBRARIES)
 def test_another_library_version_renders_again(render, tmp_path, capsys, monkeypatch, library):
     _generate(capsys, tmp_path / "pkg")
