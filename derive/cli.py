@@ -8,6 +8,7 @@ they load and a missing ``derive`` extra are reported the same way.
 """
 
 import argparse
+import functools
 import importlib.util
 import os
 import shutil
@@ -136,6 +137,13 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--tests", type=output_file, metavar="FILE", help="with --spec: also write a pytest module"
     )
+    generate.add_argument(
+        "--rerender",
+        action="store_true",
+        help="render klgen's own package again instead of taking the files kept by an earlier"
+        " run of the same code (in $XDG_CACHE_HOME/klgen, else ~/.cache/klgen); a --spec"
+        " package is always rendered",
+    )
     generate.set_defaults(run=_generate)
 
     check = commands.add_parser("check", help="fail if generated/ differs from what klgen makes")
@@ -251,6 +259,9 @@ def _latex(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    """Write a package: a spec file's, rendered now; klgen's own from the files kept by an
+    earlier run of the same code (derive/gencache.py) unless --rerender."""
+    from klgen.derive import gencache
     from klgen.derive.files import Refused, default_directory, generate, is_checkout, write_file
 
     if args.spec is not None:
@@ -265,7 +276,7 @@ def _generate(args: argparse.Namespace) -> int:
             "generated/ is not rewritten; give --out DIR"
         )
     else:
-        render = None
+        render = functools.partial(gencache.render_all, args.rerender)
     directory = args.out or default_directory()
     changed = generate(directory, render)
     for name in changed:

@@ -7,6 +7,8 @@ every write is atomic (a temporary file renamed), so two runs at once never see 
 
 import hashlib
 import os
+import sys
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
@@ -42,11 +44,27 @@ def store(path: Path, text: str) -> None:
             pass
 
 
+# The folders of klgen whose code makes its own output (kernels and pages), and the libraries
+# whose versions can change that output: SymPy and mpmath derive and check, Jinja2 and
+# MarkupSafe lay out, latex2mathml typesets, ruff formats the code, numpy evaluates.
+SOURCES = ("derive", "specs", "templates")
+LIBRARIES = ("sympy", "mpmath", "jinja2", "markupsafe", "latex2mathml", "ruff", "numpy")
+
+
+@cache
+def code_digest() -> bytes:
+    """The digest of everything that makes klgen's own output (SOURCES, LIBRARIES, klgen's
+    and Python's versions): the key of the pages of ``klgen latex`` and of the files of
+    ``klgen generate``, made once a process."""
+    return source_digest(SOURCES, LIBRARIES)
+
+
 def source_digest(folders: tuple[str, ...], libraries: tuple[str, ...]) -> bytes:
     """A digest of the code that makes a kept file: every .py and .jinja file under klgen's
-    ``folders`` (paths relative to the package) and the installed versions of ``libraries``
-    (a library that is not installed counts as version "none")."""
-    digest = hashlib.sha256(klgen.__version__.encode())
+    ``folders`` (paths relative to the package), the installed versions of ``libraries`` (a
+    library that is not installed counts as version "none"), klgen's and Python's versions.
+    A file that cannot be read (an editor's dangling lock link) counts by its name alone."""
+    digest = hashlib.sha256(f"{klgen.__version__}\0{sys.version}".encode())
     for library in libraries:
         try:
             version = metadata.version(library)
@@ -58,5 +76,30 @@ def source_digest(folders: tuple[str, ...], libraries: tuple[str, ...]) -> bytes
         paths = [p for p in (root / folder).rglob("*") if p.suffix in (".py", ".jinja")]
         for path in sorted(paths):
             digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes())
+            digest.update(_file_digest(path))
     return digest.digest()
+
+
+def _file_digest(path: Path) -> bytes:
+    """The SHA-256 of the file's bytes (a fixed length, so no two folders' files run into
+    each other in the digest), or 32 zero bytes when it cannot be read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).digest()
+    except OSError:
+        return bytes(32)
+
+
+def prune(folder: Path, pattern: str, kept: int) -> None:
+    """Remove all but the ``kept`` newest files of ``folder`` matching ``pattern`` (a file
+    that vanishes meanwhile, or cannot be removed, is left to a later run)."""
+    dated = []
+    for path in folder.glob(pattern):
+        try:
+            dated.append((path.stat().st_mtime_ns, path))
+        except OSError:
+            continue
+    for _, path in sorted(dated, reverse=True)[kept:]:
+        try:
+            path.unlink()
+        except OSError:
+            pass

@@ -12,13 +12,11 @@ Pages live in ``pages`` of klgen's cache folder (derive/diskcache.py).
 
 import argparse
 import hashlib
-from functools import cache
 from pathlib import Path
 
 from klgen.derive import diskcache
 
 FORMAT = 1  # of the kept pages: bump when what a key covers changes
-LIBRARIES = ("sympy", "mpmath", "latex2mathml", "jinja2", "markupsafe")
 
 
 def load(args: argparse.Namespace) -> str | None:
@@ -33,12 +31,7 @@ def keep(args: argparse.Namespace, page: str) -> None:
 
 def _path(args: argparse.Namespace) -> Path:
     options = [FORMAT, args.name, args.all, args.format, args.width, args.no_check]
-    digest = hashlib.sha256(_code_digest())
+    digest = hashlib.sha256(diskcache.code_digest())
     digest.update(repr(options).encode())
     label = "all" if args.all else args.name
     return diskcache.directory("pages") / f"{label}-{digest.hexdigest()[:32]}.{args.format}"
-
-
-@cache
-def _code_digest() -> bytes:
-    return diskcache.source_digest(("derive", "specs", "templates"), LIBRARIES)

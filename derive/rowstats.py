@@ -180,12 +180,13 @@ def _is_shift(kernel, symbol) -> bool:
     vanish through identities between statistics that the algebra above does not see:
     1 + gaps = e^d_mean s_p / s for the categorical KL)."""
     bare = RowPlan(tuple(kernel.args), tuple(kernel.statistics), kernel.term, (), ())
+    term = as_exact(kernel.term)
     source = random.Random("shift")
     for size in SIZES:
         for n in range(2):
             point = random_point(source, kernel.args, size, SCALES[n])
             values = [
-                at(as_exact(kernel.term), point | statistic_values(bare, size, point, shift))
+                at(term, point | statistic_values(bare, size, point, shift))
                 for shift in ({}, {symbol: sp.Rational(7, 3)})
             ]
             if abs(values[0] - values[1]) > sp.Float("1e-20") * max(1, abs(values[0])):

@@ -9,6 +9,7 @@ it imports with numpy alone; ``--tests`` adds a pytest module for the user's own
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import sympy as sp
@@ -42,6 +43,19 @@ class Prepared:
     term: sp.Expr
     gradients: tuple[sp.Expr, ...]
     rewrites: tuple[str, ...]
+
+    @cached_property
+    def latex_gradients(self) -> tuple[str, ...]:
+        """d(row result)/d(argument element j), as LaTeX, in plain functions; made once for
+        the kernel's numpy and numba modules alike (sp.simplify takes a third of a render)."""
+        names = latex_names(self.args, "j")
+        return tuple(
+            wrap_latex(
+                rf"\frac{{\partial}}{{\partial {names[a]}}} = "
+                + to_latex(sp.simplify(rewrites.exact(g)), names)
+            )
+            for a, g in zip(self.args, self.gradients, strict=True)
+        )
 
 
 def prepare(kernel: Kernel) -> Prepared:
@@ -86,18 +100,6 @@ def latex_value(p: Prepared) -> str:
     if p.kernel.reduce == "sum":
         return wrap_latex(r"\sum_{j} \left(" + body + r"\right)")
     return wrap_latex(r"\log \sum_{j} \exp\left(" + body + r"\right)")
-
-
-def latex_gradients(p: Prepared) -> list[str]:
-    """d(row result)/d(argument element j), as LaTeX, in plain functions."""
-    names = latex_names(p.args, "j")
-    return [
-        wrap_latex(
-            rf"\frac{{\partial}}{{\partial {names[a]}}} = "
-            + to_latex(sp.simplify(rewrites.exact(g)), names)
-        )
-        for a, g in zip(p.args, p.gradients, strict=True)
-    ]
 
 
 def render_module(
@@ -157,7 +159,7 @@ def render_module(
         },
         rewrites=p.rewrites,
         latex_value=latex_value(p),
-        latex_gradients=latex_gradients(p),
+        latex_gradients=p.latex_gradients,
     )
 
 

@@ -4,7 +4,7 @@ keyed by the code that makes them and the options that shape them."""
 import pytest
 
 import klgen
-from klgen.derive import diskcache, pagecache, show
+from klgen.derive import diskcache, show
 from klgen.derive.cli import main
 
 
@@ -12,9 +12,9 @@ from klgen.derive.cli import main
 def cache(tmp_path, monkeypatch):
     """A cache folder of this test's own, and no digest remembered from another test."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    pagecache._code_digest.cache_clear()
+    diskcache.code_digest.cache_clear()
     yield tmp_path / "xdg" / "klgen" / "pages"
-    pagecache._code_digest.cache_clear()
+    diskcache.code_digest.cache_clear()
 
 
 def _latex(capsys, *argv):
@@ -73,8 +73,8 @@ def test_recheck_makes_the_page_again(cache, capsys, monkeypatch):
 def test_a_change_to_klgens_code_makes_the_page_again(cache, capsys, monkeypatch):
     _latex(capsys, "std_normal", "--width", 80)
     made = _made(monkeypatch)
-    pagecache._code_digest.cache_clear()
-    monkeypatch.setattr(pagecache, "LIBRARIES", (*pagecache.LIBRARIES, "numpy"))
+    diskcache.code_digest.cache_clear()
+    monkeypatch.setattr(diskcache, "LIBRARIES", (*diskcache.LIBRARIES, "pytest"))
     _latex(capsys, "std_normal", "--width", 80)
     assert made == ["std_normal"]
 
@@ -125,7 +125,7 @@ def test_an_unwritable_cache_only_makes_pages_every_time(tmp_path, capsys, monke
     blocked = tmp_path / "file"
     blocked.write_text("a file where the cache folder would be")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
-    pagecache._code_digest.cache_clear()
+    diskcache.code_digest.cache_clear()
     made = _made(monkeypatch)
     first = _latex(capsys, "std_normal", "--width", 80)
     assert first[0] == 0 and _latex(capsys, "std_normal", "--width", 80) == first
