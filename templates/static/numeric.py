@@ -46,7 +46,8 @@ def expm1_minus_x(
 
     expm1(t) - t cancels for small |t| (at t = 1e-8 it keeps no correct digit), so there the
     Taylor series ``series`` is summed instead, by Horner's rule: on the small elements alone
-    when they are few, on the whole block (then selected) when gathering them costs more.
+    when they are at most a quarter of the block, on the whole block (then selected) when
+    gathering them costs more (the crossing measured near a quarter).
     """
     radius, coefficients = series
     np.subtract(expm1_t, t, out=out)
@@ -54,7 +55,7 @@ def expm1_minus_x(
     count = np.count_nonzero(small)
     if count == 0:
         return out
-    whole = count > small.size // 8
+    whole = count > small.size // 4
     t_small = t if whole else t[small]
     acc = np.multiply(t_small, coefficients[-1])
     for c in coefficients[-2:0:-1]:

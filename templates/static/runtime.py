@@ -454,30 +454,27 @@ def for_row_blocks(
     block in float64; outputs are the per-row KL (rows,) or gradients (rows, latent), given
     to the block in float64 too (float32 outputs through float64 buffers, so that every
     intermediate is float64 and the result is rounded once). ``scratch`` holds
-    ``scratch_count`` float64 buffers of the block's shape. Large inputs are split over
-    threads, each with its own scratch.
+    ``scratch_count`` float64 buffers of the block's shape.
+
+    One thread: a block is a few dozen ufunc calls of microseconds each, and a second
+    thread spends its time waiting for the GIL between them (two threads took longer than
+    one at every size measured, bench/numpy_targets.py --sweep), so the time per element
+    does not change with the batch size either.
     """
     latent = shape[-1]
     rows = math.prod(shape[:-1])
     series = _EXPM1_MINUS_X_SERIES[outputs[0].dtype]
     inputs, outputs = as_rows(inputs, outputs, shape)
     step = max(1, BLOCK_ELEMENTS // max(latent, 1))
-    starts = range(0, rows, step)
-    narrow = [o.dtype != np.float64 for o in outputs]
-
-    def run(first_starts):
-        # Inputs outside a block's fast range are recomputed by the careful helpers: the
-        # fast lines' overflows and NaNs there are expected, and not reported.
-        with np.errstate(all="ignore"):
-            run_blocks(first_starts)
-
-    def run_blocks(first_starts):
-        scratch = np.empty((scratch_count, min(step, rows), latent))
-        wide = [
-            np.empty((min(step, rows), *o.shape[1:])) if n else None
-            for o, n in zip(outputs, narrow, strict=True)
-        ]
-        for start in first_starts:
+    scratch = np.empty((scratch_count, min(step, rows), latent))
+    wide = [
+        np.empty((min(step, rows), *o.shape[1:])) if o.dtype != np.float64 else None
+        for o in outputs
+    ]
+    # Inputs outside a block's fast range are recomputed by the careful helpers: the fast
+    # lines' overflows and NaNs there are expected, and not reported.
+    with np.errstate(all="ignore"):
+        for start in range(0, rows, step):
             part = slice(start, start + step)
             n = min(step, rows - start)
             parts = [o[part] if w is None else w[:n] for o, w in zip(outputs, wide, strict=True)]
@@ -490,9 +487,3 @@ def for_row_blocks(
             for o, w in zip(outputs, wide, strict=True):
                 if w is not None:
                     np.copyto(o[part], w[:n], casting="same_kind")
-
-    if rows * latent < THREADED_ELEMENTS:
-        run(starts)
-        return
-    threads = min(NUM_THREADS, len(starts))
-    map_in_threads(run, [(starts[i::threads],) for i in range(threads)])
