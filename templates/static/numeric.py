@@ -7,6 +7,7 @@ and are exact for every input, infinities and NaN included; they serve the array
 and the numpy blocks whose inputs fall outside the fast range.
 """
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,6 +35,21 @@ def rows_out_of_range(
             outside = ~np.all(np.abs(array) <= bound, axis=-1)
             bad = outside if bad is None else bad | outside
     return bad
+
+
+def row_sums(terms: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The sum of each row of ``terms`` (rows, latent), as np.vecdot with a row of ones:
+    the summation the kernels' c x**2 terms get from np.vecdot, at a third of the time of
+    np.sum(terms, axis=-1), which reduces short rows one call of its inner loop each."""
+    return np.vecdot(terms, _ones(terms.shape[-1]))
+
+
+@functools.cache
+def _ones(latent: int) -> NDArray[np.float64]:
+    """A read-only float64 row of ``latent`` ones (one per latent size, kept)."""
+    ones = np.ones(latent)
+    ones.flags.writeable = False
+    return ones
 
 
 def expm1_minus_x(
