@@ -61,18 +61,17 @@ def expm1_minus_x(
     """out = e^t - 1 - t, given expm1_t = expm1(t), accurate to a few ulps for finite t.
 
     expm1(t) - t cancels for small |t| (at t = 1e-8 it keeps no correct digit), so there the
-    Taylor series ``series`` is summed instead, by Horner's rule: on the small elements alone
-    when they are at most a quarter of the block, on the whole block (then selected) when
-    gathering them costs more (the crossing measured near a quarter).
+    Taylor series ``series`` is summed instead, by Horner's rule, on those elements alone:
+    gathered by their flat indices (np.take) and put back (np.put), which costs less than
+    summing the series over the whole block once a tenth of it is small, and less than
+    boolean indexing (measured at blocks of 8192 and 32768 elements).
     """
     radius, coefficients = series
     np.subtract(expm1_t, t, out=out)
-    small = np.abs(t) < radius
-    count = np.count_nonzero(small)
-    if count == 0:
+    small = np.flatnonzero(np.abs(t) < radius)
+    if small.size == 0:
         return out
-    whole = count > small.size // 4
-    t_small = t if whole else t[small]
+    t_small = t.take(small)
     acc = np.multiply(t_small, coefficients[-1])
     for c in coefficients[-2:0:-1]:
         acc += c
@@ -80,10 +79,7 @@ def expm1_minus_x(
     acc += coefficients[0]
     acc *= t_small
     acc *= t_small
-    if whole:
-        np.putmask(out, small, acc)
-    else:
-        out[small] = acc
+    out.put(small, acc)
     return out
 
 
