@@ -64,11 +64,12 @@ def expm1_minus_x(
     Taylor series ``series`` is summed instead, by Horner's rule, on those elements alone:
     gathered by their flat indices (np.take) and put back (np.put), which costs less than
     summing the series over the whole block once a tenth of it is small, and less than
-    boolean indexing (measured at blocks of 8192 and 32768 elements).
+    boolean indexing (measured at blocks of 8192 and 32768 elements). ``out`` (a buffer of
+    t's shape) must share memory with neither input: it serves as the work array first.
     """
     radius, coefficients = series
+    small = np.flatnonzero(np.less(np.abs(t, out=out), radius))  # out as the work array
     np.subtract(expm1_t, t, out=out)
-    small = np.flatnonzero(np.abs(t) < radius)
     if small.size == 0:
         return out
     t_small = t.take(small)
