@@ -322,3 +322,25 @@ def test_numpy_blocks_use_one_thread(monkeypatch):
     np.testing.assert_array_equal(blocked[0], whole[0])
     for got, want in zip(blocked[1], whole[1], strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_numpy_work_arrays_are_per_thread():
+    """The numpy blocks keep their work array between calls, one per thread: float32
+    calls of different shapes from two threads at once give what each gives alone, and a
+    result is never a view of the work array (a later call leaves it as it was)."""
+    k = namespace("numpy")
+    rng = np.random.default_rng(7)
+    cases = [
+        [rng.normal(size=(rows, 64)).astype(np.float32) for _ in range(4)] for rows in (300, 700)
+    ]
+    alone = [k.kl_diag_normal_value_and_grad(*args) for args in cases]
+    kept = [np.copy(alone[0][0]), *(np.copy(g) for g in alone[0][1])]
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(20):
+            together = list(pool.map(lambda a: k.kl_diag_normal_value_and_grad(*a), cases))
+            for got, want in zip(together, alone, strict=True):
+                np.testing.assert_array_equal(got[0], want[0])
+                for g, w in zip(got[1], want[1], strict=True):
+                    np.testing.assert_array_equal(g, w)
+    for got, want in zip([alone[0][0], *alone[0][1]], kept, strict=True):
+        np.testing.assert_array_equal(got, want)
