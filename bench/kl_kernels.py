@@ -18,6 +18,8 @@ the others allocate their outputs each call (at L the page faults of fresh outpu
 a floor pass per array).
 
 Last, the full-covariance kernel against torch.distributions (bench/kl_mvn_cholesky.py).
+The numpy kernels' speed targets (both diagonal kernels, float32 and float64, each peer in a
+process of its own, and the time per element as the batch grows) are bench/numpy_targets.py's.
 
     python bench/kl_kernels.py [--rounds N] [--sizes S L]
 """

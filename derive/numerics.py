@@ -18,8 +18,8 @@ its input:
    so it overflows or underflows only when the product itself does (``(a - b)`` exactly 0
    gives 0 for every non-NaN x).
 
-The numpy kernels evaluate the halves from ``t = a/2 - b/2``, its exact rounding error
-``lo`` (Knuth's two-sum) and ``u = expm1(t)``, shared between the value and the gradients
+The numpy kernels evaluate the halves from ``t = a - b``, its exact rounding error ``lo``
+(Knuth's two-sum) and ``u = expm1(t)``, shared between the value and the gradients
 (:func:`lower_for_numpy`; the series of ``e^t - 1 - t`` is :class:`Expm1MinusX`); the
 correction terms in ``lo`` are exact to first order, as :func:`check_lowering` proves.
 
@@ -191,26 +191,40 @@ def lower_for_numpy(expr: sp.Expr) -> sp.Expr:
     """The numpy kernels' form of the nodes, checked equal to ``expr`` by SymPy (exactly,
     and to first order in the two-sum errors, :func:`check_lowering`).
 
-    The halves from ``t = a/2 - b/2``, its two-sum error ``lo`` (``t + lo = (a - b)/2``
-    exactly) and ``u = expm1(t)``, all shared by CSE: ``(e^2t - 1)/2 = u (u/2 + 1)`` and
-    ``(e^2t - 1 - 2t)/2 = u**2/2 + (u - t)``, plus their first-order corrections
-    ``lo (1 + u)**2`` and ``lo u (u + 2)``. ``ScaledExp(a, b, x, 2, s)`` becomes
-    ``2**s (a - b) ScaledExp(a, b, x, 1, 0)`` (within 2.2 ulps in the fast range, where
-    neither product overflows first, and sharing the gradient's product). Valid inside
-    :func:`fast_path_bounds` of the result.
+    A half whose argument is linear in the kernel's arguments is taken at full scale, from
+    ``t = a - b``, its two-sum error ``lo`` (``t + lo = a - b`` exactly) and ``u =
+    expm1(t)``, all shared by CSE: ``(e^t - 1)/2 = u/2`` and ``(e^t - 1 - t)/2 = (u -
+    t)/2`` (the series near 0), plus their first-order corrections ``lo (1 + u)/2`` and
+    ``lo u/2``; :func:`fast_path_bounds` keeps |t| <= EXPM1_BOUND, where e^t is finite (the
+    few elements beyond, up to where the half overflows, take the careful path). That is
+    fewer passes than at half scale, and the series serves |a - b| < radius rather than
+    twice that. Any other argument keeps the half scale, which stays finite wherever the
+    half does: ``t = a/2 - b/2``, ``(e^2t - 1)/2 = u (u/2 + 1)`` and ``(e^2t - 1 - 2t)/2 =
+    u**2/2 + (u - t)``, corrections ``lo (1 + u)**2`` and ``lo u (u + 2)``.
+    ``ScaledExp(a, b, x, 2, s)`` becomes ``2**s (a - b) ScaledExp(a, b, x, 1, 0)`` (within
+    2.2 ulps in the fast range, where neither product overflows first, and sharing the
+    gradient's product). Valid inside :func:`fast_path_bounds` of the result.
     """
 
     def parts(a, b):
+        if _linear(a - b):
+            t = a - b
+            lo = TwoSumLo(a, -b, t) if b != 0 else sp.Integer(0)
+            return t, lo, expm1(t), True
         t = a / 2 - b / 2
         lo = TwoSumLo(a / 2, -b / 2, t) if b != 0 else sp.Integer(0)
-        return t, lo, expm1(t)
+        return t, lo, expm1(t), False
 
     def half_expm1(a, b):
-        t, lo, u = parts(a, b)
+        t, lo, u, full = parts(a, b)
+        if full:
+            return u / 2 + lo * (1 + u) / 2
         return u * (u / 2 + 1) + lo * (1 + u) ** 2
 
     def half_expm1_minus_x(a, b):
-        t, lo, u = parts(a, b)
+        t, lo, u, full = parts(a, b)
+        if full:
+            return Expm1MinusX(t, u) / 2 + lo * u / 2
         return u**2 / 2 + Expm1MinusX(t, u) + lo * u * (u + 2)
 
     def scaled_exp(a, b, x, n, s):
@@ -225,11 +239,18 @@ def lower_for_numpy(expr: sp.Expr) -> sp.Expr:
     return lowered
 
 
-# The numpy kernels' fast path is exact while these hold, elementwise, in float64: a two-sum
-# within +-HALVES_BOUND ((1 + u)**2 finite), a ScaledExp's exponent within
-# +-SCALED_EXP_BOUND (e^x normal and finite) and its a, b within half the largest float
-# (a - b finite), e^t - 1 - t at a finite t. Beyond, a block takes the careful path.
-HALVES_BOUND = 354.0
+def _linear(t: sp.Expr) -> bool:
+    """True when ``t`` is a sum of numbers times symbols (no constant term): the form whose
+    fast range :func:`fast_path_bounds` can bound argument by argument."""
+    return all(isinstance(k, sp.Symbol) for k in t.as_coefficients_dict())
+
+
+# The numpy kernels' fast path is exact while these hold, elementwise, in float64: a
+# full-scale expm1 argument (and so its two-sum) within +-EXPM1_BOUND (e^t and (1 + u) lo
+# finite), a ScaledExp's exponent within +-SCALED_EXP_BOUND (e^x normal and finite) and its
+# a, b within half the largest float (a - b finite), e^t - 1 - t at a finite t. Beyond, a
+# block takes the careful path. (A half-scale t stays finite wherever its half does.)
+EXPM1_BOUND = 708.0
 SCALED_EXP_BOUND = 708.0
 DIFFERENCE_BOUND = float(np.finfo(np.float64).max) / 2
 
@@ -250,8 +271,9 @@ def fast_path_bounds(exprs, args) -> dict[sp.Symbol, float]:
             bounds[symbol] = min(bounds.get(symbol, largest), bound / total)
 
     for expr in exprs:
-        for node in expr.atoms(TwoSumLo):
-            limit(node.args[2], HALVES_BOUND)
+        for node in expr.atoms(expm1):
+            if _linear(node.args[0]):  # full scale
+                limit(node.args[0], EXPM1_BOUND)
         for node in expr.atoms(Expm1MinusX):  # u - t is NaN at t = +inf
             limit(node.args[0], float(np.finfo(np.float64).max))
         for node in expr.atoms(ScaledExp):
@@ -264,16 +286,18 @@ def fast_path_bounds(exprs, args) -> dict[sp.Symbol, float]:
 
 
 def check_lowering() -> None:
-    """Prove the corrections of :func:`lower_for_numpy` right: its error in the rounding
-    error lo of t is of second order (so below eps**2 t**2 relative)."""
+    """Prove the corrections of :func:`lower_for_numpy` right, at full scale and at half
+    scale: its error in the rounding error lo of t is of second order (so below
+    eps**2 t**2 relative)."""
     a, b, lo = sp.symbols("a b lo", real=True)
-    for node in (HalfExpm1, HalfExpm1MinusX):
-        lowered = lower_for_numpy(node(a, b)).replace(TwoSumLo, lambda *_: lo)
-        t = a / 2 - b / 2
-        exact = node(2 * (t + lo), 0).exact()
-        series = sp.series(as_exact(lowered) - exact, lo, 0, 2).removeO()
-        if sp.simplify(series) != 0:
-            raise ArithmeticError(f"the numpy form of {node.__name__} is wrong: {lowered}")
+    for scale, (x, y) in {1: (a, b), 2: (sp.exp(a), sp.exp(b))}.items():
+        for node in (HalfExpm1, HalfExpm1MinusX):
+            lowered = lower_for_numpy(node(x, y)).replace(TwoSumLo, lambda *_: lo)
+            t = x / scale - y / scale
+            exact = node(scale * (t + lo), 0).exact()
+            series = sp.series(as_exact(lowered) - exact, lo, 0, 2).removeO()
+            if sp.simplify(series) != 0:
+                raise ArithmeticError(f"the numpy form of {node.__name__} is wrong: {lowered}")
 
 
 def pair_expm1_minus_x(expr: sp.Expr) -> sp.Expr:

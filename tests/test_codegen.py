@@ -74,7 +74,7 @@ def test_numpy_lowering_and_its_fast_range():
     lowered = [numerics.lower_for_numpy(numerics.stabilize(e)) for e in (spec.term,)]
     assert lowered[0].atoms(numerics.TwoSumLo) and lowered[0].atoms(numerics.Expm1MinusX)
     bounds = numerics.fast_path_bounds(lowered, spec.args)
-    assert bounds[lv] == bounds[lvp] == numerics.HALVES_BOUND
+    assert bounds[lv] == bounds[lvp] == numerics.EXPM1_BOUND / 2
     assert bounds[mu] == bounds[mu_p] == numerics.DIFFERENCE_BOUND
 
 
@@ -125,7 +125,7 @@ def test_check_fails_after_a_hand_edit_and_names_the_file(tmp_path, cached_rende
     problems = check(tmp_path)
     assert [p.name for p in problems] == ["kl_std_normal.py"]
     assert "edited by hand" in problems[0].reason
-    assert "-    np.expm1(half_logvar, out=expm1_half_logvar)" in problems[0].diff
+    assert "-    np.expm1(logvar, out=expm1_logvar)" in problems[0].diff
 
 
 def test_check_reports_stale_and_missing_files(tmp_path, cached_render, rendered):

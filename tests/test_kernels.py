@@ -269,9 +269,11 @@ def test_diag_normal_with_standard_prior_equals_std_normal(backend, args):
     )
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", ["numba"])
 def test_threaded_rows_give_the_same_results(backend, monkeypatch):
-    """Large inputs are split over the shared thread pool (threshold lowered to hit it)."""
+    """Large inputs are split over the shared thread pool (threshold lowered to hit it).
+    The compiled kernels only: the numpy blocks run on one thread (a second one waits for
+    the GIL between their ufunc calls; test_numpy_blocks_use_one_thread)."""
     import klgen.generated._runtime as runtime
 
     k = namespace(backend)
@@ -293,3 +295,52 @@ def test_threaded_rows_give_the_same_results(backend, monkeypatch):
     np.testing.assert_array_equal(threaded[0], whole[0])
     for got, want in zip(threaded[1], whole[1], strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)
+
+
+def test_numpy_blocks_use_one_thread(monkeypatch):
+    """However large the input and however many threads are allowed, the numpy kernels
+    submit nothing to the pool, and their blocks give the results of one block."""
+    import klgen.generated._runtime as runtime
+
+    k = namespace("numpy")
+    rng = np.random.default_rng(6)
+    args = [rng.normal(size=(900, 20)), rng.uniform(-3, 3, (900, 20)), rng.normal(size=20)]
+    args.append(rng.uniform(-1, 1, 20))
+    whole = k.kl_diag_normal_value_and_grad(*args)
+    calls, submit = [], ThreadPoolExecutor.submit
+
+    def counted(*a):
+        calls.append(1)
+        return submit(*a)
+
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", counted)
+    monkeypatch.setattr(runtime, "THREADED_ELEMENTS", 1)
+    monkeypatch.setattr(runtime, "NUM_THREADS", 2)
+    monkeypatch.setattr(runtime, "BLOCK_ELEMENTS", 20 * 7)  # 7 rows a block, the last short
+    blocked = k.kl_diag_normal_value_and_grad(*args)
+    assert not calls
+    np.testing.assert_array_equal(blocked[0], whole[0])
+    for got, want in zip(blocked[1], whole[1], strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_numpy_work_arrays_are_per_thread():
+    """The numpy blocks keep their work array between calls, one per thread: float32
+    calls of different shapes from two threads at once give what each gives alone, and a
+    result is never a view of the work array (a later call leaves it as it was)."""
+    k = namespace("numpy")
+    rng = np.random.default_rng(7)
+    cases = [
+        [rng.normal(size=(rows, 64)).astype(np.float32) for _ in range(4)] for rows in (300, 700)
+    ]
+    alone = [k.kl_diag_normal_value_and_grad(*args) for args in cases]
+    kept = [np.copy(alone[0][0]), *(np.copy(g) for g in alone[0][1])]
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(20):
+            together = list(pool.map(lambda a: k.kl_diag_normal_value_and_grad(*a), cases))
+            for got, want in zip(together, alone, strict=True):
+                np.testing.assert_array_equal(got[0], want[0])
+                for g, w in zip(got[1], want[1], strict=True):
+                    np.testing.assert_array_equal(g, w)
+    for got, want in zip([alone[0][0], *alone[0][1]], kept, strict=True):
+        np.testing.assert_array_equal(got, want)

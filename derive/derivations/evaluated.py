@@ -61,10 +61,10 @@ STAGE_WHY = {
 LOWERED_WHY = (
     "(the numba twins evaluate the step before this one, each half by a scalar helper "
     "that computes e^t itself: klgen latex numba_exp) the numpy kernels' form "
-    "(lower_for_numpy): with t = (a - b)/2 = a/2 - b/2 and "
-    "u = expm1(t), (e^(2t) - 1)/2 = u (u/2 + 1) and (e^(2t) - 1 - 2t)/2 = u^2/2 + "
-    "(e^t - 1 - t): one expm1 per element, shared by the value and the gradients; u^2/2 "
-    "is evaluated as (u/2) u, finite wherever the half is"
+    "(lower_for_numpy): with t = a - b and u = expm1(t), (e^t - 1)/2 = u/2 and "
+    "(e^t - 1 - t)/2 = (e^t - 1 - t)/2 from u: one expm1 per element, shared by the value "
+    "and the gradients, in few passes; the elements where e^t would overflow before the "
+    "half does (|t| > 708) take the careful path, which evaluates the halves at t/2"
 )
 TWO_SUM_WHY = (
     "; two_sum_lo(x, y, s), the rounding error of s = fl(x + y) (Knuth's two-sum; 0 in "
@@ -245,12 +245,10 @@ DIAG_NORMAL = _derivation(
 def _encoder_steps():
     """encoder_backprop's gradients, then with the entrywise factor of the logvar head as
     kl_std_normal evaluates its logvar gradient."""
-    e = elementwise_expm1(sp.MatMul(sp.S.Half, encoder.logvar, evaluate=False))
-    factor = sp.HadamardProduct(
-        sp.MatAdd(encoder.J, sp.MatMul(sp.S.Half, e, evaluate=False), evaluate=False),
-        e,
-        evaluate=False,
-    )
+    # expm1 of 1 logvar: a bare matrix symbol replaced by an explicit 1 x 1 matrix would
+    # have expm1 applied to the matrix itself (SymPy's ElementwiseApplyFunction)
+    one_logvar = sp.MatMul(sp.S.One, encoder.logvar, evaluate=False)
+    factor = sp.MatMul(sp.S.Half, elementwise_expm1(one_logvar), evaluate=False)
     given = encoder.DERIVATION.final
     h_t, ones_t = encoder.h.T, encoder.ones.T
     evaluated = sp.Tuple(
@@ -269,8 +267,9 @@ def _encoder_steps():
             evaluated,
             "the entrywise factors are kl_std_normal_grad's outputs, dL/dmu = mu and "
             "dL/dlogvar = 1/2 (exp(logvar) - 1) evaluated as kl_std_normal's last step does: "
-            "with u = expm1(logvar/2), (1 + u/2) u (no cancellation near logvar = 0, finite "
-            "while the half is). h^T and 1_B^T are then applied as sums of products in "
+            "expm1(logvar)/2 (no cancellation near logvar = 0; rows with a logvar beyond 708, "
+            "where e^logvar would overflow before the half does, take its careful path, "
+            "which halves the argument). h^T and 1_B^T are then applied as sums of products in "
             "float64, each column scaled by a power of two first so that no partial sum "
             "overflows, and rounded once (templates/static: sum_of_products). This is what "
             "kl_std_normal_encoder_grad evaluates",

@@ -7,6 +7,7 @@ and are exact for every input, infinities and NaN included; they serve the array
 and the numpy blocks whose inputs fall outside the fast range.
 """
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -36,6 +37,21 @@ def rows_out_of_range(
     return bad
 
 
+def row_sums(terms: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The sum of each row of ``terms`` (rows, latent), as np.vecdot with a row of ones:
+    the summation the kernels' c x**2 terms get from np.vecdot, at a third of the time of
+    np.sum(terms, axis=-1), which reduces short rows one call of its inner loop each."""
+    return np.vecdot(terms, _ones(terms.shape[-1]))
+
+
+@functools.cache
+def _ones(latent: int) -> NDArray[np.float64]:
+    """A read-only float64 row of ``latent`` ones (one per latent size, kept)."""
+    ones = np.ones(latent)
+    ones.flags.writeable = False
+    return ones
+
+
 def expm1_minus_x(
     t: NDArray[np.float64],
     expm1_t: NDArray[np.float64],
@@ -45,17 +61,18 @@ def expm1_minus_x(
     """out = e^t - 1 - t, given expm1_t = expm1(t), accurate to a few ulps for finite t.
 
     expm1(t) - t cancels for small |t| (at t = 1e-8 it keeps no correct digit), so there the
-    Taylor series ``series`` is summed instead, by Horner's rule: on the small elements alone
-    when they are few, on the whole block (then selected) when gathering them costs more.
+    Taylor series ``series`` is summed instead, by Horner's rule, on those elements alone:
+    gathered by their flat indices (np.take) and put back (np.put), which costs less than
+    summing the series over the whole block once a tenth of it is small, and less than
+    boolean indexing (measured at blocks of 8192 and 32768 elements). ``out`` (a buffer of
+    t's shape) must share memory with neither input: it serves as the work array first.
     """
     radius, coefficients = series
+    small = np.flatnonzero(np.less(np.abs(t, out=out), radius))  # out as the work array
     np.subtract(expm1_t, t, out=out)
-    small = np.abs(t) < radius
-    count = np.count_nonzero(small)
-    if count == 0:
+    if small.size == 0:
         return out
-    whole = count > small.size // 8
-    t_small = t if whole else t[small]
+    t_small = t.take(small)
     acc = np.multiply(t_small, coefficients[-1])
     for c in coefficients[-2:0:-1]:
         acc += c
@@ -63,10 +80,7 @@ def expm1_minus_x(
     acc += coefficients[0]
     acc *= t_small
     acc *= t_small
-    if whole:
-        np.putmask(out, small, acc)
-    else:
-        out[small] = acc
+    out.put(small, acc)
     return out
 
 

@@ -6,6 +6,7 @@ generated _constants.py.
 
 import math
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeAlias, TypeVar
@@ -25,6 +26,12 @@ _EXPM1_MINUS_X_SERIES = {np.dtype(name): series for name, series in EXPM1_MINUS_
 _FLOAT_DTYPES = frozenset(_EXPM1_MINUS_X_SERIES)
 _FLOAT_SCALARS = frozenset(d.type for d in _FLOAT_DTYPES)  # np.float32, np.float64
 _pool = None
+# Each thread keeps its numpy blocks' work array (scratch, float64 copies of float32 inputs
+# and outputs) between calls, up to this many float64 elements: freed and allocated again,
+# an array over glibc's 128 KiB threshold is a fresh mapping whose pages fault on every call
+# (at D = 64, batches of 256 to 1024 rows took 3-5x the time per element of larger ones).
+_KEPT_WORK_ELEMENTS = 16 * BLOCK_ELEMENTS
+_local = threading.local()
 
 
 def _thread_count(setting):
@@ -454,36 +461,41 @@ def for_row_blocks(
     block in float64; outputs are the per-row KL (rows,) or gradients (rows, latent), given
     to the block in float64 too (float32 outputs through float64 buffers, so that every
     intermediate is float64 and the result is rounded once). ``scratch`` holds
-    ``scratch_count`` float64 buffers of the block's shape. Large inputs are split over
-    threads, each with its own scratch.
+    ``scratch_count`` float64 buffers of the block's shape.
+
+    One thread: a block is a few dozen ufunc calls of microseconds each, and a second
+    thread spends its time waiting for the GIL between them (two threads took longer than
+    one at every size measured, bench/numpy_targets.py --sweep), so the time per element
+    does not change with the batch size either.
     """
     latent = shape[-1]
     rows = math.prod(shape[:-1])
     series = _EXPM1_MINUS_X_SERIES[outputs[0].dtype]
     inputs, outputs = as_rows(inputs, outputs, shape)
     step = max(1, BLOCK_ELEMENTS // max(latent, 1))
-    starts = range(0, rows, step)
-    narrow = [o.dtype != np.float64 for o in outputs]
-
-    def run(first_starts):
-        # Inputs outside a block's fast range are recomputed by the careful helpers: the
-        # fast lines' overflows and NaNs there are expected, and not reported.
-        with np.errstate(all="ignore"):
-            run_blocks(first_starts)
-
-    def run_blocks(first_starts):
-        scratch = np.empty((scratch_count, min(step, rows), latent))
-        wide = [
-            np.empty((min(step, rows), *o.shape[1:])) if n else None
-            for o, n in zip(outputs, narrow, strict=True)
-        ]
-        for start in first_starts:
+    block_shape = (min(step, rows), latent)
+    narrow_inputs = [a.dtype != np.float64 for a in inputs]
+    narrow_outputs = [o.dtype != np.float64 and o.ndim > 1 for o in outputs]
+    arrays = scratch_count + sum(narrow_inputs) + sum(narrow_outputs)
+    work = _work_array(arrays * math.prod(block_shape)).reshape(arrays, *block_shape)
+    scratch, rest = work[:scratch_count], iter(work[scratch_count:])
+    converted = [next(rest) if n else None for n in narrow_inputs]
+    wide = [  # the KL (rows,) in a small array of its own
+        next(rest) if n else np.empty(block_shape[0]) if o.dtype != np.float64 else None
+        for o, n in zip(outputs, narrow_outputs, strict=True)
+    ]
+    # Inputs outside a block's fast range are recomputed by the careful helpers: the fast
+    # lines' overflows and NaNs there are expected, and not reported.
+    with np.errstate(all="ignore"):
+        for start in range(0, rows, step):
             part = slice(start, start + step)
             n = min(step, rows - start)
-            parts = [o[part] if w is None else w[:n] for o, w in zip(outputs, wide, strict=True)]
             block(
-                *(a[part].astype(np.float64, copy=False) for a in inputs),
-                *parts,
+                *(
+                    a[part] if c is None else _copied(c[:n], a[part])
+                    for a, c in zip(inputs, converted, strict=True)
+                ),
+                *(o[part] if w is None else w[:n] for o, w in zip(outputs, wide, strict=True)),
                 scratch[:, :n],
                 series,
             )
@@ -491,8 +503,20 @@ def for_row_blocks(
                 if w is not None:
                     np.copyto(o[part], w[:n], casting="same_kind")
 
-    if rows * latent < THREADED_ELEMENTS:
-        run(starts)
-        return
-    threads = min(NUM_THREADS, len(starts))
-    map_in_threads(run, [(starts[i::threads],) for i in range(threads)])
+
+def _copied(buffer: FloatArray, array: FloatArray) -> FloatArray:
+    """``array`` copied into ``buffer`` (converted to its float64), which is returned."""
+    np.copyto(buffer, array, casting="safe")
+    return buffer
+
+
+def _work_array(size: int) -> FloatArray:
+    """A float64 array of ``size`` elements: this thread's kept work array (made larger when
+    it is too small), or a new one beyond _KEPT_WORK_ELEMENTS. Its contents are garbage."""
+    kept = getattr(_local, "work", None)
+    if kept is not None and kept.size >= size:
+        return kept[:size]
+    work = np.empty(size)
+    if size <= _KEPT_WORK_ELEMENTS:
+        _local.work = work
+    return work
