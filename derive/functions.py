@@ -374,19 +374,21 @@ class difference_sum(sp.Function):  # noqa: N801
 
 
 class difference_of_differences(sp.Function):  # noqa: N801
-    """(a - b) - (c - e) with the roundings of a - b and c - e added back (Knuth's two-sum):
-    within an ulp or two of itself however close the differences are (the categorical KL's
-    d = (logits - m) - (logits_p - m_p), which is a rounding residue when logits_p is logits
-    shifted by a constant: specs/categorical.py)."""
+    """((a - b) - (c - e)) - f with the roundings of every subtraction added back (Knuth's
+    two-sum): within an ulp or two of itself however close the differences are (the
+    categorical KL's d = (logits - m) - (logits_p - m_p), which is a rounding residue when
+    logits_p is logits shifted by a constant, and d less its rough mean, f, whose
+    cancellation a rounded d would spoil: specs/categorical.py). f = 0 for the difference
+    of two differences alone."""
 
-    nargs = 4
+    nargs = 5
 
     def fdiff(self, argindex=1):
-        return sp.Integer((1, -1, -1, 1)[argindex - 1])
+        return sp.Integer((1, -1, -1, 1, -1)[argindex - 1])
 
     def exact(self):
-        a, b, c, e = self.args
-        return a - b - c + e
+        a, b, c, e, f = self.args
+        return a - b - c + e - f
 
 
 FUNCTIONS = (

@@ -138,11 +138,12 @@ def difference_of_differences(
     b: NDArray[np.float64],
     c: NDArray[np.float64],
     e: NDArray[np.float64],
+    f: NDArray[np.float64],
     out: NDArray[np.float64],
 ) -> NDArray[np.float64]:
-    """out = (a - b) - (c - e), with the roundings of a - b and c - e added back (two-sum):
-    within an ulp or two however close the two differences are."""
-    np.copyto(out, difference_of_differences_generic(np, a, b, c, e))
+    """out = ((a - b) - (c - e)) - f, with the roundings of every subtraction added back
+    (two-sum): within an ulp or two however close the differences are."""
+    np.copyto(out, difference_of_differences_generic(np, a, b, c, e, f))
     return out
 
 
@@ -355,15 +356,19 @@ def exp_of_difference_generic(xp: Any, m: Any, x: Any, y: Any) -> Any:
     return xp.where(hi == -xp.inf, xp.zeros_like(value), value)
 
 
-def difference_of_differences_generic(xp: Any, a: Any, b: Any, c: Any, e: Any) -> Any:
-    """:func:`difference_of_differences` on arrays of ``xp``; the errors are 0 where a
-    difference is not finite."""
+def difference_of_differences_generic(xp: Any, a: Any, b: Any, c: Any, e: Any, f: Any) -> Any:
+    """:func:`difference_of_differences` on arrays of ``xp``: x = a - b, y = c - e, x - y and
+    then less f, each rounding's error kept (two-sum) and their sum added last; the errors
+    are 0 where a difference is not finite."""
     x, x_error = _two_sum(a, -b)
     y, y_error = _two_sum(c, -e)
-    zeros = xp.zeros_like(x)
+    z, z_error = _two_sum(x, -y)
+    w, w_error = _two_sum(z, -f)
+    zeros = xp.zeros_like(w)
     x_error = xp.where(xp.isfinite(x), x_error, zeros)
     y_error = xp.where(xp.isfinite(y), y_error, zeros)
-    return (x - y) + (x_error - y_error)
+    errors = (w_error + z_error) + (x_error - y_error)
+    return w + xp.where(xp.isfinite(z) & xp.isfinite(w), errors, zeros)
 
 
 def exp_product_generic(xp: Any, m: Any, x: Any) -> Any:

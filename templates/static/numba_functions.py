@@ -154,15 +154,19 @@ def exp_of_difference(m, x, y):
 
 
 @numba.njit(inline="always")
-def difference_of_differences(a, b, c, e):
-    """(a - b) - (c - e) with the roundings added back, as _functions'."""
+def difference_of_differences(a, b, c, e, f):
+    """((a - b) - (c - e)) - f with the roundings added back, as _functions'."""
     x, x_error = _two_sum(a, -b)
     y, y_error = _two_sum(c, -e)
+    z, z_error = _two_sum(x, -y)
+    w, w_error = _two_sum(z, -f)
     if not np.isfinite(x):
         x_error = 0.0
     if not np.isfinite(y):
         y_error = 0.0
-    return (x - y) + (x_error - y_error)
+    if not (np.isfinite(z) and np.isfinite(w)):
+        return w
+    return w + ((w_error + z_error) + (x_error - y_error))
 
 
 @numba.njit(inline="always")
