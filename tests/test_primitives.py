@@ -368,3 +368,21 @@ def test_product_error_is_the_rounding_of_exp_product(implementation):
     where = np.array([1.0, 1.0, 1.0, 1.0, np.nan, 800.0])
     with np.errstate(all="ignore"):
         assert np.all(functions.product_error(specials, where, np.empty(6)) == 0)
+
+
+@pytest.mark.parametrize("implementation", ["numpy", "numba"])
+def test_exp_product_of_a_huge_factor_does_not_overflow_before_the_product(implementation):
+    """m e^x for m near the largest float and x < 0 whose reduction leaves e^r > 1 (m e^r
+    alone would overflow: kl_bernoulli at logits 712, logits_p 1.3e308 gave inf)."""
+    functions = importlib.import_module("klgen.generated._functions")
+    m = np.array([1.7e308, -1.7e308, 1.3e308, 2.0**1001])
+    x = np.array([-0.4, -0.4, -712.0, 0.3])
+    if implementation == "numpy":
+        got = functions.exp_product(m, x, np.empty_like(x))
+    else:
+        product = importlib.import_module("klgen.generated._numba_functions").exp_product
+        got = np.array([product(a, b) for a, b in zip(m, x, strict=True)])
+    with mpmath.workdps(40):
+        for value, a, b in zip(got, m, x, strict=True):
+            exact = mpmath.mpf(a) * mpmath.exp(mpmath.mpf(b))
+            assert abs(mpmath.mpf(value) / exact - 1) < 4 * 2.0**-52, (a, b, value)

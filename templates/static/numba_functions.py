@@ -109,6 +109,8 @@ def exp_product(m, x):
         return m * np.exp(x)
     k = np.round(x * _LOG2_E)
     r = (x - k * _LN2_HI) - k * _LN2_LO
+    if abs(m) > 2.0**1000:  # m e^r itself would overflow: halved, as _functions'
+        return math.ldexp(0.5 * m * np.exp(r), int(k) + 1)
     return math.ldexp(m * np.exp(r), int(k))
 
 
