@@ -2,8 +2,9 @@
 ``klgen.logaddexp`` and ``klgen.xlogy``; and the forms rewrites introduce
 (``softplus_bregman``, ``sigmoid_difference``, ``exp_difference``, ``exp_bregman``,
 ``exp_product``, ``log_exprel`` and its slope, ``exprel``, ``rounded_sum``, ``sum_error``,
-``small_error``; for the Gamma KL ``stirling_bregman``, ``stirling_slope_difference``,
-``stirling_curvature``, ``exp_bregman_split``, ``exp_difference_split``, ``difference_sum``).
+``product_error``, ``small_error``; for the Gamma KL ``stirling_bregman``,
+``stirling_slope_difference``, ``stirling_curvature``, ``exp_bregman_split``,
+``exp_difference_split``, ``difference_sum``).
 
 Each is a SymPy function with its derivative (so the gradients stay in these functions,
 which the printers evaluate stably) and its definition in plain SymPy (``exact``), which the
@@ -262,6 +263,19 @@ class sum_error(sp.Function):  # noqa: N801
         return sp.Integer(0)
 
 
+class product_error(sp.Function):  # noqa: N801
+    """m e^x - fl(exp_product(m, x)), the rounding error of ``exp_product(m, x)`` (e^x's
+    own and the product's), from e^x in twice the precision: 0 in exact arithmetic. The
+    rewrite ``compensated_exponent`` adds it back to an exponent holding such a product
+    (kl_laplace's |d| e^-log_scale: its eps of relative error is |d| e^-log_scale eps in
+    the exponential, 42 ulps where that is 350)."""
+
+    nargs = 2
+
+    def exact(self):
+        return sp.Integer(0)
+
+
 class small_error(sp.Function):  # noqa: N801
     """A sum of rounding errors where its magnitude is below 1, else 0 (NaN included): one
     of 1 or more comes from terms of 1/eps or more, where the exponential it corrects is 0
@@ -374,19 +388,21 @@ class difference_sum(sp.Function):  # noqa: N801
 
 
 class difference_of_differences(sp.Function):  # noqa: N801
-    """(a - b) - (c - e) with the roundings of a - b and c - e added back (Knuth's two-sum):
-    within an ulp or two of itself however close the differences are (the categorical KL's
-    d = (logits - m) - (logits_p - m_p), which is a rounding residue when logits_p is logits
-    shifted by a constant: specs/categorical.py)."""
+    """((a - b) - (c - e)) - f with the roundings of every subtraction added back (Knuth's
+    two-sum): within an ulp or two of itself however close the differences are (the
+    categorical KL's d = (logits - m) - (logits_p - m_p), which is a rounding residue when
+    logits_p is logits shifted by a constant, and d less its rough mean, f, whose
+    cancellation a rounded d would spoil: specs/categorical.py). f = 0 for the difference
+    of two differences alone."""
 
-    nargs = 4
+    nargs = 5
 
     def fdiff(self, argindex=1):
-        return sp.Integer((1, -1, -1, 1)[argindex - 1])
+        return sp.Integer((1, -1, -1, 1, -1)[argindex - 1])
 
     def exact(self):
-        a, b, c, e = self.args
-        return a - b - c + e
+        a, b, c, e, f = self.args
+        return a - b - c + e - f
 
 
 FUNCTIONS = (
@@ -407,6 +423,7 @@ FUNCTIONS = (
     exprel,
     rounded_sum,
     sum_error,
+    product_error,
     small_error,
 )
 # The Gamma KL's, evaluated by helpers of the same names.

@@ -60,6 +60,7 @@ HELPERS = {
     functions.exprel: "exprel",
     functions.rounded_sum: "rounded_sum",
     functions.sum_error: "sum_error",
+    functions.product_error: "product_error",
     functions.small_error: "small_error",
     **{f: f.__name__ for f in functions.GAMMA_FUNCTIONS},  # stirling_bregman, ...
     sp.Heaviside: "heaviside",

@@ -25,6 +25,7 @@ from klgen.derive.functions import (
     exprel,
     log_exprel,
     logaddexp,
+    product_error,
     rounded_sum,
     sigmoid,
     sigmoid_difference,
@@ -324,8 +325,10 @@ def _compensated_exponents(expr):
     order in err (below |A| eps; the rest is below its square), err taken 0 where |err| >= 1
     (e^s is 0 or inf there), so 1 + err > 0: e^A = e^s (1 + err), expm1(A)
     = expm1(s) (1 + err) + err, e^A - 1 - A = E(s) (1 + err) + s err. A rounded exponent of
-    700 would otherwise put 700 eps of relative error into e^A. The forms are finite where
-    the result is and +inf where e^s overflows, whatever the sign of err (1 + err > 0)."""
+    700 would otherwise put 700 eps of relative error into e^A. A term c m e^x (exp_product)
+    adds its own rounding to err too (product_error: e^x's and the product's), and a term's
+    inner sums theirs times its slope. The forms are finite where the result is and +inf
+    where e^s overflows, whatever the sign of err (1 + err > 0)."""
 
     def added(terms):  # (fl of the sum added in order, the exact errors of the additions)
         total, error = terms[0], sp.Integer(0)
@@ -346,6 +349,9 @@ def _compensated_exponents(expr):
                 slope = sp.diff(term.xreplace({inner: g}), g).xreplace({g: total})
                 term = term.xreplace({inner: total})
                 error += _exp_products(sp.expand(without_deltas(slope) * inner_error))
+        coeff, rest = term.as_coeff_Mul()
+        if isinstance(rest, exp_product):  # c m e^x: its own rounding, |c m e^x| eps
+            error += coeff * product_error(*rest.args)
         return term, error
 
     def split(exponent):
@@ -386,8 +392,10 @@ def _compensated_exponents(expr):
 def _complete_expm1_minus_x(expr):
     """c expm1(t) + rest -> c (e^t - 1 - t) + (c t + rest) where c t + rest has fewer terms
     than rest (its parts cancel exactly, symbolically, instead of in floating point), for
-    |t| < 1 only: beyond, e^t - 1 - t no longer cancels, but -t may hold a large part that c t
-    + rest gives back (kl_laplace at t = -87: 86 - 79), so the sum as it was is kept there."""
+    |t| < 2 only: beyond, e^t - 1 - t no longer cancels, but -t may hold a large part that c t
+    + rest gives back (kl_laplace at t = -87: 86 - 79), so the sum as it was is kept there.
+    (Up to 2, not 1: the sum as it was cancels 5 times over at t = -1.09, kl_laplace's value
+    4 ulps off there.)"""
     if not isinstance(expr, sp.Add):
         return expr.func(*map(_complete_expm1_minus_x, expr.args)) if expr.args else expr
     for term in expr.args:
@@ -399,7 +407,7 @@ def _complete_expm1_minus_x(expr):
             remainder = sp.expand(coeff * t + rest)
             if len(sp.Add.make_args(remainder)) < len(sp.Add.make_args(rest)):
                 completed = coeff * numerics.Expm1MinusX(t, node) + remainder
-                return sp.Piecewise((completed, sp.Abs(t) < 1), (expr, True))
+                return sp.Piecewise((completed, sp.Abs(t) < 2), (expr, True))
     return expr.func(*map(_complete_expm1_minus_x, expr.args))
 
 

@@ -229,7 +229,7 @@ def test_a_kernels_derivation_ends_at_the_expression_its_code_evaluates(spec):
     shown = [s.why for s in derivation.steps]
     assert any("expm1_opt" in why for why in shown)  # every rewrite is a step with its reason
     assert any("half_expm1_minus_x" in why for why in shown)
-    assert "for |t| >= 0.5" in shown[-1] and "14 terms" in shown[-1] and "2^-16" in shown[-1]
+    assert "for |t| >= 1.0" in shown[-1] and "17 terms" in shown[-1] and "2^-16" in shown[-1]
 
 
 def test_the_series_check_fails_for_a_series_cut_too_short(monkeypatch):

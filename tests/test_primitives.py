@@ -290,3 +290,99 @@ def test_the_formulas_are_proved_and_a_wrong_one_is_caught():
 
 def test_the_numpy_lowering_is_proved_to_first_order():
     numerics.check_lowering()
+
+
+def test_ln2_in_three_parts():
+    """_LN2_HI + _LN2_MID + _LN2_TAIL is ln 2 to 1e-36, and k * _LN2_HI, k * _LN2_MID are
+    exact for |k| < 2**20 (their significands have 33 bits or fewer)."""
+    with mpmath.workdps(60):
+        parts = [mpmath.mpf(v) for v in (numeric._LN2_HI, numeric._LN2_MID, numeric._LN2_TAIL)]
+        assert abs(sum(parts) - mpmath.log(2)) < mpmath.mpf(10) ** -36
+    for part in (numeric._LN2_HI, numeric._LN2_MID):
+        significand = int(abs(part) * 2.0 ** (52 - np.frexp(part)[1] + 1))
+        assert (
+            significand.bit_length() - (len(bin(significand)) - len(bin(significand).rstrip("0")))
+            <= 33
+        )
+
+
+EXP_POINTS = np.concatenate(
+    [
+        np.random.default_rng(21).uniform(-745.0, 745.0, 600),
+        np.random.default_rng(22).uniform(-1.0, 1.0, 300),
+        np.random.default_rng(23).normal(scale=1e-8, size=100),
+        [0.0, -745.0, 709.7, np.log(2) / 2, -np.log(2) / 2, 0.5 * 0.0625],
+    ]
+)
+
+
+@pytest.mark.parametrize("implementation", ["numpy", "numba"])
+def test_exp_split_is_twice_as_precise(implementation):
+    """e^x = 2**k (1 + hi + lo) to 1e-20 relative (a float64 exp is 1e-16) over the whole
+    range, the largest reductions and tiny x."""
+    functions = importlib.import_module("klgen.generated._functions")
+    if implementation == "numpy":
+        k, hi, lo = functions.exp_split(np, EXP_POINTS)
+    else:
+        scalar = importlib.import_module("klgen.generated._numba_functions").exp_split
+        k, hi, lo = np.array([scalar(x) for x in EXP_POINTS]).T
+    with mpmath.workdps(60):
+        for x, power, high, low in zip(EXP_POINTS, k, hi, lo, strict=True):
+            exact = mpmath.exp(mpmath.mpf(x))
+            got = mpmath.ldexp(1 + mpmath.mpf(high) + mpmath.mpf(low), int(power))
+            assert abs(got / exact - 1) < 1e-20, x
+
+
+@pytest.mark.parametrize("implementation", ["numpy", "numba"])
+def test_product_error_is_the_rounding_of_exp_product(implementation):
+    """exp_product(m, x) + product_error(m, x) = m e^x to 1e-19 relative wherever the product
+    is above 2**-960 (its correction, eps of it, a normal float; m log-uniform from 1e-300 to
+    1e300 of both signs, x over +-745), and 0 where the product is 0 or not finite or m is
+    0, inf or NaN."""
+    functions = importlib.import_module("klgen.generated._functions")
+    rng = np.random.default_rng(24)
+    m = np.exp(rng.uniform(-690, 690, EXP_POINTS.size)) * rng.choice([-1.0, 1.0], EXP_POINTS.size)
+    x = EXP_POINTS
+    if implementation == "numpy":
+        with np.errstate(over="ignore", under="ignore"):
+            value = functions.exp_product(m, x, np.empty_like(x))
+            error = functions.product_error(m, x, np.empty_like(x))
+    else:
+        scalars = importlib.import_module("klgen.generated._numba_functions")
+        product, product_error = scalars.exp_product, scalars.product_error
+        value = np.array([product(a, b) for a, b in zip(m, x, strict=True)])
+        error = np.array([product_error(a, b) for a, b in zip(m, x, strict=True)])
+    checked = 0
+    with mpmath.workdps(60):
+        for a, b, v, e in zip(m, x, value, error, strict=True):
+            if not np.isfinite(v) or v == 0:
+                assert e == 0
+                continue
+            if abs(v) < 2.0**-960:  # the correction, eps of v, would be subnormal
+                continue
+            exact = mpmath.mpf(a) * mpmath.exp(mpmath.mpf(b))
+            assert abs((mpmath.mpf(v) + mpmath.mpf(e)) / exact - 1) < 1e-19, (a, b)
+            checked += 1
+    assert checked > EXP_POINTS.size // 3
+    specials = np.array([0.0, np.inf, -np.inf, np.nan, 1.0, 1.0])
+    where = np.array([1.0, 1.0, 1.0, 1.0, np.nan, 800.0])
+    with np.errstate(all="ignore"):
+        assert np.all(functions.product_error(specials, where, np.empty(6)) == 0)
+
+
+@pytest.mark.parametrize("implementation", ["numpy", "numba"])
+def test_exp_product_of_a_huge_factor_does_not_overflow_before_the_product(implementation):
+    """m e^x for m near the largest float and x < 0 whose reduction leaves e^r > 1 (m e^r
+    alone would overflow: kl_bernoulli at logits 712, logits_p 1.3e308 gave inf)."""
+    functions = importlib.import_module("klgen.generated._functions")
+    m = np.array([1.7e308, -1.7e308, 1.3e308, 2.0**1001])
+    x = np.array([-0.4, -0.4, -712.0, 0.3])
+    if implementation == "numpy":
+        got = functions.exp_product(m, x, np.empty_like(x))
+    else:
+        product = importlib.import_module("klgen.generated._numba_functions").exp_product
+        got = np.array([product(a, b) for a, b in zip(m, x, strict=True)])
+    with mpmath.workdps(40):
+        for value, a, b in zip(got, m, x, strict=True):
+            exact = mpmath.mpf(a) * mpmath.exp(mpmath.mpf(b))
+            assert abs(mpmath.mpf(value) / exact - 1) < 4 * 2.0**-52, (a, b, value)

@@ -13,7 +13,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._constants import EXPM1_MINUS_X_SERIES
-from ._numeric import _LN2_HI, _LN2_LO, _LOG2_E, expm1_minus_x_generic, scaled_exp_generic
+from ._numeric import (
+    _LN2_HI,
+    _LN2_LO,
+    _LN2_MID,
+    _LN2_TAIL,
+    _LOG2_E,
+    expm1_minus_x_generic,
+    scaled_exp_generic,
+)
 from ._numeric import _SCALED_EXP_LIMIT as _EXP_LIMIT  # beyond, m e^x is 0 or +-inf
 
 _SERIES = EXPM1_MINUS_X_SERIES["float64"]
@@ -138,11 +146,12 @@ def difference_of_differences(
     b: NDArray[np.float64],
     c: NDArray[np.float64],
     e: NDArray[np.float64],
+    f: NDArray[np.float64],
     out: NDArray[np.float64],
 ) -> NDArray[np.float64]:
-    """out = (a - b) - (c - e), with the roundings of a - b and c - e added back (two-sum):
-    within an ulp or two however close the two differences are."""
-    np.copyto(out, difference_of_differences_generic(np, a, b, c, e))
+    """out = ((a - b) - (c - e)) - f, with the roundings of every subtraction added back
+    (two-sum): within an ulp or two however close the differences are."""
+    np.copyto(out, difference_of_differences_generic(np, a, b, c, e, f))
     return out
 
 
@@ -152,17 +161,30 @@ def exp_product(
     """out = m e^x with x = r + k ln 2 (ln 2 in two parts: the reduction is exact) and 2**k
     applied last by ldexp, which rounds once: no overflow or underflow of e^x where the
     product is finite. Beyond |x| = 1500 the product is 0 or +-inf for every nonzero finite
-    m (0 for m = 0), as IEEE gives it; NaN stays NaN."""
+    m (0 for m = 0), as IEEE gives it; NaN stays NaN. An m above 2**1000 is halved first
+    (and k raised by one): m e^r itself would overflow for e^r > 1 (kl_bernoulli at logits
+    712, logits_p 1.3e308, where the KL is 0.13)."""
     regular = np.abs(x) <= _EXP_LIMIT
     x_regular = np.where(regular, x, 0.0)
+    huge = np.abs(m) > 2.0**1000
     k = np.rint(x_regular * _LOG2_E)
     np.exp((x_regular - k * _LN2_HI) - k * _LN2_LO, out=out)
-    np.multiply(out, m, out=out)
-    np.ldexp(out, k.astype(np.int32), out=out)
+    np.multiply(out, np.where(huge, 0.5 * m, m), out=out)
+    np.ldexp(out, (k + huge).astype(np.int32), out=out)
     if not regular.all():
         with np.errstate(invalid="ignore"):
             far = np.where((m == 0) & (x == x), 0.0, m * np.exp(x))
         np.copyto(out, far, where=~regular)
+    return out
+
+
+def product_error(
+    m: NDArray[np.float64], x: NDArray[np.float64], out: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """out = m e^x - exp_product(m, x): the rounding error of :func:`exp_product` (its e^r's
+    and its product's), from e^x in twice the precision (:func:`exp_split`); 0 where the
+    product is 0, not finite, or |x| beyond 745."""
+    np.copyto(out, product_error_generic(np, m, x))
     return out
 
 
@@ -355,15 +377,19 @@ def exp_of_difference_generic(xp: Any, m: Any, x: Any, y: Any) -> Any:
     return xp.where(hi == -xp.inf, xp.zeros_like(value), value)
 
 
-def difference_of_differences_generic(xp: Any, a: Any, b: Any, c: Any, e: Any) -> Any:
-    """:func:`difference_of_differences` on arrays of ``xp``; the errors are 0 where a
-    difference is not finite."""
+def difference_of_differences_generic(xp: Any, a: Any, b: Any, c: Any, e: Any, f: Any) -> Any:
+    """:func:`difference_of_differences` on arrays of ``xp``: x = a - b, y = c - e, x - y and
+    then less f, each rounding's error kept (two-sum) and their sum added last; the errors
+    are 0 where a difference is not finite."""
     x, x_error = _two_sum(a, -b)
     y, y_error = _two_sum(c, -e)
-    zeros = xp.zeros_like(x)
+    z, z_error = _two_sum(x, -y)
+    w, w_error = _two_sum(z, -f)
+    zeros = xp.zeros_like(w)
     x_error = xp.where(xp.isfinite(x), x_error, zeros)
     y_error = xp.where(xp.isfinite(y), y_error, zeros)
-    return (x - y) + (x_error - y_error)
+    errors = (w_error + z_error) + (x_error - y_error)
+    return w + xp.where(xp.isfinite(z) & xp.isfinite(w), errors, zeros)
 
 
 def exp_product_generic(xp: Any, m: Any, x: Any) -> Any:
@@ -373,6 +399,67 @@ def exp_product_generic(xp: Any, m: Any, x: Any) -> Any:
         m, x = np.broadcast_arrays(np.asarray(m, np.float64), np.asarray(x, np.float64))
         return exp_product(m, x, np.empty(m.shape))
     return scaled_exp_generic(xp, m, xp.zeros_like(m), x, 1, 0)
+
+
+def product_error_generic(xp: Any, m: Any, x: Any) -> Any:
+    """:func:`product_error` on arrays of ``xp``: m e^r (1 + lo) in twice the precision less
+    fl(m fl(e^r)), by the same reduction x = r + k ln 2 as exp_product's (their 2**k is
+    exact), as a relative correction of m e^x. m is scaled by a power of two where it is
+    huge or tiny (the split of its product would overflow or underflow)."""
+    zeros = xp.zeros_like(m + x)
+    value = exp_product_generic(xp, m, x)
+    regular = (xp.abs(x) <= 745.0) & xp.isfinite(value) & (value != 0)
+    x = xp.where(regular, x, zeros)
+    m = xp.where(regular, m, zeros + 1.0)
+    power = xp.where(xp.abs(m) > 2.0**600, zeros + 2.0**-600, zeros + 1.0)
+    scaled = m * xp.where(xp.abs(m) < 2.0**-600, zeros + 2.0**600, power)
+    k, exp_hi, exp_lo = exp_split(xp, x)
+    rounded = scaled * xp.exp((x - k * _LN2_HI) - k * _LN2_LO)  # exp_product's, less 2**k
+    one, one_lo = _two_sum(1.0, exp_hi)
+    product, product_lo = _two_product(scaled, one)
+    error = (product - rounded) + (product_lo + scaled * (one_lo + exp_lo))
+    correction = value * (error / rounded)
+    return xp.where(regular & xp.isfinite(correction), correction, zeros)
+
+
+def exp_split(xp: Any, x: Any) -> tuple[Any, Any, Any]:
+    """(k, hi, lo) with e^x = 2**k (1 + hi + lo) to about 1e-21 relative, for |x| <= 745:
+    x = k ln 2 + r with r in twice the precision (ln 2 in three parts), e^(r/16) - 1 from its
+    series to r^9 (r^2 as an exact product), then squared four times, E -> 2E + E^2, in
+    twice the precision (each squaring doubles the relative error: 16 of the series'
+    1e-22). The exponentials of e^x's own rounding (eps relative), where a product with it
+    sits in an exponent of hundreds, need this (kl_laplace's |d| e^-log_scale)."""
+    k = xp.round(x * _LOG2_E)
+    reduced, reduced_lo = _two_sum(x - k * _LN2_HI, -(k * _LN2_MID))  # both exact
+    h, low = reduced * 0.0625, (reduced_lo - k * _LN2_TAIL) * 0.0625
+    square, square_lo = _two_product(h, h)
+    series = 1.0 / 40320.0 + h / 362880.0
+    for n in (5040.0, 720.0, 120.0, 24.0, 6.0):
+        series = 1.0 / n + h * series
+    hi, hi_lo = _two_sum(h, 0.5 * square)
+    lo = hi_lo + (0.5 * square_lo + (h * square * series + low * (1.0 + h + 0.5 * square)))
+    hi, lo = _two_sum(hi, lo)  # renormalized: lo below an ulp of hi, so lo^2 is negligible
+    for _ in range(4):
+        top, top_lo = _two_product(hi, hi)
+        new, new_lo = _two_sum(2.0 * hi, top)
+        hi, lo = _two_sum(new, new_lo + (top_lo + 2.0 * lo * (1.0 + hi)))
+    return k, hi, lo
+
+
+def _split(a: Any) -> tuple[Any, Any]:
+    """(high, low), a = high + low exactly, each of 26 bits or fewer (Dekker's split)."""
+    c = 134217729.0 * a
+    high = c - (c - a)
+    return high, a - high
+
+
+def _two_product(a: Any, b: Any) -> tuple[Any, Any]:
+    """(p, e): p = a b rounded and e its rounding error (Dekker), p + e = a b exactly for
+    |a|, |b| below 2**996 and a b above 2**-969."""
+    p = a * b
+    a_high, a_low = _split(a)
+    b_high, b_low = _split(b)
+    return p, ((a_high * b_high - p) + a_high * b_low + a_low * b_high) + a_low * b_low
 
 
 def log_exprel_generic(xp: Any, x: Any) -> Any:

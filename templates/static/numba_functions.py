@@ -7,6 +7,7 @@ import numba
 import numpy as np
 
 from ._constants import EXPM1_MINUS_X_SERIES
+from ._numeric import _LN2_MID, _LN2_TAIL
 
 # Taylor coefficients of e^t - 1 - t from t**2 up, and the |t| below which they replace
 # expm1(t) - t: klgen's derived float64 series, the numpy kernels' too.
@@ -108,6 +109,8 @@ def exp_product(m, x):
         return m * np.exp(x)
     k = np.round(x * _LOG2_E)
     r = (x - k * _LN2_HI) - k * _LN2_LO
+    if abs(m) > 2.0**1000:  # m e^r itself would overflow: halved, as _functions'
+        return math.ldexp(0.5 * m * np.exp(r), int(k) + 1)
     return math.ldexp(m * np.exp(r), int(k))
 
 
@@ -154,15 +157,19 @@ def exp_of_difference(m, x, y):
 
 
 @numba.njit(inline="always")
-def difference_of_differences(a, b, c, e):
-    """(a - b) - (c - e) with the roundings added back, as _functions'."""
+def difference_of_differences(a, b, c, e, f):
+    """((a - b) - (c - e)) - f with the roundings added back, as _functions'."""
     x, x_error = _two_sum(a, -b)
     y, y_error = _two_sum(c, -e)
+    z, z_error = _two_sum(x, -y)
+    w, w_error = _two_sum(z, -f)
     if not np.isfinite(x):
         x_error = 0.0
     if not np.isfinite(y):
         y_error = 0.0
-    return (x - y) + (x_error - y_error)
+    if not (np.isfinite(z) and np.isfinite(w)):
+        return w
+    return w + ((w_error + z_error) + (x_error - y_error))
 
 
 @numba.njit(inline="always")
@@ -380,6 +387,58 @@ def _two_sum(a, b):
     s = a + b
     from_b = s - a
     return s, (a - (s - from_b)) + (b - from_b)
+
+
+@numba.njit(inline="always")
+def _split(a):
+    c = 134217729.0 * a
+    high = c - (c - a)
+    return high, a - high
+
+
+@numba.njit(inline="always")
+def _two_product(a, b):
+    """(a b rounded, its rounding error), as _functions' (Dekker)."""
+    p = a * b
+    a_high, a_low = _split(a)
+    b_high, b_low = _split(b)
+    return p, ((a_high * b_high - p) + a_high * b_low + a_low * b_high) + a_low * b_low
+
+
+@numba.njit(inline="always")
+def exp_split(x):
+    """(k, hi, lo), e^x = 2**k (1 + hi + lo) in twice the precision, as _functions'."""
+    k = np.round(x * _LOG2_E)
+    reduced, reduced_lo = _two_sum(x - k * _LN2_HI, -(k * _LN2_MID))
+    h, low = reduced * 0.0625, (reduced_lo - k * _LN2_TAIL) * 0.0625
+    square, square_lo = _two_product(h, h)
+    series = 1.0 / 40320.0 + h / 362880.0
+    for n in (5040.0, 720.0, 120.0, 24.0, 6.0):
+        series = 1.0 / n + h * series
+    hi, hi_lo = _two_sum(h, 0.5 * square)
+    lo = hi_lo + (0.5 * square_lo + (h * square * series + low * (1.0 + h + 0.5 * square)))
+    hi, lo = _two_sum(hi, lo)
+    for _ in range(4):
+        top, top_lo = _two_product(hi, hi)
+        new, new_lo = _two_sum(2.0 * hi, top)
+        hi, lo = _two_sum(new, new_lo + (top_lo + 2.0 * lo * (1.0 + hi)))
+    return k, hi, lo
+
+
+@numba.njit(inline="always")
+def product_error(m, x):
+    """m e^x - exp_product(m, x), as _functions'."""
+    value = exp_product(m, x)
+    if not (abs(x) <= 745.0 and np.isfinite(value) and value != 0):
+        return 0.0
+    scaled = m * 2.0**-600 if abs(m) > 2.0**600 else m * 2.0**600 if abs(m) < 2.0**-600 else m
+    k, exp_hi, exp_lo = exp_split(x)
+    rounded = scaled * np.exp((x - k * _LN2_HI) - k * _LN2_LO)
+    one, one_lo = _two_sum(1.0, exp_hi)
+    product, product_lo = _two_product(scaled, one)
+    error = (product - rounded) + (product_lo + scaled * (one_lo + exp_lo))
+    correction = value * (error / rounded)
+    return correction if np.isfinite(correction) else 0.0
 
 
 @numba.njit(inline="always")

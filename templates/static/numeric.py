@@ -18,6 +18,11 @@ _SMALLEST_NORMAL = float(np.finfo(np.float64).smallest_normal)
 _LOG2_E = 1.4426950408889634
 _LN2_HI = 0.6931471803691238  # ln 2 to 32 bits: k * _LN2_HI is exact for |k| < 2**21
 _LN2_LO = 1.9082149292705877e-10
+# ln 2 in three parts for an exponential in twice the precision (_functions.exp_split):
+# _LN2_HI + _LN2_MID + _LN2_TAIL is ln 2 to 1e-36, k * _LN2_MID exact for |k| < 2**20
+# (33 bits; tests/test_primitives.py checks both against mpmath).
+_LN2_MID = 1.9082149293851713e-10
+_LN2_TAIL = -1.1458352726798733e-20
 # Beyond |x| = this (times the power), (a - b)**power e^x is 0 or overflows for every
 # nonzero float a - b.
 _SCALED_EXP_LIMIT = 1500.0
