@@ -299,7 +299,9 @@ def test_threaded_rows_give_the_same_results(backend, monkeypatch):
 
 def test_numpy_blocks_use_one_thread(monkeypatch):
     """However large the input and however many threads are allowed, the numpy kernels
-    submit nothing to the pool, and their blocks give the results of one block."""
+    submit nothing to the pool, and their blocks give the results of one block (to the last
+    bit with today's numpy; numpy 2.0.0's ufunc loops round a short last block's entries an
+    ulp apart at most, so 1 ulp is the bound)."""
     import klgen.generated._runtime as runtime
 
     k = namespace("numpy")
@@ -319,9 +321,8 @@ def test_numpy_blocks_use_one_thread(monkeypatch):
     monkeypatch.setattr(runtime, "BLOCK_ELEMENTS", 20 * 7)  # 7 rows a block, the last short
     blocked = k.kl_diag_normal_value_and_grad(*args)
     assert not calls
-    np.testing.assert_array_equal(blocked[0], whole[0])
-    for got, want in zip(blocked[1], whole[1], strict=True):
-        np.testing.assert_array_equal(got, want)
+    for got, want in zip([blocked[0], *blocked[1]], [whole[0], *whole[1]], strict=True):
+        np.testing.assert_array_max_ulp(got, want, maxulp=1)
 
 
 def test_numpy_work_arrays_are_per_thread():
