@@ -37,6 +37,9 @@ class Layout:
     entries: str = "rows"
     # Whether the package has a compiled ``<name>_numba`` twin (else the CPU runs numpy).
     numba: bool = True
+    # A kernel of gradients only (``<name>_grad``, no value to differentiate): its results'
+    # names; its numpy module has ``_check_shapes`` and ``_result_shapes``.
+    outputs: tuple[str, ...] | None = None
 
 
 ELEMENTWISE = Layout()

@@ -28,14 +28,15 @@ FLOAT_TYPES = tuple(np.dtype(t) for t in (jnp.float16, jnp.bfloat16, jnp.float32
 def checked(
     names: Sequence[str],
     values: Sequence[Any],
-    cores: Sequence[int],
+    cores: Sequence[int] | None,
     check_shapes: Callable[[Sequence[Any]], None] | None = None,
     check_values: Callable[[Sequence[Any]], None] | None = None,
 ) -> list[jax.Array]:
     """The inputs as JAX arrays (numpy arrays converted), after refusing, naming the
     argument, what the kernels cannot take: another type, a type that is not a float type of
-    FLOAT_TYPES, too few axes, shapes that do not broadcast (``check_shapes``, the kernel's
-    own rules for them, first) and, where the inputs are concrete (not traced by ``jit``,
+    FLOAT_TYPES, shapes against the kernel's own rules (``check_shapes``), too few axes or
+    shapes that do not broadcast (``cores``: see core_layout; None: ``check_shapes`` is
+    all) and, where the inputs are concrete (not traced by ``jit``,
     ``grad`` or ``vmap``), values the kernel refuses (``check_values``: a ValueError in
     the callback would reach the caller wrapped in JAX's runtime error)."""
     for name, value in zip(names, values, strict=True):
@@ -47,7 +48,8 @@ def checked(
             )
     if check_shapes is not None:
         check_shapes(values)
-    core_layout(names, [tuple(v.shape) for v in values], cores)
+    if cores is not None:
+        core_layout(names, [tuple(v.shape) for v in values], cores)
     if check_values is not None and not any(isinstance(v, jax.core.Tracer) for v in values):
         check_values(values)
     return [jnp.asarray(v) for v in values]
@@ -170,3 +172,25 @@ def _sum_to(grad: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     lead = grad.ndim - len(shape)
     stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
     return jnp.sum(grad, axis=tuple(range(lead)) + stretched).reshape(shape)
+
+
+class JaxGradient:
+    """A kernel that computes gradients only, as a JAX function over its numpy module: the
+    function ``<name>``, ``_check_shapes`` (ValueError naming the argument) and
+    ``_result_shapes`` (the outputs' shapes for checked input shapes). It runs under ``jit``
+    and ``vmap`` (one host call per example); it has no derivative of its own."""
+
+    def __init__(self, name: str, names: Sequence[str], module: Any):
+        self.names, self.module = tuple(names), module
+        self.function = getattr(module, name)
+
+    def __call__(self, *values: jax.Array) -> tuple[jax.Array, ...]:
+        values = checked(self.names, values, None, self.module._check_shapes)
+        dtype = jnp.result_type(*values)
+        shapes = self.module._result_shapes([tuple(v.shape) for v in values])
+        results = tuple(jax.ShapeDtypeStruct(shape, dtype) for shape in shapes)
+
+        def host(*arrays):
+            return tuple(_rounded(r, dtype) for r in self.function(*_wide(arrays)))
+
+        return jax.pure_callback(host, results, *values, vmap_method="sequential")

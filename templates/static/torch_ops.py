@@ -31,13 +31,11 @@ FLOAT_TYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 def check(
     names: Sequence[str],
     values: Sequence[Any],
-    cores: Sequence[int],
     check_shapes: Callable[[Sequence[Any]], None] | None = None,
-) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
+) -> None:
     """Refuse, naming the argument, what the kernels cannot take: a non-tensor, a type that
-    is not a float type of FLOAT_TYPES, another device than the first argument's, too few
-    axes, shapes that do not broadcast (``check_shapes``, the kernel's own rules for them,
-    first). Return the batch shape and each argument's shape broadcast to it."""
+    is not a float type of FLOAT_TYPES, another device than the first argument's, shapes
+    against the kernel's own rules (``check_shapes``)."""
     for name, value in zip(names, values, strict=True):
         if not isinstance(value, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
@@ -52,7 +50,6 @@ def check(
             )
     if check_shapes is not None:
         check_shapes(values)
-    return core_layout(names, [tuple(v.shape) for v in values], cores)
 
 
 def _dtype(values: Sequence[torch.Tensor]) -> torch.dtype:
@@ -125,8 +122,10 @@ class TorchKernel:
         pairs = zip(grads, values, strict=True)
         return value, tuple(g.sum_to_size(v.shape).to(v.dtype) for g, v in pairs)
 
-    def _check(self, values: Sequence[torch.Tensor]):
-        return check(self.names, values, self.cores, self.check_shapes)
+    def _check(self, values: Sequence[torch.Tensor]) -> None:
+        """:func:`check`, then too few axes or shapes that do not broadcast (ValueError)."""
+        check(self.names, values, self.check_shapes)
+        core_layout(self.names, [tuple(v.shape) for v in values], self.cores)
 
     def _layout(self, values: Sequence[torch.Tensor]):
         """The batch shape, each input's shape broadcast to it and the result type."""
@@ -208,3 +207,36 @@ def _numpy(values: Sequence[torch.Tensor], shapes: Sequence[tuple[int, ...]]) ->
 
 
 _NUMPY_TYPES = (torch.float32, torch.float64)
+
+
+class TorchGradient:
+    """The operator ``<namespace>::<name>`` of a kernel that computes gradients only (its
+    outputs are not differentiated: the inputs are detached), from its host module: the
+    function ``<name>``, ``_check_shapes`` (ValueError naming the argument) and
+    ``_result_shapes`` (the outputs' shapes for checked input shapes). Every device runs the
+    host function: inputs on another device than the CPU make a round trip to the host."""
+
+    def __init__(self, namespace: str, name: str, names: Sequence[str], module):
+        self.names, self.module = tuple(names), module
+        self.function = getattr(module, name)
+        tensors = ", ".join(f"Tensor {n}" for n in self.names)
+        namespace = namespace.replace(".", "_")
+        self.op = _define(f"{namespace}::{name}", self._compute, f"({tensors}) -> Tensor[]")
+        self.op.register_fake(self._fake)
+
+    def __call__(self, *values: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        check(self.names, values, self.module._check_shapes)
+        return tuple(self.op(*(v.detach() for v in values)))
+
+    def _compute(self, *values: torch.Tensor) -> list[torch.Tensor]:
+        """On the host, each result rounded once into the inputs' type from float64."""
+        dtype = _dtype(values)
+        shapes = [tuple(v.shape) for v in values]
+        arrays = _numpy([v.cpu() for v in values], shapes)
+        device = values[0].device
+        return [torch.from_numpy(r).to(device=device, dtype=dtype) for r in self.function(*arrays)]
+
+    def _fake(self, *values: torch.Tensor) -> list[torch.Tensor]:
+        dtype = _dtype(values)
+        shapes = self.module._result_shapes([tuple(v.shape) for v in values])
+        return [values[0].new_empty(shape, dtype=dtype) for shape in shapes]
