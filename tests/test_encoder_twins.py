@@ -72,6 +72,12 @@ def test_torch_results_are_not_differentiable_and_types_promote():
     assert all(not r.requires_grad and r.dtype == torch.float64 for r in results)
 
 
+def test_torch_operator_passes_opcheck():
+    """torch.library.opcheck: schema, fake kernel against the real one, dynamic shapes."""
+    args = [torch.tensor(a) for a in inputs()]
+    torch.library.opcheck(torch.ops.klgen_generated.kl_std_normal_encoder_grad.default, args)
+
+
 @pytest.mark.slow  # 10 s: compiling with inductor
 def test_torch_compiled_fullgraph_with_no_warning(caplog):
     with warnings.catch_warnings():  # torch's own deprecation warnings, importing inductor

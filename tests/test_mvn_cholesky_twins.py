@@ -122,6 +122,16 @@ def test_torch_broadcast_gradients_are_summed_as_numpy_sums_them():
         np.testing.assert_allclose(t.grad.numpy(), g, rtol=1e-14, atol=1e-15)
 
 
+@pytest.mark.parametrize("batch", [(), (3,), (2, 1)], ids=str)
+def test_torch_operators_pass_opcheck(batch):
+    """torch.library.opcheck: schema, autograd registration, fake kernels (shapes, types and
+    strides: compiled code asserts them) against the real ones, with dynamic shapes."""
+    args = [torch.tensor(a) for a in problem(3, shape=batch, seed=11)]
+    ops = torch.ops.klgen_generated
+    torch.library.opcheck(ops.kl_mvn_cholesky.default, args)
+    torch.library.opcheck(ops.kl_mvn_cholesky_fused.default, [a.requires_grad_() for a in args])
+
+
 @pytest.mark.slow  # 20 s: compiling with inductor
 def test_torch_compiled_fullgraph_with_no_warning(caplog):
     """One graph (fullgraph=True raises on a break), no warning while compiling or running,
@@ -143,6 +153,10 @@ def test_torch_compiled_fullgraph_with_no_warning(caplog):
         compiled = torch.compile(loss, fullgraph=True)
         got = compiled(*compiled_args)
         got.backward()
+        # Another batch size: compiled again with dynamic shapes, the gradients' strides
+        # asserted against the fake kernels'.
+        other = [torch.tensor(a, dtype=torch.float32) for a in problem(3, shape=(5,), seed=8)]
+        compiled(*(a.requires_grad_() for a in other)).backward()
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     want = loss(*eager)
     want.backward()

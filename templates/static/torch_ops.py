@@ -132,27 +132,27 @@ class TorchKernel:
         batch, shapes = core_layout(self.names, [tuple(v.shape) for v in values], self.cores)
         return batch, shapes, _dtype(values)
 
-    # The operators' kernels: each result rounded once from float64.
+    # The operators' kernels: each result rounded once from float64, contiguous (as the fake
+    # kernels' are: compiled code asserts their strides).
     def _value(self, *values: torch.Tensor) -> torch.Tensor:
         _, shapes, dtype = self._layout(values)
-        return self.module._value_generic(*_wide(values, shapes)).to(dtype)
+        return _result(self.module._value_generic(*_wide(values, shapes)), dtype)
 
     def _fused(self, *values: torch.Tensor) -> list[torch.Tensor]:
         _, shapes, dtype = self._layout(values)
         value, grads = self.module._value_and_grad_generic(*_wide(values, shapes))
-        return [value.to(dtype), *(g.to(_grad_type(dtype)) for g in grads)]
+        return [_result(value, dtype), *(_result(g, _grad_type(dtype)) for g in grads)]
 
     def _value_cpu(self, *values: torch.Tensor) -> torch.Tensor:
         _, shapes, dtype = self._layout(values)
         value = getattr(self.module, self.name)(*_numpy(values, shapes))
-        return torch.from_numpy(value).to(dtype)
+        return _result(value, dtype)
 
     def _fused_cpu(self, *values: torch.Tensor) -> list[torch.Tensor]:
         _, shapes, dtype = self._layout(values)
         function = getattr(self.module, f"{self.name}_value_and_grad")
         value, grads = function(*_numpy(values, shapes))
-        grads = [torch.from_numpy(g).to(_grad_type(dtype)) for g in grads]
-        return [torch.from_numpy(value).to(dtype), *grads]
+        return [_result(value, dtype), *(_result(g, _grad_type(dtype)) for g in grads)]
 
     # Shapes and types only, for torch.compile's tracing.
     def _value_fake(self, *values: torch.Tensor) -> torch.Tensor:
@@ -186,6 +186,12 @@ class TorchKernel:
             (weight[(..., *(None,) * core)] * g).sum_to_size(shape).to(dtype)
             for g, (shape, dtype), core in triples
         )
+
+
+def _result(array: Any, dtype: torch.dtype, device: Any = None) -> torch.Tensor:
+    """A kernel's result (a numpy array or a tensor) as a contiguous tensor of ``dtype``."""
+    tensor = torch.from_numpy(array) if isinstance(array, np.ndarray) else array
+    return tensor.to(device=device, dtype=dtype).contiguous()
 
 
 def _define(name: str, function: Callable[..., Any], schema: str) -> Any:
@@ -233,8 +239,7 @@ class TorchGradient:
         dtype = _dtype(values)
         shapes = [tuple(v.shape) for v in values]
         arrays = _numpy([v.cpu() for v in values], shapes)
-        device = values[0].device
-        return [torch.from_numpy(r).to(device=device, dtype=dtype) for r in self.function(*arrays)]
+        return [_result(r, dtype, values[0].device) for r in self.function(*arrays)]
 
     def _fake(self, *values: torch.Tensor) -> list[torch.Tensor]:
         dtype = _dtype(values)
