@@ -109,15 +109,18 @@ class JaxKernel:
 
     def _layout(self, values: Sequence[Any]):
         """The batch shape, each input's shape broadcast to it and the result type."""
-        batch, shapes = core_layout(self.names, [tuple(v.shape) for v in values], self.cores)
-        return batch, shapes, jnp.result_type(*values)
+        return (*self._shapes(values), jnp.result_type(*values))
+
+    def _shapes(self, values: Sequence[Any]):
+        """The batch shape and each input's shape broadcast to it."""
+        return core_layout(self.names, [tuple(v.shape) for v in values], self.cores)
 
     def _value(self, *values: jax.Array) -> jax.Array:
         batch, _, dtype = self._layout(values)
         result = jax.ShapeDtypeStruct(batch, dtype)
 
         def host(*arrays):
-            return _rounded(self.host_value(*_wide(arrays, self._layout(arrays)[1])), dtype)
+            return _rounded(self.host_value(*_wide(arrays, self._shapes(arrays)[1])), dtype)
 
         return jax.pure_callback(host, result, *values, vmap_method="expand_dims")
 
@@ -132,7 +135,7 @@ class JaxKernel:
         )
 
         def host(*arrays):
-            value, grads = self.host_value_and_grad(*_wide(arrays, self._layout(arrays)[1]))
+            value, grads = self.host_value_and_grad(*_wide(arrays, self._shapes(arrays)[1]))
             return _rounded(value, dtype), tuple(_rounded(g, wide) for g in grads)
 
         return jax.pure_callback(host, results, *values, vmap_method="expand_dims")
