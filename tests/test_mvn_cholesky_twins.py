@@ -122,7 +122,7 @@ def test_torch_broadcast_gradients_are_summed_as_numpy_sums_them():
         np.testing.assert_allclose(t.grad.numpy(), g, rtol=1e-14, atol=1e-15)
 
 
-@pytest.mark.parametrize("batch", [(), (3,), (2, 1)], ids=str)
+@pytest.mark.parametrize("batch", [(2, 1), pytest.param((), marks=pytest.mark.slow), (3,)], ids=str)
 def test_torch_operators_pass_opcheck(batch):
     """torch.library.opcheck: schema, autograd registration, fake kernels (shapes, types and
     strides: compiled code asserts them) against the real ones, with dynamic shapes."""
@@ -198,11 +198,12 @@ def special_problems():
         args = list(problem(3, shape=(2,), seed=7))
         args[which] = args[which].copy()
         args[which][index] = value
-        cases.append((f"{NAMES[which]}{list(index)}={value}", args))
+        what = f"{NAMES[which]}{list(index)}={value}"
+        cases.append(pytest.param(what, args, id=what))
     return cases
 
 
-@pytest.mark.parametrize(("what", "args"), special_problems(), ids=lambda x: str(x)[:24])
+@pytest.mark.parametrize(("what", "args"), special_problems())
 def test_special_values_are_the_numpy_kernels(what, args):
     want_value, want_grads = host.kl_mvn_cholesky_value_and_grad(*args)
     assert not np.isfinite(want_value).all() or "L1[0, 0, 2]" in what
