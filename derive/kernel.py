@@ -148,10 +148,7 @@ def derivation_of(kernel: Kernel) -> checked.Derivation:
         ", rewritten for floating point below" if evaluated_steps else " (klgen generates this)"
     )
     pairs = [*given.steps, (kernel.term, term_why)]
-    shown = [
-        checked.Step(sp.sympify(e), to_latex(sp.sympify(e), names), why, names=tuple(names.items()))
-        for e, why in pairs
-    ]
+    shown = [checked.Step(sp.sympify(e), why, names=tuple(names.items())) for e, why in pairs]
     parts = (r"\ell", *(rf"\partial \ell / \partial {names[a]}" for a in kernel.args))
     for number, (expr, why) in enumerate(evaluated_steps):
         lhs = None
