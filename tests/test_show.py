@@ -221,7 +221,9 @@ def test_a_spec_kernels_derivation_is_made_only_when_shown(monkeypatch):
 
     made = []
     real = package.derivation_of
-    monkeypatch.setattr(package, "derivation_of", lambda k: made.append(k.name) or real(k))
+    monkeypatch.setattr(
+        package, "derivation_of", lambda k, **kw: made.append(k.name) or real(k, **kw)
+    )
     known = package.every_derivation()
     assert list(known)[: len(ALL)] == list(ALL) and "kl_poisson" in list(known)
     assert made == []
