@@ -29,13 +29,16 @@ def read(path: Path) -> str | None:
         return None
 
 
-def store(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically; a folder that cannot be written is not an
-    error, only slower next time."""
+def store(path: Path, data: str | bytes) -> None:
+    """Write ``data`` (text, or bytes) to ``path`` atomically; a folder that cannot be
+    written is not an error, only slower next time."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(text, encoding="utf-8")
+        if isinstance(data, bytes):
+            temporary.write_bytes(data)
+        else:
+            temporary.write_text(data, encoding="utf-8")
         os.replace(temporary, path)
     except OSError:
         try:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from klgen.derive import numerics, rewrites, rowstats
+from klgen.derive import numerics, rewrites, rowstats, stepcache
 from klgen.derive.derivations import steps as checked
 from klgen.derive.derivations.evaluated import SeriesExpm1MinusX, series_why
 from klgen.derive.derivations.notation import latex_names, to_latex
@@ -132,42 +132,26 @@ def _validate(kernel: Kernel) -> None:
 RESERVED = {"out", "np", "xp", "numba", "shape", "dtype", "arrays", "buffers", "value", "scratch"}
 
 
-def derivation_of(kernel: Kernel) -> checked.Derivation:
+def derivation_of(kernel: Kernel, keep: bool = False) -> checked.Derivation:
     """The kernel's derivation in the form ``klgen latex`` shows and checks: each step
     compared with the one before symbolically, then the kernel's term, then the term and
     its gradients through each floating-point rewrite the kernel's code is made with
     (derive/rewrites.py), each a step with its reason, to the expressions the generated
-    code evaluates."""
+    code evaluates. ``keep``: its steps kept between runs (klgen's own kernels:
+    derive/stepcache.py)."""
     if kernel.statistics:
         from klgen.derive.rowderivation import derivation_of as rows_derivation
 
-        return rows_derivation(kernel)
+        return rows_derivation(kernel, keep)
     given, names = kernel.derivation, latex_names(kernel.args)
-    evaluated_steps, gradient_step = _evaluated_steps(kernel)
-    term_why = "the kernel's term" + (
-        ", rewritten for floating point below" if evaluated_steps else " (klgen generates this)"
-    )
-    pairs = [*given.steps, (kernel.term, term_why)]
-    shown = [
-        checked.Step(sp.sympify(e), to_latex(sp.sympify(e), names), why, names=tuple(names.items()))
-        for e, why in pairs
-    ]
-    parts = (r"\ell", *(rf"\partial \ell / \partial {names[a]}" for a in kernel.args))
-    for number, (expr, why) in enumerate(evaluated_steps):
-        lhs = None
-        if number == gradient_step:  # from here on, the term and its gradients
-            matrix = r"\begin{pmatrix} " + r" \\ ".join(parts) + r" \end{pmatrix}"
-            lhs = (matrix, "(l, " + ", ".join(f"dl/d{a.name}" for a in kernel.args) + ")")
-        shown.append(checked.step(expr, why, lhs, names))
+    steps, gradient_index = stepcache.made(kernel.name, lambda: _shown_steps(kernel), keep)
     extras = ()
-    if gradient_step is not None:
+    if gradient_index is not None:
         extras = (
             checked.Extra(
-                len(pairs) + gradient_step,
+                gradient_index,
                 "the gradients are sympy.diff of the term (Dirac deltas as 0)",
-                lambda derivation: _gradients_follow(
-                    kernel, derivation, len(pairs) + gradient_step
-                ),
+                lambda derivation: _gradients_follow(kernel, derivation, gradient_index),
             ),
         )
     width = 1 + len(kernel.args)
@@ -177,11 +161,35 @@ def derivation_of(kernel: Kernel) -> checked.Derivation:
         intro=given.intro or kernel.computes,
         lhs=r"\ell",
         lhs_text="l",
-        steps=tuple(shown),
+        steps=steps,
         cases=lambda: (checked.Case("symbolic", True, lambda expr: _realized(expr, width)),),
         extras=extras,
-        parts=parts,
+        parts=_parts(kernel, names),
     )
+
+
+def _shown_steps(kernel: Kernel) -> tuple[tuple[checked.Step, ...], int | None]:
+    """The given steps, the term, and the term and gradients through the rewrites; the index
+    of the step that adds the gradients (None if no rewrite applies)."""
+    names = latex_names(kernel.args)
+    evaluated_steps, gradient_step = _evaluated_steps(kernel)
+    term_why = "the kernel's term" + (
+        ", rewritten for floating point below" if evaluated_steps else " (klgen generates this)"
+    )
+    pairs = [*kernel.derivation.steps, (kernel.term, term_why)]
+    shown = [checked.Step(sp.sympify(e), why, names=tuple(names.items())) for e, why in pairs]
+    for number, (expr, why) in enumerate(evaluated_steps):
+        lhs = None
+        if number == gradient_step:  # from here on, the term and its gradients
+            matrix = r"\begin{pmatrix} " + r" \\ ".join(_parts(kernel, names)) + r" \end{pmatrix}"
+            lhs = (matrix, "(l, " + ", ".join(f"dl/d{a.name}" for a in kernel.args) + ")")
+        shown.append(checked.step(expr, why, lhs, names))
+    return tuple(shown), None if gradient_step is None else len(pairs) + gradient_step
+
+
+def _parts(kernel: Kernel, names: dict) -> tuple[str, ...]:
+    """The LaTeX of the outputs: the value, then each argument's gradient."""
+    return (r"\ell", *(rf"\partial \ell / \partial {names[a]}" for a in kernel.args))
 
 
 GRADIENTS_WHY = (

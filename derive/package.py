@@ -54,7 +54,8 @@ class Derivations(Mapping):
         if name in self._own:
             return self._own[name]
         if name not in self._made:
-            self._made[name] = derivation_of(self._kernels[name])  # KeyError: not a name
+            # KeyError: not a name; klgen's own kernels, so their steps are kept between runs
+            self._made[name] = derivation_of(self._kernels[name], keep=True)
         return self._made[name]
 
     def __iter__(self):

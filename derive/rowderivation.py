@@ -1,17 +1,21 @@
 """The derivation ``klgen latex`` shows and checks for a kernel of row statistics
-(derive/rowstats.py): the spec's steps, then its row value with each statistic written as
-the row sum or maximum it is, then that value with the gradients the code evaluates.
+(derive/rowstats.py): the spec's steps, then its row value in the statistics (each named in
+the step's reason with the row sum or maximum it stands for), then that value with the
+gradients the code evaluates.
 
-Each step is realized for rows of 1 to 4 elements at random rational points and compared
-with the one before at 30 digits (a row sum written out: derive/rowstats.py's ``explicit``);
-the gradients are checked against ``sympy.diff`` of the written-out value.
+The statistics are shown by name, as the code computes them: written into the expression,
+each nested row sum would be printed again wherever it is used (kl_categorical's text ran to
+4500 lines). Each step is realized for rows of 1 to 4 elements at random rational points,
+with every statistic replaced by its row sum or maximum and those written out
+(derive/rowstats.py's ``written`` and ``explicit``), and compared with the one before at 30
+digits; the gradients are checked against ``sympy.diff`` of the written-out value.
 """
 
 import random
 
 import sympy as sp
 
-from klgen.derive import rowstats
+from klgen.derive import rowstats, stepcache
 from klgen.derive.derivations import steps as checked
 from klgen.derive.derivations.notation import latex_names
 from klgen.derive.rewrites import exact as as_exact
@@ -23,29 +27,14 @@ GRADIENTS_WHY = (
 )
 
 
-def derivation_of(kernel) -> checked.Derivation:
-    """The checked derivation of a kernel of statistics (the module docstring)."""
-    plan = rowstats.plan(kernel)
-    names = latex_names(kernel.args, "j")
+def derivation_of(kernel, keep: bool = False) -> checked.Derivation:
+    """The checked derivation of a kernel of statistics (the module docstring); ``keep``:
+    its steps kept between runs (klgen's own kernels: derive/stepcache.py)."""
     given = kernel.derivation
-    pairs = [*(given.steps if given else ())]
-    pairs.append(
-        (
-            rowstats.written(kernel.term, kernel),
-            "the kernel's statistics and row value: " + _statistics(kernel),
-        )
-    )
-    how = "the spec's forms" if kernel.gradient_forms else "reverse mode over the statistics"
-    outputs = [rowstats.written(e, kernel) for e in (kernel.term, *plan.gradients)]
-    parts = (r"\ell", *(rf"\partial \ell / \partial {names[a]}" for a in kernel.args))
-    matrix = r"\begin{pmatrix} " + r" \\ ".join(parts) + r" \end{pmatrix}"
-    lhs = (matrix, "(l, " + ", ".join(f"dl/d{a.name}_j" for a in kernel.args) + ")")
-    shown = [checked.step(sp.sympify(e), why, None, names) for e, why in pairs]
-    shown.append(checked.step(sp.Tuple(*outputs), GRADIENTS_WHY.format(how=how), lhs, names))
     extra = checked.Extra(
-        len(shown) - 1,
+        -1,
         "the gradients are sympy.diff of the row value (rows of 1 to 4 elements)",
-        lambda _: rowstats.gradients_agree(plan, plan.gradients),
+        lambda _: _gradients_agree(kernel),
     )
     return checked.Derivation(
         name=kernel.name,
@@ -53,11 +42,40 @@ def derivation_of(kernel) -> checked.Derivation:
         intro=(given.intro if given else "") or kernel.computes,
         lhs=r"\ell",
         lhs_text="l",
-        steps=tuple(shown),
+        steps=stepcache.made(kernel.name, lambda: _shown_steps(kernel), keep),
         cases=lambda: _cases(kernel),
         extras=(extra,),
-        parts=parts,
+        parts=_parts(kernel),
     )
+
+
+def _shown_steps(kernel) -> tuple[checked.Step, ...]:
+    """The spec's steps, the row value in its statistics, then value and gradients."""
+    plan = rowstats.plan(kernel)
+    names = latex_names(kernel.args, "j")
+    given = kernel.derivation
+    pairs = [*(given.steps if given else ())]
+    pairs.append((kernel.term, "the kernel's statistics and row value: " + _statistics(kernel)))
+    how = "the spec's forms" if kernel.gradient_forms else "reverse mode over the statistics"
+    outputs = [kernel.term, *plan.gradients]
+    lhs = (
+        r"\begin{pmatrix} " + r" \\ ".join(_parts(kernel)) + r" \end{pmatrix}",
+        "(l, " + ", ".join(f"dl/d{a.name}_j" for a in kernel.args) + ")",
+    )
+    shown = [checked.step(sp.sympify(e), why, None, names) for e, why in pairs]
+    shown.append(checked.step(sp.Tuple(*outputs), GRADIENTS_WHY.format(how=how), lhs, names))
+    return tuple(shown)
+
+
+def _gradients_agree(kernel) -> bool:
+    plan = rowstats.plan(kernel)
+    return rowstats.gradients_agree(plan, plan.gradients)
+
+
+def _parts(kernel) -> tuple[str, ...]:
+    """The LaTeX of the outputs: the row value, then each argument's gradient."""
+    names = latex_names(kernel.args, "j")
+    return (r"\ell", *(rf"\partial \ell / \partial {names[a]}" for a in kernel.args))
 
 
 def _statistics(kernel) -> str:
@@ -80,7 +98,8 @@ def _cases(kernel) -> list[checked.Case]:
             def realize(expr, size=size, point=point):
                 if isinstance(expr, sp.Tuple):
                     expr = expr[0]
-                return (rowstats.at(rowstats.explicit(as_exact(expr), kernel.args, size), point),)
+                written = as_exact(rowstats.written(expr, kernel))
+                return (rowstats.at(rowstats.explicit(written, kernel.args, size), point),)
 
             cases.append(checked.Case(f"{size} elements, point {n + 1}", False, realize))
     return cases

@@ -14,6 +14,7 @@ import sys
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import jinja2
 import sympy as sp
@@ -35,18 +36,37 @@ INDENT = 4  # columns the text format indents an expression by
 
 @dataclass(frozen=True)
 class StepView:
-    """What a template needs to show one step."""
+    """What a template needs to show one step. Its forms are made when a template first asks
+    for one: a text page never prints LaTeX, nor a LaTeX page text (each takes a second or
+    more for the longer derivations)."""
 
     index: int
     lhs: str | None  # LaTeX of the left-hand side when it is (re)stated at this step
     lhs_text: str | None
-    latex: str
-    tex: str  # the LaTeX for the tex document's line-breaking displays
-    tex_parts: tuple[tuple[str, str], ...]  # (LaTeX lhs, tex) per component, if split
-    text: str
     why: str
     status: str  # "passed", "failed", "definition" or "not checked"
     failures: tuple[str, ...]
+    step: Step
+    derivation: Derivation
+    width: int  # columns the text form may take
+
+    @cached_property
+    def latex(self) -> str:
+        return self.step.latex
+
+    @cached_property
+    def tex(self) -> str:
+        """The LaTeX for the tex document's line-breaking displays."""
+        return self.step.tex
+
+    @cached_property
+    def tex_parts(self) -> tuple[tuple[str, str], ...]:
+        """(LaTeX lhs, tex) per component, where a step is split (see _tex_parts)."""
+        return _tex_parts(self.derivation, self.step)
+
+    @cached_property
+    def text(self) -> str:
+        return to_text(self.step.expr, max(self.width - INDENT, 1))
 
 
 def run(args: argparse.Namespace, derivations: dict[str, Derivation] | None = None) -> int:
@@ -109,13 +129,12 @@ def step_views(
                 index,
                 derivation.lhs if first else st.lhs,
                 derivation.lhs_text if first else st.lhs_text,
-                st.latex,
-                st.tex,
-                _tex_parts(derivation, st),
-                to_text(st.expr, max(width - INDENT, 1)),
                 st.why,
                 _status(outcome),
                 outcome.failures if outcome else (),
+                st,
+                derivation,
+                width,
             )
         )
     return views

@@ -12,11 +12,12 @@ expression that was checked, never typed separately.
 """
 
 import sympy as sp
+from sympy.core.alphabets import greeks
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.latex import LatexPrinter, accepted_latex_functions
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pretty.pretty import PrettyPrinter
-from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
+from sympy.printing.pretty.pretty_symbology import pretty_symbol, pretty_use_unicode
 from sympy.printing.pretty.stringpict import prettyForm
 from sympy.stats import MultivariateNormal, density
 
@@ -367,8 +368,23 @@ class KlPrettyPrinter(PrettyPrinter):
     def _print_Determinant(self, expr):
         return self._call("det", expr.arg)
 
+    def _print_Symbol(self, expr, bold_name=False):
+        """A name of words (log_rate, mean_d_rest) as written, with only a last part that
+        is one letter or a Greek one as its subscript (log_rate_p as log_rateₚ, db_mu as
+        dbₘᵤ): SymPy would make every part after the first a subscript where unicode has
+        the letters (logᵣₐₜₑ)."""
+        *words, last = expr.name.split("_")
+        if not words or len(last) > 1 and last not in greeks:
+            return super()._print_Symbol(expr, bold_name) if not words else prettyForm(expr.name)
+        if len(words) == 1:
+            return super()._print_Symbol(expr, bold_name)
+        return prettyForm("_".join(words) + pretty_symbol("x_" + last)[1:])
+
     def _print_Function(self, expr, sort=False, func_name=None):
-        node = NODE_NAMES.get(type(expr).__name__)
+        # A node's code name whole (rounded_sum, not "rounded" with a subscript "sum"), as
+        # the LaTeX printer shows it.
+        name = type(expr).__name__
+        node = NODE_NAMES.get(name) or (name if "_" in name else None)
         if node is not None:
             return self._call(node, *expr.args)
         return super()._print_Function(expr, sort, func_name)
@@ -523,6 +539,13 @@ def text_lines(printer: KlPrettyPrinter, expr, width: int) -> list[prettyForm]:
     if isinstance(expr, Frobenius):
         parts = [text_lines(printer, arg, narrower) for arg in expr.args]
         return _bracketed("⟨", parts, "⟩_F", ",")
+    if isinstance(expr, sp.Integral) and len(expr.limits) == 1 and len(expr.limits[0]) == 3:
+        variable, low, high = (printer._print(e).render(wrap_line=False) for e in expr.limits[0])
+        if "\n" not in low + high:  # ∫[0, ∞] (...) dx
+            inner = text_lines(printer, expr.function, width - 4)
+            return _bracketed(f"∫[{low}, {high}] (", [inner], f") d{variable}", "")
+    if isinstance(expr, sp.Abs):  # drawn │x│: broken inside its bars
+        return _bracketed("│", [text_lines(printer, expr.args[0], narrower)], "│", "")
     if expr.args and (isinstance(expr, sp.Function) or hasattr(expr, "text_name")):
         # A function, or a matrix operator drawn as text_name(A) (cholesky): broken inside
         # its parentheses, between its arguments.

@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import sympy as sp
 
@@ -26,14 +27,18 @@ Realized = tuple
 
 @dataclass(frozen=True)
 class Step:
-    """One line of a derivation: the expression, its LaTeX and why it follows."""
+    """One line of a derivation: the expression and why it follows; its LaTeX is printed from
+    the expression (when first asked for), so what is shown is what is checked."""
 
     expr: object
-    latex: str
     why: str
     lhs: str | None = None  # LaTeX of the left-hand side from this step on, if it changes
     lhs_text: str | None = None  # the same in plain text, for the terminal
-    names: tuple = ()  # (symbol, LaTeX) pairs the LaTeX was printed with (a spec's arguments)
+    names: tuple = ()  # (symbol, LaTeX) pairs the LaTeX is printed with (a spec's arguments)
+
+    @cached_property
+    def latex(self) -> str:
+        return to_latex(self.expr, dict(self.names))
 
     @property
     def tex(self) -> str:
@@ -43,14 +48,11 @@ class Step:
 
 
 def step(expr, why: str, lhs: tuple[str, str] | None = None, names: dict | None = None) -> Step:
-    """A Step whose LaTeX is printed from its expression, so what is shown is what is checked.
-
-    ``lhs`` is (LaTeX, plain text) of a new left-hand side (a differential, a gradient);
-    ``names`` the LaTeX of chosen symbols (a spec kernel's arguments).
-    """
+    """A Step of ``expr``: ``lhs`` is (LaTeX, plain text) of a new left-hand side (a
+    differential, a gradient); ``names`` the LaTeX of chosen symbols (a spec kernel's
+    arguments)."""
     latex_lhs, text_lhs = lhs or (None, None)
-    names = names or {}
-    return Step(expr, to_latex(expr, names), why, latex_lhs, text_lhs, tuple(names.items()))
+    return Step(expr, why, latex_lhs, text_lhs, tuple((names or {}).items()))
 
 
 @dataclass(frozen=True)
