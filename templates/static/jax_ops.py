@@ -9,7 +9,9 @@ changes nothing numerically: the numpy kernels compute in float64 whatever JAX's
 are, and round each result once into its type (float32 with x64 off, never a float64
 formula evaluated in float32). Half precision inputs are computed in float64 too. One
 exception: XLA on the CPU flushes subnormal numbers to zero, the callbacks' inputs and
-results too.
+results too. A kernel's arguments may have more core axes than an elementwise kernel's one
+latent axis (kl_mvn_cholesky's factors: two; ``core_layout``). :class:`JaxGradient` calls
+a kernel of gradients only (the encoder's), with no derivative of its own.
 """
 
 from collections.abc import Callable, Sequence

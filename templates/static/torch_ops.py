@@ -12,7 +12,10 @@ operator's ``register_autograd`` backward multiplies the saved gradients by the 
 cotangents, so autograd never differentiates the rewritten formula: it gets the derived
 gradient, finite wherever the exact one is. The operators are opaque to ``torch.compile``
 (one graph node each, shapes from their fake kernels); the backward is plain torch
-operations it traces.
+operations it traces. A kernel's arguments may have more core axes than an elementwise
+kernel's one latent axis (kl_mvn_cholesky's factors: two; ``core_layout``).
+:class:`TorchGradient` is the one operator of a kernel of gradients only (the encoder's),
+run by its numpy module on the host.
 """
 
 from collections.abc import Callable, Sequence
