@@ -208,7 +208,7 @@ class Namer:
     def head(self, op) -> str:
         """A short name from the operation and its first named argument: sum_loc, exp_term."""
         word = {sp.Add: "sum", sp.Mul: "product", sp.Pow: "power"}.get(type(op))
-        word = word or (_snake(op) if isinstance(op, sp.Function) else None)
+        word = word or (_snake(op) if isinstance(op, (sp.Function, sp.Max, sp.Min)) else None)
         word = word or ("where" if isinstance(op, sp.Piecewise) else "condition")
         inputs = sorted(set().union(*(self.inputs.get(s, {s.name}) for s in op.free_symbols)))
         name = "_".join([word, *inputs])
