@@ -28,7 +28,7 @@ class sigmoid(sp.Function):  # noqa: N801 (named as users write it)
         return 1 / (1 + sp.exp(-self.args[0]))
 
     def primitive(self):
-        """The form the numpy and compiled blocks evaluate: max(e, sign(x)) / (1 + e), e =
+        """The form the numpy blocks evaluate: max(e, sign(x)) / (1 + e), e =
         e^-|x| (the numerator 1 for x >= 0, e below; max rather than a select, which numpy
         evaluates 10x slower with random signs), so that a kernel's sigmoids and softplus
         of x and -x share one exponential."""
@@ -453,7 +453,7 @@ GAMMA_FUNCTIONS = (
 FUNCTIONS += GAMMA_FUNCTIONS
 
 
-# Evaluated by the numpy and compiled blocks in their primitive forms (``primitive``), so that
+# Evaluated by the numpy blocks in their primitive forms (``primitive``), so that
 # common subexpressions are shared across them.
 PRIMITIVE = (sigmoid, softplus)
 

@@ -111,9 +111,11 @@ def render_module(
     ``edit`` says in its header how to change it."""
     blocks, scratch, helpers, generic, generic_helpers = {}, {}, set(), {}, set()
     for kind in KINDS:
-        outputs = _outputs(p, kind, backend).items()
-        primitive = {name: as_primitive(e) for name, e in outputs}
-        routine = ir.build(p.args, primitive, _block_names(p))
+        outputs = _outputs(p, kind, backend)
+        if backend == "numpy":  # ufuncs share nothing unless CSE does (numba's LLVM shares
+            # the helpers' inlined exp calls itself, and took 1.3x the time on the primitives)
+            outputs = {name: as_primitive(e) for name, e in outputs.items()}
+        routine = ir.build(p.args, outputs, _block_names(p))
         if backend == "numpy":
             params = {f"d{a.name}" for a in p.args} if kind != "value" else set()
             printer = UfuncPrinter(routine, p.kernel.name, params, reuse=True)
