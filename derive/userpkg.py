@@ -115,7 +115,7 @@ def render_module(
         if backend == "numpy":  # ufuncs share nothing unless CSE does (numba's LLVM shares
             # the helpers' inlined exp calls itself, and took 1.3x the time on the primitives)
             outputs = {name: as_primitive(e) for name, e in outputs.items()}
-        routine = ir.build(p.args, outputs, _block_names(p))
+        routine = ir.build(p.args, outputs, _block_names(p), divide=backend == "numpy")
         if backend == "numpy":
             params = {f"d{a.name}" for a in p.args} if kind != "value" else set()
             printer = UfuncPrinter(routine, p.kernel.name, params, reuse=True)

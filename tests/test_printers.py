@@ -238,3 +238,27 @@ def test_sigmoids_and_softplus_of_opposite_arguments_share_one_exponential():
             want = np.array([float(exact(*point)) for point in points])
             scale = np.array([float(size(*point)) for point in points])
         np.testing.assert_array_less(np.abs(env[name] - want), 4 * 2.0**-52 * scale, name)
+
+
+def test_a_shared_reciprocal_is_divided_by_at_each_use():
+    """x/b and y/b with b = 1 + e^x: sympy.cse shares 1/b, whose products round twice; with
+    ``divide`` b is shared and each use divides by it, rounding once: the quotients are
+    correctly rounded (no 1/b anywhere), at no more passes. A use as a power keeps 1/b."""
+    b = 1 + sp.exp(x)
+    routine = ir.build((x, y), {"p": x / b, "q": y / b}, divide=True)
+    printer = UfuncPrinter(routine, "k", {"p", "q"})
+    lines = printer.statements()
+    assert not any(line.startswith("np.divide(1.0") for line in lines)
+    env = {"np": np, "x": POINTS[0], "y": POINTS[1], "p": np.empty(200), "q": np.empty(200)}
+    env |= {name: np.empty(200) for name in printer.scratch}
+    exec("\n".join(lines), env)
+    bases = 1 + np.exp(POINTS[0])
+    np.testing.assert_array_equal(env["p"], POINTS[0] / bases)
+    np.testing.assert_array_equal(env["q"], POINTS[1] / bases)
+    shared = sp.Symbol("s")
+    replacements = [(shared, 1 / b)]
+    for reduced, divided in (([x * shared, y * shared], True), ([x * shared, shared**2], False)):
+        got = ir.divided_reciprocals(replacements, reduced)
+        assert got == (
+            ([(shared, b)], [x / shared, y / shared]) if divided else (replacements, reduced)
+        )
