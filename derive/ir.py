@@ -76,11 +76,14 @@ def numeric_constants(expr: sp.Expr) -> sp.Expr:
     )
 
 
-def build(inputs, outputs: dict[str, sp.Expr], reserved=frozenset()) -> Routine:
+def build(inputs, outputs: dict[str, sp.Expr], reserved=frozenset(), divide=False) -> Routine:
     """The routine computing ``outputs`` (name -> expression in ``inputs``); no temporary
-    takes a name of ``reserved`` (those the surrounding code uses)."""
+    takes a name of ``reserved`` (those the surrounding code uses). With ``divide``, a
+    shared reciprocal is shared as its base and divided by (:func:`divided_reciprocals`)."""
     exprs = [numeric_constants(e) for e in outputs.values()]
     replacements, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_cse"), order="none")
+    if divide:
+        replacements, reduced = divided_reciprocals(replacements, reduced)
     namer = Namer({s.name for s in inputs} | set(outputs) | set(reserved))
     statements: list[Assignment] = []
     renamed: dict[sp.Symbol, sp.Expr] = {}
@@ -131,6 +134,22 @@ def build(inputs, outputs: dict[str, sp.Expr], reserved=frozenset()) -> Routine:
             value = target
         results[name] = value
     return Routine(tuple(inputs), tuple(statements), results)
+
+
+def divided_reciprocals(replacements, reduced):
+    """CSE's shared 1/b (a subexpression of a/b and c/b) as b, each use a division by it:
+    a/b rounds once where a * fl(1/b) rounds twice, in as many passes for two uses. Only
+    where every use is a factor of a product (b**-2 would need a power)."""
+    uses = [e for _, e in replacements] + list(reduced)
+    powers = {p.base for e in uses for p in e.atoms(sp.Pow)}
+    divided, kept = {}, []
+    for symbol, expr in replacements:
+        expr = expr.xreplace(divided)
+        if isinstance(expr, sp.Pow) and expr.exp == -1 and symbol not in powers:
+            divided[symbol] = 1 / symbol
+            expr = expr.base
+        kept.append((symbol, expr))
+    return kept, [e.xreplace(divided) for e in reduced]
 
 
 class Namer:
@@ -208,7 +227,7 @@ class Namer:
     def head(self, op) -> str:
         """A short name from the operation and its first named argument: sum_loc, exp_term."""
         word = {sp.Add: "sum", sp.Mul: "product", sp.Pow: "power"}.get(type(op))
-        word = word or (_snake(op) if isinstance(op, sp.Function) else None)
+        word = word or (_snake(op) if isinstance(op, (sp.Function, sp.Max, sp.Min)) else None)
         word = word or ("where" if isinstance(op, sp.Piecewise) else "condition")
         inputs = sorted(set().union(*(self.inputs.get(s, {s.name}) for s in op.free_symbols)))
         name = "_".join([word, *inputs])

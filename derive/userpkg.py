@@ -18,6 +18,7 @@ from sympy.printing.pycode import MpmathPrinter
 from klgen.derive import frameworks, ir, rewrites
 from klgen.derive.codegen import runtime_files
 from klgen.derive.derivations.notation import latex_names, to_latex
+from klgen.derive.functions import as_primitive
 from klgen.derive.kernel import RESERVED, Kernel
 from klgen.derive.layout import SPEC_FILES, copy_static, render, wrap_latex
 from klgen.derive.printers import HELPERS, ArrayApiPrinter, ScalarPrinter, UfuncPrinter
@@ -110,17 +111,21 @@ def render_module(
     ``edit`` says in its header how to change it."""
     blocks, scratch, helpers, generic, generic_helpers = {}, {}, set(), {}, set()
     for kind in KINDS:
-        routine = ir.build(p.args, _outputs(p, kind, backend), _block_names(p))
+        outputs = _outputs(p, kind, backend)
+        if backend == "numpy":  # ufuncs share nothing unless CSE does (numba's LLVM shares
+            # the helpers' inlined exp calls itself, and took 1.3x the time on the primitives)
+            outputs = {name: as_primitive(e) for name, e in outputs.items()}
+        routine = ir.build(p.args, outputs, _block_names(p), divide=backend == "numpy")
         if backend == "numpy":
             params = {f"d{a.name}" for a in p.args} if kind != "value" else set()
-            printer = UfuncPrinter(routine, p.kernel.name, params)
+            printer = UfuncPrinter(routine, p.kernel.name, params, reuse=True)
         else:
             printer = ScalarPrinter(routine, p.kernel.name)
         blocks[kind] = printer.statements()
         scratch[kind] = tuple(getattr(printer, "scratch", ()))
         helpers |= printer.helpers
-        if backend != "numpy":  # the array-API lines name their outputs as numpy's do
-            routine = ir.build(p.args, _outputs(p, kind, "numpy"), _block_names(p))
+        # The array-API lines keep the helpers (the generic twins), named as numpy's are.
+        routine = ir.build(p.args, _outputs(p, kind, "numpy"), _block_names(p))
         printer = ArrayApiPrinter(routine, p.kernel.name, like="like")
         lines = printer.statements()
         uses = {"series": "expm1_minus_x_generic" in printer.helpers, "like": printer.uses_like}

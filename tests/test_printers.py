@@ -7,9 +7,11 @@ code with klgen's printers.
 
 import re
 
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from sympy.codegen.cfunctions import log1p
 
 from klgen.derive import functions, ir
 from klgen.derive.printers import ArrayApiPrinter, ScalarPrinter, UfuncPrinter, Unsupported
@@ -160,3 +162,114 @@ def test_a_division_by_a_constant_rounds_once(backend):
         got = run_scalar(routine, dtype.__name__)
         want = -(POINTS[0].astype(dtype) / dtype(3))
     np.testing.assert_array_equal(got, want)
+
+
+def test_a_number_in_max_or_min_is_a_buffer_filled_once():
+    """numpy's maximum of an array and a number runs a scalar loop (3x the time of two
+    arrays' on AVX-512): the number is a scratch buffer, filled once at the top of the block
+    and read by every use."""
+    expr = sp.Max(x, 0) * sp.Min(y, 0) + sp.Max(y, 0)
+    routine = ir.build((x, y), {"out": expr})
+    lines = UfuncPrinter(routine, "k", {"out"}).statements()
+    assert lines[0] == "filled0.fill(0.0)" and sum(".fill(" in line for line in lines) == 1
+    calls = [line for line in lines if re.match(r"np\.(maximum|minimum)", line)]
+    assert len(calls) == 3 and all("filled0" in call and "0.0" not in call for call in calls)
+    want = np.maximum(POINTS[0], 0) * np.minimum(POINTS[1], 0) + np.maximum(POINTS[1], 0)
+    np.testing.assert_array_equal(run_ufuncs(routine), want)
+
+
+def test_a_number_minus_a_term_is_one_subtraction():
+    """1 - x is np.subtract(1.0, x): the rounding of -x + 1 (negation is exact) in one
+    pass instead of two."""
+    routine = ir.build((x, y), {"out": 1 - x})
+    assert UfuncPrinter(routine, "k", {"out"}).statements() == ["np.subtract(1.0, x, out=out)"]
+    np.testing.assert_array_equal(run_ufuncs(routine), 1 - POINTS[0])
+
+
+SPECIAL = [-np.inf, -1e308, -800.0, -745.5, -40.0, -1.0, -1e-300, -0.0, 0.0, 5e-324, 1e-8]
+SPECIAL += [1.0, 36.7, 710.0, 1e308, np.inf, np.nan]
+
+
+EXACT = {
+    "sigmoid": (lambda t: 1 / (1 + mpmath.exp(-t)), {-np.inf: 0.0, np.inf: 1.0}),
+    "softplus": (lambda t: mpmath.log1p(mpmath.exp(t)), {-np.inf: 0.0, np.inf: np.inf}),
+}
+
+
+@pytest.mark.parametrize("function", functions.PRIMITIVE, ids=lambda f: f.__name__)
+def test_the_primitive_forms_are_proved_and_accurate(function):
+    """sigmoid and softplus in their primitive forms (max(e^-|x|, sign x) / (1 + e^-|x|),
+    max(x, 0) + log1p(e^-|x|)), which the numpy blocks evaluate, are their definitions
+    (SymPy, on x > 0, x < 0 and 0; a wrong numerator, max(e^-|x|, -sign x), would fail),
+    and evaluate within 2 ulps of mpmath at 50 digits (the helpers' bound), with their
+    limits at +-inf and NaN for NaN."""
+    q = sp.Symbol("q", positive=True)  # x = +-log(1 + q): every x but 0, e^-|x| = 1/(1 + q)
+    for at in (sp.log(1 + q), -sp.log(1 + q), sp.Integer(0)):
+        form = function(x).primitive().subs(x, at).replace(log1p, lambda z: sp.log(1 + z))
+        assert sp.simplify(form - function(at).exact()) == 0, (function.__name__, at)
+    exact, limits = EXACT[function.__name__]
+    values = np.concatenate([SPECIAL, 40 * POINTS[0]])
+    with np.errstate(all="ignore"):
+        got = sp.lambdify(x, function(x).primitive(), "numpy")(values)
+    for value, result in zip(values, got, strict=True):
+        if np.isnan(value) or np.isinf(value):
+            expected = np.nan if np.isnan(value) else limits[value]
+            np.testing.assert_equal(result, expected)
+            continue
+        with mpmath.workdps(50):
+            want = float(exact(mpmath.mpf(float(value))))
+        assert abs(result - want) <= 2 * np.spacing(abs(want)), (value, result, want)
+
+
+def test_sigmoids_and_softplus_of_opposite_arguments_share_one_exponential():
+    """The Bernoulli NLL and its gradient (softplus and sigmoid of l and -l, four helper
+    calls with four exponentials and two log1p) take one exp and one log1p in primitive
+    form: sympy.cse shares e^-|l| across them."""
+    nll = (1 - y) * functions.softplus(x) + y * functions.softplus(-x)
+    grad = (1 - y) * functions.sigmoid(x) - y * functions.sigmoid(-x)
+    outputs = {"nll": nll, "grad": grad}
+    routine = ir.build((x, y), {k: functions.as_primitive(e) for k, e in outputs.items()})
+    operations = [type(s.rhs) for s in routine.statements]
+    assert operations.count(sp.exp) == 1 and operations.count(log1p) == 1
+    printer = UfuncPrinter(routine, "k", {"nll", "grad"}, reuse=True)
+    lines = printer.statements()
+    env = {"np": np, "x": 40 * POINTS[0], "y": (POINTS[1] + 2) / 4}
+    env |= {name: np.empty(POINTS.shape[1]) for name in [*printer.scratch, "nll", "grad"]}
+    exec("\n".join(lines), env)
+    # Within 4 ulps of the terms' sizes (grad is a difference of two terms of one sign).
+    sizes = {"nll": nll, "grad": (1 - y) * functions.sigmoid(x) + y * functions.sigmoid(-x)}
+    for name, expr in outputs.items():
+        exact, size = (
+            sp.lambdify((x, y), functions.as_exact(e), "mpmath") for e in (expr, sizes[name])
+        )
+        with mpmath.workdps(40):
+            points = [
+                (mpmath.mpf(a), mpmath.mpf(b)) for a, b in zip(env["x"], env["y"], strict=True)
+            ]
+            want = np.array([float(exact(*point)) for point in points])
+            scale = np.array([float(size(*point)) for point in points])
+        np.testing.assert_array_less(np.abs(env[name] - want), 4 * 2.0**-52 * scale, name)
+
+
+def test_a_shared_reciprocal_is_divided_by_at_each_use():
+    """x/b and y/b with b = 1 + e^x: sympy.cse shares 1/b, whose products round twice; with
+    ``divide`` b is shared and each use divides by it, rounding once: the quotients are
+    correctly rounded (no 1/b anywhere), at no more passes. A use as a power keeps 1/b."""
+    b = 1 + sp.exp(x)
+    routine = ir.build((x, y), {"p": x / b, "q": y / b}, divide=True)
+    printer = UfuncPrinter(routine, "k", {"p", "q"})
+    lines = printer.statements()
+    assert not any(line.startswith("np.divide(1.0") for line in lines)
+    env = {"np": np, "x": POINTS[0], "y": POINTS[1], "p": np.empty(200), "q": np.empty(200)}
+    env |= {name: np.empty(200) for name in printer.scratch}
+    exec("\n".join(lines), env)
+    bases = 1 + np.exp(POINTS[0])
+    np.testing.assert_array_equal(env["p"], POINTS[0] / bases)
+    np.testing.assert_array_equal(env["q"], POINTS[1] / bases)
+    shared = sp.Symbol("s")
+    replacements = [(shared, 1 / b)]
+    for reduced, divided in (([x * shared, y * shared], True), ([x * shared, shared**2], False)):
+        got = ir.divided_reciprocals(replacements, reduced)
+        assert got == (
+            ([(shared, b)], [x / shared, y / shared]) if divided else (replacements, reduced)
+        )

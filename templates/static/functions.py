@@ -27,26 +27,6 @@ from ._numeric import _SCALED_EXP_LIMIT as _EXP_LIMIT  # beyond, m e^x is 0 or +
 _SERIES = EXPM1_MINUS_X_SERIES["float64"]
 
 
-def sigmoid(x: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
-    """out = 1 / (1 + e^-x): e = e^-|x| never overflows; 1/(1 + e) for x >= 0, e/(1 + e)
-    below (no 1 - tiny cancellation); within 2 ulps for every x."""
-    e = np.exp(-np.abs(x))
-    np.add(e, 1.0, out=out)
-    np.divide(np.where(x >= 0, 1.0, e), out, out=out)
-    return out
-
-
-def softplus(x: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
-    """out = log(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite for every finite x (in six
-    vectorised passes: np.logaddexp(0, x) computes the same in a scalar loop, 3x slower)."""
-    work = np.abs(x)
-    np.negative(work, out=work)
-    np.exp(work, out=work)
-    np.log1p(work, out=work)
-    np.maximum(x, 0.0, out=out)
-    return np.add(out, work, out=out)
-
-
 def xlogy(
     x: NDArray[np.float64], y: NDArray[np.float64], out: NDArray[np.float64]
 ) -> NDArray[np.float64]:
