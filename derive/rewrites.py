@@ -18,6 +18,7 @@ from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
 
 from klgen.derive import functions, numerics
 from klgen.derive.functions import (
+    beta_stirling_gap,
     exp_bregman,
     exp_bregman_split,
     exp_difference,
@@ -32,6 +33,7 @@ from klgen.derive.functions import (
     small_error,
     softplus,
     softplus_bregman,
+    softplus_bregman_split,
     stirling_bregman,
     sum_error,
 )
@@ -158,11 +160,12 @@ def _lgamma_bregman(expr):
 def _lbeta_bregman(expr):
     """c (lnB(e^u, e^v) - lnB(e^x, e^y) - (psi(e^x) - psi(s)) (e^u - e^x) - (psi(e^y) - psi(s))
     (e^v - e^y)), lnB(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b) and s = e^x + e^y (the Beta
-    KL: lnB's tangent gap), -> c (stirling_bregman(x, u) + stirling_bregman(y, v) -
-    stirling_bregman(S, S_p) + e^S_p softplus_bregman(u - v, x - y)), S = logaddexp(x, y),
-    S_p = logaddexp(u, v): lgamma's gaps split as ``lgamma_bregman`` splits them, into those of
-    f = lgamma - x log x + x (nodes) and those of x log x - x, which sum to s_p times the KL of
-    the Bernoulli distributions of logits u - v and x - y (never negative)."""
+    KL: lnB's tangent gap), -> c (beta_stirling_gap(x, y, u, v) + e^S_p softplus_bregman_split(x,
+    y, u, v)), S_p = logaddexp(u, v): lgamma's gaps split as ``lgamma_bregman`` splits them,
+    into those of f = lgamma - x log x + x (one node, evaluated without the cancellation of
+    its three gaps where one concentration is far below the other) and those of x log x - x,
+    which sum to s_p times the KL of the Bernoulli distributions of logits u - v and x - y
+    (never negative)."""
     expanded = sp.expand(expr, power_exp=False)
     terms = len(sp.Add.make_args(expanded))
     for top in sorted(expanded.atoms(sp.loggamma), key=sp.default_sort_key):
@@ -178,12 +181,9 @@ def _lbeta_bregman(expr):
                 gap -= (sp.polygamma(0, sp.exp(z)) - slope) * (sp.exp(w) - sp.exp(z))
             rest = sp.expand(expanded - coeff * gap, power_exp=False)
             if len(sp.Add.make_args(rest)) <= terms - 6:
-                big, big_p = logaddexp(x, y), logaddexp(u, v)
-                node = (
-                    stirling_bregman(x, u)
-                    + stirling_bregman(y, v)
-                    - stirling_bregman(big, big_p)
-                    + sp.exp(big_p) * softplus_bregman(u - v, x - y)
+                big_p = logaddexp(u, v)
+                node = beta_stirling_gap(x, y, u, v) + sp.exp(big_p) * softplus_bregman_split(
+                    x, y, u, v
                 )
                 return coeff * node + rest
     return expr

@@ -45,7 +45,11 @@ DATA_IN_UNIT_INTERVAL = ("nll_bernoulli", "nll_continuous_bernoulli")
 POINTS = 150
 # mpmath's loggamma and psi at the hundreds of digits a tiny float64 input needs take seconds:
 # kl_gamma samples fewer points here (bench/registry_accuracy.py measures 1000).
-POINTS_OF = {"kl_gamma": 50}
+POINTS_OF = {"kl_gamma": 50, "kl_beta": 30}
+
+
+# Gradients torch computes with its trigamma, accurate to about 1e-8 relative.
+TRIGAMMA_GRADIENTS = {("kl_gamma", 0), ("kl_beta", 0), ("kl_beta", 1)}
 
 
 def module(name, backend):
@@ -208,7 +212,7 @@ def test_equal_distributions_give_exactly_zero_and_zero_gradients(name, backend)
     """q = p: the divergence and its gradients are exactly 0 (not a rounding residue, not
     NaN), over the whole range of the parameter."""
     values = np.array([-1e4, -700.0, -30.0, -1.0, -1e-300, 0.0, 1e-8, 2.5, 40.0, 700.0])
-    if name == "kl_gamma":  # e^-1e4 = 0 is no concentration: a Gamma needs e^a > 0
+    if name in ("kl_gamma", "kl_beta"):  # e^-1e4 = 0 is no concentration: they need e^a > 0
         values = values[values > -745]
     kernel = getattr(module(name, backend), f"{name}_value_and_grad")
     value, grads = kernel(*[values[:, None]] * len(KERNELS[name].args))  # (p's, then q's)
@@ -224,7 +228,8 @@ def test_torch_agrees_at_moderate_points(name):
     nll_bernoulli in [0, 1]): the two agree to 1e-12 relative, values and gradients; but
     torch's trigamma (the gradient of its digamma, in kl_gamma's dlog_concentration) is
     accurate to about 1e-8 relative only (klgen's agrees with mpmath to 1 ulp at these
-    points, test_gamma_hard_points_agree_with_mpmath), so that gradient is held to 1e-7."""
+    points, test_gamma_hard_points_agree_with_mpmath), so that gradient is held to 1e-7, and
+    so are kl_beta's dlog_a and dlog_b (trigamma of a, b and a + b)."""
     peer = torch_peers().get(name)
     if peer is None:
         pytest.skip("torch is not installed (CI installs torch 2.13.0)")
@@ -242,7 +247,7 @@ def test_torch_agrees_at_moderate_points(name):
     theirs = peer(*args)
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
     for i, (mine, torch_grad) in enumerate(zip(ours[1], theirs[1], strict=True)):
-        rtol = 1e-7 if (name, i) == ("kl_gamma", 0) else 1e-12
+        rtol = 1e-7 if (name, i) in TRIGAMMA_GRADIENTS else 1e-12
         np.testing.assert_allclose(mine, torch_grad, rtol=rtol, atol=1e-15)
 
 
