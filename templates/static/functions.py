@@ -837,26 +837,31 @@ def _slope_of(xp: Any, pair: tuple) -> Any:
     return _slope_difference_at(xp, x, y, difference, *shifted)
 
 
-def _curvature_difference_of(xp: Any, pair: tuple) -> Any:
-    """f''(y) - f''(x), each term a multiple of y - x: h''(u) = 1/(u^2 (u + 1)) over the
-    shift, h''(w) - h''(u) = -(w - u)(w^2 + w u + u^2 + w + u) / (u^2 (u + 1) w^2 (w + 1)),
-    then Stirling's f''(X) = 1/(2 X^2) + sum_k B_2k X^-(2k+1) between X and Y."""
+def _curvature_difference_of(xp: Any, pair: tuple, weight: Any, scale: Any) -> Any:
+    """weight scale (f''(y) - f''(x)), each term a multiple of y - x: h''(u) = 1/(u^2 (u + 1))
+    over the shift, h''(w) - h''(u) = -(w - u)(w^2 + w u + u^2 + w + u) / (u^2 (u + 1) w^2
+    (w + 1)), then Stirling's f''(X) = 1/(2 X^2) + sum_k B_2k X^-(2k+1) between X and Y,
+    with weight/X and scale/X taken first (f''' ~ 1/x^3 underflows where weight/X scale/X
+    X^-1 does not: a dK/da at a = 1e151)."""
     x, y, difference, _, n, big_x, big_y, t = pair
     zeros = xp.zeros_like(t)
-    total = -0.5 * (difference / big_x) * (1.0 / big_x + 1.0 / big_y) / big_y
+    factor = (weight / big_x) * (scale / big_x)
+    total = -0.5 * factor * (difference / big_y) * (big_x / big_y + 1.0)
     for i in range(_SHIFTED):
         on = n > i
         u, w = xp.where(on, x + i, 1.0 + zeros), xp.where(on, y + i, 1.0 + zeros)
         delta = xp.where(on, difference, zeros)
         spread = w * w + w * u + u * u + w + u
-        total = total - delta * (spread / (u * u * (u + 1.0))) / (w * w * (w + 1.0))
+        term = delta / u / u / (u + 1.0) * spread / w / w / (w + 1.0)
+        total = total - (weight * scale) * term
     near = xp.abs(t) <= 1.0
     t_near = xp.where(near, t, zeros)
     inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
     for k, bernoulli in enumerate(_BERNOULLI, start=1):
         m = 2 * k + 1
-        close = inverse_x**m * xp.expm1(-m * t_near)
-        total = total + bernoulli * xp.where(near, close, inverse_y**m - inverse_x**m)
+        close = inverse_x ** (m - 2) * xp.expm1(-m * t_near)
+        far = inverse_y ** (m - 2) * (big_x / big_y) ** 2 - inverse_x ** (m - 2)
+        total = total + bernoulli * factor * xp.where(near, close, far)
     return total
 
 
@@ -874,6 +879,20 @@ def _beta_pairs(xp: Any, x: Any, y: Any, u: Any, v: Any) -> dict:
         "b_s": _pair_with_sum(xp, b, a, y, x),
         "b_p_s_p": _pair_with_sum(xp, b_p, a_p, v, u),
     }
+
+
+# Log-concentrations within (_LOG_TINY, _LOG_MAX), where e^x is positive and finite: beyond,
+# (and for NaN) the Beta helpers give NaN.
+_LOG_MAX, _LOG_TINY = 709.0, -744.0
+
+
+def _beta_result(xp: Any, value: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
+    """``value``, exactly 0 where q = p, NaN where a concentration is 0, inf or NaN."""
+    top = xp.maximum(xp.maximum(x, y), xp.maximum(u, v))
+    bottom = xp.minimum(xp.minimum(x, y), xp.minimum(u, v))
+    inside = (top < _LOG_MAX) & (bottom > _LOG_TINY)
+    value = xp.where((x == u) & (y == v), xp.zeros_like(value), value)
+    return xp.where(inside, value, xp.full_like(value, xp.nan))
 
 
 def _smallest(xp: Any, forms: list) -> Any:
@@ -908,8 +927,7 @@ def beta_stirling_gap_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
     for big, small in (("a", "b"), ("b", "a")):
         rest, size = _decomposed(xp, pairs, big, small)
         forms.append((gaps[small] + rest, gaps[small] + size))
-    value = _smallest(xp, forms)
-    return xp.where((x == u) & (y == v), xp.zeros_like(value), value)
+    return _beta_result(xp, _smallest(xp, forms), x, y, u, v)
 
 
 def beta_stirling_slope_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
@@ -923,11 +941,10 @@ def beta_stirling_slope_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
     direct = (weight * _curvature_at(xp, s) * difference_s, -curvature_a * pairs["a"][2])
     decomposed = (
         curvature_a * pairs["b"][2],
-        a * _curvature_difference_of(xp, pairs["a_s"]) * difference_s,
+        _curvature_difference_of(xp, pairs["a_s"], a, difference_s),
     )
     forms = [(p + q, xp.abs(p) + xp.abs(q)) for p, q in (direct, decomposed)]
-    value = _smallest(xp, forms)
-    return xp.where((x == u) & (y == v), xp.zeros_like(value), value)
+    return _beta_result(xp, _smallest(xp, forms), x, y, u, v)
 
 
 def beta_stirling_slope_p_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
@@ -939,8 +956,7 @@ def beta_stirling_slope_p_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> An
     direct = (_slope_of(xp, pairs["a"]), -_slope_of(xp, pairs["s"]))
     decomposed = (_slope_of(xp, pairs["a_s"]), -_slope_of(xp, pairs["a_p_s_p"]))
     forms = [(a_p * (p + q), a_p * (xp.abs(p) + xp.abs(q))) for p, q in (direct, decomposed)]
-    value = _smallest(xp, forms)
-    return xp.where((x == u) & (y == v), xp.zeros_like(value), value)
+    return _beta_result(xp, _smallest(xp, forms), x, y, u, v)
 
 
 def softplus_bregman_split(

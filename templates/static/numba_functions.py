@@ -338,11 +338,9 @@ def stirling_bregman(a, b):
     return _bregman_at(x, y, difference, b - a, n, big_x, big_y, t)
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _bregman_at(x, y, difference, d, n, big_x, big_y, t):
     """f's gap between x and y given y - x, d = log(y/x) and the shift, as _functions'."""
-    if difference == 0.0:
-        return 0.0
     if x == 0.0 or y == 0.0:  # below a = -745, as _functions' (and no division by 0)
         if x == 0.0 and y == 0.0 and d < np.inf:
             return _gap(d)
@@ -385,7 +383,7 @@ def stirling_slope_difference(a, b):
     return _slope_difference_at(x, y, difference, n, big_x, big_y, t)
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _slope_difference_at(x, y, difference, n, big_x, big_y, t):
     """f'(y) - f'(x) given y - x and the shift, as _functions'."""
     total = 0.5 * (difference / big_x) / big_y
@@ -417,7 +415,7 @@ def stirling_curvature(a):
     return _curvature_at(x)
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _curvature_at(x):
     """x f''(x) at x > 0, as _functions'."""
     n = math.ceil(_SHIFTED - x) if x < _SHIFTED else 0
@@ -432,28 +430,35 @@ def _curvature_at(x):
     return total
 
 
-@numba.njit(inline="always")
-def _curvature_difference_at(x, y, difference, n, big_x, big_y, t):
-    """f''(y) - f''(x), each term a multiple of y - x, as _functions'."""
-    total = -0.5 * (difference / big_x) * (1.0 / big_x + 1.0 / big_y) / big_y
+@numba.njit
+def _curvature_difference_at(x, y, difference, n, big_x, big_y, t, weight, scale):
+    """weight scale (f''(y) - f''(x)), as _functions._curvature_difference_of."""
+    factor = (weight / big_x) * (scale / big_x)
+    total = -0.5 * factor * (difference / big_y) * (big_x / big_y + 1.0)
     for i in range(n):
         u, w = x + i, y + i
         spread = w * w + w * u + u * u + w + u
-        total -= difference * (spread / (u * u * (u + 1.0))) / (w * w * (w + 1.0))
+        total -= (weight * scale) * (difference / u / u / (u + 1.0) * spread / w / w / (w + 1.0))
     inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
     near = abs(t) <= 1.0
     for j in range(_BERNOULLI.size):
         m = 2 * j + 3
         if near:
-            term = inverse_x**m * np.expm1(-m * t)
+            term = inverse_x ** (m - 2) * np.expm1(-m * t)
         else:
-            term = inverse_y**m - inverse_x**m
-        total += _BERNOULLI[j] * term
+            term = inverse_y ** (m - 2) * (big_x / big_y) ** 2 - inverse_x ** (m - 2)
+        total += _BERNOULLI[j] * factor * term
     return total
 
 
 # The Beta KL's helpers, as _functions' (which say why): every exactly equal form, the one
-# with the smallest terms kept. A pair is (x, y, y - x, log(y/x), n, X, Y, t).
+# with the smallest terms kept. They and the Stirling evaluations they call many times are
+# compiled as functions of their own, not inlined (inlined, a kernel took minutes to
+# compile). A pair is (x, y, y - x, log(y/x), n, X, Y, t). Their log-concentrations lie
+# within (_LOG_TINY, _LOG_MAX), where e^x is positive and finite.
+_LOG_MAX, _LOG_TINY = 709.0, -744.0
+
+
 @numba.njit(inline="always")
 def _pair(x, y, difference, d):
     n, big_x, big_y, t = _shifted_at(x, y, difference, d)
@@ -482,6 +487,8 @@ def _pair_with_sum(x, u, log_x, log_u):
 @numba.njit(inline="always")
 def _bregman_of(pair):
     x, y, difference, d, n, big_x, big_y, t = pair
+    if difference == 0.0:
+        return 0.0
     return _bregman_at(x, y, difference, d, n, big_x, big_y, t)
 
 
@@ -491,7 +498,7 @@ def _slope_of(pair):
     return _slope_difference_at(x, y, difference, n, big_x, big_y, t)
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _decomposed(big, big_s, big_p_s_p, small_p, difference_s):
     """F(big, big_p) - F(s, s_p) in the form small where the other concentration is, and
     its terms' size, as _functions'."""
@@ -501,8 +508,16 @@ def _decomposed(big, big_s, big_p_s_p, small_p, difference_s):
 
 
 @numba.njit(inline="always")
+def _concentrations(x, y, u, v):
+    """Whether e^x, e^y, e^u, e^v are all positive and finite (else the helpers give NaN)."""
+    return max(x, y, u, v) < _LOG_MAX and min(x, y, u, v) > _LOG_TINY
+
+
+@numba.njit
 def beta_stirling_gap(x, y, u, v):
     """F(a, a_p) + F(b, b_p) - F(s, s_p), as _functions.beta_stirling_gap_generic."""
+    if not _concentrations(x, y, u, v):
+        return np.nan
     if x == u and y == v:
         return 0.0
     first, second = _pair_of_logs(x, u), _pair_of_logs(y, v)
@@ -523,9 +538,11 @@ def beta_stirling_gap(x, y, u, v):
     return value
 
 
-@numba.njit(inline="always")
+@numba.njit
 def beta_stirling_slope(x, y, u, v):
     """a dK/da, as _functions.beta_stirling_slope_generic."""
+    if not _concentrations(x, y, u, v):
+        return np.nan
     if x == u and y == v:
         return 0.0
     first, second = _pair_of_logs(x, u), _pair_of_logs(y, v)
@@ -536,13 +553,15 @@ def beta_stirling_slope(x, y, u, v):
     q = -curvature_a * first[2]
     x_s, y_s, d_s, _, n_s, big_x_s, big_y_s, t_s = _pair_with_sum(a, second[0], x, y)
     r = curvature_a * second[2]
-    w = a * _curvature_difference_at(x_s, y_s, d_s, n_s, big_x_s, big_y_s, t_s) * difference_s
+    w = _curvature_difference_at(x_s, y_s, d_s, n_s, big_x_s, big_y_s, t_s, a, difference_s)
     return p + q if abs(p) + abs(q) <= abs(r) + abs(w) else r + w
 
 
-@numba.njit(inline="always")
+@numba.njit
 def beta_stirling_slope_p(x, y, u, v):
     """a_p dK/da_p, as _functions.beta_stirling_slope_p_generic."""
+    if not _concentrations(x, y, u, v):
+        return np.nan
     if x == u and y == v:
         return 0.0
     first, second = _pair_of_logs(x, u), _pair_of_logs(y, v)
