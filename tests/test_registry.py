@@ -142,6 +142,53 @@ def test_gamma_hard_points_agree_with_mpmath():
                 assert error <= bound, f"{backend} output {output}: {error:.3g} ulps at {point}"
 
 
+def _hard_beta_points():
+    """kl_beta where its terms cancel: q close to p (each pair, and the same ratio a/b with
+    another scale), one concentration far below the other (e^-5, e^-40: a + b ~ a), huge
+    and tiny concentrations (log-concentrations to +-50, beside 12, the recurrence's
+    shift). Also which rows have q within 1e-2 of p and the concentrations e^4 or more
+    apart."""
+    rng = np.random.default_rng(4)
+    rows, close_and_apart = [], []
+    for la in (-50.0, -3.0, 0.0, np.log(11.9), 2.4, 20.0, 50.0):
+        for lb in (la - 40.0, la - 5.0, la + 0.7, -la / 2):
+            for scale in (1e-12, 1e-6, 1e-2, 1.0):
+                step = scale * rng.normal(size=4)
+                rows.append([la, lb, la + step[2], lb + step[3]])  # q close to p
+                rows.append([la, lb, la + step[2], lb + step[2]])  # the same a/b
+                close_and_apart += [scale < 1e-1 and abs(la - lb) > 4] * 2
+            rows.append([la, lb, -la, lb + 1.0])  # tiny against huge
+            close_and_apart.append(False)
+    return np.array(rows), np.array(close_and_apart)
+
+
+# kl_beta's worst float64 error at those points, both backends (value, then the gradients).
+# dlog_a_p and dlog_b_p are held to it where q is not close to p or the concentrations are
+# within e^4 of each other; where both hold, they lose digits (README: up to 1e13 ulps).
+BETA_HARD_ULPS = (128, 48, 80, 128, 32)
+
+
+def test_beta_hard_points_agree_with_mpmath():
+    """Where the Beta KL's three gaps of f cancel typed as they read (one concentration far
+    below the other, q close to p, huge or tiny concentrations), every output of both
+    backends stays within BETA_HARD_ULPS of mpmath (float64), the prior's gradients except
+    where q is close to p and the concentrations far apart."""
+    spec = Textbook.of(KERNELS["kl_beta"])
+    points, close_and_apart = _hard_beta_points()
+    exact = exact_outputs(spec, points)
+    arrays = [np.ascontiguousarray(points[:, i : i + 1]) for i in range(4)]
+    for backend in BACKENDS:
+        value, grads = module("kl_beta", backend).kl_beta_value_and_grad(*arrays)
+        got = np.column_stack([value, *(g[:, 0] for g in grads)])
+        for row, point in enumerate(points):
+            for output, (want, scale) in enumerate(exact[row]):
+                if output >= 3 and close_and_apart[row]:
+                    continue
+                error = ulps(float(got[row, output]), want, scale, np.float64)
+                bound = BETA_HARD_ULPS[output]
+                assert error <= bound, f"{backend} output {output}: {error:.3g} ulps at {point}"
+
+
 def test_gamma_beyond_its_range_raises_nothing_and_the_backends_agree():
     """Log-concentrations where e^x is 0 or inf (beyond +-745), infinities and NaN: no
     ZeroDivisionError from the compiled helpers, and the same results on both backends (inf or

