@@ -522,8 +522,8 @@ RULES = (
     Rule(
         "lbeta_bregman",
         "lnB(e^u, e^v) - lnB(e^x, e^y) - grad lnB (e^u - e^x, e^v - e^y) -> the gaps of lgamma "
-        "- x log x + x (sums of terms of one sign) + s_p KL(Bernoulli): no cancellation near "
-        "q = p",
+        "- x log x + x (one node, in the form without cancellation where one concentration is "
+        "far below the other) + s_p KL(Bernoulli) (never negative): no cancellation near q = p",
         _lbeta_bregman,
     ),
     Rule(
