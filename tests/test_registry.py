@@ -171,6 +171,7 @@ def _hard_beta_points():
 BETA_HARD_ULPS = (128, 48, 80, 128, 32)
 
 
+@pytest.mark.slow  # mpmath's loggamma and psi at 252 points: 12 s
 def test_beta_hard_points_agree_with_mpmath():
     """Where the Beta KL's three gaps of f cancel typed as they read (one concentration far
     below the other, q close to p, huge or tiny concentrations), every output of both
