@@ -25,6 +25,7 @@ KERNELS = {  # name -> the inputs' maker (numpy as np, rng, the shape); x of nll
     "nll_gaussian": "[rng.normal(0, 1, shape), rng.normal(0, 1, shape), rng.normal(0, 1, shape)]",
     "kl_poisson": "[rng.normal(0, 1, shape), rng.normal(0, 1, shape)]",
     "kl_gamma": "[rng.normal(0, 1, shape) for _ in range(4)]",
+    "kl_beta": "[rng.normal(0, 1, shape) for _ in range(4)]",
     "kl_laplace": "[rng.normal(0, 1, shape) for _ in range(4)]",
     "nll_continuous_bernoulli": "[rng.normal(0, 3, shape), rng.uniform(0, 1, shape)]",
     "kl_categorical": "[rng.normal(0, 3, shape), rng.normal(0, 3, shape)]",  # 64 categories

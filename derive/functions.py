@@ -2,7 +2,8 @@
 ``klgen.logaddexp`` and ``klgen.xlogy``; and the forms rewrites introduce
 (``softplus_bregman``, ``sigmoid_difference``, ``exp_difference``, ``exp_bregman``,
 ``exp_product``, ``log_exprel`` and its slope, ``exprel``, ``rounded_sum``, ``sum_error``,
-``product_error``, ``small_error``; for the Gamma KL ``stirling_bregman``,
+``product_error``, ``small_error``; for the Gamma and Beta KLs ``stirling_bregman``,
+``beta_stirling_gap`` and its slopes,
 ``stirling_slope_difference``, ``stirling_curvature``, ``exp_bregman_split``,
 ``exp_difference_split``, ``difference_sum``).
 
@@ -103,6 +104,41 @@ class softplus_bregman(sp.Function):  # noqa: N801
     def exact(self):
         a, b = self.args
         return softplus(b).exact() - softplus(a).exact() - sigmoid(a).exact() * (b - a)
+
+
+class softplus_bregman_split(sp.Function):  # noqa: N801
+    """softplus_bregman(u - v, x - y), the logits differences (the Beta KL's log a - log b),
+    evaluated with (x - y) - (u - v) summed as (x - u) + (v - y), its roundings added back:
+    exact however close the two logits are (x - y rounded alone is not; the rewrite
+    ``lbeta_bregman`` makes it)."""
+
+    nargs = 4
+
+    def fdiff(self, argindex=1):
+        """sigmoid(x - y) - sigmoid(u - v) (``sigmoid_difference_split``), and -sigmoid'(u -
+        v) ((x - y) - (u - v)) as softplus_bregman's, with the difference summed so too."""
+        x, y, u, v = self.args
+        if argindex in (1, 2):
+            slope = sigmoid_difference_split(x, y, u, v)
+            return slope if argindex == 1 else -slope
+        a = u - v
+        slope = -exp_product(difference_sum(u, x, v, y), -sp.Abs(a)) * sigmoid(sp.Abs(a)) ** 2
+        return slope if argindex == 3 else -slope
+
+    def exact(self):
+        x, y, u, v = self.args
+        return softplus_bregman(u - v, x - y).exact()
+
+
+class sigmoid_difference_split(sp.Function):  # noqa: N801
+    """sigmoid(x - y) - sigmoid(u - v), evaluated as ``sigmoid_difference`` with (x - y) -
+    (u - v) summed as in ``softplus_bregman_split``."""
+
+    nargs = 4
+
+    def exact(self):
+        x, y, u, v = self.args
+        return sigmoid(x - y).exact() - sigmoid(u - v).exact()
 
 
 class sigmoid_difference(sp.Function):  # noqa: N801
@@ -359,6 +395,63 @@ class stirling_curvature(sp.Function):  # noqa: N801
         return x * sp.polygamma(1, x) - 1
 
 
+def _beta_exact(x, y, u, v):
+    """(a, b, a_p, b_p, s, s_p) for log-concentrations x, y, u, v."""
+    a, b, a_p, b_p = sp.exp(x), sp.exp(y), sp.exp(u), sp.exp(v)
+    return a, b, a_p, b_p, a + b, a_p + b_p
+
+
+def _f_gap(x, y):
+    """f(y) - f(x) - f'(x) (y - x), f(z) = lgamma(z) - z log z + z."""
+    slope = sp.polygamma(0, x) - sp.log(x)
+    return _stirling_f(y) - _stirling_f(x) - slope * (y - x)
+
+
+class beta_stirling_gap(sp.Function):  # noqa: N801
+    """F(a, a_p) + F(b, b_p) - F(a + b, a_p + b_p), F the gap of f = lgamma - x log x + x
+    (``stirling_bregman``), a = e^x, b = e^y, a_p = e^u, b_p = e^v: the Beta KL less its
+    Bernoulli part. Typed as it reads it cancels where one concentration is far below the
+    other (b << a: a + b ~ a); evaluated in whichever of three exactly equal forms has the
+    smallest terms (the rewrite ``lbeta_bregman`` finds it)."""
+
+    nargs = 4
+
+    def fdiff(self, argindex=1):
+        """a dK/da and b dK/db (``beta_stirling_slope``), a_p dK/da_p and b_p dK/db_p
+        (``beta_stirling_slope_p``), the second of each with the pairs exchanged."""
+        x, y, u, v = self.args
+        node = beta_stirling_slope if argindex in (1, 2) else beta_stirling_slope_p
+        return node(x, y, u, v) if argindex in (1, 3) else node(y, x, v, u)
+
+    def exact(self):
+        a, b, a_p, b_p, s, s_p = _beta_exact(*self.args)
+        return _f_gap(a, a_p) + _f_gap(b, b_p) - _f_gap(s, s_p)
+
+
+class beta_stirling_slope(sp.Function):  # noqa: N801
+    """a dK/da, K = beta_stirling_gap(x, y, u, v), a = e^x: a (f''(s) (s_p - s) - f''(a)
+    (a_p - a)), f'' = psi' - 1/x, evaluated without its cancellation where b << a."""
+
+    nargs = 4
+
+    def exact(self):
+        a, b, a_p, b_p, s, s_p = _beta_exact(*self.args)
+        curvature = lambda z: sp.polygamma(1, z) - 1 / z  # noqa: E731
+        return a * (curvature(s) * (s_p - s) - curvature(a) * (a_p - a))
+
+
+class beta_stirling_slope_p(sp.Function):  # noqa: N801
+    """a_p dK/da_p, K = beta_stirling_gap(x, y, u, v), a_p = e^u: a_p ((f'(a_p) - f'(a)) -
+    (f'(s_p) - f'(s))), f' = psi - log, evaluated without its cancellation where b << a."""
+
+    nargs = 4
+
+    def exact(self):
+        a, b, a_p, b_p, s, s_p = _beta_exact(*self.args)
+        slope = lambda z: sp.polygamma(0, z) - sp.log(z)  # noqa: E731
+        return a_p * (slope(a_p) - slope(a) - slope(s_p) + slope(s))
+
+
 class exp_bregman_split(sp.Function):  # noqa: N801
     """exp_bregman(a, b + c - d) = e^a (e^D - 1 - D) with D = (b - a) + (c - d) summed from its
     two differences (each exact where its terms are close: q = p gives D = 0 exactly), and
@@ -441,9 +534,14 @@ FUNCTIONS = (
     product_error,
     small_error,
 )
-# The Gamma KL's, evaluated by helpers of the same names.
+# The Gamma and Beta KLs', evaluated by helpers of the same names.
 GAMMA_FUNCTIONS = (
     stirling_bregman,
+    softplus_bregman_split,
+    sigmoid_difference_split,
+    beta_stirling_gap,
+    beta_stirling_slope,
+    beta_stirling_slope_p,
     stirling_slope_difference,
     stirling_curvature,
     exp_bregman_split,

@@ -18,6 +18,7 @@ from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
 
 from klgen.derive import functions, numerics
 from klgen.derive.functions import (
+    beta_stirling_gap,
     exp_bregman,
     exp_bregman_split,
     exp_difference,
@@ -32,9 +33,11 @@ from klgen.derive.functions import (
     small_error,
     softplus,
     softplus_bregman,
+    softplus_bregman_split,
     stirling_bregman,
     sum_error,
 )
+from klgen.derive.logs import in_positive_logs
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,52 @@ def _lgamma_bregman(expr):
                     rest + coeff * outer, power_exp=False
                 )
     return expr
+
+
+def _lbeta_bregman(expr):
+    """c (lnB(e^u, e^v) - lnB(e^x, e^y) - (psi(e^x) - psi(s)) (e^u - e^x) - (psi(e^y) - psi(s))
+    (e^v - e^y)), lnB(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b) and s = e^x + e^y (the Beta
+    KL: lnB's tangent gap), -> c (beta_stirling_gap(x, y, u, v) + e^S_p softplus_bregman_split(x,
+    y, u, v)), S_p = logaddexp(u, v): lgamma's gaps split as ``lgamma_bregman`` splits them,
+    into those of f = lgamma - x log x + x (one node, evaluated without the cancellation of
+    its three gaps where one concentration is far below the other) and those of x log x - x,
+    which sum to s_p times the KL of the Bernoulli distributions of logits u - v and x - y
+    (never negative)."""
+    expanded = sp.expand(expr, power_exp=False)
+    terms = len(sp.Add.make_args(expanded))
+    for top in sorted(expanded.atoms(sp.loggamma), key=sp.default_sort_key):
+        pair_p = _two_exponentials(top.args[0])
+        coeff = -expanded.coeff(top)
+        for slope in sorted(expanded.atoms(sp.polygamma), key=sp.default_sort_key):
+            pair = _two_exponentials(slope.args[1]) if slope.args[0] == 0 else None
+            if pair_p is None or pair is None or pair == pair_p or coeff == 0:
+                continue
+            (x, y), (u, v) = pair, pair_p
+            gap = _lbeta(u, v) - _lbeta(x, y)
+            for z, w in ((x, u), (y, v)):
+                gap -= (sp.polygamma(0, sp.exp(z)) - slope) * (sp.exp(w) - sp.exp(z))
+            rest = sp.expand(expanded - coeff * gap, power_exp=False)
+            if len(sp.Add.make_args(rest)) <= terms - 6:
+                big_p = logaddexp(u, v)
+                node = beta_stirling_gap(x, y, u, v) + sp.exp(big_p) * softplus_bregman_split(
+                    x, y, u, v
+                )
+                return coeff * node + rest
+    return expr
+
+
+def _two_exponentials(e) -> tuple[sp.Expr, sp.Expr] | None:
+    """(x, y) where ``e`` is e^x + e^y, else None."""
+    parts = sp.Add.make_args(e)
+    if len(parts) != 2 or not all(isinstance(p, sp.exp) for p in parts):
+        return None
+    return parts[0].args[0], parts[1].args[0]
+
+
+def _lbeta(x, y):
+    """log B(e^x, e^y) = lgamma(e^x) + lgamma(e^y) - lgamma(e^x + e^y)."""
+    a, b = sp.exp(x), sp.exp(y)
+    return sp.loggamma(a) + sp.loggamma(b) - sp.loggamma(a + b)
 
 
 def _exp_bregman_split(expr):
@@ -471,6 +520,13 @@ RULES = (
         _exp_bregman,
     ),
     Rule(
+        "lbeta_bregman",
+        "lnB(e^u, e^v) - lnB(e^x, e^y) - grad lnB (e^u - e^x, e^v - e^y) -> the gaps of lgamma "
+        "- x log x + x (one node, in the form without cancellation where one concentration is "
+        "far below the other) + s_p KL(Bernoulli) (never negative): no cancellation near q = p",
+        _lbeta_bregman,
+    ),
+    Rule(
         "lgamma_bregman",
         "lgamma(e^b) - lgamma(e^a) - psi(e^a) (e^b - e^a) -> the gap of lgamma - x log x + x "
         "(a sum of terms of one sign) + e^a - e^b - e^b (a - b): no cancellation near b = a",
@@ -566,12 +622,12 @@ def exact(expr: sp.Expr) -> sp.Expr:
 
 def proved_equal(a: sp.Expr, b: sp.Expr) -> bool:
     """Whether SymPy proves ``a`` and ``b`` equal (as functions of real arguments)."""
-    difference = exact(a) - exact(b)
+    difference = given = exact(a) - exact(b)
     for attempt in (sp.expand, sp.cancel, lambda d: sp.simplify(sp.expand_log(d))):
         difference = attempt(difference)
         if difference == 0:
             return True
-    return False
+    return in_positive_logs(given) == 0
 
 
 def stages(expr: sp.Expr, rules=RULES) -> list[tuple[Rule, sp.Expr]]:

@@ -31,7 +31,7 @@ TINY = mpmath.mpf(10) ** -400  # below every float type's smallest number
 # Textbook terms that cannot lose their information inside themselves at DPS digits (no
 # log(1 + e^-x), no e^x of a far exponent added to 1): they start at DPS (twice a tiny
 # input's exponent still added). kl_gamma's psi and loggamma take seconds at 720 digits.
-TEXTBOOK_DPS_OF = {"kl_gamma": DPS}
+TEXTBOOK_DPS_OF = {"kl_gamma": DPS, "kl_beta": DPS}
 
 
 @dataclass(frozen=True)
@@ -200,6 +200,8 @@ EXPONENTS = {
 # kl_gamma's log-concentrations: within +-700 (concentrations from 1e-304 to 1e304; e^x is
 # 0 below -745 and inf above 709).
 EXPONENTS |= {"log_concentration": 700.0, "log_concentration_p": 700.0}
+# kl_beta's likewise.
+EXPONENTS |= {name: 700.0 for name in ("log_a", "log_b", "log_a_p", "log_b_p")}
 
 
 @dataclass(frozen=True)

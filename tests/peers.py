@@ -10,6 +10,7 @@ def formulas() -> dict:
         import torch.nn.functional as F
         from torch.distributions import (
             Bernoulli,
+            Beta,
             Categorical,
             ContinuousBernoulli,
             Gamma,
@@ -33,6 +34,9 @@ def formulas() -> dict:
     def gamma(log_concentration, log_rate):
         return Gamma(log_concentration.exp(), log_rate.exp(), validate_args=False)
 
+    def beta(log_a, log_b):
+        return Beta(log_a.exp(), log_b.exp(), validate_args=False)
+
     return {
         "kl_bernoulli": lambda a, b: kl_divergence(bernoulli(a), bernoulli(b)),
         "nll_bernoulli": lambda a, x: F.binary_cross_entropy_with_logits(a, x, reduction="none"),
@@ -42,6 +46,7 @@ def formulas() -> dict:
         "kl_poisson": lambda r, s: kl_divergence(poisson(r), poisson(s)),
         "kl_laplace": lambda m, s, m_p, s_p: kl_divergence(laplace(m, s), laplace(m_p, s_p)),
         "kl_gamma": lambda a, b, a_p, b_p: kl_divergence(gamma(a, b), gamma(a_p, b_p)),
+        "kl_beta": lambda a, b, a_p, b_p: kl_divergence(beta(a, b), beta(a_p, b_p)),
         "kl_categorical": lambda a, b: kl_divergence(
             Categorical(logits=a, validate_args=False), Categorical(logits=b, validate_args=False)
         ),

@@ -20,9 +20,10 @@ ELEMENTWISE = [m.name for m in kernel_modules() if m.name not in ("kl_mvn_choles
 ELEMENTWISE.remove("kl_std_normal_encoder")  # its weight gradients sum over the batch
 SUFFIXES = ("", "_grad", "_value_and_grad")
 ROWS, LATENT, CHUNK = 30, 6, 8  # chunks of 8, 8, 8 and 6 rows
-# kl_gamma's lgamma and psi are hundreds of array operations (a recurrence to 12, Stirling's
-# series): Dask builds and schedules their graph for a minute here, so it runs with the slow.
-SLOW = {"kl_gamma", "kl_categorical", "kl_laplace"}  # 2-3 s a case: CI's slow run
+# kl_gamma's and kl_beta's lgamma and psi are hundreds of array operations (a recurrence to
+# 12, Stirling's series): Dask builds and schedules their graph for a minute here, so they run
+# with the slow.
+SLOW = {"kl_gamma", "kl_beta", "kl_categorical", "kl_laplace"}  # 2-3 s a case: CI's slow run
 
 
 def _marked(names):

@@ -20,6 +20,7 @@ from functools import cached_property
 import sympy as sp
 
 from klgen.derive.derivations.notation import to_latex
+from klgen.derive.logs import in_positive_logs
 
 # A realization: the step as a tuple of concrete scalars; None entries are not compared.
 Realized = tuple
@@ -172,7 +173,7 @@ def _is_zero(difference) -> bool:
         difference = rewrite(difference)
         if difference == 0:
             return True
-    return any(rewrite(given) == 0 for rewrite in (_in_logs, _exponentiated))
+    return any(rewrite(given) == 0 for rewrite in (_in_logs, _exponentiated, in_positive_logs))
 
 
 def _in_logs(expr):

@@ -55,13 +55,25 @@ def expm1_minus_x(t, expm1_t):
 @numba.njit(inline="always")
 def softplus_bregman(a, b):
     """softplus(b) - softplus(a) - sigmoid(a) (b - a), as _functions.softplus_bregman."""
+    return _softplus_bregman_at(a, b, b - a)
+
+
+@numba.njit(inline="always")
+def softplus_bregman_split(x, y, u, v):
+    """softplus_bregman(u - v, x - y), its logits' difference summed from x - u and v - y,
+    as _functions.softplus_bregman_split_generic."""
+    return _softplus_bregman_at(u - v, x - y, difference_sum(u, x, v, y))
+
+
+@numba.njit(inline="always")
+def _softplus_bregman_at(a, b, d):
+    """softplus_bregman(a, b) given d = b - a."""
     if a > 0:
-        a, b = -a, -b
+        a, b, d = -a, -b, -d
     if a == -np.inf:  # the limits: p = 0 gives softplus(b), q = 0 or 1 with 0 < p < 1 inf
         return softplus(b)
     if abs(b) == np.inf and a == a:
         return np.inf
-    d = b - a
     p, r = sigmoid(a), sigmoid(-a)
     if abs(d) <= 1.0:
         log_ratio_1 = -np.log1p(p * np.expm1(d))
@@ -87,6 +99,18 @@ def sigmoid_difference(x, y):
     if x > y:
         return -sigmoid(x) * sigmoid(-y) * np.expm1(y - x)
     return sigmoid(y) * sigmoid(-x) * np.expm1(x - y)
+
+
+@numba.njit(inline="always")
+def sigmoid_difference_split(x, y, u, v):
+    """sigmoid(x - y) - sigmoid(u - v), as _functions.sigmoid_difference_split_generic."""
+    if x == u and y == v:
+        return 0.0
+    d = difference_sum(u, x, v, y)
+    a, b = x - y, u - v
+    if d > 0:
+        return -sigmoid(a) * sigmoid(-b) * np.expm1(-d)
+    return sigmoid(b) * sigmoid(-a) * np.expm1(d)
 
 
 @numba.njit(inline="always")
@@ -287,14 +311,21 @@ def _shifted(a, b):
     """(x, y, y - x, n, X, Y, log(Y/X)), as _functions._shifted."""
     x, y, d = np.exp(a), np.exp(b), b - a
     difference = x * np.expm1(d) if abs(d) <= 1.0 else y - x
+    n, big_x, big_y, t = _shifted_at(x, y, difference, d)
+    return x, y, difference, n, big_x, big_y, t
+
+
+@numba.njit(inline="always")
+def _shifted_at(x, y, difference, d):
+    """(n, X, Y, t) for x, y given with y - x and d = log(y/x), as _functions'."""
     low = min(x, y)
     n = math.ceil(_SHIFTED - low) if low < _SHIFTED else 0
     if n == 0:
-        return x, y, difference, 0, x, y, d
+        return 0, x, y, d
     big_x, big_y = x + n, y + n
     ratio = difference / big_x
     t = np.log1p(ratio) if abs(ratio) <= 0.5 else np.log(big_y / big_x)
-    return x, y, difference, n, big_x, big_y, t
+    return n, big_x, big_y, t
 
 
 @numba.njit(inline="always")
@@ -304,9 +335,15 @@ def stirling_bregman(a, b):
     if a == b:  # 0, not NaN, where e^a = e^b = 0
         return 0.0
     x, y, difference, n, big_x, big_y, t = _shifted(a, b)
+    return _bregman_at(x, y, difference, b - a, n, big_x, big_y, t)
+
+
+@numba.njit
+def _bregman_at(x, y, difference, d, n, big_x, big_y, t):
+    """f's gap between x and y given y - x, d = log(y/x) and the shift, as _functions'."""
     if x == 0.0 or y == 0.0:  # below a = -745, as _functions' (and no division by 0)
-        if x == 0.0 and y == 0.0 and b - a < np.inf:
-            return _gap(b - a)
+        if x == 0.0 and y == 0.0 and d < np.inf:
+            return _gap(d)
         return np.inf if x == 0.0 else np.nan
     total = 0.0
     for i in range(n):
@@ -316,7 +353,6 @@ def stirling_bregman(a, b):
             total += (difference / u) * (difference / w) / (u + 1.0)
             total -= (w + 1.0) * _gap(np.log1p(z))
         elif i == 0 and max(x, y) < 0.5:
-            d = b - a
             total += _gap_of(d, difference, u) + (w + 1.0) * np.log1p(difference / (u + 1.0))
             total -= w * d
         else:
@@ -344,6 +380,12 @@ def stirling_slope_difference(a, b):
     x, y, difference, n, big_x, big_y, t = _shifted(a, b)
     if x == 0.0 or y == 0.0:  # -1/y + 1/x beyond the largest float
         return np.inf if b > a else -np.inf
+    return _slope_difference_at(x, y, difference, n, big_x, big_y, t)
+
+
+@numba.njit
+def _slope_difference_at(x, y, difference, n, big_x, big_y, t):
+    """f'(y) - f'(x) given y - x and the shift, as _functions'."""
     total = 0.5 * (difference / big_x) / big_y
     for i in range(n):
         u, w = x + i, y + i
@@ -370,6 +412,12 @@ def stirling_curvature(a):
     x = np.exp(a)
     if x == 0.0:  # about 1/x
         return np.inf
+    return _curvature_at(x)
+
+
+@numba.njit
+def _curvature_at(x):
+    """x f''(x) at x > 0, as _functions'."""
     n = math.ceil(_SHIFTED - x) if x < _SHIFTED else 0
     inverse = 1.0 / (x + n)
     series = 0.5 * inverse
@@ -380,6 +428,148 @@ def stirling_curvature(a):
         u = x + i
         total += (x / u) / (u * (u + 1.0))
     return total
+
+
+@numba.njit
+def _curvature_difference_at(x, y, difference, n, big_x, big_y, t, weight, scale):
+    """weight scale (f''(y) - f''(x)), as _functions._curvature_difference_of."""
+    factor = (weight / big_x) * (scale / big_x)
+    total = -0.5 * factor * (difference / big_y) * (big_x / big_y + 1.0)
+    for i in range(n):
+        u, w = x + i, y + i
+        spread = w * w + w * u + u * u + w + u
+        total -= (weight * scale) * (difference / u / u / (u + 1.0) * spread / w / w / (w + 1.0))
+    inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
+    near = abs(t) <= 1.0
+    for j in range(_BERNOULLI.size):
+        m = 2 * j + 3
+        if near:
+            term = inverse_x ** (m - 2) * np.expm1(-m * t)
+        else:
+            term = inverse_y ** (m - 2) * (big_x / big_y) ** 2 - inverse_x ** (m - 2)
+        total += _BERNOULLI[j] * factor * term
+    return total
+
+
+# The Beta KL's helpers, as _functions' (which say why): every exactly equal form, the one
+# with the smallest terms kept. They and the Stirling evaluations they call many times are
+# compiled as functions of their own, not inlined (inlined, a kernel took minutes to
+# compile). A pair is (x, y, y - x, log(y/x), n, X, Y, t). Their log-concentrations lie
+# within (_LOG_TINY, _LOG_MAX), where e^x is positive and finite.
+_LOG_MAX, _LOG_TINY = 709.0, -744.0
+
+
+@numba.njit(inline="always")
+def _pair(x, y, difference, d):
+    n, big_x, big_y, t = _shifted_at(x, y, difference, d)
+    return x, y, difference, d, n, big_x, big_y, t
+
+
+@numba.njit(inline="always")
+def _pair_of_logs(a, b):
+    x, y, difference = _shifted(a, b)[:3]
+    return _pair(x, y, difference, b - a)
+
+
+@numba.njit(inline="always")
+def _pair_of_sums(first, second):
+    s, s_p, difference = first[0] + second[0], first[1] + second[1], first[2] + second[2]
+    ratio = difference / s
+    d = np.log1p(ratio) if abs(ratio) <= 0.5 else np.log(s_p) - np.log(s)
+    return _pair(s, s_p, difference, d)
+
+
+@numba.njit(inline="always")
+def _pair_with_sum(x, u, log_x, log_u):
+    return _pair(x, x + u, u, softplus(log_u - log_x))
+
+
+@numba.njit(inline="always")
+def _bregman_of(pair):
+    x, y, difference, d, n, big_x, big_y, t = pair
+    if difference == 0.0:
+        return 0.0
+    return _bregman_at(x, y, difference, d, n, big_x, big_y, t)
+
+
+@numba.njit(inline="always")
+def _slope_of(pair):
+    x, y, difference, _, n, big_x, big_y, t = pair
+    return _slope_difference_at(x, y, difference, n, big_x, big_y, t)
+
+
+@numba.njit
+def _decomposed(big, big_s, big_p_s_p, small_p, difference_s):
+    """F(big, big_p) - F(s, s_p) in the form small where the other concentration is, and
+    its terms' size, as _functions'."""
+    t1, t2 = _bregman_of(big_s), -_bregman_of(big_p_s_p)
+    t3, t4 = -_slope_of(big) * small_p, _slope_of(big_s) * difference_s
+    return t1 + t2 + t3 + t4, abs(t1) + abs(t2) + abs(t3) + abs(t4)
+
+
+@numba.njit(inline="always")
+def _concentrations(x, y, u, v):
+    """Whether e^x, e^y, e^u, e^v are all positive and finite (else the helpers give NaN)."""
+    return max(x, y, u, v) < _LOG_MAX and min(x, y, u, v) > _LOG_TINY
+
+
+@numba.njit
+def beta_stirling_gap(x, y, u, v):
+    """F(a, a_p) + F(b, b_p) - F(s, s_p), as _functions.beta_stirling_gap_generic."""
+    if not _concentrations(x, y, u, v):
+        return np.nan
+    if x == u and y == v:
+        return 0.0
+    first, second = _pair_of_logs(x, u), _pair_of_logs(y, v)
+    sums = _pair_of_sums(first, second)
+    gap_a, gap_b, gap_s = _bregman_of(first), _bregman_of(second), _bregman_of(sums)
+    value, size = gap_a + gap_b - gap_s, gap_a + gap_b + gap_s
+    a, b, a_p, b_p = first[0], second[0], first[1], second[1]
+    rest, rest_size = _decomposed(
+        first, _pair_with_sum(a, b, x, y), _pair_with_sum(a_p, b_p, u, v), b_p, sums[2]
+    )
+    if gap_b + rest_size < size:
+        value, size = gap_b + rest, gap_b + rest_size
+    rest, rest_size = _decomposed(
+        second, _pair_with_sum(b, a, y, x), _pair_with_sum(b_p, a_p, v, u), a_p, sums[2]
+    )
+    if gap_a + rest_size < size:
+        value = gap_a + rest
+    return value
+
+
+@numba.njit
+def beta_stirling_slope(x, y, u, v):
+    """a dK/da, as _functions.beta_stirling_slope_generic."""
+    if not _concentrations(x, y, u, v):
+        return np.nan
+    if x == u and y == v:
+        return 0.0
+    first, second = _pair_of_logs(x, u), _pair_of_logs(y, v)
+    sums = _pair_of_sums(first, second)
+    a, s, difference_s = first[0], sums[0], sums[2]
+    curvature_a = _curvature_at(a)
+    p = np.exp(x - np.log(s)) * _curvature_at(s) * difference_s
+    q = -curvature_a * first[2]
+    x_s, y_s, d_s, _, n_s, big_x_s, big_y_s, t_s = _pair_with_sum(a, second[0], x, y)
+    r = curvature_a * second[2]
+    w = _curvature_difference_at(x_s, y_s, d_s, n_s, big_x_s, big_y_s, t_s, a, difference_s)
+    return p + q if abs(p) + abs(q) <= abs(r) + abs(w) else r + w
+
+
+@numba.njit
+def beta_stirling_slope_p(x, y, u, v):
+    """a_p dK/da_p, as _functions.beta_stirling_slope_p_generic."""
+    if not _concentrations(x, y, u, v):
+        return np.nan
+    if x == u and y == v:
+        return 0.0
+    first, second = _pair_of_logs(x, u), _pair_of_logs(y, v)
+    sums = _pair_of_sums(first, second)
+    a, b, a_p, b_p = first[0], second[0], first[1], second[1]
+    p, q = _slope_of(first), -_slope_of(sums)
+    r, w = _slope_of(_pair_with_sum(a, b, x, y)), -_slope_of(_pair_with_sum(a_p, b_p, u, v))
+    return a_p * (p + q if abs(p) + abs(q) <= abs(r) + abs(w) else r + w)
 
 
 @numba.njit(inline="always")
