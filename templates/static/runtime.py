@@ -473,6 +473,9 @@ def for_row_blocks(
     series = _EXPM1_MINUS_X_SERIES[outputs[0].dtype]
     inputs, outputs = as_rows(inputs, outputs, shape)
     step = max(1, BLOCK_ELEMENTS // max(latent, 1))
+    if 0 < rows <= step and _one_type(inputs, outputs):
+        _one_block(block, scratch_count, inputs, outputs, series)
+        return
     block_shape = (min(step, rows), latent)
     narrow_inputs = [a.dtype != np.float64 for a in inputs]
     narrow_outputs = [o.dtype != np.float64 and o.ndim > 1 for o in outputs]
@@ -502,6 +505,37 @@ def for_row_blocks(
             for o, w in zip(outputs, wide, strict=True):
                 if w is not None:
                     np.copyto(o[part], w[:n], casting="same_kind")
+
+
+def _one_type(inputs, outputs):
+    """True when every input and output has the type of the first input."""
+    dtype = inputs[0].dtype
+    return all(a.dtype == dtype for a in inputs) and all(o.dtype == dtype for o in outputs)
+
+
+def _one_block(block, scratch_count, inputs, outputs, series):
+    """``block`` on all rows of a call of at most one block's rows, all of one float type:
+    the loop's single pass of :func:`for_row_blocks` (the same block call, buffers and
+    error state, so the same results) without its per-block slicing and bookkeeping, which
+    cost more than the block's own ufuncs on small inputs (issue #16)."""
+    matrix = inputs[0].shape
+    if inputs[0].dtype == np.float64:
+        work = _work_array(scratch_count * inputs[0].size).reshape(scratch_count, *matrix)
+        with np.errstate(all="ignore"):
+            block(*inputs, *outputs, work, series)
+        return
+    grads = sum(o.ndim > 1 for o in outputs)
+    count = scratch_count + len(inputs) + grads
+    work = _work_array(count * inputs[0].size).reshape(count, *matrix)
+    wide_inputs = work[scratch_count : scratch_count + len(inputs)]
+    wide_grads = iter(work[scratch_count + len(inputs) :])
+    wide_outputs = [next(wide_grads) if o.ndim > 1 else np.empty(o.shape) for o in outputs]
+    for wide, array in zip(wide_inputs, inputs, strict=True):
+        np.copyto(wide, array, casting="safe")
+    with np.errstate(all="ignore"):
+        block(*wide_inputs, *wide_outputs, work[:scratch_count], series)
+        for output, wide in zip(outputs, wide_outputs, strict=True):
+            np.copyto(output, wide, casting="same_kind")
 
 
 def _copied(buffer: FloatArray, array: FloatArray) -> FloatArray:
