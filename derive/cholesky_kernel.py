@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.codegen.ast import Assignment
 
-from klgen.derive import ir
+from klgen.derive import frameworks, ir
 from klgen.derive.derivations import get
 from klgen.derive.derivations.cholesky import L_0, L_1, WHERE, Tril, mu_0, mu_1
 from klgen.derive.derivations.notation import to_latex
@@ -212,6 +212,36 @@ def _groups_at(solves, items, position):
         if ready == position:
             out.append(group)
     return out
+
+
+# Its arguments' shapes, for the torch and JAX twins: m0, m1 (..., k); L0, L1 (..., k, k).
+LAYOUT = frameworks.Layout(
+    cores=(1, 2, 1, 2),
+    check_shapes=("_cholesky", "_check_shapes"),
+    check_values=("_cholesky", "_check_factors"),
+    inputs=(
+        ": m0, m1 of shape (..., k) and L0, L1 of shape (..., k, k) (Cholesky factors: lower "
+        "triangles read), their batch axes broadcasting against each other"
+    ),
+    refused="too few axes, a non-square L, two sizes k, a diagonal entry of L0 or L1 that "
+    "is not positive",
+    entry="batch entry",
+    entries="batch entries",
+    numba=False,
+)
+
+
+def render_framework(backend: str) -> str:
+    """The torch or JAX twin of the kernel module (derive/frameworks.py)."""
+    return frameworks.render_module(
+        backend,
+        NAME,
+        "KL(N(m0, L0 L0^T) || N(m1, L1 L1^T)), L0 and L1 Cholesky factors",
+        tuple(CODE_NAMES.values()),
+        DERIVATION,
+        f"the derivation `{DERIVATION}` (derive/cholesky_kernel.py)",
+        layout=LAYOUT,
+    )
 
 
 def render_files() -> dict[str, str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from klgen.derive import gaussian
+from klgen.derive import frameworks, gaussian
 from klgen.derive.derivations import encoder, get, matrix_gradients
 from klgen.derive.derivations.notation import to_latex
 from klgen.derive.layout import wrap_latex
@@ -20,6 +20,8 @@ from klgen.derive.specs import spec_named
 
 SPEC = "kl_std_normal"
 DERIVATION = "encoder_backprop"
+NAME = f"{SPEC}_encoder"
+ARGS = ("h", "mu", "logvar")
 
 
 @dataclass(frozen=True)
@@ -92,3 +94,24 @@ def context() -> dict:
         "gradients": found,
         "formulas": formulas,
     }
+
+
+def render_framework(backend: str) -> str:
+    """The torch or JAX twin of the kernel module (derive/frameworks.py): its one function,
+    of gradients only."""
+    layout = frameworks.Layout(
+        inputs=": h of shape (B, n), mu and logvar of shape (B, k)",
+        refused="other shapes",
+        numba=False,
+        outputs=tuple(f"d{g.parameter}" for g in gradients()),
+    )
+    return frameworks.render_module(
+        backend,
+        NAME,
+        "the gradients of the batch-summed KL(N(mu, diag(exp(logvar))) || N(0, I)) with "
+        "respect to a VAE encoder's affine heads mu = h W_mu + b_mu, logvar = h W_lv + b_lv",
+        ARGS,
+        DERIVATION,
+        f"the derivation `{DERIVATION}` (derive/encoder_kernel.py)",
+        layout=layout,
+    )

@@ -5,12 +5,44 @@ torch_ops.py) run the kernel's numpy module on the CPU and, on other devices, th
 functions that derive/printers.py's ArrayApiPrinter printed into it, with torch as the
 namespace; a JAX module (templates/static/jax_ops.py) calls the numpy module through
 ``jax.pure_callback``. Both register the printed gradient as the derivative. So a backend
-differs from another by its runtime module and a few lines of the module template.
+differs from another by its runtime module and a few lines of the module template, and a
+kernel from another by its name, arguments and :class:`Layout`.
 """
+
+from dataclasses import dataclass
 
 from klgen.derive.layout import KLGENS_OWN, copy_static, render
 
 FRAMEWORKS = ("torch", "jax")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a kernel's arguments are shaped, for its twins' checks and docstrings."""
+
+    # Each argument's number of core axes (last); None: one each, an elementwise kernel's
+    # latent axis. The value has one entry per batch entry (the axes before the core ones).
+    cores: tuple[int, ...] | None = None
+    # (module, function) of the package checking the kernel's own rules for the shapes
+    # (both twins, before the kernel runs) and for the values (JAX's eager calls: torch's
+    # operators raise the kernel's own ValueError).
+    check_shapes: tuple[str, str] | None = None
+    check_values: tuple[str, str] | None = None
+    # What the inputs are, after "torch tensors on one device" / "JAX (or numpy) arrays".
+    inputs: str = " with a last axis of latent dimensions, broadcasting against each other"
+    # The shapes refused with ValueError, besides those that do not broadcast.
+    refused: str = "a scalar"
+    # What one value is of, in the singular and the plural.
+    entry: str = "row"
+    entries: str = "rows"
+    # Whether the package has a compiled ``<name>_numba`` twin (else the CPU runs numpy).
+    numba: bool = True
+    # A kernel of gradients only (``<name>_grad``, no value to differentiate): its results'
+    # names; its numpy module has ``_check_shapes`` and ``_result_shapes``.
+    outputs: tuple[str, ...] | None = None
+
+
+ELEMENTWISE = Layout()
 
 
 def runtime_files(backend: str) -> dict[str, str]:
@@ -26,8 +58,13 @@ def render_module(
     derivation: str | None,
     source: str,
     edit: str = KLGENS_OWN,
+    layout: Layout = ELEMENTWISE,
 ) -> str:
     """The ``backend`` module of the kernel ``name`` (whose numpy module is ``<name>.py``)."""
+    checks = _checks(backend, layout)
+    imports: dict[str, list[str]] = {}
+    for module, function in checks.values():
+        imports.setdefault(module, []).append(function)
     return render(
         "framework_module.py.jinja",
         source,
@@ -37,4 +74,16 @@ def render_module(
         computes=computes,
         arg_names=arg_names,
         derivation=derivation,
+        layout=layout,
+        checks={keyword: function for keyword, (_, function) in checks.items()},
+        check_imports={module: sorted(functions) for module, functions in imports.items()},
     )
+
+
+def _checks(backend: str, layout: Layout) -> dict[str, tuple[str, str]]:
+    """The kernel's own checks the ``backend`` twin calls, by keyword: the values' only in
+    JAX (torch's operators raise the kernel's ValueError as it is)."""
+    checks = {"check_shapes": layout.check_shapes}
+    if backend == "jax":
+        checks["check_values"] = layout.check_values
+    return {keyword: check for keyword, check in checks.items() if check is not None}

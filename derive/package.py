@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from klgen import specs
-from klgen.derive import codegen, frameworks, userpkg
+from klgen.derive import cholesky_kernel, codegen, encoder_kernel, frameworks, userpkg
 from klgen.derive.codegen import KernelModule
 from klgen.derive.derivations import ALL
 from klgen.derive.kernel import Kernel, derivation_of, load_spec
@@ -87,8 +87,9 @@ def compiled_twins() -> set[str]:
 
 
 def framework_files() -> dict[str, str]:
-    """The torch and JAX twins ``<name>_torch``, ``<name>_jax`` of the built-in diagonal
-    Gaussians (the shipped spec files' kernels get theirs as a user's do: BACKENDS)."""
+    """The torch and JAX twins ``<name>_torch``, ``<name>_jax`` of the built-in kernels:
+    the diagonal Gaussians, kl_mvn_cholesky and the encoder's gradients (the shipped spec
+    files' kernels get theirs as a user's do: BACKENDS)."""
     files = {}
     for backend in frameworks.FRAMEWORKS:
         files |= frameworks.runtime_files(backend)
@@ -97,6 +98,8 @@ def framework_files() -> dict[str, str]:
             files[f"{spec.name}_{backend}.py"] = frameworks.render_module(
                 backend, spec.name, spec.divergence, spec.arg_names, spec.derivation, source
             )
+        files[f"{cholesky_kernel.NAME}_{backend}.py"] = cholesky_kernel.render_framework(backend)
+        files[f"{encoder_kernel.NAME}_{backend}.py"] = encoder_kernel.render_framework(backend)
     return files
 
 

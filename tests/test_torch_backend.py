@@ -112,6 +112,19 @@ def test_gradcheck_with_broadcast_arguments(name, path):
     assert torch.autograd.gradcheck(functions(name, path)[0], args, fast_mode=True)
 
 
+@pytest.mark.slow  # 30 s in all
+@pytest.mark.parametrize("name", NAMES)
+def test_operators_pass_opcheck(name):
+    """torch.library.opcheck: schema, autograd registration, fake kernels (shapes, types and
+    strides: compiled code asserts them) against the real ones, with dynamic shapes."""
+    torch_module(name)  # registers the operators
+    args = moderate(name, (2, 3))
+    args[-1] = args[-1][0].clone()  # broadcast against the others
+    ops = torch.ops.klgen_generated
+    torch.library.opcheck(getattr(ops, name).default, args)
+    torch.library.opcheck(getattr(ops, f"{name}_fused").default, [a.requires_grad_() for a in args])
+
+
 def domain_points(name):
     """The sampled domain of tests/oracle.py (one point per row, latent size 1), then each
     argument at each special value with the others moderate."""

@@ -193,6 +193,14 @@ def _check_diagonal(xp, name, a):
     raise ValueError(f"{name} must have a positive diagonal (a Cholesky factor){where}")
 
 
+def _check_factors(arrays):
+    """The diagonal checks of :func:`_prepare` alone, for the JAX twin's eager calls (whose
+    callbacks would wrap the ValueError in JAX's runtime error)."""
+    for name, a in zip(_NAMES, arrays, strict=True):
+        if name in _MATRICES:
+            _check_diagonal(np, name, np.asarray(a))
+
+
 def _check_shapes(arrays):
     sizes = {}
     for name, a in zip(_NAMES, arrays, strict=True):

@@ -9,24 +9,38 @@ changes nothing numerically: the numpy kernels compute in float64 whatever JAX's
 are, and round each result once into its type (float32 with x64 off, never a float64
 formula evaluated in float32). Half precision inputs are computed in float64 too. One
 exception: XLA on the CPU flushes subnormal numbers to zero, the callbacks' inputs and
-results too.
+results too. A kernel's arguments may have more core axes than an elementwise kernel's one
+latent axis (kl_mvn_cholesky's factors: two; ``core_layout``). :class:`JaxGradient` calls
+a kernel of gradients only (the encoder's), with no derivative of its own.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._runtime import core_layout
+
 # Input types: each is computed in float64 by the numpy kernels and rounded once.
 FLOAT_TYPES = tuple(np.dtype(t) for t in (jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64))
 
 
-def checked(names: Sequence[str], values: Sequence[Any]) -> list[jax.Array]:
+def checked(
+    names: Sequence[str],
+    values: Sequence[Any],
+    cores: Sequence[int] | None,
+    check_shapes: Callable[[Sequence[Any]], None] | None = None,
+    check_values: Callable[[Sequence[Any]], None] | None = None,
+) -> list[jax.Array]:
     """The inputs as JAX arrays (numpy arrays converted), after refusing, naming the
     argument, what the kernels cannot take: another type, a type that is not a float type of
-    FLOAT_TYPES, a scalar (no latent axis), shapes that do not broadcast."""
+    FLOAT_TYPES, shapes against the kernel's own rules (``check_shapes``), too few axes or
+    shapes that do not broadcast (``cores``: see core_layout; None: ``check_shapes`` is
+    all) and, where the inputs are concrete (not traced by ``jit``,
+    ``grad`` or ``vmap``), values the kernel refuses (``check_values``: a ValueError in
+    the callback would reach the caller wrapped in JAX's runtime error)."""
     for name, value in zip(names, values, strict=True):
         if not isinstance(value, (jax.Array, np.ndarray)):
             raise TypeError(f"{name} must be a JAX (or numpy) array, got {type(value).__name__}")
@@ -34,32 +48,42 @@ def checked(names: Sequence[str], values: Sequence[Any]) -> list[jax.Array]:
             raise TypeError(
                 f"{name} must be a float16, bfloat16, float32 or float64 array, got {value.dtype}"
             )
-        if value.ndim == 0:
-            raise ValueError(f"{name} must have a last axis of latent dimensions, got a scalar")
-    for i, (a, x) in enumerate(zip(names, values, strict=True)):
-        for b, y in zip(names[i + 1 :], values[i + 1 :], strict=True):
-            try:
-                jnp.broadcast_shapes(x.shape, y.shape)
-            except ValueError:
-                raise ValueError(
-                    f"shapes do not match: {a} has shape {x.shape}, {b} has shape {y.shape}"
-                ) from None
+    if check_shapes is not None:
+        check_shapes(values)
+    if cores is not None:
+        core_layout(names, [tuple(v.shape) for v in values], cores)
+    if check_values is not None and not any(isinstance(v, jax.core.Tracer) for v in values):
+        check_values(values)
     return [jnp.asarray(v) for v in values]
 
 
 class JaxKernel:
     """``value``, ``grad`` and ``value_and_grad`` of the kernel whose numpy module is
-    ``module`` (its functions ``<name>`` and ``<name>_value_and_grad``)."""
+    ``module`` (its functions ``<name>`` and ``<name>_value_and_grad``). ``cores`` gives each
+    argument's number of core axes (default: 1, an elementwise kernel's latent axis; the
+    value has one entry per batch entry); ``check_shapes`` and ``check_values``, if given,
+    the kernel's own rules for its arguments' shapes and values (functions of the arrays
+    raising ValueError; the values' checked where they are concrete)."""
 
-    def __init__(self, name: str, names: Sequence[str], module: Any):
+    def __init__(
+        self,
+        name: str,
+        names: Sequence[str],
+        module: Any,
+        cores: Sequence[int] | None = None,
+        check_shapes: Callable[[Sequence[Any]], None] | None = None,
+        check_values: Callable[[Sequence[Any]], None] | None = None,
+    ):
         self.names = tuple(names)
+        self.cores = tuple(cores) if cores is not None else (1,) * len(self.names)
+        self.checks = (check_shapes, check_values)
         self.host_value = getattr(module, name)
         self.host_value_and_grad = getattr(module, f"{name}_value_and_grad")
         self.differentiable = jax.custom_vjp(self._value)
         self.differentiable.defvjp(self._forward, self._backward)
 
     def value(self, *values: jax.Array) -> jax.Array:
-        return self.differentiable(*checked(self.names, values))
+        return self.differentiable(*self._checked(values))
 
     def grad(self, *values: jax.Array) -> tuple[jax.Array, ...]:
         return self.value_and_grad(*values)[1]
@@ -67,42 +91,53 @@ class JaxKernel:
     def value_and_grad(self, *values: jax.Array):
         """(values, gradients of their sum), each rounded once from the numpy kernels'
         float64 (each gradient summed over the axes its input was broadcast along first)."""
-        values = checked(self.names, values)
-        shape, dtype = _broadcast(values)
+        values = self._checked(values)
+        batch, _, dtype = self._layout(values)
         results = (
-            jax.ShapeDtypeStruct(shape[:-1], dtype),
+            jax.ShapeDtypeStruct(batch, dtype),
             tuple(jax.ShapeDtypeStruct(v.shape, v.dtype) for v in values),
         )
 
         def host(*arrays):
-            value, grads = self.host_value_and_grad(*_wide(arrays, broadcast=False))
+            value, grads = self.host_value_and_grad(*_wide(arrays))
             pairs = zip(grads, values, strict=True)
             return _rounded(value, dtype), tuple(_rounded(g, v.dtype) for g, v in pairs)
 
         # Every input tiled along vmap's axis: each example's gradients of its own sum.
         return jax.pure_callback(host, results, *values, vmap_method="broadcast_all")
 
+    def _checked(self, values: Sequence[Any]) -> list[jax.Array]:
+        return checked(self.names, values, self.cores, *self.checks)
+
+    def _layout(self, values: Sequence[Any]):
+        """The batch shape, each input's shape broadcast to it and the result type."""
+        return (*self._shapes(values), jnp.result_type(*values))
+
+    def _shapes(self, values: Sequence[Any]):
+        """The batch shape and each input's shape broadcast to it."""
+        return core_layout(self.names, [tuple(v.shape) for v in values], self.cores)
+
     def _value(self, *values: jax.Array) -> jax.Array:
-        shape, dtype = _broadcast(values)
-        result = jax.ShapeDtypeStruct(shape[:-1], dtype)
+        batch, _, dtype = self._layout(values)
+        result = jax.ShapeDtypeStruct(batch, dtype)
 
         def host(*arrays):
-            return _rounded(self.host_value(*_wide(arrays)), dtype)
+            return _rounded(self.host_value(*_wide(arrays, self._shapes(arrays)[1])), dtype)
 
         return jax.pure_callback(host, result, *values, vmap_method="expand_dims")
 
     def _fused(self, *values: jax.Array):
-        """The row values and the per-element gradients (broadcast shape; half precision in
-        float32 until the backward's product)."""
-        shape, dtype = _broadcast(values)
+        """The value of each batch entry and its gradients (each input's shape broadcast to
+        the batch shape; half precision in float32 until the backward's product)."""
+        batch, shapes, dtype = self._layout(values)
         wide = jnp.promote_types(dtype, jnp.float32)
         results = (
-            jax.ShapeDtypeStruct(shape[:-1], dtype),
-            tuple(jax.ShapeDtypeStruct(shape, wide) for _ in values),
+            jax.ShapeDtypeStruct(batch, dtype),
+            tuple(jax.ShapeDtypeStruct(shape, wide) for shape in shapes),
         )
 
         def host(*arrays):
-            value, grads = self.host_value_and_grad(*_wide(arrays))
+            value, grads = self.host_value_and_grad(*_wide(arrays, self._shapes(arrays)[1]))
             return _rounded(value, dtype), tuple(_rounded(g, wide) for g in grads)
 
         return jax.pure_callback(host, results, *values, vmap_method="expand_dims")
@@ -111,27 +146,24 @@ class JaxKernel:
         value, grads = self._fused(*values)
         return value, (grads, values)
 
-    @staticmethod
-    def _backward(saved, cotangent: jax.Array):
+    def _backward(self, saved, cotangent: jax.Array):
         grads, values = saved
-        weight = cotangent[..., None].astype(grads[0].dtype)
-        pairs = zip(grads, values, strict=True)
-        return tuple(_sum_to(weight * g, v.shape).astype(v.dtype) for g, v in pairs)
+        weight = cotangent.astype(grads[0].dtype)
+        triples = zip(grads, values, self.cores, strict=True)
+        return tuple(
+            _sum_to(weight[(..., *(None,) * core)] * g, v.shape).astype(v.dtype)
+            for g, v, core in triples
+        )
 
 
-def _broadcast(values: Sequence[jax.Array]) -> tuple[tuple[int, ...], Any]:
-    return jnp.broadcast_shapes(*(v.shape for v in values)), jnp.result_type(*values)
-
-
-def _wide(arrays: Sequence[Any], broadcast: bool = True) -> list[np.ndarray]:
-    """The host arrays (broadcast to one shape), float32 and float64 as they are, half
-    precision in float64."""
+def _wide(arrays: Sequence[Any], shapes: Sequence[tuple[int, ...]] | None = None) -> list:
+    """The host arrays (broadcast to ``shapes``, if given), float32 and float64 as they are,
+    half precision in float64."""
     arrays = [np.asarray(a) for a in arrays]
     arrays = [a if a.dtype in (np.float32, np.float64) else a.astype(np.float64) for a in arrays]
-    if not broadcast:
+    if shapes is None:
         return arrays
-    shape = np.broadcast_shapes(*(a.shape for a in arrays))
-    return [np.broadcast_to(a, shape) for a in arrays]
+    return [np.broadcast_to(a, s) for a, s in zip(arrays, shapes, strict=True)]
 
 
 def _rounded(array: Any, dtype: Any) -> np.ndarray:
@@ -145,3 +177,25 @@ def _sum_to(grad: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     lead = grad.ndim - len(shape)
     stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
     return jnp.sum(grad, axis=tuple(range(lead)) + stretched).reshape(shape)
+
+
+class JaxGradient:
+    """A kernel that computes gradients only, as a JAX function over its numpy module: the
+    function ``<name>``, ``_check_shapes`` (ValueError naming the argument) and
+    ``_result_shapes`` (the outputs' shapes for checked input shapes). It runs under ``jit``
+    and ``vmap`` (one host call per example); it has no derivative of its own."""
+
+    def __init__(self, name: str, names: Sequence[str], module: Any):
+        self.names, self.module = tuple(names), module
+        self.function = getattr(module, name)
+
+    def __call__(self, *values: jax.Array) -> tuple[jax.Array, ...]:
+        values = checked(self.names, values, None, self.module._check_shapes)
+        dtype = jnp.result_type(*values)
+        shapes = self.module._result_shapes([tuple(v.shape) for v in values])
+        results = tuple(jax.ShapeDtypeStruct(shape, dtype) for shape in shapes)
+
+        def host(*arrays):
+            return tuple(_rounded(r, dtype) for r in self.function(*_wide(arrays)))
+
+        return jax.pure_callback(host, results, *values, vmap_method="sequential")

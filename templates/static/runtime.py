@@ -558,3 +558,51 @@ def _work_array(size: int) -> FloatArray:
     if size <= _KEPT_WORK_ELEMENTS:
         _local.work = work
     return work
+
+
+def core_layout(
+    names: Sequence[str], shapes: Sequence[tuple[int, ...]], cores: Sequence[int]
+) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
+    """The batch shape of a kernel's arguments and each one's shape broadcast to it, for the
+    torch and JAX twins (plain Python on shapes, so that torch.compile traces it).
+
+    Argument i has ``cores[i]`` core axes last (1 for an elementwise kernel's latent axis, 2
+    for a matrix) and batch axes before them. The batch axes of all arguments broadcast
+    together; the core axes of arguments with as many of them broadcast together too (an
+    elementwise kernel's latent axes). ValueError naming the argument with too few axes, or
+    the two arguments whose shapes do not broadcast.
+    """
+    for name, shape, core in zip(names, shapes, cores, strict=True):
+        if len(shape) < core:
+            got = "a scalar" if not shape else f"shape {tuple(shape)}"
+            axes = "a last axis of latent dimensions" if core == 1 else f"{core} core axes"
+            raise ValueError(f"{name} must have {axes}, got {got}")
+    batch: tuple[int, ...] = ()
+    for i, (name, shape, core) in enumerate(zip(names, shapes, cores, strict=True)):
+        for other, other_shape, other_core in zip(names[:i], shapes[:i], cores[:i], strict=True):
+            same = core == other_core  # then the core axes broadcast too
+            a = tuple(shape) if same else tuple(shape[: len(shape) - core])
+            b = tuple(other_shape) if same else tuple(other_shape[: len(other_shape) - other_core])
+            if _broadcast_pair(a, b) is None:
+                raise ValueError(
+                    f"shapes do not match: {other} has shape {tuple(other_shape)}, "
+                    f"{name} has shape {tuple(shape)}"
+                )
+        batch = _broadcast_pair(batch, tuple(shape[: len(shape) - core]))
+    full = []
+    for core in cores:
+        own: tuple[int, ...] = ()
+        for other_shape, other_core in zip(shapes, cores, strict=True):
+            if other_core == core:
+                own = _broadcast_pair(own, tuple(other_shape[len(other_shape) - core :]))
+        full.append(batch + own)
+    return batch, full
+
+
+def _broadcast_pair(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The broadcast of shapes ``a`` and ``b``, or None if they do not broadcast."""
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    if any(m != k and m != 1 and k != 1 for m, k in zip(a, b, strict=True)):
+        return None
+    return tuple(k if m == 1 else m for m, k in zip(a, b, strict=True))

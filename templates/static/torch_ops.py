@@ -12,7 +12,10 @@ operator's ``register_autograd`` backward multiplies the saved gradients by the 
 cotangents, so autograd never differentiates the rewritten formula: it gets the derived
 gradient, finite wherever the exact one is. The operators are opaque to ``torch.compile``
 (one graph node each, shapes from their fake kernels); the backward is plain torch
-operations it traces.
+operations it traces. A kernel's arguments may have more core axes than an elementwise
+kernel's one latent axis (kl_mvn_cholesky's factors: two; ``core_layout``).
+:class:`TorchGradient` is the one operator of a kernel of gradients only (the encoder's),
+run by its numpy module on the host.
 """
 
 from collections.abc import Callable, Sequence
@@ -21,15 +24,21 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._runtime import core_layout
+
 # Input types, each computed in float64 (which holds every float16, bfloat16 and float32
 # exactly) and rounded once into the result type.
 FLOAT_TYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
-def check(names: Sequence[str], values: Sequence[Any]) -> None:
+def check(
+    names: Sequence[str],
+    values: Sequence[Any],
+    check_shapes: Callable[[Sequence[Any]], None] | None = None,
+) -> None:
     """Refuse, naming the argument, what the kernels cannot take: a non-tensor, a type that
-    is not a float type of FLOAT_TYPES, a scalar (no latent axis), another device than the
-    first argument's, shapes that do not broadcast."""
+    is not a float type of FLOAT_TYPES, another device than the first argument's, shapes
+    against the kernel's own rules (``check_shapes``)."""
     for name, value in zip(names, values, strict=True):
         if not isinstance(value, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
@@ -37,32 +46,21 @@ def check(names: Sequence[str], values: Sequence[Any]) -> None:
             raise TypeError(
                 f"{name} must be a float16, bfloat16, float32 or float64 tensor, got {value.dtype}"
             )
-        if value.ndim == 0:
-            raise ValueError(f"{name} must have a last axis of latent dimensions, got a scalar")
         if value.device != values[0].device:
             raise ValueError(
                 f"{name} is on {value.device} and {names[0]} on {values[0].device}: "
                 "pass every input on one device"
             )
-    shapes = [tuple(v.shape) for v in values]
-    for i, (name_a, a) in enumerate(zip(names, shapes, strict=True)):
-        for name_b, b in zip(names[i + 1 :], shapes[i + 1 :], strict=True):
-            if not _broadcastable(a, b):
-                raise ValueError(
-                    f"shapes do not match: {name_a} has shape {a}, {name_b} has shape {b}"
-                )
+    if check_shapes is not None:
+        check_shapes(values)
 
 
-def _broadcastable(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    return all(m == n or m == 1 or n == 1 for m, n in zip(reversed(a), reversed(b), strict=False))
-
-
-def _broadcast(values: Sequence[torch.Tensor]) -> tuple[torch.Size, torch.dtype]:
-    """The inputs' broadcast shape and promoted type."""
+def _dtype(values: Sequence[torch.Tensor]) -> torch.dtype:
+    """The inputs' promoted type (the results' type)."""
     dtype = values[0].dtype
     for value in values[1:]:
         dtype = torch.promote_types(dtype, value.dtype)
-    return torch.broadcast_shapes(*(v.shape for v in values)), dtype
+    return dtype
 
 
 def _grad_type(dtype: torch.dtype) -> torch.dtype:
@@ -77,11 +75,25 @@ class TorchKernel:
     whose host module (numpy or numba) is ``module``: its functions ``<name>``,
     ``<name>_value_and_grad`` and the array-API ``_value_generic``,
     ``_value_and_grad_generic``. With ``cpu=False`` the CPU runs the array-API functions
-    too (as every other device does)."""
+    too (as every other device does). ``cores`` gives each argument's number of core axes
+    (default: 1, an elementwise kernel's latent axis; the value has one entry per batch
+    entry) and ``check_shapes``, if given, the kernel's own rules for its arguments'
+    shapes (a function of the tensors raising ValueError)."""
 
-    def __init__(self, namespace: str, name: str, names: Sequence[str], module, cpu=True):
+    def __init__(
+        self,
+        namespace: str,
+        name: str,
+        names: Sequence[str],
+        module,
+        cpu=True,
+        cores: Sequence[int] | None = None,
+        check_shapes: Callable[[Sequence[Any]], None] | None = None,
+    ):
         self.names = tuple(names)
         self.module, self.name = module, name
+        self.cores = tuple(cores) if cores is not None else (1,) * len(self.names)
+        self.check_shapes = check_shapes
         namespace = namespace.replace(".", "_")
         tensors = ", ".join(f"Tensor {n}" for n in self.names)
         self.value_op = _define(f"{namespace}::{name}", self._value, f"({tensors}) -> Tensor")
@@ -98,7 +110,7 @@ class TorchKernel:
     def value(self, *values: torch.Tensor) -> torch.Tensor:
         """The row values; differentiable (through the fused operator) when a gradient is
         asked for."""
-        check(self.names, values)
+        self._check(values)
         if torch.is_grad_enabled() and any(v.requires_grad for v in values):
             return self.fused_op(*values)[0]
         return self.value_op(*values)
@@ -108,49 +120,61 @@ class TorchKernel:
 
     def value_and_grad(self, *values: torch.Tensor):
         """(values, gradients of their sum), not differentiable."""
-        check(self.names, values)
+        self._check(values)
         value, *grads = self.fused_op(*(v.detach() for v in values))
         pairs = zip(grads, values, strict=True)
         return value, tuple(g.sum_to_size(v.shape).to(v.dtype) for g, v in pairs)
 
-    # The operators' kernels: each result rounded once from float64.
+    def _check(self, values: Sequence[torch.Tensor]) -> None:
+        """:func:`check`, then too few axes or shapes that do not broadcast (ValueError)."""
+        check(self.names, values, self.check_shapes)
+        core_layout(self.names, [tuple(v.shape) for v in values], self.cores)
+
+    def _layout(self, values: Sequence[torch.Tensor]):
+        """The batch shape, each input's shape broadcast to it and the result type."""
+        batch, shapes = core_layout(self.names, [tuple(v.shape) for v in values], self.cores)
+        return batch, shapes, _dtype(values)
+
+    # The operators' kernels: each result rounded once from float64, contiguous (as the fake
+    # kernels' are: compiled code asserts their strides).
     def _value(self, *values: torch.Tensor) -> torch.Tensor:
-        return self.module._value_generic(*_wide(values)).to(_broadcast(values)[1])
+        _, shapes, dtype = self._layout(values)
+        return _result(self.module._value_generic(*_wide(values, shapes)), dtype)
 
     def _fused(self, *values: torch.Tensor) -> list[torch.Tensor]:
-        value, grads = self.module._value_and_grad_generic(*_wide(values))
-        dtype = _broadcast(values)[1]
-        return [value.to(dtype), *(g.to(_grad_type(dtype)) for g in grads)]
+        _, shapes, dtype = self._layout(values)
+        value, grads = self.module._value_and_grad_generic(*_wide(values, shapes))
+        return [_result(value, dtype), *(_result(g, _grad_type(dtype)) for g in grads)]
 
     def _value_cpu(self, *values: torch.Tensor) -> torch.Tensor:
-        value = getattr(self.module, self.name)(*_numpy(values))
-        return torch.from_numpy(value).to(_broadcast(values)[1])
+        _, shapes, dtype = self._layout(values)
+        value = getattr(self.module, self.name)(*_numpy(values, shapes))
+        return _result(value, dtype)
 
     def _fused_cpu(self, *values: torch.Tensor) -> list[torch.Tensor]:
-        value, grads = getattr(self.module, f"{self.name}_value_and_grad")(*_numpy(values))
-        dtype = _broadcast(values)[1]
-        grads = [torch.from_numpy(g).to(_grad_type(dtype)) for g in grads]
-        return [torch.from_numpy(value).to(dtype), *grads]
+        _, shapes, dtype = self._layout(values)
+        function = getattr(self.module, f"{self.name}_value_and_grad")
+        value, grads = function(*_numpy(values, shapes))
+        return [_result(value, dtype), *(_result(g, _grad_type(dtype)) for g in grads)]
 
     # Shapes and types only, for torch.compile's tracing.
     def _value_fake(self, *values: torch.Tensor) -> torch.Tensor:
-        shape, dtype = _broadcast(values)
-        return values[0].new_empty(shape[:-1], dtype=dtype)
+        batch, _, dtype = self._layout(values)
+        return values[0].new_empty(batch, dtype=dtype)
 
     def _fused_fake(self, *values: torch.Tensor) -> list[torch.Tensor]:
-        shape, dtype = _broadcast(values)
-        grads = [values[0].new_empty(shape, dtype=_grad_type(dtype)) for _ in values]
-        return [self._value_fake(*values), *grads]
+        batch, shapes, dtype = self._layout(values)
+        grads = [values[0].new_empty(shape, dtype=_grad_type(dtype)) for shape in shapes]
+        return [values[0].new_empty(batch, dtype=dtype), *grads]
 
-    # Autograd: the saved gradients times the rows' cotangents.
+    # Autograd: the saved gradients times the batch entries' cotangents.
     @staticmethod
     def _save(ctx: Any, inputs: tuple[torch.Tensor, ...], output: list[torch.Tensor]) -> None:
         ctx.mark_non_differentiable(*output[1:])
         ctx.save_for_backward(*output[1:])
         ctx.inputs = [(v.shape, v.dtype) for v in inputs]
 
-    @staticmethod
-    def _backward(ctx: Any, cotangents: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    def _backward(self, ctx: Any, cotangents: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
         """The value's cotangent times the saved gradients (the gradients' own cotangents
         are unused: they are not differentiable)."""
         if torch.is_grad_enabled():
@@ -159,27 +183,68 @@ class TorchKernel:
                 "gradient (create_graph=True) is not derived"
             )
         grads = ctx.saved_tensors
-        weight = cotangents[0][..., None].to(grads[0].dtype)
-        pairs = zip(grads, ctx.inputs, strict=True)
-        return tuple((weight * g).sum_to_size(shape).to(dtype) for g, (shape, dtype) in pairs)
+        weight = cotangents[0].to(grads[0].dtype)
+        triples = zip(grads, ctx.inputs, self.cores, strict=True)
+        return tuple(
+            (weight[(..., *(None,) * core)] * g).sum_to_size(shape).to(dtype)
+            for g, (shape, dtype), core in triples
+        )
+
+
+def _result(array: Any, dtype: torch.dtype, device: Any = None) -> torch.Tensor:
+    """A kernel's result (a numpy array or a tensor) as a contiguous tensor of ``dtype``."""
+    tensor = torch.from_numpy(array) if isinstance(array, np.ndarray) else array
+    return tensor.to(device=device, dtype=dtype).contiguous()
 
 
 def _define(name: str, function: Callable[..., Any], schema: str) -> Any:
     return torch.library.custom_op(name, function, mutates_args=(), schema=schema)
 
 
-def _wide(values: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """The inputs broadcast to one shape, in float64 (the compute type)."""
-    return [v.to(torch.float64) for v in torch.broadcast_tensors(*values)]
+def _wide(values: Sequence[torch.Tensor], shapes: Sequence[tuple[int, ...]]) -> list[Any]:
+    """The inputs broadcast to ``shapes`` (the batch shape and their own), in float64 (the
+    compute type)."""
+    return [v.to(torch.float64).expand(s) for v, s in zip(values, shapes, strict=True)]
 
 
-def _numpy(values: Sequence[torch.Tensor]) -> list[Any]:
-    """The CPU inputs as numpy arrays of their broadcast shape (views of the tensors' memory
+def _numpy(values: Sequence[torch.Tensor], shapes: Sequence[tuple[int, ...]]) -> list[Any]:
+    """The CPU inputs as numpy arrays broadcast to ``shapes`` (views of the tensors' memory
     where they are float32 or float64; half precision in float64, so that the kernels'
     float64 result is rounded once)."""
-    shape, _ = _broadcast(values)
     wide = [v if v.dtype in _NUMPY_TYPES else v.to(torch.float64) for v in values]
-    return [np.broadcast_to(v.detach().numpy(), shape) for v in wide]
+    return [np.broadcast_to(v.detach().numpy(), s) for v, s in zip(wide, shapes, strict=True)]
 
 
 _NUMPY_TYPES = (torch.float32, torch.float64)
+
+
+class TorchGradient:
+    """The operator ``<namespace>::<name>`` of a kernel that computes gradients only (its
+    outputs are not differentiated: the inputs are detached), from its host module: the
+    function ``<name>``, ``_check_shapes`` (ValueError naming the argument) and
+    ``_result_shapes`` (the outputs' shapes for checked input shapes). Every device runs the
+    host function: inputs on another device than the CPU make a round trip to the host."""
+
+    def __init__(self, namespace: str, name: str, names: Sequence[str], module):
+        self.names, self.module = tuple(names), module
+        self.function = getattr(module, name)
+        tensors = ", ".join(f"Tensor {n}" for n in self.names)
+        namespace = namespace.replace(".", "_")
+        self.op = _define(f"{namespace}::{name}", self._compute, f"({tensors}) -> Tensor[]")
+        self.op.register_fake(self._fake)
+
+    def __call__(self, *values: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        check(self.names, values, self.module._check_shapes)
+        return tuple(self.op(*(v.detach() for v in values)))
+
+    def _compute(self, *values: torch.Tensor) -> list[torch.Tensor]:
+        """On the host, each result rounded once into the inputs' type from float64."""
+        dtype = _dtype(values)
+        shapes = [tuple(v.shape) for v in values]
+        arrays = _numpy([v.cpu() for v in values], shapes)
+        return [_result(r, dtype, values[0].device) for r in self.function(*arrays)]
+
+    def _fake(self, *values: torch.Tensor) -> list[torch.Tensor]:
+        dtype = _dtype(values)
+        shapes = self.module._result_shapes([tuple(v.shape) for v in values])
+        return [values[0].new_empty(shape, dtype=dtype) for shape in shapes]
