@@ -69,14 +69,18 @@ def expm1_minus_x(
     Taylor series ``series`` is summed instead, by Horner's rule, on those elements alone:
     gathered by their flat indices (np.take) and put back (np.put), which costs less than
     summing the series over the whole block once a tenth of it is small, and less than
-    boolean indexing (measured at blocks of 8192 and 32768 elements). ``out`` (a buffer of
-    t's shape) must share memory with neither input: it serves as the work array first.
+    boolean indexing (measured at blocks of 8192 and 32768 elements); skipped when no |t|
+    is small. ``out`` (a buffer of t's shape) must share memory with neither input: it
+    serves as the work array first.
     """
     radius, coefficients = series
-    small = np.flatnonzero(np.less(np.abs(t, out=out), radius))  # out as the work array
+    np.abs(t, out=out)  # out as the work array
+    # The smallest |t| (NaN ignored) decides whether any element needs the series: one
+    # cheap reduction, where finding the small elements costs three times as much.
+    if not np.fmin.reduce(out, axis=None, initial=np.inf) < radius:
+        return np.subtract(expm1_t, t, out=out)
+    small = np.flatnonzero(np.less(out, radius))
     np.subtract(expm1_t, t, out=out)
-    if small.size == 0:
-        return out
     t_small = t.take(small)
     acc = np.multiply(t_small, coefficients[-1])
     for c in coefficients[-2:0:-1]:
