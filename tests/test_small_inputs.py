@@ -64,8 +64,14 @@ def as_list(result):
     return [r for part in result for r in as_list(part)]
 
 
+# The Beta and Gamma helpers' recurrences take seconds on the large call: the slow run's.
+HEAVY = {"kl_beta", "kl_gamma"}
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", BLOCKED)
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in HEAVY else n for n in BLOCKED]
+)
 def test_a_small_call_gives_the_bits_of_the_blocked_loop(name, dtype, monkeypatch):
     calls = []
     one_block = _runtime._one_block
