@@ -21,6 +21,15 @@ def directory(kind: str) -> Path:
     return Path(base) / "klgen" / kind
 
 
+def keyed_path(kind: str, label: str, suffix: str, options: object) -> Path:
+    """The file a cache of ``kind`` keeps for ``options`` under the code that makes it
+    (:func:`code_digest`): ``label-<key>.suffix``, or ``<key>.suffix`` without a label."""
+    digest = hashlib.sha256(code_digest())
+    digest.update(repr(options).encode())
+    key = digest.hexdigest()[:32]
+    return directory(kind) / (f"{label}-{key}.{suffix}" if label else f"{key}.{suffix}")
+
+
 def read(path: Path) -> str | None:
     """The file's text, or None when there is none (or it cannot be read)."""
     try:

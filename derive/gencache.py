@@ -39,9 +39,7 @@ def render_all(rerender: bool = False) -> dict[str, str]:
 
 
 def _path() -> Path:
-    digest = hashlib.sha256(diskcache.code_digest())
-    digest.update(f"\0generated {FORMAT}".encode())
-    return diskcache.directory("generated") / f"{digest.hexdigest()[:32]}.json"
+    return diskcache.keyed_path("generated", "", "json", FORMAT)
 
 
 def _load(path: Path) -> dict[str, str] | None:

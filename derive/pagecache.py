@@ -11,7 +11,6 @@ Pages live in ``pages`` of klgen's cache folder (derive/diskcache.py).
 """
 
 import argparse
-import hashlib
 from pathlib import Path
 
 from klgen.derive import diskcache
@@ -31,7 +30,5 @@ def keep(args: argparse.Namespace, page: str) -> None:
 
 def _path(args: argparse.Namespace) -> Path:
     options = [FORMAT, args.name, args.all, args.format, args.width, args.no_check]
-    digest = hashlib.sha256(diskcache.code_digest())
-    digest.update(repr(options).encode())
     label = "all" if args.all else args.name
-    return diskcache.directory("pages") / f"{label}-{digest.hexdigest()[:32]}.{args.format}"
+    return diskcache.keyed_path("pages", label, args.format, options)

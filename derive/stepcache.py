@@ -9,7 +9,6 @@ kernel's name. A file that cannot be read or unpickled is a miss. Only klgen's o
 are kept: what a user's spec file imports is not known before it runs.
 """
 
-import hashlib
 import pickle
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +35,4 @@ def made(name: str, make: Callable[[], Made], keep: bool) -> Made:
 
 
 def _path(name: str) -> Path:
-    digest = hashlib.sha256(diskcache.code_digest())
-    digest.update(f"{FORMAT}\0{name}".encode())
-    return diskcache.directory("steps") / f"{name}-{digest.hexdigest()[:32]}.pickle"
+    return diskcache.keyed_path("steps", name, "pickle", (FORMAT, name))
