@@ -374,9 +374,9 @@ class KlPrettyPrinter(PrettyPrinter):
         dbₘᵤ): SymPy would make every part after the first a subscript where unicode has
         the letters (logᵣₐₜₑ)."""
         *words, last = expr.name.split("_")
-        if not words or len(last) > 1 and last not in greeks:
-            return super()._print_Symbol(expr, bold_name) if not words else prettyForm(expr.name)
-        if len(words) == 1:
+        if words and len(last) > 1 and last not in greeks:
+            return prettyForm(expr.name)
+        if len(words) < 2:
             return super()._print_Symbol(expr, bold_name)
         return prettyForm("_".join(words) + pretty_symbol("x_" + last)[1:])
 
