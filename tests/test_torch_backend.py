@@ -118,6 +118,28 @@ def test_gradcheck_with_broadcast_arguments(name, path):
     assert torch.autograd.gradcheck(functions(name, path)[0], args, fast_mode=True)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+@pytest.mark.parametrize("name", NAMES)
+def test_eager_calls_and_the_operators_autograd_agree_bit_for_bit(name, dtype):
+    """In eager mode on the CPU the functions skip the dispatcher and the operators'
+    autograd layer (a torch.autograd.Function with the same backward): their values and
+    gradients are those of the registered operator's, bit for bit, broadcasting included."""
+    kernel = torch_module(name)._KERNEL
+    args = moderate(name, (2, 3, 4), dtype)
+    args[-1] = args[-1][0, :1].clone()  # shape (1, 4): broadcast over the batch
+    eager = [a.clone().requires_grad_() for a in args]
+    operator = [a.clone().requires_grad_() for a in args]
+    cotangent = torch.randn((2, 3), generator=torch.Generator().manual_seed(1), dtype=dtype)
+    value = getattr(torch_module(name), name)(*eager)
+    (value * cotangent).sum().backward()
+    want = kernel.fused_op(*operator)[0]
+    (want * cotangent).sum().backward()
+    assert type(value.grad_fn).__name__ != type(want.grad_fn).__name__  # two paths
+    assert torch.equal(value, want)
+    for a, b in zip(eager, operator, strict=True):
+        assert torch.equal(a.grad, b.grad)
+
+
 @pytest.mark.slow  # 30 s in all
 @pytest.mark.parametrize("name", NAMES)
 def test_operators_pass_opcheck(name):

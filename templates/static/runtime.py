@@ -572,6 +572,9 @@ def core_layout(
     elementwise kernel's latent axes). ValueError naming the argument with too few axes, or
     the two arguments whose shapes do not broadcast.
     """
+    first, core = tuple(shapes[0]), cores[0]
+    if len(first) >= core and all(s == first for s in shapes) and all(c == core for c in cores):
+        return first[: len(first) - core], [first] * len(shapes)  # the usual call, at once
     for name, shape, core in zip(names, shapes, cores, strict=True):
         if len(shape) < core:
             got = "a scalar" if not shape else f"shape {tuple(shape)}"
