@@ -17,6 +17,9 @@ import sympy as sp
 from klgen.derive import cholesky_kernel, encoder_kernel, ir
 from klgen.derive.layout import copy_static, render, wrap_latex
 from klgen.derive.numerics import (
+    HELPER_SERIES_RADIUS,
+    SERIES_RADII,
+    SERIES_RADIUS,
     check_exp_reduction,
     check_lowering,
     exp_reduction,
@@ -288,7 +291,12 @@ def runtime_files() -> dict[str, str]:
             "derive/codegen.py and derive/numerics.py",
             block_elements=BLOCK_ELEMENTS,
             threaded_elements=THREADED_ELEMENTS,
-            series=[expm1_minus_x_series(t) for t in ("float32", "float64")],
+            series={
+                r: [expm1_minus_x_series(t, r) for t in ("float32", "float64")]
+                for r in SERIES_RADII
+            },
+            default_radius=SERIES_RADIUS["float64"],
+            helper_radius=HELPER_SERIES_RADIUS,
         ),
         "_numeric.py": copy_static("numeric"),
         "_runtime.py": copy_static("runtime"),

@@ -20,7 +20,7 @@ import sympy as sp
 
 from klgen.derive import numerics, rewrites, rowstats, stepcache
 from klgen.derive.derivations import steps as checked
-from klgen.derive.derivations.evaluated import SeriesExpm1MinusX, series_why
+from klgen.derive.derivations.evaluated import series_why, with_series, without_series
 from klgen.derive.derivations.notation import latex_names, to_latex
 from klgen.derive.errors import SpecError
 
@@ -50,7 +50,11 @@ class Kernel:
     ``args`` are SymPy symbols, one per array argument (in the functions' order); ``term``
     the expression of one element in them; ``computes`` says in words what the row result
     is (it becomes the module's docstring); ``reduce`` is "sum" (the last axis summed) or
-    "logsumexp" (log of the sum of exp(term) over the last axis).
+    "logsumexp" (log of the sum of exp(term) over the last axis). ``series_radius`` is the
+    |t| below which float64 outputs evaluate e^t - 1 - t by its Taylor series rather than
+    expm1(t) - t (one of ``numerics.SERIES_RADII``: 0.5, or 1 for a kernel whose accuracy
+    needs expm1(t) - t only where it is within 1.5 ulps, at the cost of the series on more
+    elements; derive/numerics.py).
     """
 
     name: str
@@ -61,6 +65,7 @@ class Kernel:
     reduce: str = "sum"
     statistics: tuple = ()
     gradient_forms: tuple | None = None
+    series_radius: float = numerics.SERIES_RADIUS["float64"]
     source: str = field(default="", compare=False)  # the spec file, for messages and headers
 
     def __post_init__(self):
@@ -127,6 +132,9 @@ def _validate(kernel: Kernel) -> None:
         fail("computes must say in words what the kernel computes")
     if kernel.reduce not in REDUCTIONS:
         fail(f"reduce must be one of {', '.join(map(repr, REDUCTIONS))}, not {kernel.reduce!r}")
+    if kernel.series_radius not in numerics.SERIES_RADII:
+        radii = ", ".join(map(str, numerics.SERIES_RADII))
+        fail(f"series_radius must be one of {radii}, not {kernel.series_radius!r}")
     if kernel.derivation is not None and not isinstance(kernel.derivation, Derivation):
         fail("derivation must be a klgen.Derivation")
     if kernel.term.has(sp.I) or kernel.term.has(sp.zoo, sp.nan, sp.oo):
@@ -288,7 +296,7 @@ def _evaluated_steps(kernel: Kernel) -> tuple[list[tuple[sp.Expr, str]], int | N
                 add(sp.Tuple(*outputs), rule.why)
     final = sp.Tuple(*outputs)
     if final.has(numerics.Expm1MinusX):
-        add(final.replace(numerics.Expm1MinusX, SeriesExpm1MinusX), series_why())
+        add(with_series(final, kernel.series_radius), series_why(kernel.series_radius))
     return steps, gradient_step
 
 
@@ -335,7 +343,7 @@ def evaluated(expr: sp.Expr) -> sp.Expr:
         back = {u: e for e, u in positive.items()}
         return sp.Sum(summand, *limits).doit().xreplace(back)
 
-    plain = sp.sympify(expr).replace(SeriesExpm1MinusX, numerics.Expm1MinusX)
+    plain = without_series(sp.sympify(expr))
     return rewrites.exact(plain).replace(sp.Sum, evaluate).replace(sp.Integral, _integral)
 
 

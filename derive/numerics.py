@@ -42,11 +42,21 @@ from sympy.codegen.rewriting import expm1_opt, optimize
 # u - t = expm1(t) - t (computed in float64), whose relative error is about eps64 / |t|:
 # - float64 output: u - t is within 3 ulps for |t| >= 0.5 (worst case measured against mpmath
 #   over 3,000 points per octave), within about 1.5 for |t| >= 1, where expm1(t)'s own rounding
-#   is at most two-thirds of the result's; inside, the series (17 terms), within an ulp (a
-#   radius of 0.5 left kl_laplace's value 5.3 ulps off at t = -0.77, where E(t) = 0.23).
+#   is at most two-thirds of the result's; inside, the series (14 terms to 0.5, 17 to 1),
+#   within an ulp. The radius is the kernel's choice (klgen.Kernel series_radius, one of
+#   SERIES_RADII): 0.5 by default, which keeps the diagonal Gaussians within their 4 ulps; 1
+#   where a kernel needs the tighter u - t (kl_laplace's value: 5.3 ulps at t = -0.77 with
+#   0.5, where E(t) = 0.23), at a cost: with logvar ~ N(0, 1), 68% of kl_std_normal's
+#   elements take the series at 1, 38% at 0.5 (its float64 value_and_grad at (16384, 512):
+#   2.65x the naive formula's CPU time at 1, 1.12x at 0.5, bench/numpy_targets.py).
 # - float32 output: eps64 / |t| stays below an eighth of a float32 ulp for |t| >= 2**-26;
-#   2**-16 leaves a wide margin, and the series there needs only two terms.
-SERIES_RADIUS = {"float64": 1.0, "float32": 2.0**-16}
+#   2**-16 leaves a wide margin, and the series there needs only two terms (whatever the
+#   kernel's float64 radius).
+SERIES_RADIUS = {"float64": 0.5, "float32": 2.0**-16}
+SERIES_RADII = (0.5, 1.0)
+# The float64 radius of the shared careful helpers (templates/static/functions.py and
+# numba_functions.py: the Bernoulli, Poisson, Gamma and Beta gaps, kl_laplace's numba twin).
+HELPER_SERIES_RADIUS = 1.0
 
 
 class Expm1MinusX(sp.Function):
@@ -330,10 +340,13 @@ class Series:
 
 
 @functools.cache  # SymPy's series takes a tenth of a second; the derivations ask often
-def expm1_minus_x_series(dtype: str) -> Series:
-    """The Taylor polynomial of ``e^t - 1 - t`` for |t| below the type's series radius."""
-    radius = sp.Rational(SERIES_RADIUS[dtype])
-    return Series(dtype, float(radius), _taylor_coefficients(radius, float(np.finfo(dtype).eps)))
+def expm1_minus_x_series(dtype: str, radius: float = SERIES_RADIUS["float64"]) -> Series:
+    """The Taylor polynomial of ``e^t - 1 - t`` for |t| below the series radius of ``dtype``:
+    ``radius`` (one of SERIES_RADII) for float64, SERIES_RADIUS["float32"] for float32."""
+    if radius not in SERIES_RADII:
+        raise ValueError(f"series radius must be one of {SERIES_RADII}, got {radius!r}")
+    chosen = sp.Rational(radius if dtype == "float64" else SERIES_RADIUS[dtype])
+    return Series(dtype, float(chosen), _taylor_coefficients(chosen, float(np.finfo(dtype).eps)))
 
 
 def _taylor_coefficients(radius: sp.Rational, eps: float) -> tuple[float, ...]:

@@ -16,6 +16,7 @@ import sympy as sp
 
 from klgen.derive.derivations import elementwise_term
 from klgen.derive.gaussian import logvar, logvar_p, mu, mu_p
+from klgen.derive.numerics import SERIES_RADIUS
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class KernelSpec:
     args: tuple[sp.Symbol, ...]
     term: sp.Expr
     derivation: str
+    # The |t| below which float64 outputs sum the series of e^t - 1 - t (derive/numerics.py):
+    # 0.5 keeps these within their bounds, and is cheaper than 1 with logvar near 0.
+    series_radius: float = SERIES_RADIUS["float64"]
 
     @cached_property
     def gradients(self) -> tuple[sp.Expr, ...]:

@@ -2,6 +2,7 @@
 
 import ast
 import importlib
+import itertools
 import shutil
 import subprocess
 import sys
@@ -93,8 +94,8 @@ def test_a_wrong_lowering_is_caught(monkeypatch):
 def test_series_is_long_enough_for_each_type():
     import numpy as np
 
-    for dtype in ("float32", "float64"):
-        series = numerics.expm1_minus_x_series(dtype)
+    for dtype, radius in itertools.product(("float32", "float64"), numerics.SERIES_RADII):
+        series = numerics.expm1_minus_x_series(dtype, radius)
         t = sp.Rational(series.radius)
         exact = sp.exp(t) - 1 - t
         # The float coefficients summed exactly: the truncation (and the coefficients'

@@ -222,22 +222,22 @@ def test_a_kernels_derivation_ends_at_the_expression_its_code_evaluates(spec):
     as derive/codegen.py's routine makes them (the series node standing for expm1_minus_x)."""
     derivation = ALL[spec.name]
     assert list(derivation.steps[0].expr) == [spec.term, *spec.gradients]
-    final = derivation.final.replace(evaluated.SeriesExpm1MinusX, numerics.Expm1MinusX)
+    final = evaluated.without_series(derivation.final)
     assert list(final) == [
         numerics.lower_for_numpy(numerics.stabilize(e)) for e in (spec.term, *spec.gradients)
     ]
     shown = [s.why for s in derivation.steps]
     assert any("expm1_opt" in why for why in shown)  # every rewrite is a step with its reason
     assert any("half_expm1_minus_x" in why for why in shown)
-    assert "for |t| >= 1.0" in shown[-1] and "17 terms" in shown[-1] and "2^-16" in shown[-1]
+    assert "for |t| >= 0.5" in shown[-1] and "14 terms" in shown[-1] and "2^-16" in shown[-1]
 
 
 def test_the_series_check_fails_for_a_series_cut_too_short(monkeypatch):
     assert evaluated.series_is_accurate()
     real = numerics.expm1_minus_x_series
 
-    def shorter(dtype):
-        series = real(dtype)
+    def shorter(dtype, radius=numerics.SERIES_RADIUS["float64"]):
+        series = real(dtype, radius)
         return dataclasses.replace(series, coefficients=series.coefficients[:-1])
 
     monkeypatch.setattr(numerics, "expm1_minus_x_series", shorter)
@@ -298,7 +298,7 @@ def test_a_spec_kernels_derivation_ends_at_the_term_its_code_evaluates(kernel):
 
     derivation = derivation_of(kernel)
     real = {a: sp.Symbol(a.name, real=True) for a in kernel.args}
-    final = derivation.final.replace(evaluated.SeriesExpm1MinusX, numerics.Expm1MinusX)
+    final = evaluated.without_series(derivation.final)
     prepared = userpkg.prepare(kernel)
     assert final.xreplace(real) == sp.Tuple(prepared.term, *prepared.gradients)
     (term,) = [i for i, s in enumerate(derivation.steps) if s.why.startswith("the kernel's term")]
@@ -307,6 +307,10 @@ def test_a_spec_kernels_derivation_ends_at_the_term_its_code_evaluates(kernel):
     whys = [s.why for s in derivation.steps[term + 1 :]]
     assert all(" -> " in why or "series" in why or why == GRADIENTS_WHY for why in whys)
     assert whys.count(GRADIENTS_WHY) == 1
+    if final.has(numerics.Expm1MinusX):  # the series step shows the kernel's own radius
+        terms = len(numerics.expm1_minus_x_series("float64", kernel.series_radius).coefficients)
+        assert f"for |t| >= {kernel.series_radius} " in whys[-1]
+        assert f"({terms} terms" in whys[-1]
 
 
 def test_the_encoders_logvar_factor_is_what_kl_std_normal_evaluates():

@@ -86,7 +86,7 @@ def compiled_helper(name, dtype):
 
 def careful_helper(name, dtype):
     """The numpy kernels' careful version of ``name``: float64 in, rounded to dtype."""
-    series = runtime._EXPM1_MINUS_X_SERIES[np.dtype(dtype)]
+    series = runtime.generic_series(np, np.dtype(dtype), numerics.SERIES_RADIUS["float64"])
     function = {
         "half_expm1": lambda a, b=0.0: numeric.half_expm1_generic(np, a, b),
         "half_expm1_minus_x": lambda a, b=0.0: numeric.half_expm1_minus_x_generic(np, a, b, series),

@@ -312,6 +312,21 @@ def test_spec_errors_are_value_errors_naming_the_kernel():
         klgen.Kernel(name="k", args=(), term=sp.Integer(1), computes="c")
 
 
+def test_a_series_radius_without_a_derived_series_is_refused():
+    x = sp.Symbol("x", real=True)
+    with pytest.raises(SpecError, match="kernel 'k': series_radius must be one of 0.5, 1.0"):
+        klgen.Kernel(name="k", args=(x,), term=sp.exp(x), computes="c", series_radius=0.7)
+
+
+def test_the_series_radius_is_the_kernels_own():
+    """A kernel's numpy module sums the series of e^t - 1 - t to its own radius: 1 for
+    kl_laplace (its value needs it), the default 0.5 for the Gaussians (cheaper)."""
+    from klgen.generated import kl_laplace, kl_std_normal, nll_gaussian
+
+    assert (kl_laplace._SERIES_RADIUS, nll_gaussian._SERIES_RADIUS) == (1.0, 0.5)
+    assert kl_std_normal._SERIES_RADIUS == 0.5
+
+
 def test_a_users_package_and_tests_are_lint_and_formatter_clean(tmp_path, capsys):
     """Whatever ruff configuration the user's folder has, the files read as kept code."""
     package, tests = tmp_path / "pkg", tmp_path / "test_pkg.py"

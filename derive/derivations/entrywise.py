@@ -41,6 +41,10 @@ class LogRatioBranches(ShownBase):
         return sp.log(self.args[0]) - sp.log(self.args[1])
 
 
+# templates/static/cholesky.py's float64 series radius: the kernels' default.
+RADIUS = sp.nsimplify(numerics.SERIES_RADIUS["float64"])
+
+
 class HalfExpm1MinusXBranches(ShownBase):
     """(e^x - 1 - x)/2 as ``_half_expm1_minus_x`` evaluates it: the series (or expm1(x) - x)
     halved, and above x = 700, where e^x overflows before its half, from e^(x/2) twice."""
@@ -50,7 +54,7 @@ class HalfExpm1MinusXBranches(ShownBase):
     def shown(self) -> sp.Piecewise:
         (x,) = self.args
         big = sp.Mul(sp.exp(x / 2) / 2, sp.exp(x / 2), evaluate=False) - (1 + x) / 2
-        return sp.Piecewise((big, x > BIG), (SeriesExpm1MinusX(x, expm1(x)) / 2, True))
+        return sp.Piecewise((big, x > BIG), (SeriesExpm1MinusX(x, expm1(x), RADIUS) / 2, True))
 
     def exact(self) -> sp.Expr:
         return (sp.exp(self.args[0]) - 1 - self.args[0]) / 2

@@ -77,25 +77,40 @@ SCALED_WHY = (
 
 
 class SeriesExpm1MinusX(ShownBase):
-    """``expm1_minus_x(t, u)`` as the kernels evaluate it: u - t for |t| at or above the
-    float64 series radius, the Taylor polynomial of e^t - 1 - t below. ShownBase as that
-    piecewise form; its value is e^t - 1 - t (the extra check bounds the series' error)."""
+    """``expm1_minus_x(t, u)`` as a kernel of float64 series radius ``radius`` evaluates it:
+    u - t for |t| at or above the radius, the Taylor polynomial of e^t - 1 - t below.
+    ShownBase as that piecewise form; its value is e^t - 1 - t (the extra check bounds the
+    series' error)."""
 
-    nargs = 2
+    nargs = 3
 
     def shown(self) -> sp.Piecewise:
         """The piecewise form of the node, with the float64 series written out."""
-        t, u = self.args
-        series = numerics.expm1_minus_x_series("float64")
+        t, u, radius = self.args
+        series = numerics.expm1_minus_x_series("float64", float(radius))
         n = sp.Symbol("n", integer=True, positive=True)
         last = len(series.coefficients) + 1
         taylor = sp.Sum(t**n / sp.factorial(n), (n, 2, last))
-        radius = sp.nsimplify(series.radius)
         return sp.Piecewise((taylor, sp.Abs(t) < radius), (u - t, True), evaluate=False)
 
 
-def series_why() -> str:
-    wide, narrow = (numerics.expm1_minus_x_series(t) for t in ("float64", "float32"))
+def with_series(expr: sp.Expr, radius: float) -> sp.Expr:
+    """``expr`` with each expm1_minus_x node shown as the series of float64 radius
+    ``radius`` evaluates it."""
+    shown = sp.nsimplify(radius)
+    return expr.replace(numerics.Expm1MinusX, lambda t, u: SeriesExpm1MinusX(t, u, shown))
+
+
+def without_series(expr: sp.Expr) -> sp.Expr:
+    """:func:`with_series` undone: the expm1_minus_x nodes back."""
+    return expr.replace(SeriesExpm1MinusX, lambda t, u, _: numerics.Expm1MinusX(t, u))
+
+
+def series_why(radius: float = numerics.SERIES_RADIUS["float64"]) -> str:
+    """Why the series step: what expm1_minus_x evaluates at the float64 radius ``radius``
+    (the kernel's series_radius) and for float32 outputs."""
+    wide = numerics.expm1_minus_x_series("float64", radius)
+    narrow = numerics.expm1_minus_x_series("float32")
     return (
         f"expm1_minus_x(t, u) is u - t for |t| >= {wide.radius} and, below, the Taylor series "
         f"of e^t - 1 - t to t^{len(wide.coefficients) + 1}/{len(wide.coefficients) + 1}! "
@@ -136,14 +151,13 @@ def _steps(term, args):
     why = LOWERED_WHY + (TWO_SUM_WHY if lowered.has(numerics.TwoSumLo) else "")
     why += SCALED_WHY if lowered.has(numerics.ScaledExp) else ""
     steps.append(step(lowered, why))
-    series = lowered.replace(numerics.Expm1MinusX, SeriesExpm1MinusX)
-    steps.append(step(series, series_why()))
+    steps.append(step(with_series(lowered, numerics.SERIES_RADIUS["float64"]), series_why()))
     return steps
 
 
 def exact(expr):
     """``expr`` with every evaluation node replaced by its definition."""
-    return numerics.as_exact(expr.replace(SeriesExpm1MinusX, numerics.Expm1MinusX))
+    return numerics.as_exact(without_series(expr))
 
 
 def _cases(name, args, anchor):
@@ -166,10 +180,13 @@ def _cases(name, args, anchor):
 def series_is_accurate(derivation=None) -> bool:
     """The series the kernels evaluate (float coefficients, in exact arithmetic) is within a
     quarter of an ulp of e^t - 1 - t, relatively, for |t| below its radius: checked with
-    mpmath at 50 digits at 200 points per sign up to the radius, for float64 and float32."""
+    mpmath at 50 digits at 200 points per sign up to the radius, for float32 and float64 at
+    each radius a kernel may choose."""
+    kinds = [("float32", numerics.SERIES_RADIUS["float64"])]
+    kinds += [("float64", radius) for radius in numerics.SERIES_RADII]
     with mpmath.workdps(50):
-        for dtype in ("float64", "float32"):
-            series = numerics.expm1_minus_x_series(dtype)
+        for dtype, radius in kinds:
+            series = numerics.expm1_minus_x_series(dtype, radius)
             bound = mpmath.mpf(float(np.finfo(dtype).eps)) / 4
             points = np.geomspace(series.radius * 1e-6, series.radius, 200)
             for t in (mpmath.mpf(float(p)) * sign for p in points for sign in (1, -1)):

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ._constants import DEFAULT_SERIES_RADIUS
 from ._runtime import (
     _as_array,
     _checked_out,
@@ -42,8 +43,9 @@ _DEPENDS = {
 _SLICED_ENTRIES = 2**18
 _SLICE_ENTRIES = 2**18
 # e^x - 1 - x: Taylor coefficients from x**2 up, and the |x| below which they replace
-# expm1(x) - x (derived by klgen, for float64: the type every kernel computes in).
-_SERIES_RADIUS, _SERIES = generic_series(np, np.float64)
+# expm1(x) - x (derived by klgen, for float64, the type every kernel computes in, at the
+# kernels' default radius).
+_SERIES_RADIUS, _SERIES = generic_series(np, np.float64, DEFAULT_SERIES_RADIUS)
 
 
 def _compute(xp, routine, arrays, names):

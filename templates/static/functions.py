@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._constants import EXPM1_MINUS_X_SERIES
+from ._constants import EXPM1_MINUS_X_SERIES, HELPER_SERIES_RADIUS
 from ._numeric import (
     _LN2_HI,
     _LN2_LO,
@@ -24,7 +24,7 @@ from ._numeric import (
 )
 from ._numeric import _SCALED_EXP_LIMIT as _EXP_LIMIT  # beyond, m e^x is 0 or +-inf
 
-_SERIES = EXPM1_MINUS_X_SERIES["float64"]
+_SERIES = EXPM1_MINUS_X_SERIES[HELPER_SERIES_RADIUS]["float64"]
 
 
 def xlogy(

@@ -6,12 +6,12 @@ import math
 import numba
 import numpy as np
 
-from ._constants import EXPM1_MINUS_X_SERIES
+from ._constants import EXPM1_MINUS_X_SERIES, HELPER_SERIES_RADIUS
 from ._numeric import _LN2_MID, _LN2_TAIL
 
 # Taylor coefficients of e^t - 1 - t from t**2 up, and the |t| below which they replace
-# expm1(t) - t: klgen's derived float64 series, the numpy kernels' too.
-_RADIUS, _SERIES = EXPM1_MINUS_X_SERIES["float64"]
+# expm1(t) - t: klgen's derived float64 series at the helpers' radius.
+_RADIUS, _SERIES = EXPM1_MINUS_X_SERIES[HELPER_SERIES_RADIUS]["float64"]
 # The argument reduction of e^x, as in _numeric.
 _LOG2_E = 1.4426950408889634
 _LN2_HI = 0.6931471803691238  # ln 2 to 32 bits: k * _LN2_HI is exact for |k| < 2**21

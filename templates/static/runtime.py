@@ -20,10 +20,15 @@ from ._constants import BLOCK_ELEMENTS, EXPM1_MINUS_X_SERIES, THREADED_ELEMENTS
 # start a thread per row).
 _MAX_THREADS = 1024
 
-# The series of e^t - 1 - t for each output type, keyed by numpy dtype (the kernels look it
-# up by their outputs' dtype).
-_EXPM1_MINUS_X_SERIES = {np.dtype(name): series for name, series in EXPM1_MINUS_X_SERIES.items()}
-_FLOAT_DTYPES = frozenset(_EXPM1_MINUS_X_SERIES)
+# The series of e^t - 1 - t for each float64 radius a kernel may choose and output type,
+# keyed by (numpy dtype, radius): the kernels look it up by their outputs' dtype and their
+# own radius.
+_EXPM1_MINUS_X_SERIES = {
+    (np.dtype(name), radius): series
+    for radius, table in EXPM1_MINUS_X_SERIES.items()
+    for name, series in table.items()
+}
+_FLOAT_DTYPES = frozenset(dtype for dtype, _ in _EXPM1_MINUS_X_SERIES)
 _FLOAT_SCALARS = frozenset(d.type for d in _FLOAT_DTYPES)  # np.float32, np.float64
 _pool = None
 # Each thread keeps its numpy blocks' work array (scratch, float64 copies of float32 inputs
@@ -121,9 +126,12 @@ def prepare_generic(
     return [xp.astype(v, xp.float64) for v in values], shape, dtype
 
 
-def generic_series(xp: Any, dtype: Any) -> Series:
-    """The Taylor series for the output type ``dtype`` (float32 or float64 of ``xp``)."""
-    return _EXPM1_MINUS_X_SERIES[np.dtype(np.float32 if dtype == xp.float32 else np.float64)]
+def generic_series(xp: Any, dtype: Any, radius: float) -> Series:
+    """The Taylor series for the output type ``dtype`` (float32 or float64 of ``xp``) of a
+    kernel whose float64 series radius is ``radius``."""
+    return _EXPM1_MINUS_X_SERIES[
+        np.dtype(np.float32 if dtype == xp.float32 else np.float64), radius
+    ]
 
 
 def reduce_generic(
@@ -457,6 +465,7 @@ def for_row_blocks(
     inputs: Sequence[FloatArray],
     outputs: Sequence[FloatArray],
     shape: tuple[int, ...],
+    radius: float,
 ) -> None:
     """Call ``block(*inputs, *outputs, scratch, series)`` on consecutive blocks of rows.
 
@@ -464,7 +473,8 @@ def for_row_blocks(
     block in float64; outputs are the per-row KL (rows,) or gradients (rows, latent), given
     to the block in float64 too (float32 outputs through float64 buffers, so that every
     intermediate is float64 and the result is rounded once). ``scratch`` holds
-    ``scratch_count`` float64 buffers of the block's shape.
+    ``scratch_count`` float64 buffers of the block's shape; ``series`` is the series of
+    e^t - 1 - t for the outputs' type at the kernel's float64 series ``radius``.
 
     One thread: a block is a few dozen ufunc calls of microseconds each, and a second
     thread spends its time waiting for the GIL between them (two threads took longer than
@@ -473,7 +483,7 @@ def for_row_blocks(
     """
     latent = shape[-1]
     rows = math.prod(shape[:-1])
-    series = _EXPM1_MINUS_X_SERIES[outputs[0].dtype]
+    series = _EXPM1_MINUS_X_SERIES[outputs[0].dtype, radius]
     inputs, outputs = as_rows(inputs, outputs, shape)
     step = max(1, BLOCK_ELEMENTS // max(latent, 1))
     if 0 < rows <= step and _one_type(inputs, outputs):
