@@ -11,7 +11,7 @@ alike; printed: the median time of a forward + backward, its ratio to the formul
 same framework and mode, and each peer's float32 error at logvar = 1e-8 in ulps against
 mpmath (KL = (e^lv - 1 - lv)/2 = lv^2/4 there), with the load average before and after.
 
-    python bench/frameworks.py [--rounds 3] [--threads 2]
+    python bench/frameworks.py [--rounds 3] [--threads 2] [--frameworks torch,jax]
 """
 
 import argparse
@@ -137,6 +137,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--worker", nargs=3)
     parser.add_argument("--shape")
+    parser.add_argument("--frameworks", default="torch,jax", help="whose peers to run")
     args = parser.parse_args()
     if args.worker:
         framework, peer, mode = args.worker
@@ -149,14 +150,15 @@ def main() -> None:
         else:
             print(json.dumps(jax_worker(peer, shape)))
         return
+    peers = [p for p in PEERS if p[0] in args.frameworks.split(",")]
     print(f"load average before: {os.getloadavg()}  float32, forward + backward")
     for shape in SHAPES:
-        results: dict = {p: [] for p in PEERS}
+        results: dict = {p: [] for p in peers}
         for _ in range(args.rounds):
-            for key in PEERS:
+            for key in peers:
                 results[key].append(run(*key, shape, args.threads))
         print(f"\n{shape}: median ms, ratio to the formula, error at logvar = 1e-8 (ulps)")
-        for framework, peer, mode in PEERS:
+        for framework, peer, mode in peers:
             ms = 1e3 * statistics.median(r["seconds"] for r in results[framework, peer, mode])
             base = results[framework, "formula", mode]
             ratio = ms / (1e3 * statistics.median(r["seconds"] for r in base))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from klgen.derive import cholesky_kernel, encoder_kernel, ir
+from klgen.derive.frameworks import Native
 from klgen.derive.layout import copy_static, render, wrap_latex
 from klgen.derive.numerics import (
     HELPER_SERIES_RADIUS,
@@ -28,7 +29,7 @@ from klgen.derive.numerics import (
     lower_for_numpy,
     stabilize,
 )
-from klgen.derive.printers import ArrayApiPrinter, ScalarPrinter, UfuncPrinter
+from klgen.derive.printers import ArrayApiPrinter, JaxPrinter, ScalarPrinter, UfuncPrinter
 from klgen.derive.seal import recorded_hash
 from klgen.derive.specs import SPECS, KernelSpec
 
@@ -54,6 +55,8 @@ class Routine:
     scalar_lines: dict[str, tuple[str, ...]]  # by compute type: "float64", "float32"
     numba_helpers: frozenset[str]  # the _numba_exp functions the scalar lines call
     array_api_lines: tuple[str, ...]
+    jax_lines: dict[str, tuple[str, ...]]  # by compute type, as scalar_lines
+    jax_helpers: frozenset[str]  # the _jax_exp functions the JAX lines call
     helpers: frozenset[str]  # the _numeric functions the numpy and array-API lines call
     # (argument, bound): the numpy lines are exact while every |argument| <= its bound.
     fast_path_checks: tuple[tuple[str, float], ...]
@@ -66,8 +69,8 @@ class Routine:
 # Names the numpy block functions use besides their arguments: no temporary takes them.
 BLOCK_NAMES = {"np", "rows", "careful", "scratch", "series", "rows_out_of_range"}
 BLOCK_NAMES |= {"expm1_minus_x", "scaled_exp", "two_sum_lo", "row_sums"}
-# Names the compiled loops and the array-API functions use besides their arguments.
-LOOP_NAMES = {"np", "xp", "rows", "series", "kl_terms", "latent", "first", "last", "chunk"}
+# Names the compiled loops, the array-API and the JAX functions use besides their arguments.
+LOOP_NAMES = {"np", "xp", "jnp", "rows", "series", "kl_terms", "latent", "first", "last", "chunk"}
 LOOP_NAMES |= {"row", "start", "stop", "j", "i", "offset", "row_sum", "scaled_exp"}
 LOOP_NAMES |= {"half_expm1", "half_expm1_diff", "half_expm1_minus_x", "half_expm1_minus_x_diff"}
 LOOP_NAMES |= {f"{name}_f32" for name in LOOP_NAMES if "expm1" in name or name == "scaled_exp"}
@@ -93,6 +96,7 @@ def routine(spec: KernelSpec, value: bool, grad: bool) -> Routine:
         t: ScalarPrinter(elementwise, spec.name, _loop_targets(stable), t) for t in NUMBA_TYPES
     }
     arrays = ArrayApiPrinter(elementwise, spec.name, {"kl": "kl_terms"})
+    jaxes = {t: JaxPrinter(elementwise, spec.name, {"kl": "kl_terms"}, t) for t in NUMBA_TYPES}
     array_lines = arrays.statements() + (["kl = xp.sum(kl_terms, axis=-1)"] if value else [])
     bounds = fast_path_bounds(list(lowered.values()), spec.args)
     return Routine(
@@ -102,6 +106,8 @@ def routine(spec: KernelSpec, value: bool, grad: bool) -> Routine:
         scalar_lines={t: tuple(p.statements()) for t, p in loops.items()},
         numba_helpers=frozenset().union(*(p.helpers for p in loops.values())),
         array_api_lines=tuple(array_lines),
+        jax_lines={t: tuple(p.statements()) for t, p in jaxes.items()},
+        jax_helpers=frozenset().union(*(p.helpers for p in jaxes.values())),
         helpers=frozenset(numeric | arrays.helpers),
         fast_path_checks=tuple((arg.name, bounds[arg]) for arg in spec.args if arg in bounds),
     )
@@ -240,6 +246,31 @@ def numba_runtime_files() -> dict[str, str]:
         reductions={t: exp_reduction(t) for t in NUMBA_TYPES},
     )
     return {"_numba_exp.py": text}
+
+
+def jax_runtime_files() -> dict[str, str]:
+    """The array helpers every JAX-native kernel module of a package shares."""
+    text = render(
+        "jax_exp.py.jinja",
+        "templates/jax_exp.py.jinja and derive/numerics.py (ExpReduction)",
+        types=NUMBA_TYPES,
+        reductions={t: exp_reduction(t) for t in NUMBA_TYPES},
+    )
+    return {"_jax_exp.py": text}
+
+
+def jax_native(spec: KernelSpec) -> Native:
+    """The JAX lines of ``spec``'s value and of its value and gradients, in each compute
+    type (the same routines as the other backends', printed by JaxPrinter)."""
+    routines = {
+        "value": routine(spec, value=True, grad=False),
+        "value_and_grad": routine(spec, value=True, grad=True),
+    }
+    return Native(
+        lines={kind: r.jax_lines for kind, r in routines.items()},
+        helpers=tuple(sorted(frozenset().union(*(r.jax_helpers for r in routines.values())))),
+        gradients=tuple(f"d{a}" for a in spec.arg_names),
+    )
 
 
 def render_encoder() -> str:

@@ -1,12 +1,13 @@
 """The torch and JAX backends: a ``<name>_torch`` and a ``<name>_jax`` module per kernel.
 
-Neither prints anything of its own. A torch module's operators (templates/static/
-torch_ops.py) run the kernel's numpy module on the CPU and, on other devices, the array-API
-functions that derive/printers.py's ArrayApiPrinter printed into it, with torch as the
-namespace; a JAX module (templates/static/jax_ops.py) calls the numpy module through
-``jax.pure_callback``. Both register the printed gradient as the derivative. So a backend
-differs from another by its runtime module and a few lines of the module template, and a
-kernel from another by its name, arguments and :class:`Layout`.
+A torch module's operators (templates/static/torch_ops.py) run the kernel's numpy module on
+the CPU and, on other devices, the array-API functions that derive/printers.py's
+ArrayApiPrinter printed into it, with torch as the namespace. A JAX module
+(templates/static/jax_ops.py) is native where it is given the kernel's lines printed by
+JaxPrinter (:class:`Native`: the diagonal Gaussians), else it calls the numpy module
+through ``jax.pure_callback``. All register the printed gradient as the derivative. So a
+backend differs from another by its runtime module, its printer's table and a few lines of
+the module template, and a kernel from another by its name, arguments and :class:`Layout`.
 """
 
 from dataclasses import dataclass
@@ -45,6 +46,18 @@ class Layout:
 ELEMENTWISE = Layout()
 
 
+@dataclass(frozen=True)
+class Native:
+    """A JAX-native kernel's printed lines (derive/printers.py, JaxPrinter): by function
+    ("value": the terms of each element; "value_and_grad": the terms and the gradients)
+    and compute type ("float32", "float64"), its statements; the ``_jax_exp`` helpers they
+    call; the gradients' names, one per argument."""
+
+    lines: dict[str, dict[str, tuple[str, ...]]]
+    helpers: tuple[str, ...]
+    gradients: tuple[str, ...]
+
+
 def runtime_files(backend: str) -> dict[str, str]:
     """The module every ``backend`` kernel module of a package imports."""
     return {f"_{backend}_ops.py": copy_static(f"{backend}_ops")}
@@ -59,8 +72,11 @@ def render_module(
     source: str,
     edit: str = KLGENS_OWN,
     layout: Layout = ELEMENTWISE,
+    native: Native | None = None,
 ) -> str:
-    """The ``backend`` module of the kernel ``name`` (whose numpy module is ``<name>.py``)."""
+    """The ``backend`` module of the kernel ``name`` (whose numpy module is ``<name>.py``);
+    given ``native`` (JAX only), its formulas are printed into it, else it calls the numpy
+    module on the host."""
     checks = _checks(backend, layout)
     imports: dict[str, list[str]] = {}
     for module, function in checks.values():
@@ -77,6 +93,8 @@ def render_module(
         layout=layout,
         checks={keyword: function for keyword, (_, function) in checks.items()},
         check_imports={module: sorted(functions) for module, functions in imports.items()},
+        native=native,
+        suffixes={"float64": "_f64", "float32": "_f32"},
     )
 
 

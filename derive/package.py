@@ -93,10 +93,19 @@ def framework_files() -> dict[str, str]:
     files = {}
     for backend in frameworks.FRAMEWORKS:
         files |= frameworks.runtime_files(backend)
+        if backend == "jax":
+            files |= codegen.jax_runtime_files()
         for spec in codegen.SPECS:
             source = f"the kernel spec `{spec.name}` (derive/specs.py)"
+            native = codegen.jax_native(spec) if backend == "jax" else None
             files[f"{spec.name}_{backend}.py"] = frameworks.render_module(
-                backend, spec.name, spec.divergence, spec.arg_names, spec.derivation, source
+                backend,
+                spec.name,
+                spec.divergence,
+                spec.arg_names,
+                spec.derivation,
+                source,
+                native=native,
             )
         files[f"{cholesky_kernel.NAME}_{backend}.py"] = cholesky_kernel.render_framework(backend)
         files[f"{encoder_kernel.NAME}_{backend}.py"] = encoder_kernel.render_framework(backend)

@@ -482,6 +482,7 @@ class ScalarPrinter(_Conditions):
     backend = "compiled"
     module = "np"
     SUFFIXES = {"float64": "", "float32": "_f32"}  # compute type -> helper name suffix
+    FUNCTIONS = HELPERS  # the functions of the helper modules it calls, by SymPy function
 
     def __init__(self, routine: Routine, kernel_name: str, targets=None, dtype="float64"):
         self.routine = routine
@@ -603,11 +604,32 @@ class ScalarPrinter(_Conditions):
             return self.call(f"{name}_diff{self.suffix}", *args)
         if isinstance(rhs, ScaledExp):
             return self.call("scaled_exp" + self.suffix, *args[:3], *map(str, rhs.args[3:]))
-        if type(rhs) in HELPERS:
+        if type(rhs) in self.FUNCTIONS:
             return self.call(
-                HELPERS[type(rhs)], *(args[:1] if isinstance(rhs, sp.Heaviside) else args)
+                self.FUNCTIONS[type(rhs)], *(args[:1] if isinstance(rhs, sp.Heaviside) else args)
             )
         return None
+
+
+class JaxPrinter(_LogicCalls, ScalarPrinter):
+    """Statements on whole JAX arrays (``jnp``), computed in ``dtype`` ("float64" or
+    "float32"): the compiled loops' lines with ``jnp.where`` for their branches, the nodes
+    of derive/numerics.py calling the array helpers of ``_jax_exp`` (the compiled loops'
+    ``_numba_exp`` helpers on arrays, typed by the suffix: float32's reduction constants
+    and series for float32). Numbers are Python floats, which JAX types weakly, so a
+    float32 array keeps float32 arithmetic. Its table has no ``_functions`` helper (softplus,
+    log-gamma, ...): a routine calling one is refused, and its kernel keeps the host path."""
+
+    backend = "JAX"
+    module = "jnp"
+    FUNCTIONS: dict = {}
+
+    def __init__(self, routine: Routine, kernel_name: str, targets=None, dtype="float64"):
+        super().__init__(routine, kernel_name, targets, dtype)
+        self.atoms = _Operands()
+
+    def choose(self, condition, then: str, otherwise: str) -> str:
+        return f"jnp.where({self.condition(condition)}, {then}, {otherwise})"
 
 
 class ArrayApiPrinter(_LogicCalls, ScalarPrinter):

@@ -1,8 +1,10 @@
-"""The JAX twins ``klgen.generated.<name>_jax``: custom_vjp functions over the numpy
-kernels. check_grads in float64 for every kernel; with x64 off, float32 results are the
-numpy float32 kernels' (float64 inside, rounded once: within 4 ulps of mpmath, where the
-array-API path in JAX's float32 was 5.8e-4 off); jit, vmap and grad; half precision
-rounded once; bad input refused by name."""
+"""The JAX twins ``klgen.generated.<name>_jax``: custom_vjp functions, JAX-native (the
+formulas printed in jax.numpy: NATIVE, whose float32 accuracy tests/test_jax_native.py
+checks against mpmath) or over the numpy kernels. check_grads in float64 for every kernel;
+with x64 off, float32 results of the callback twins are the numpy float32 kernels'
+(float64 inside, rounded once: within 4 ulps of mpmath, where the array-API path in JAX's
+float32 was 5.8e-4 off); jit, vmap and grad; half precision rounded once; bad input
+refused by name."""
 
 import importlib
 import os
@@ -16,6 +18,9 @@ from oracle import domain
 from klgen.derive.package import compiled_twins
 
 NAMES = sorted(compiled_twins())
+# The twins whose formulas are printed in jax.numpy (the others call the numpy kernels).
+NATIVE = ["kl_diag_normal", "kl_std_normal"]
+CALLBACK = [name for name in NAMES if name not in NATIVE]
 
 try:
     import jax
@@ -90,7 +95,7 @@ def domain_points(name, dtype):
     return [np.ascontiguousarray(points[:, i : i + 1]) for i in range(points.shape[1])]
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CALLBACK)
 def test_float32_with_x64_off_is_the_numpy_float32_kernel(name):
     """Value, grad through jax.grad and the _value_and_grad function: equal to the numpy
     float32 kernels (float64 rounded once, whose accuracy against mpmath
@@ -147,7 +152,8 @@ def test_the_issues_float64_points_where_autograd_through_the_formula_fails():
         lv = jnp.asarray(logvar)
         got = jax.grad(lambda a: kl_std_normal(jnp.zeros_like(a), a).sum())(lv)
         assert np.isfinite(got).all() and got[0, 0] > 1e308
-        np.testing.assert_array_equal(got, want)
+        # The numpy kernel's derived gradient, within 4 ulps (each is within 4 of mpmath).
+        np.testing.assert_allclose(got, want, rtol=4 * np.finfo(np.float64).eps, atol=0)
         naive = jax.grad(lambda a: (0.5 * (jnp.exp(a) - 1 - a)).sum())(lv)
         assert not np.isfinite(naive[0, 0])
 
@@ -203,7 +209,9 @@ def test_half_precision_is_the_float64_result_rounded_once(name, dtype):
 @pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16], ids=lambda d: d.__name__)
 def test_half_precision_is_finite_whenever_the_true_value_fits(dtype):
     """Every finite logvar of the type (bfloat16's subnormal ones flushed, as XLA on the CPU
-    reads them; it keeps float16's)."""
+    reads them; it keeps float16's). The float32 result rounded into the type is the exact
+    value rounded, but where the exact value lies within 4 float32 ulps of a tie of the
+    type: there the float32 rounding may fall on either side (one ulp of the type)."""
     from klgen.generated.kl_std_normal_jax import kl_std_normal_grad
 
     bits = np.arange(1 << 16, dtype=np.uint16).view(dtype)
@@ -217,7 +225,18 @@ def test_half_precision_is_finite_whenever_the_true_value_fits(dtype):
     want = exact[fits].astype(dtype)
     smallest = np.finfo(np.float32).smallest_normal  # bfloat16's too
     flushed_there = (dtype == jnp.bfloat16) & (np.abs(want) <= smallest) & (dlv[fits] == 0)
-    assert ((dlv[fits] == want) | flushed_there).all()
+    assert ((dlv[fits] == want) | flushed_there | at_a_tie(exact[fits], dlv[fits], dtype)).all()
+
+
+def at_a_tie(exact, got, dtype):
+    """Where ``got`` (of ``dtype``) is a neighbour of ``exact`` rounded and ``exact`` lies
+    within 4 float32 ulps of the midpoint between them."""
+    want = exact.astype(dtype).astype(np.float64)
+    got = got.astype(np.float64)
+    step = np.abs(np.nextafter(want.astype(dtype), got.astype(dtype)).astype(np.float64) - want)
+    midpoint = (want + got) / 2
+    near = np.abs(exact - midpoint) <= 4 * np.spacing(np.abs(midpoint).astype(np.float32))
+    return (np.abs(got - want) == step) & near
 
 
 def bad_inputs(name):

@@ -1,17 +1,20 @@
-"""A kernel's numpy module as JAX functions whose derivative is the derived gradient.
+"""A kernel as JAX functions whose derivative is the derived gradient.
 
-:class:`JaxKernel` calls the kernel's numpy module through ``jax.pure_callback``, so it runs
-under ``jit`` and ``vmap`` (the kernels broadcast over leading axes, which ``vmap`` adds),
-and gives the value a ``jax.custom_vjp`` rule: the forward pass computes the value and the
-per-element gradients in one call, the backward multiplies those by the rows' cotangents.
-So ``grad`` never differentiates the rewritten formula, and JAX's setting of 64-bit types
+:class:`JaxNative` runs a kernel whose formulas are printed in JAX operations (derive/
+printers.py, JaxPrinter): no host callback, float32 computed in float32, float64 in
+float64, half precision in float32 and rounded once. :class:`JaxKernel` calls the kernel's
+numpy module through ``jax.pure_callback``, so it runs under ``jit`` and ``vmap`` (the
+kernels broadcast over leading axes, which ``vmap`` adds). Both give the value a
+``jax.custom_vjp`` rule: the forward pass computes the value and the per-element gradients
+in one pass, the backward multiplies those by the rows' cotangents. So ``grad`` never
+differentiates the rewritten formula. Through the callback, JAX's setting of 64-bit types
 changes nothing numerically: the numpy kernels compute in float64 whatever JAX's types
 are, and round each result once into its type (float32 with x64 off, never a float64
-formula evaluated in float32). Half precision inputs are computed in float64 too. One
-exception: XLA on the CPU flushes subnormal numbers to zero, the callbacks' inputs and
-results too. A kernel's arguments may have more core axes than an elementwise kernel's one
-latent axis (kl_mvn_cholesky's factors: two; ``core_layout``). :class:`JaxGradient` calls
-a kernel of gradients only (the encoder's), with no derivative of its own.
+formula evaluated in float32); half precision inputs are computed in float64 too. XLA on
+the CPU flushes subnormal numbers to zero, the callbacks' inputs and results too. A
+kernel's arguments may have more core axes than an elementwise kernel's one latent axis
+(kl_mvn_cholesky's factors: two; ``core_layout``). :class:`JaxGradient` calls a kernel of
+gradients only (the encoder's), with no derivative of its own.
 """
 
 from collections.abc import Callable, Sequence
@@ -154,6 +157,73 @@ class JaxKernel:
             _sum_to(weight[(..., *(None,) * core)] * g, v.shape).astype(v.dtype)
             for g, v, core in triples
         )
+
+
+class JaxNative:
+    """``value``, ``grad`` and ``value_and_grad`` of an elementwise kernel whose formulas
+    are printed in JAX operations: ``terms`` maps each compute type (jnp.float32,
+    jnp.float64) to its two functions of the arguments, the terms of each element and
+    (terms, gradients). Half precision is computed in float32 and rounded once; the value
+    sums each row's terms in the compute type. Its ``jax.custom_vjp`` rule multiplies the
+    derived gradients by the rows' cotangents, and each public function is jitted (one XLA
+    computation, not one dispatch per operation, when called eagerly)."""
+
+    def __init__(self, names: Sequence[str], terms: dict[Any, tuple[Callable, Callable]]):
+        self.names = tuple(names)
+        self.terms = {np.dtype(t): pair for t, pair in terms.items()}
+        differentiable = jax.custom_vjp(self._value)
+        differentiable.defvjp(self._forward, self._backward)
+        self._jitted_value = jax.jit(differentiable)
+        self._jitted_value_and_grad = jax.jit(self._value_and_grad)
+
+    def value(self, *values: jax.Array) -> jax.Array:
+        return self._jitted_value(*self._checked(values))
+
+    def grad(self, *values: jax.Array) -> tuple[jax.Array, ...]:
+        return self.value_and_grad(*values)[1]
+
+    def value_and_grad(self, *values: jax.Array):
+        """(values, gradients of their sum), each gradient summed over the axes its input
+        was broadcast along and rounded once into its input's type."""
+        return self._jitted_value_and_grad(*self._checked(values))
+
+    def _checked(self, values: Sequence[Any]) -> list[jax.Array]:
+        return checked(self.names, values, (1,) * len(self.names))
+
+    def _value_and_grad(self, *values: jax.Array):
+        value, grads = self._fused(*values)
+        pairs = zip(grads, values, strict=True)
+        return value, tuple(_sum_to(g, v.shape).astype(v.dtype) for g, v in pairs)
+
+    def _computed(self, kind: int, values: Sequence[jax.Array]):
+        """The result type, the batch-and-latent shape and the ``kind``-th function (0: the
+        terms, 1: terms and gradients) of the compute type applied to the inputs in it."""
+        dtype = jnp.result_type(*values)
+        wide = jnp.promote_types(dtype, jnp.float32)
+        shape = jnp.broadcast_shapes(*(v.shape for v in values))
+        function = self.terms[np.dtype(wide)][kind]
+        return dtype, shape, function(*(v.astype(wide) for v in values))
+
+    def _value(self, *values: jax.Array) -> jax.Array:
+        dtype, shape, terms = self._computed(0, values)
+        return jnp.sum(jnp.broadcast_to(terms, shape), axis=-1).astype(dtype)
+
+    def _fused(self, *values: jax.Array):
+        """The value of each row and the gradients of each element (the broadcast shape,
+        in the compute type: half precision in float32 until the backward's product)."""
+        dtype, shape, (terms, grads) = self._computed(1, values)
+        value = jnp.sum(jnp.broadcast_to(terms, shape), axis=-1).astype(dtype)
+        return value, tuple(jnp.broadcast_to(g, shape) for g in grads)
+
+    def _forward(self, *values: jax.Array):
+        value, grads = self._fused(*values)
+        return value, (grads, values)
+
+    def _backward(self, saved, cotangent: jax.Array):
+        grads, values = saved
+        weight = cotangent.astype(grads[0].dtype)[..., None]
+        pairs = zip(grads, values, strict=True)
+        return tuple(_sum_to(weight * g, v.shape).astype(v.dtype) for g, v in pairs)
 
 
 def _wide(arrays: Sequence[Any], shapes: Sequence[tuple[int, ...]] | None = None) -> list:
