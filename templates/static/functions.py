@@ -930,13 +930,76 @@ def beta_stirling_slope_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
 def beta_stirling_slope_p_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
     """a_p dK/da_p for K = beta_stirling_gap(x, y, u, v), a_p = e^u: a_p ((f'(a_p) - f'(a)) -
     (f'(s_p) - f'(s))), or a_p ((f'(s) - f'(a)) - (f'(s_p) - f'(a_p))) (small where b << a),
-    whichever has the smaller terms."""
+    whichever has the smaller terms; but where b and b_p are below a/8 and a_p within a/8 of
+    a, a_p times the second difference of f' (``_slope_second_difference``): there the
+    second form's terms are first order in b and their difference of second order (b (a_p -
+    a) f'''(a) where b_p = b)."""
     pairs = _beta_pairs(xp, x, y, u, v)
-    a_p = pairs["a"][1]
+    (a, a_p, delta_a), (b, b_p, delta_b) = pairs["a"][:3], pairs["b"][:3]
     direct = (_slope_of(xp, pairs["a"]), -_slope_of(xp, pairs["s"]))
     decomposed = (_slope_of(xp, pairs["a_s"]), -_slope_of(xp, pairs["a_p_s_p"]))
     forms = [(a_p * (p + q), a_p * (xp.abs(p) + xp.abs(q))) for p, q in (direct, decomposed)]
-    return _beta_result(xp, _smallest(xp, forms), x, y, u, v)
+    low = xp.minimum(a, a_p)
+    close = (xp.maximum(b, b_p) <= low / 8.0) & (xp.abs(delta_a) <= low / 8.0)
+    ones = xp.ones_like(a)
+    # elsewhere a, a_p = 1 and b, b_p = 1/8, a_p = a, b_p = b: no overflow nor NaN
+    a, a_p = xp.where(close, a, ones), xp.where(close, a_p, ones)
+    b, b_p = xp.where(close, b, ones / 8.0), xp.where(close, b_p, ones / 8.0)
+    delta_a, delta_b = (xp.where(close, d, 0.0 * ones) for d in (delta_a, delta_b))
+    second = _slope_second_difference(xp, a, b, a_p, b_p, delta_a, delta_b, a_p)
+    value = xp.where(close, second, _smallest(xp, forms))
+    return _beta_result(xp, value, x, y, u, v)
+
+
+def _slope_second_difference(
+    xp: Any, a: Any, b: Any, a_p: Any, b_p: Any, delta_a: Any, delta_b: Any, weight: Any
+) -> Any:
+    """weight (f'(a_p) - f'(a) - f'(s_p) + f'(s)), f' = psi - log, s = a + b, s_p = a_p + b_p,
+    given delta_a = a_p - a and delta_b = b_p - b, for b, b_p and |delta_a| below a/8. f'(x) =
+    f'(x + n) - sum_{i < n} l(x + i), l(u) = 1/u - log1p(1/u), and each l's second
+    difference is R - E(log1p(y)) in closed form (R's numerator delta_b u^2 (u + 1) - b
+    delta_a Q, Q = u (u + 1) + S (u + s + 1) + u_p delta_s at the shifted points;
+    tests/test_registry.py checks the identities with SymPy); Stirling's f'(X) = -1/(2X) -
+    sum_k B_2k/(2k) X^-2k is taken by divided differences, -delta_b phi[a, s] - b_p (delta_a
+    phi[a, a_p, s] + delta_s phi[a_p, s, s_p]), those of X^-m products of reciprocals and of
+    their complete homogeneous sums (every term positive). Each term is a multiple of
+    delta_a b or of delta_b: none cancels where both are small (a = 1, b = 4e-18, a_p = a (1 +
+    1e-13): 1e13 ulps as a difference of first differences)."""
+    zeros = xp.zeros_like(a)
+    delta_s = delta_a + delta_b
+    s, s_p = a + b, a_p + b_p
+    low = xp.minimum(a, a_p)
+    n = xp.where(low < _SHIFTED, xp.ceil(_SHIFTED - low), zeros)
+    total = zeros
+    for i in range(_SHIFTED):
+        on = n > i
+        u, u_p = xp.where(on, a + i, 1.0 + zeros), xp.where(on, a_p + i, 1.0 + zeros)
+        w, w_p = xp.where(on, s + i, 1.0 + zeros), xp.where(on, s_p + i, 1.0 + zeros)
+        da, db, ds, small = (xp.where(on, d, zeros) for d in (delta_a, delta_b, delta_s, b))
+        below = (u_p + 1.0) * (w + 1.0)
+        q = da * (u + 1.0) / w_p + (da / u) * (u + w + 1.0) + (da / u) * u_p * (ds / w_p)
+        rational = ((db / w_p) * (u / w) * (u + 1.0) - (small / w) * q) / below
+        y = ((small / w_p) * (da / u) * (u + w_p + 1.0) - (db / w_p) * (u + 1.0)) / below
+        total = total - (weight / u_p) * rational + weight * _gap(xp, xp.log1p(y))
+    p_a, p_ap, p_s, p_sp = (1.0 / (z + n) for z in (a, a_p, s, s_p))
+    # H_r of reciprocals, the complete homogeneous sums of degree r = m - 1: H_r(p, ...) = p
+    # H_(r-1)(p, ...) + H_r(...), all positive.
+    pair, pair_p, pair_s, triple, triple_p = (1.0 + zeros for _ in range(5))
+    power_s, power_sp = 1.0 + zeros, 1.0 + zeros
+    coefficients = {1: -0.5} | {2 * k: -c / (2 * k) for k, c in enumerate(_BERNOULLI, start=1)}
+    for m in range(1, 2 * len(_BERNOULLI) + 1):
+        if m > 1:
+            power_s, power_sp = power_s * p_s, power_sp * p_sp
+            pair = p_a * pair + power_s  # H(p_a, p_s)
+            pair_p = p_ap * pair_p + power_s  # H(p_ap, p_s)
+            pair_s = p_s * pair_s + power_sp  # H(p_s, p_sp)
+            triple = p_a * triple + pair_p  # H(p_a, p_ap, p_s)
+            triple_p = p_ap * triple_p + pair_s  # H(p_ap, p_s, p_sp)
+        if m in coefficients:
+            first = (weight * p_a) * (delta_b * p_s) * pair
+            second = (delta_a * p_a) * triple + (delta_s * p_sp) * triple_p
+            total = total + coefficients[m] * (first - (weight * p_ap) * (b_p * p_s) * second)
+    return total
 
 
 def softplus_bregman_split(

@@ -565,11 +565,49 @@ def beta_stirling_slope_p(x, y, u, v):
     if x == u and y == v:
         return 0.0
     first, second = _pair_of_logs(x, u), _pair_of_logs(y, v)
-    sums = _pair_of_sums(first, second)
     a, b, a_p, b_p = first[0], second[0], first[1], second[1]
+    low = min(a, a_p)
+    if max(b, b_p) <= low / 8.0 and abs(first[2]) <= low / 8.0:
+        return _slope_second_difference(a, b, a_p, b_p, first[2], second[2], a_p)
+    sums = _pair_of_sums(first, second)
     p, q = _slope_of(first), -_slope_of(sums)
     r, w = _slope_of(_pair_with_sum(a, b, x, y)), -_slope_of(_pair_with_sum(a_p, b_p, u, v))
     return a_p * (p + q if abs(p) + abs(q) <= abs(r) + abs(w) else r + w)
+
+
+@numba.njit
+def _slope_second_difference(a, b, a_p, b_p, delta_a, delta_b, weight):
+    """weight (f'(a_p) - f'(a) - f'(s_p) + f'(s)), as _functions._slope_second_difference."""
+    delta_s = delta_a + delta_b
+    s, s_p = a + b, a_p + b_p
+    low = min(a, a_p)
+    n = math.ceil(_SHIFTED - low) if low < _SHIFTED else 0
+    total = 0.0
+    for i in range(n):
+        u, u_p, w, w_p = a + i, a_p + i, s + i, s_p + i
+        below = (u_p + 1.0) * (w + 1.0)
+        q = delta_a * (u + 1.0) / w_p + (delta_a / u) * (u + w + 1.0)
+        q += (delta_a / u) * u_p * (delta_s / w_p)
+        rational = ((delta_b / w_p) * (u / w) * (u + 1.0) - (b / w) * q) / below
+        y = ((b / w_p) * (delta_a / u) * (u + w_p + 1.0) - (delta_b / w_p) * (u + 1.0)) / below
+        total += weight * _gap(np.log1p(y)) - (weight / u_p) * rational
+    p_a, p_ap, p_s, p_sp = 1.0 / (a + n), 1.0 / (a_p + n), 1.0 / (s + n), 1.0 / (s_p + n)
+    pair, pair_p, pair_s, triple, triple_p = 1.0, 1.0, 1.0, 1.0, 1.0
+    power_s, power_sp = 1.0, 1.0
+    for m in range(1, 2 * _BERNOULLI.size + 1):
+        if m > 1:
+            power_s, power_sp = power_s * p_s, power_sp * p_sp
+            pair = p_a * pair + power_s
+            pair_p = p_ap * pair_p + power_s
+            pair_s = p_s * pair_s + power_sp
+            triple = p_a * triple + pair_p
+            triple_p = p_ap * triple_p + pair_s
+        if m == 1 or m % 2 == 0:
+            c = -0.5 if m == 1 else -_BERNOULLI[m // 2 - 1] / m
+            first = (weight * p_a) * (delta_b * p_s) * pair
+            second = (delta_a * p_a) * triple + (delta_s * p_sp) * triple_p
+            total += c * (first - (weight * p_ap) * (b_p * p_s) * second)
+    return total
 
 
 @numba.njit(inline="always")
