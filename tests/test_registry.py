@@ -191,9 +191,10 @@ def _assert_beta_within(points, bounds, outputs=range(5)):
                 assert error <= bound, f"{backend} output {output}: {error:.3g} ulps at {point}"
 
 
-# q close to p with one concentration e^40 and e^32 below the other, b_p = b: the prior's
-# gradient is of second order there (b (a_p - a) f'''(a)), and a difference of first
-# differences of f' kept no digit of it (2.4e12 and 5.4e9 ulps before the second difference).
+# q close to p with one concentration e^40 and e^32 below the other, b_p = b: the value and
+# the prior's gradient are of second order there (b (a_p - a)^2 f''' and b (a_p - a) f'''),
+# and the forms that are differences of first-order terms kept no digit of them (value 5.7e12
+# and 3.5e11 ulps, dlog_a_p 2.4e12 and 5.4e9, before the second differences).
 CLOSE_AND_APART = np.array(
     [
         [0.0, np.log(4e-18), np.log1p(1e-13), np.log(4e-18)],
@@ -202,11 +203,12 @@ CLOSE_AND_APART = np.array(
 )
 
 
-def test_beta_prior_gradients_near_q_equals_p_with_concentrations_far_apart():
-    """dlog_a_p (and, with the pairs exchanged, dlog_b_p) within 16 ulps of mpmath where q is
-    close to p and b is far below a (4 points, 3 s each in mpmath)."""
+def test_beta_near_q_equals_p_with_concentrations_far_apart():
+    """The value and dlog_a_p (and, with the pairs exchanged, dlog_b_p) within 16 ulps of
+    mpmath where q is close to p and b is far below a (4 points, 3 s each in mpmath)."""
     exchanged = CLOSE_AND_APART[:, [1, 0, 3, 2]]
-    _assert_beta_within(np.vstack([CLOSE_AND_APART, exchanged]), (16,) * 5, outputs=(3, 4))
+    points = np.vstack([CLOSE_AND_APART, exchanged])
+    _assert_beta_within(points, (16,) * 5, outputs=(0, 3, 4))
 
 
 def test_the_second_difference_of_the_slope_is_proved_by_sympy():
@@ -224,6 +226,8 @@ def test_the_second_difference_of_the_slope_is_proved_by_sympy():
     assert sp.simplify(rational - y - (1 / u_p - 1 / u - 1 / w_p + 1 / w)) == 0
     logs = (u_p + 1) * u * w_p * (w + 1) / (u_p * (u + 1) * (w_p + 1) * w)
     assert sp.simplify(logs - 1 / (1 + y)) == 0
+    # _gap_difference's integrand: delta_s^2 - delta_a^2 = delta_b (2 delta_a + delta_b)
+    assert sp.expand(ds**2 - da**2 - db * (2 * da + db)) == 0
     p = sp.symbols("p0:3", positive=True)
     x = [1 / pi for pi in p]
     for m in (1, 2, 5):

@@ -899,7 +899,10 @@ def _decomposed(xp: Any, pairs: dict, big: str, small: str) -> tuple[Any, Any]:
 def beta_stirling_gap_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
     """F(a, a_p) + F(b, b_p) - F(s, s_p), F f's gap (``stirling_bregman``), a = e^x, b = e^y,
     a_p = e^u, b_p = e^v, s = a + b, s_p = a_p + b_p: the form among the three above with
-    the smallest terms."""
+    the smallest terms; but where b and b_p are below a/8 and a_p within a/8 of a (or the
+    same with a and b exchanged), F(b, b_p) + F(a, a_p) - F(s, s_p) with the difference
+    integrated (``_gap_difference``): there the decomposed form's terms are of first order
+    in b (a_p - a) and the result of second order."""
     pairs = _beta_pairs(xp, x, y, u, v)
     gaps = {k: _bregman_of(xp, pairs[k]) for k in ("a", "b", "s")}
     direct = gaps["a"] + gaps["b"] - gaps["s"]
@@ -907,7 +910,50 @@ def beta_stirling_gap_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
     for big, small in (("a", "b"), ("b", "a")):
         rest, size = _decomposed(xp, pairs, big, small)
         forms.append((gaps[small] + rest, gaps[small] + size))
-    return _beta_result(xp, _smallest(xp, forms), x, y, u, v)
+    value = _smallest(xp, forms)
+    for big, small in (("a", "b"), ("b", "a")):
+        (c, c_p, delta_c), (e, e_p, delta_e) = pairs[big][:3], pairs[small][:3]
+        close = _close(xp, c, e, c_p, e_p, delta_c)
+        ones = xp.ones_like(c)
+        c, c_p = xp.where(close, c, ones), xp.where(close, c_p, ones)
+        e, e_p = xp.where(close, e, ones / 8.0), xp.where(close, e_p, ones / 8.0)
+        delta_c, delta_e = (xp.where(close, d, 0.0 * ones) for d in (delta_c, delta_e))
+        difference = _gap_difference(xp, c, e, delta_c, delta_e)
+        value = xp.where(close, gaps[small] + difference, value)
+    return _beta_result(xp, value, x, y, u, v)
+
+
+def _close(xp: Any, a: Any, b: Any, a_p: Any, b_p: Any, delta_a: Any) -> Any:
+    """Whether b and b_p are below a/8 and a_p within a/8 of a: where the Beta helpers take
+    second differences."""
+    low = xp.minimum(a, a_p)
+    return (xp.maximum(b, b_p) <= low / 8.0) & (xp.abs(delta_a) <= low / 8.0)
+
+
+# Gauss-Legendre nodes on [0, 1] and their weights times 1 - t: the integral of (1 - t) g(t)
+# over [0, 1] for g analytic beyond t = -8 (the Beta helpers' second differences), to 1e-20 of
+# its size with 8 nodes.
+_LEGENDRE = np.polynomial.legendre.leggauss(8)
+_NODES = (1.0 + _LEGENDRE[0]) / 2.0
+_NODE_WEIGHTS = _LEGENDRE[1] / 2.0 * (1.0 - _NODES)
+
+
+def _gap_difference(xp: Any, a: Any, b: Any, delta_a: Any, delta_b: Any) -> Any:
+    """F(a, a_p) - F(s, s_p), F f's gap, a_p = a + delta_a, s = a + b, s_p = s + delta_a +
+    delta_b, for b, b_p and |delta_a| below a/8: Taylor's remainder F(x, x + h) = h^2
+    int_0^1 (1 - t) f''(x + t h) dt, at each node delta_a^2 (f''(a_t) - f''(s_t)) - delta_b
+    (2 delta_a + delta_b) f''(s_t) (a_t = a + t delta_a, s_t - a_t = b + t delta_b), the
+    first a difference of curvatures in multiples of s_t - a_t: of second order in the
+    differences where the gaps' own difference cancels."""
+    total = xp.zeros_like(a)
+    for t, weight in zip(_NODES.tolist(), _NODE_WEIGHTS.tolist(), strict=True):
+        a_t, b_t = a + t * delta_a, b + t * delta_b
+        s_t = a_t + b_t
+        pair = _pair(xp, a_t, s_t, b_t, xp.log1p(b_t / a_t))
+        curvatures = _curvature_difference_of(xp, pair, delta_a, delta_a)  # f''(s_t) - f''(a_t)
+        cross = (delta_b / s_t) * (2.0 * delta_a + delta_b) * _curvature_at(xp, s_t)
+        total = total - weight * (curvatures + cross)
+    return total
 
 
 def beta_stirling_slope_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
@@ -939,8 +985,7 @@ def beta_stirling_slope_p_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> An
     direct = (_slope_of(xp, pairs["a"]), -_slope_of(xp, pairs["s"]))
     decomposed = (_slope_of(xp, pairs["a_s"]), -_slope_of(xp, pairs["a_p_s_p"]))
     forms = [(a_p * (p + q), a_p * (xp.abs(p) + xp.abs(q))) for p, q in (direct, decomposed)]
-    low = xp.minimum(a, a_p)
-    close = (xp.maximum(b, b_p) <= low / 8.0) & (xp.abs(delta_a) <= low / 8.0)
+    close = _close(xp, a, b, a_p, b_p, delta_a)
     ones = xp.ones_like(a)
     # elsewhere a, a_p = 1 and b, b_p = 1/8, a_p = a, b_p = b: no overflow nor NaN
     a, a_p = xp.where(close, a, ones), xp.where(close, a_p, ones)

@@ -521,10 +521,14 @@ def beta_stirling_gap(x, y, u, v):
     if x == u and y == v:
         return 0.0
     first, second = _pair_of_logs(x, u), _pair_of_logs(y, v)
+    a, b, a_p, b_p = first[0], second[0], first[1], second[1]
+    if _close(a, b, a_p, b_p, first[2]):
+        return _bregman_of(second) + _gap_difference(a, b, first[2], second[2])
+    if _close(b, a, b_p, a_p, second[2]):
+        return _bregman_of(first) + _gap_difference(b, a, second[2], first[2])
     sums = _pair_of_sums(first, second)
     gap_a, gap_b, gap_s = _bregman_of(first), _bregman_of(second), _bregman_of(sums)
     value, size = gap_a + gap_b - gap_s, gap_a + gap_b + gap_s
-    a, b, a_p, b_p = first[0], second[0], first[1], second[1]
     rest, rest_size = _decomposed(
         first, _pair_with_sum(a, b, x, y), _pair_with_sum(a_p, b_p, u, v), b_p, sums[2]
     )
@@ -536,6 +540,35 @@ def beta_stirling_gap(x, y, u, v):
     if gap_a + rest_size < size:
         value = gap_a + rest
     return value
+
+
+@numba.njit(inline="always")
+def _close(a, b, a_p, b_p, delta_a):
+    """Whether b, b_p < a/8 and a_p within a/8 of a, as _functions'."""
+    low = min(a, a_p)
+    return max(b, b_p) <= low / 8.0 and abs(delta_a) <= low / 8.0
+
+
+_LEGENDRE = np.polynomial.legendre.leggauss(8)
+_NODES = (1.0 + _LEGENDRE[0]) / 2.0
+_NODE_WEIGHTS = _LEGENDRE[1] / 2.0 * (1.0 - _NODES)
+
+
+@numba.njit
+def _gap_difference(a, b, delta_a, delta_b):
+    """F(a, a_p) - F(s, s_p) by Taylor's remainder, as _functions._gap_difference."""
+    total = 0.0
+    for j in range(_NODES.size):
+        t = _NODES[j]
+        a_t, b_t = a + t * delta_a, b + t * delta_b
+        s_t = a_t + b_t
+        n, big_x, big_y, log_ratio = _shifted_at(a_t, s_t, b_t, np.log1p(b_t / a_t))
+        curvatures = _curvature_difference_at(
+            a_t, s_t, b_t, n, big_x, big_y, log_ratio, delta_a, delta_a
+        )
+        cross = (delta_b / s_t) * (2.0 * delta_a + delta_b) * _curvature_at(s_t)
+        total -= _NODE_WEIGHTS[j] * (curvatures + cross)
+    return total
 
 
 @numba.njit
@@ -566,8 +599,7 @@ def beta_stirling_slope_p(x, y, u, v):
         return 0.0
     first, second = _pair_of_logs(x, u), _pair_of_logs(y, v)
     a, b, a_p, b_p = first[0], second[0], first[1], second[1]
-    low = min(a, a_p)
-    if max(b, b_p) <= low / 8.0 and abs(first[2]) <= low / 8.0:
+    if _close(a, b, a_p, b_p, first[2]):
         return _slope_second_difference(a, b, a_p, b_p, first[2], second[2], a_p)
     sums = _pair_of_sums(first, second)
     p, q = _slope_of(first), -_slope_of(sums)
