@@ -163,7 +163,7 @@ def _hard_beta_points():
 
 
 # kl_beta's worst float64 error at those points, both backends (value, then the gradients).
-BETA_HARD_ULPS = (128, 48, 80, 128, 32)
+BETA_HARD_ULPS = (32, 40, 72, 24, 24)
 
 
 @pytest.mark.slow  # mpmath's loggamma and psi at 252 points: 12 s
