@@ -269,13 +269,6 @@ def softplus_bregman_generic(xp: Any, a: Any, b: Any) -> Any:
     return _softplus_bregman_at(xp, a, b, b - a)
 
 
-def softplus_bregman_split_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
-    """softplus_bregman(u - v, x - y) with (x - y) - (u - v) summed as (x - u) + (v - y), its
-    roundings added back: the gap of logits that are differences (the Beta KL's log a - log
-    b), exact however close the two logits are, where x - y rounded alone would not be."""
-    return _softplus_bregman_at(xp, u - v, x - y, difference_sum_generic(xp, u, x, v, y))
-
-
 def _softplus_bregman_at(xp: Any, a: Any, b: Any, d: Any) -> Any:
     """softplus_bregman(a, b) given d = b - a."""
     flip = a > 0
@@ -305,13 +298,6 @@ def sigmoid_difference_generic(xp: Any, x: Any, y: Any) -> Any:
     """:func:`sigmoid_difference` on arrays of ``xp``."""
     difference = _sigmoid_difference_at(xp, x, y, x - y)
     return xp.where(x == y, xp.zeros_like(difference), difference)  # 0, not NaN, at +-inf
-
-
-def sigmoid_difference_split_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
-    """sigmoid(x - y) - sigmoid(u - v), the difference of the logits summed as in
-    :func:`softplus_bregman_split_generic`."""
-    difference = _sigmoid_difference_at(xp, x - y, u - v, difference_sum_generic(xp, u, x, v, y))
-    return xp.where((x == u) & (y == v), xp.zeros_like(difference), difference)
 
 
 def _sigmoid_difference_at(xp: Any, x: Any, y: Any, d: Any) -> Any:
@@ -950,7 +936,9 @@ def _gap_difference(xp: Any, a: Any, b: Any, delta_a: Any, delta_b: Any) -> Any:
         a_t, b_t = a + t * delta_a, b + t * delta_b
         s_t = a_t + b_t
         pair = _pair(xp, a_t, s_t, b_t, xp.log1p(b_t / a_t))
-        curvatures = _curvature_difference_of(xp, pair, delta_a, delta_a)  # f''(s_t) - f''(a_t)
+        # delta_a^2 (f''(s_t) - f''(a_t)), delta_a^2 taken as a_t delta_a (delta_a / a_t): no
+        # overflow of the square where the result underflows (a = e^600)
+        curvatures = a_t * _curvature_difference_of(xp, pair, delta_a, delta_a / a_t)
         cross = (delta_b / s_t) * (2.0 * delta_a + delta_b) * _curvature_at(xp, s_t)
         total = total - weight * (curvatures + cross)
     return total
@@ -1047,27 +1035,151 @@ def _slope_second_difference(
     return total
 
 
-def softplus_bregman_split(
+# --- The Beta KL's Bernoulli part, s_p KL(Bernoulli(pi_p) || Bernoulli(pi)) ----------------
+# pi = a/s = sigmoid(l), pi_p = sigmoid(l_p), l = x - y, l_p = u - v (log-concentrations): it is
+# a_p E(r_1) + b_p E(r_2), r_1 = log pi/pi_p, r_2 = log (1 - pi)/(1 - pi_p), E(t) = e^t - 1 - t
+# (the first-order terms sum to s_p (pi - pi_p) + s_p (pi_p - pi) = 0), with gradients a_p
+# expm1(r_1), b_p expm1(r_2), -a_p r_1, -b_p r_2. The log ratios come from the logits'
+# difference D = r_1 - r_2 = l - l_p summed from the arguments' differences, and l, l_p are
+# carried with their rounding errors: nothing multiplies back the rounding of a huge logit
+# (s_p e^-l_p rounded carried |l_p| eps).
+
+
+def _logit(xp: Any, x: Any, y: Any) -> tuple[Any, Any]:
+    """x - y as (hi, lo), hi + lo exact (lo 0 where hi is not finite)."""
+    hi, lo = _two_sum(x, -y)
+    return hi, xp.where(xp.isfinite(lo), lo, xp.zeros_like(lo))
+
+
+def _sigmoid_of(xp: Any, logit: tuple) -> Any:
+    """sigmoid(hi + lo) = sigmoid(hi) (1 + sigmoid(-hi) lo) to second order in lo."""
+    hi, lo = logit
+    return sigmoid_generic(xp, hi) * (1.0 + sigmoid_generic(xp, -hi) * lo)
+
+
+def _softplus_of(xp: Any, logit: tuple) -> Any:
+    """softplus(hi + lo) = softplus(hi) + sigmoid(hi) lo to second order in lo."""
+    hi, lo = logit
+    return softplus_generic(xp, hi) + sigmoid_generic(xp, hi) * lo
+
+
+def _negated(logit: tuple) -> tuple:
+    return -logit[0], -logit[1]
+
+
+def _log_ratios(xp: Any, x: Any, y: Any, u: Any, v: Any) -> tuple[Any, ...]:
+    """(r_1, r_2, l, l_p, D), the logits as pairs (hi, lo). Where |D| <= 1, r_1 = -log1p((1 -
+    pi_p) expm1(-D)) and r_2 = -log1p(pi_p expm1(D)) (each exact where D is small); beyond,
+    the differences of softplus, r_1 = softplus(-l_p) - softplus(-l) and r_2 = softplus(l_p)
+    - softplus(l), the one whose softplus terms are near their logits (both logits of its
+    sign) taken from the other and D instead (r_1 - r_2 = D)."""
+    logit, logit_p = _logit(xp, x, y), _logit(xp, u, v)
+    shift = difference_sum_generic(xp, u, x, v, y)  # D = (x - u) + (v - y)
+    near = xp.abs(shift) <= 1.0
+    d_near = xp.where(near, shift, xp.zeros_like(shift))
+    near_1 = -xp.log1p(_sigmoid_of(xp, _negated(logit_p)) * xp.expm1(-d_near))
+    near_2 = -xp.log1p(_sigmoid_of(xp, logit_p) * xp.expm1(d_near))
+    far_1 = _softplus_of(xp, _negated(logit_p)) - _softplus_of(xp, _negated(logit))
+    far_2 = _softplus_of(xp, logit_p) - _softplus_of(xp, logit)
+    negative = (logit[0] < 0) & (logit_p[0] < 0)
+    positive = (logit[0] > 0) & (logit_p[0] > 0)
+    far_1, far_2 = (
+        xp.where(negative, shift + far_2, far_1),
+        xp.where(positive, far_1 - shift, far_2),
+    )
+    return xp.where(near, near_1, far_1), xp.where(near, near_2, far_2), logit, logit_p, shift
+
+
+def beta_weighted_log_ratio_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
+    """a_p r_1 = e^u log pi/pi_p, pi = e^x/(e^x + e^y), pi_p = e^u/(e^u + e^v) (above)."""
+    r_1, _, _, logit_p, shift = _log_ratios(xp, x, y, u, v)
+    return _beta_result(xp, _weighted_log_ratio(xp, r_1, logit_p, shift, u, v), x, y, u, v)
+
+
+def _weighted_log_ratio(xp: Any, r_1: Any, logit_p: tuple, shift: Any, u: Any, v: Any) -> Any:
+    """a_p r_1: where |D| <= 1 and l_p > 0, r_1 = -log1p(z), z = (1 - pi_p) expm1(-D), and a_p
+    (1 - pi_p) = b_p pi_p, so a_p r_1 = -b_p pi_p expm1(-D) log1p(z)/z with b_p applied last
+    (r_1 alone underflows where l_p > 745 and a_p r_1 need not: 5e-143 at (600, -300, 600 +
+    1e-12, -300)); elsewhere a_p r_1 (1 - pi_p >= 1/2 or |D| > 1: r_1 is not that small)."""
+    near = (xp.abs(shift) <= 1.0) & (logit_p[0] > 0)
+    m = xp.expm1(-xp.where(near, shift, xp.zeros_like(shift)))
+    z = _sigmoid_of(xp, _negated(logit_p)) * m
+    zero = z == 0.0
+    ratio = xp.where(zero, xp.ones_like(z), xp.log1p(z) / xp.where(zero, xp.ones_like(z), z))
+    scaled = -exp_product_generic(xp, _sigmoid_of(xp, logit_p) * m * ratio, v)
+    return xp.where(near, scaled, exp_product_generic(xp, r_1, u))
+
+
+def _weighted_gap(xp: Any, r: Any, u: Any, v: Any, ratio: tuple, slope: bool) -> Any:
+    """e^u E(r) (e^u expm1(r) for ``slope``), r = log pi/pi_p: while r <= 1 from E's series;
+    beyond, e^u e^r = s_p pi = e^v pi / (1 - pi_p) (``ratio`` = (pi, 1 - pi_p); r > 1 needs
+    pi_p < 1/e), less e^u (1 + r) (e^u alone): no e^r, which r's own rounding (|r| eps) would
+    spread."""
+    near = r <= 1.0
+    r_near = xp.where(near, r, xp.zeros_like(r))
+    small = xp.expm1(r_near) if slope else _gap(xp, r_near)
+    rest = xp.ones_like(r) if slope else 1.0 + r
+    top, bottom = ratio
+    ratio = top / xp.where(near, xp.ones_like(r), bottom)  # bottom > 1 - 1/e where r > 1
+    far = exp_product_generic(xp, ratio, v) - exp_product_generic(xp, rest, u)
+    return xp.where(near, exp_product_generic(xp, small, u), far)
+
+
+def beta_bernoulli_gap_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
+    """a_p E(r_1) + b_p E(r_2) = s_p KL(Bernoulli(pi_p) || Bernoulli(pi)) (above): two terms
+    that are never negative."""
+    r_1, r_2, logit, logit_p, _ = _log_ratios(xp, x, y, u, v)
+    ratio_1 = _sigmoid_of(xp, logit), _sigmoid_of(xp, _negated(logit_p))
+    ratio_2 = _sigmoid_of(xp, _negated(logit)), _sigmoid_of(xp, logit_p)
+    value = _weighted_gap(xp, r_1, u, v, ratio_1, False)
+    value = value + _weighted_gap(xp, r_2, v, u, ratio_2, False)
+    return _beta_result(xp, value, x, y, u, v)
+
+
+def beta_bernoulli_slope_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
+    """a_p expm1(r_1) = s_p pi - a_p, the Bernoulli part's gradient in x (above)."""
+    r_1, _, logit, logit_p, shift = _log_ratios(xp, x, y, u, v)
+    ratio = _sigmoid_of(xp, logit), _sigmoid_of(xp, _negated(logit_p))
+    # where |D| <= 1, a_p r_1 + a_p E(r_1): a_p r_1 with b_p applied last (above)
+    weighted = _weighted_log_ratio(xp, r_1, logit_p, shift, u, v)
+    near = weighted + exp_product_generic(xp, _gap(xp, xp.minimum(r_1, 1.0)), u)
+    far = _weighted_gap(xp, r_1, u, v, ratio, True)
+    return _beta_result(xp, xp.where(xp.abs(shift) <= 1.0, near, far), x, y, u, v)
+
+
+def beta_bernoulli_gap(
     x: NDArray[np.float64],
     y: NDArray[np.float64],
     u: NDArray[np.float64],
     v: NDArray[np.float64],
     out: NDArray[np.float64],
 ) -> NDArray[np.float64]:
-    """out = :func:`softplus_bregman_split_generic`."""
-    np.copyto(out, softplus_bregman_split_generic(np, x, y, u, v))
+    """out = :func:`beta_bernoulli_gap_generic`."""
+    np.copyto(out, beta_bernoulli_gap_generic(np, x, y, u, v))
     return out
 
 
-def sigmoid_difference_split(
+def beta_bernoulli_slope(
     x: NDArray[np.float64],
     y: NDArray[np.float64],
     u: NDArray[np.float64],
     v: NDArray[np.float64],
     out: NDArray[np.float64],
 ) -> NDArray[np.float64]:
-    """out = :func:`sigmoid_difference_split_generic`."""
-    np.copyto(out, sigmoid_difference_split_generic(np, x, y, u, v))
+    """out = :func:`beta_bernoulli_slope_generic`."""
+    np.copyto(out, beta_bernoulli_slope_generic(np, x, y, u, v))
+    return out
+
+
+def beta_weighted_log_ratio(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    u: NDArray[np.float64],
+    v: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """out = :func:`beta_weighted_log_ratio_generic`."""
+    np.copyto(out, beta_weighted_log_ratio_generic(np, x, y, u, v))
     return out
 
 

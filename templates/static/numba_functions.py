@@ -59,13 +59,6 @@ def softplus_bregman(a, b):
 
 
 @numba.njit(inline="always")
-def softplus_bregman_split(x, y, u, v):
-    """softplus_bregman(u - v, x - y), its logits' difference summed from x - u and v - y,
-    as _functions.softplus_bregman_split_generic."""
-    return _softplus_bregman_at(u - v, x - y, difference_sum(u, x, v, y))
-
-
-@numba.njit(inline="always")
 def _softplus_bregman_at(a, b, d):
     """softplus_bregman(a, b) given d = b - a."""
     if a > 0:
@@ -99,18 +92,6 @@ def sigmoid_difference(x, y):
     if x > y:
         return -sigmoid(x) * sigmoid(-y) * np.expm1(y - x)
     return sigmoid(y) * sigmoid(-x) * np.expm1(x - y)
-
-
-@numba.njit(inline="always")
-def sigmoid_difference_split(x, y, u, v):
-    """sigmoid(x - y) - sigmoid(u - v), as _functions.sigmoid_difference_split_generic."""
-    if x == u and y == v:
-        return 0.0
-    d = difference_sum(u, x, v, y)
-    a, b = x - y, u - v
-    if d > 0:
-        return -sigmoid(a) * sigmoid(-b) * np.expm1(-d)
-    return sigmoid(b) * sigmoid(-a) * np.expm1(d)
 
 
 @numba.njit(inline="always")
@@ -563,8 +544,8 @@ def _gap_difference(a, b, delta_a, delta_b):
         a_t, b_t = a + t * delta_a, b + t * delta_b
         s_t = a_t + b_t
         n, big_x, big_y, log_ratio = _shifted_at(a_t, s_t, b_t, np.log1p(b_t / a_t))
-        curvatures = _curvature_difference_at(
-            a_t, s_t, b_t, n, big_x, big_y, log_ratio, delta_a, delta_a
+        curvatures = a_t * _curvature_difference_at(
+            a_t, s_t, b_t, n, big_x, big_y, log_ratio, delta_a, delta_a / a_t
         )
         cross = (delta_b / s_t) * (2.0 * delta_a + delta_b) * _curvature_at(s_t)
         total -= _NODE_WEIGHTS[j] * (curvatures + cross)
@@ -640,6 +621,100 @@ def _slope_second_difference(a, b, a_p, b_p, delta_a, delta_b, weight):
             second = (delta_a * p_a) * triple + (delta_s * p_sp) * triple_p
             total += c * (first - (weight * p_ap) * (b_p * p_s) * second)
     return total
+
+
+# The Beta KL's Bernoulli part, as _functions' (which says why): a logit is a pair (hi, lo).
+
+
+@numba.njit(inline="always")
+def _logit(x, y):
+    hi, lo = _two_sum(x, -y)
+    return hi, lo if np.isfinite(lo) else 0.0
+
+
+@numba.njit(inline="always")
+def _sigmoid_of(hi, lo):
+    return sigmoid(hi) * (1.0 + sigmoid(-hi) * lo)
+
+
+@numba.njit(inline="always")
+def _softplus_of(hi, lo):
+    return softplus(hi) + sigmoid(hi) * lo
+
+
+@numba.njit
+def _log_ratios(x, y, u, v):
+    """(r_1, r_2, sigmoid(l), sigmoid(-l), sigmoid(l_p), sigmoid(-l_p)), as
+    _functions._log_ratios."""
+    hi, lo = _logit(x, y)
+    hi_p, lo_p = _logit(u, v)
+    shift = difference_sum(u, x, v, y)
+    p, q = _sigmoid_of(hi, lo), _sigmoid_of(-hi, -lo)
+    p_p, q_p = _sigmoid_of(hi_p, lo_p), _sigmoid_of(-hi_p, -lo_p)
+    if abs(shift) <= 1.0:
+        return -np.log1p(q_p * np.expm1(-shift)), -np.log1p(p_p * np.expm1(shift)), p, q, p_p, q_p
+    r_1 = _softplus_of(-hi_p, -lo_p) - _softplus_of(-hi, -lo)
+    r_2 = _softplus_of(hi_p, lo_p) - _softplus_of(hi, lo)
+    if hi < 0 and hi_p < 0:
+        r_1 = shift + r_2
+    elif hi > 0 and hi_p > 0:
+        r_2 = r_1 - shift
+    return r_1, r_2, p, q, p_p, q_p
+
+
+@numba.njit(inline="always")
+def _weighted_gap(r, u, v, top, bottom, slope):
+    """e^u E(r) (e^u expm1(r) for ``slope``), e^u e^r = e^v top / bottom, as _functions'."""
+    if r <= 1.0:
+        return exp_product(np.expm1(r) if slope else _gap(r), u)
+    return exp_product(top / bottom, v) - exp_product(1.0 if slope else 1.0 + r, u)
+
+
+@numba.njit
+def _weighted_log_ratio(r_1, p_p, q_p, shift, u, v):
+    """a_p r_1, as _functions._weighted_log_ratio."""
+    if abs(shift) > 1.0 or p_p <= q_p:
+        return exp_product(r_1, u)
+    m = np.expm1(-shift)
+    z = q_p * m
+    ratio = 1.0 if z == 0.0 else np.log1p(z) / z
+    return -exp_product(p_p * m * ratio, v)
+
+
+@numba.njit
+def beta_weighted_log_ratio(x, y, u, v):
+    """a_p log pi/pi_p, as _functions.beta_weighted_log_ratio_generic."""
+    if not _concentrations(x, y, u, v):
+        return np.nan
+    if x == u and y == v:
+        return 0.0
+    r_1, _, _, _, p_p, q_p = _log_ratios(x, y, u, v)
+    return _weighted_log_ratio(r_1, p_p, q_p, difference_sum(u, x, v, y), u, v)
+
+
+@numba.njit
+def beta_bernoulli_gap(x, y, u, v):
+    """a_p E(r_1) + b_p E(r_2), as _functions.beta_bernoulli_gap_generic."""
+    if not _concentrations(x, y, u, v):
+        return np.nan
+    if x == u and y == v:
+        return 0.0
+    r_1, r_2, p, q, p_p, q_p = _log_ratios(x, y, u, v)
+    return _weighted_gap(r_1, u, v, p, q_p, False) + _weighted_gap(r_2, v, u, q, p_p, False)
+
+
+@numba.njit
+def beta_bernoulli_slope(x, y, u, v):
+    """a_p expm1(r_1), as _functions.beta_bernoulli_slope_generic."""
+    if not _concentrations(x, y, u, v):
+        return np.nan
+    if x == u and y == v:
+        return 0.0
+    r_1, _, p, _, p_p, q_p = _log_ratios(x, y, u, v)
+    shift = difference_sum(u, x, v, y)
+    if abs(shift) <= 1.0:
+        return _weighted_log_ratio(r_1, p_p, q_p, shift, u, v) + exp_product(_gap(r_1), u)
+    return _weighted_gap(r_1, u, v, p, q_p, True)
 
 
 @numba.njit(inline="always")
