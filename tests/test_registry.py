@@ -213,10 +213,15 @@ def test_beta_near_q_equals_p_with_concentrations_far_apart():
 
 # Where a logit is huge: at (600, -300, 600 + 1e-12, -300), l = 900, s_p times the Bernoulli
 # KL and the sigmoids' difference underflowed as factors although the products do not
-# (value 0 where it is 2.7e-155, dlog_a 0 where it is -5.3e-143, dlog_a_p 3e3 ulps); at (659,
-# 5e-307, 610, 46), l_p = 564, e^-|l_p| carried |l_p| times the rounding of l_p (value 204
-# ulps).
-LARGE_LOGITS = np.array([[600.0, -300.0, 600.0 + 1e-12, -300.0], [659.0, 5e-307, 610.0, 46.0]])
+# (value 0 where it is 2.7e-155, dlog_a 0 where it is -5.3e-143, dlog_a_p 3e3 ulps); at
+# (348.3, 1.68, -0.88, -636.7), l_p = 636, e^-|l_p| carried |l_p| times the rounding of l_p
+# (dlog_a and dlog_a_p 196 and 197 ulps: the sampled domain's worst of those two).
+LARGE_LOGITS = np.array(
+    [
+        [600.0, -300.0, 600.0 + 1e-12, -300.0],
+        [348.2639002165132, 1.676773726652387, -0.8761295164040104, -636.7271096322343],
+    ]
+)
 
 
 def test_beta_where_a_logit_is_huge():
