@@ -3,9 +3,9 @@
 (``softplus_bregman``, ``sigmoid_difference``, ``exp_difference``, ``exp_bregman``,
 ``exp_product``, ``log_exprel`` and its slope, ``exprel``, ``rounded_sum``, ``sum_error``,
 ``product_error``, ``small_error``; for the Gamma and Beta KLs ``stirling_bregman``,
-``beta_stirling_gap`` and its slopes,
-``stirling_slope_difference``, ``stirling_curvature``, ``exp_bregman_split``,
-``exp_difference_split``, ``difference_sum``).
+``beta_stirling_gap`` and its slopes, ``beta_bernoulli_gap``, its slope and
+``beta_weighted_log_ratio``, ``stirling_slope_difference``, ``stirling_curvature``,
+``exp_bregman_split``, ``exp_difference_split``, ``difference_sum``).
 
 Each is a SymPy function with its derivative (so the gradients stay in these functions,
 which the printers evaluate stably) and its definition in plain SymPy (``exact``), which the
@@ -104,41 +104,6 @@ class softplus_bregman(sp.Function):  # noqa: N801
     def exact(self):
         a, b = self.args
         return softplus(b).exact() - softplus(a).exact() - sigmoid(a).exact() * (b - a)
-
-
-class softplus_bregman_split(sp.Function):  # noqa: N801
-    """softplus_bregman(u - v, x - y), the logits differences (the Beta KL's log a - log b),
-    evaluated with (x - y) - (u - v) summed as (x - u) + (v - y), its roundings added back:
-    exact however close the two logits are (x - y rounded alone is not; the rewrite
-    ``lbeta_bregman`` makes it)."""
-
-    nargs = 4
-
-    def fdiff(self, argindex=1):
-        """sigmoid(x - y) - sigmoid(u - v) (``sigmoid_difference_split``), and -sigmoid'(u -
-        v) ((x - y) - (u - v)) as softplus_bregman's, with the difference summed so too."""
-        x, y, u, v = self.args
-        if argindex in (1, 2):
-            slope = sigmoid_difference_split(x, y, u, v)
-            return slope if argindex == 1 else -slope
-        a = u - v
-        slope = -exp_product(difference_sum(u, x, v, y), -sp.Abs(a)) * sigmoid(sp.Abs(a)) ** 2
-        return slope if argindex == 3 else -slope
-
-    def exact(self):
-        x, y, u, v = self.args
-        return softplus_bregman(u - v, x - y).exact()
-
-
-class sigmoid_difference_split(sp.Function):  # noqa: N801
-    """sigmoid(x - y) - sigmoid(u - v), evaluated as ``sigmoid_difference`` with (x - y) -
-    (u - v) summed as in ``softplus_bregman_split``."""
-
-    nargs = 4
-
-    def exact(self):
-        x, y, u, v = self.args
-        return sigmoid(x - y).exact() - sigmoid(u - v).exact()
 
 
 class sigmoid_difference(sp.Function):  # noqa: N801
@@ -452,6 +417,52 @@ class beta_stirling_slope_p(sp.Function):  # noqa: N801
         return a_p * (slope(a_p) - slope(a) - slope(s_p) + slope(s))
 
 
+class beta_bernoulli_gap(sp.Function):  # noqa: N801
+    """e^S_p softplus_bregman(u - v, x - y), S_p = logaddexp(u, v): s_p KL(Bernoulli(pi_p) ||
+    Bernoulli(pi)), pi = e^x/(e^x + e^y), pi_p = e^u/(e^u + e^v), the Beta KL's part from x log
+    x - x (log-concentrations x, y, u, v). Evaluated as a_p E(r_1) + b_p E(r_2), r_1 = log
+    pi/pi_p, r_2 = log (1 - pi)/(1 - pi_p), E(t) = e^t - 1 - t, the log ratios from the
+    logits' difference summed from the arguments' differences: no e^-|l_p| with the rounding
+    of the logit l_p = u - v in it that s_p would multiply back (the rewrite ``lbeta_bregman``
+    makes it)."""
+
+    nargs = 4
+
+    def fdiff(self, argindex=1):
+        """a_p expm1(r_1) and b_p expm1(r_2) (``beta_bernoulli_slope``), -a_p r_1 and -b_p r_2
+        (``beta_weighted_log_ratio``): the terms of first order cancel."""
+        x, y, u, v = self.args
+        pairs = (x, y, u, v) if argindex in (1, 3) else (y, x, v, u)
+        node = beta_bernoulli_slope if argindex in (1, 2) else beta_weighted_log_ratio
+        return node(*pairs) if argindex in (1, 2) else -node(*pairs)
+
+    def exact(self):
+        x, y, u, v = self.args
+        return sp.exp(logaddexp(u, v).exact()) * softplus_bregman(u - v, x - y).exact()
+
+
+class beta_bernoulli_slope(sp.Function):  # noqa: N801
+    """a_p expm1(log pi/pi_p) = s_p pi - a_p, ``beta_bernoulli_gap``'s derivative in x."""
+
+    nargs = 4
+
+    def exact(self):
+        x, y, u, v = self.args
+        return (sp.exp(u) + sp.exp(v)) * sp.exp(x) / (sp.exp(x) + sp.exp(y)) - sp.exp(u)
+
+
+class beta_weighted_log_ratio(sp.Function):  # noqa: N801
+    """a_p log pi/pi_p, a_p = e^u, pi = e^x/(e^x + e^y), pi_p = e^u/(e^u + e^v): minus
+    ``beta_bernoulli_gap``'s derivative in u, evaluated with e^u or e^v applied last."""
+
+    nargs = 4
+
+    def exact(self):
+        x, y, u, v = self.args
+        ratio = x - u - sp.log(sp.exp(x) + sp.exp(y)) + sp.log(sp.exp(u) + sp.exp(v))
+        return sp.exp(u) * ratio
+
+
 class exp_bregman_split(sp.Function):  # noqa: N801
     """exp_bregman(a, b + c - d) = e^a (e^D - 1 - D) with D = (b - a) + (c - d) summed from its
     two differences (each exact where its terms are close: q = p gives D = 0 exactly), and
@@ -537,8 +548,9 @@ FUNCTIONS = (
 # The Gamma and Beta KLs', evaluated by helpers of the same names.
 GAMMA_FUNCTIONS = (
     stirling_bregman,
-    softplus_bregman_split,
-    sigmoid_difference_split,
+    beta_bernoulli_gap,
+    beta_bernoulli_slope,
+    beta_weighted_log_ratio,
     beta_stirling_gap,
     beta_stirling_slope,
     beta_stirling_slope_p,

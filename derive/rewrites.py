@@ -18,6 +18,7 @@ from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
 
 from klgen.derive import functions, numerics
 from klgen.derive.functions import (
+    beta_bernoulli_gap,
     beta_stirling_gap,
     exp_bregman,
     exp_bregman_split,
@@ -33,7 +34,6 @@ from klgen.derive.functions import (
     small_error,
     softplus,
     softplus_bregman,
-    softplus_bregman_split,
     stirling_bregman,
     sum_error,
 )
@@ -160,8 +160,9 @@ def _lgamma_bregman(expr):
 def _lbeta_bregman(expr):
     """c (lnB(e^u, e^v) - lnB(e^x, e^y) - (psi(e^x) - psi(s)) (e^u - e^x) - (psi(e^y) - psi(s))
     (e^v - e^y)), lnB(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b) and s = e^x + e^y (the Beta
-    KL: lnB's tangent gap), -> c (beta_stirling_gap(x, y, u, v) + e^S_p softplus_bregman_split(x,
-    y, u, v)), S_p = logaddexp(u, v): lgamma's gaps split as ``lgamma_bregman`` splits them,
+    KL: lnB's tangent gap), -> c (beta_stirling_gap(x, y, u, v) + beta_bernoulli_gap(x, y, u,
+    v)), the second e^S_p times a Bernoulli KL, S_p = logaddexp(u, v): lgamma's gaps split as
+    ``lgamma_bregman`` splits them,
     into those of f = lgamma - x log x + x (one node, evaluated without the cancellation of
     its three gaps where one concentration is far below the other) and those of x log x - x,
     which sum to s_p times the KL of the Bernoulli distributions of logits u - v and x - y
@@ -181,10 +182,7 @@ def _lbeta_bregman(expr):
                 gap -= (sp.polygamma(0, sp.exp(z)) - slope) * (sp.exp(w) - sp.exp(z))
             rest = sp.expand(expanded - coeff * gap, power_exp=False)
             if len(sp.Add.make_args(rest)) <= terms - 6:
-                big_p = logaddexp(u, v)
-                node = beta_stirling_gap(x, y, u, v) + sp.exp(big_p) * softplus_bregman_split(
-                    x, y, u, v
-                )
+                node = beta_stirling_gap(x, y, u, v) + beta_bernoulli_gap(x, y, u, v)
                 return coeff * node + rest
     return expr
 

@@ -269,13 +269,6 @@ def softplus_bregman_generic(xp: Any, a: Any, b: Any) -> Any:
     return _softplus_bregman_at(xp, a, b, b - a)
 
 
-def softplus_bregman_split_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
-    """softplus_bregman(u - v, x - y) with (x - y) - (u - v) summed as (x - u) + (v - y), its
-    roundings added back: the gap of logits that are differences (the Beta KL's log a - log
-    b), exact however close the two logits are, where x - y rounded alone would not be."""
-    return _softplus_bregman_at(xp, u - v, x - y, difference_sum_generic(xp, u, x, v, y))
-
-
 def _softplus_bregman_at(xp: Any, a: Any, b: Any, d: Any) -> Any:
     """softplus_bregman(a, b) given d = b - a."""
     flip = a > 0
@@ -305,13 +298,6 @@ def sigmoid_difference_generic(xp: Any, x: Any, y: Any) -> Any:
     """:func:`sigmoid_difference` on arrays of ``xp``."""
     difference = _sigmoid_difference_at(xp, x, y, x - y)
     return xp.where(x == y, xp.zeros_like(difference), difference)  # 0, not NaN, at +-inf
-
-
-def sigmoid_difference_split_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
-    """sigmoid(x - y) - sigmoid(u - v), the difference of the logits summed as in
-    :func:`softplus_bregman_split_generic`."""
-    difference = _sigmoid_difference_at(xp, x - y, u - v, difference_sum_generic(xp, u, x, v, y))
-    return xp.where((x == u) & (y == v), xp.zeros_like(difference), difference)
 
 
 def _sigmoid_difference_at(xp: Any, x: Any, y: Any, d: Any) -> Any:
@@ -899,7 +885,10 @@ def _decomposed(xp: Any, pairs: dict, big: str, small: str) -> tuple[Any, Any]:
 def beta_stirling_gap_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
     """F(a, a_p) + F(b, b_p) - F(s, s_p), F f's gap (``stirling_bregman``), a = e^x, b = e^y,
     a_p = e^u, b_p = e^v, s = a + b, s_p = a_p + b_p: the form among the three above with
-    the smallest terms."""
+    the smallest terms; but where b and b_p are below a/8 and a_p within a/8 of a (or the
+    same with a and b exchanged), F(b, b_p) + F(a, a_p) - F(s, s_p) with the difference
+    integrated (``_gap_difference``): there the decomposed form's terms are of first order
+    in b (a_p - a) and the result of second order."""
     pairs = _beta_pairs(xp, x, y, u, v)
     gaps = {k: _bregman_of(xp, pairs[k]) for k in ("a", "b", "s")}
     direct = gaps["a"] + gaps["b"] - gaps["s"]
@@ -907,7 +896,52 @@ def beta_stirling_gap_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
     for big, small in (("a", "b"), ("b", "a")):
         rest, size = _decomposed(xp, pairs, big, small)
         forms.append((gaps[small] + rest, gaps[small] + size))
-    return _beta_result(xp, _smallest(xp, forms), x, y, u, v)
+    value = _smallest(xp, forms)
+    for big, small in (("a", "b"), ("b", "a")):
+        (c, c_p, delta_c), (e, e_p, delta_e) = pairs[big][:3], pairs[small][:3]
+        close = _close(xp, c, e, c_p, e_p, delta_c)
+        ones = xp.ones_like(c)
+        c, c_p = xp.where(close, c, ones), xp.where(close, c_p, ones)
+        e, e_p = xp.where(close, e, ones / 8.0), xp.where(close, e_p, ones / 8.0)
+        delta_c, delta_e = (xp.where(close, d, 0.0 * ones) for d in (delta_c, delta_e))
+        difference = _gap_difference(xp, c, e, delta_c, delta_e)
+        value = xp.where(close, gaps[small] + difference, value)
+    return _beta_result(xp, value, x, y, u, v)
+
+
+def _close(xp: Any, a: Any, b: Any, a_p: Any, b_p: Any, delta_a: Any) -> Any:
+    """Whether b and b_p are below a/8 and a_p within a/8 of a: where the Beta helpers take
+    second differences."""
+    low = xp.minimum(a, a_p)
+    return (xp.maximum(b, b_p) <= low / 8.0) & (xp.abs(delta_a) <= low / 8.0)
+
+
+# Gauss-Legendre nodes on [0, 1] and their weights times 1 - t: the integral of (1 - t) g(t)
+# over [0, 1] for g analytic beyond t = -8 (the Beta helpers' second differences), to 1e-20 of
+# its size with 8 nodes.
+_LEGENDRE = np.polynomial.legendre.leggauss(8)
+_NODES = (1.0 + _LEGENDRE[0]) / 2.0
+_NODE_WEIGHTS = _LEGENDRE[1] / 2.0 * (1.0 - _NODES)
+
+
+def _gap_difference(xp: Any, a: Any, b: Any, delta_a: Any, delta_b: Any) -> Any:
+    """F(a, a_p) - F(s, s_p), F f's gap, a_p = a + delta_a, s = a + b, s_p = s + delta_a +
+    delta_b, for b, b_p and |delta_a| below a/8: Taylor's remainder F(x, x + h) = h^2
+    int_0^1 (1 - t) f''(x + t h) dt, at each node delta_a^2 (f''(a_t) - f''(s_t)) - delta_b
+    (2 delta_a + delta_b) f''(s_t) (a_t = a + t delta_a, s_t - a_t = b + t delta_b), the
+    first a difference of curvatures in multiples of s_t - a_t: of second order in the
+    differences where the gaps' own difference cancels."""
+    total = xp.zeros_like(a)
+    for t, weight in zip(_NODES.tolist(), _NODE_WEIGHTS.tolist(), strict=True):
+        a_t, b_t = a + t * delta_a, b + t * delta_b
+        s_t = a_t + b_t
+        pair = _pair(xp, a_t, s_t, b_t, xp.log1p(b_t / a_t))
+        # delta_a^2 (f''(s_t) - f''(a_t)), delta_a^2 taken as a_t delta_a (delta_a / a_t): no
+        # overflow of the square where the result underflows (a = e^600)
+        curvatures = a_t * _curvature_difference_of(xp, pair, delta_a, delta_a / a_t)
+        cross = (delta_b / s_t) * (2.0 * delta_a + delta_b) * _curvature_at(xp, s_t)
+        total = total - weight * (curvatures + cross)
+    return total
 
 
 def beta_stirling_slope_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
@@ -930,36 +964,222 @@ def beta_stirling_slope_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
 def beta_stirling_slope_p_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
     """a_p dK/da_p for K = beta_stirling_gap(x, y, u, v), a_p = e^u: a_p ((f'(a_p) - f'(a)) -
     (f'(s_p) - f'(s))), or a_p ((f'(s) - f'(a)) - (f'(s_p) - f'(a_p))) (small where b << a),
-    whichever has the smaller terms."""
+    whichever has the smaller terms; but where b and b_p are below a/8 and a_p within a/8 of
+    a, a_p times the second difference of f' (``_slope_second_difference``): there the
+    second form's terms are first order in b and their difference of second order (b (a_p -
+    a) f'''(a) where b_p = b)."""
     pairs = _beta_pairs(xp, x, y, u, v)
-    a_p = pairs["a"][1]
+    (a, a_p, delta_a), (b, b_p, delta_b) = pairs["a"][:3], pairs["b"][:3]
     direct = (_slope_of(xp, pairs["a"]), -_slope_of(xp, pairs["s"]))
     decomposed = (_slope_of(xp, pairs["a_s"]), -_slope_of(xp, pairs["a_p_s_p"]))
     forms = [(a_p * (p + q), a_p * (xp.abs(p) + xp.abs(q))) for p, q in (direct, decomposed)]
-    return _beta_result(xp, _smallest(xp, forms), x, y, u, v)
+    close = _close(xp, a, b, a_p, b_p, delta_a)
+    ones = xp.ones_like(a)
+    # elsewhere a, a_p = 1 and b, b_p = 1/8, a_p = a, b_p = b: no overflow nor NaN
+    a, a_p = xp.where(close, a, ones), xp.where(close, a_p, ones)
+    b, b_p = xp.where(close, b, ones / 8.0), xp.where(close, b_p, ones / 8.0)
+    delta_a, delta_b = (xp.where(close, d, 0.0 * ones) for d in (delta_a, delta_b))
+    second = _slope_second_difference(xp, a, b, a_p, b_p, delta_a, delta_b, a_p)
+    value = xp.where(close, second, _smallest(xp, forms))
+    return _beta_result(xp, value, x, y, u, v)
 
 
-def softplus_bregman_split(
+def _slope_second_difference(
+    xp: Any, a: Any, b: Any, a_p: Any, b_p: Any, delta_a: Any, delta_b: Any, weight: Any
+) -> Any:
+    """weight (f'(a_p) - f'(a) - f'(s_p) + f'(s)), f' = psi - log, s = a + b, s_p = a_p + b_p,
+    given delta_a = a_p - a and delta_b = b_p - b, for b, b_p and |delta_a| below a/8. f'(x) =
+    f'(x + n) - sum_{i < n} l(x + i), l(u) = 1/u - log1p(1/u), and each l's second
+    difference is R - E(log1p(y)) in closed form (R's numerator delta_b u^2 (u + 1) - b
+    delta_a Q, Q = u (u + 1) + S (u + s + 1) + u_p delta_s at the shifted points;
+    tests/test_registry.py checks the identities with SymPy); Stirling's f'(X) = -1/(2X) -
+    sum_k B_2k/(2k) X^-2k is taken by divided differences, -delta_b phi[a, s] - b_p (delta_a
+    phi[a, a_p, s] + delta_s phi[a_p, s, s_p]), those of X^-m products of reciprocals and of
+    their complete homogeneous sums (every term positive). Each term is a multiple of
+    delta_a b or of delta_b: none cancels where both are small (a = 1, b = 4e-18, a_p = a (1 +
+    1e-13): 1e13 ulps as a difference of first differences)."""
+    zeros = xp.zeros_like(a)
+    delta_s = delta_a + delta_b
+    s, s_p = a + b, a_p + b_p
+    low = xp.minimum(a, a_p)
+    n = xp.where(low < _SHIFTED, xp.ceil(_SHIFTED - low), zeros)
+    total = zeros
+    for i in range(_SHIFTED):
+        on = n > i
+        u, u_p = xp.where(on, a + i, 1.0 + zeros), xp.where(on, a_p + i, 1.0 + zeros)
+        w, w_p = xp.where(on, s + i, 1.0 + zeros), xp.where(on, s_p + i, 1.0 + zeros)
+        da, db, ds, small = (xp.where(on, d, zeros) for d in (delta_a, delta_b, delta_s, b))
+        below = (u_p + 1.0) * (w + 1.0)
+        q = da * (u + 1.0) / w_p + (da / u) * (u + w + 1.0) + (da / u) * u_p * (ds / w_p)
+        rational = ((db / w_p) * (u / w) * (u + 1.0) - (small / w) * q) / below
+        y = ((small / w_p) * (da / u) * (u + w_p + 1.0) - (db / w_p) * (u + 1.0)) / below
+        total = total - (weight / u_p) * rational + weight * _gap(xp, xp.log1p(y))
+    p_a, p_ap, p_s, p_sp = (1.0 / (z + n) for z in (a, a_p, s, s_p))
+    # H_r of reciprocals, the complete homogeneous sums of degree r = m - 1: H_r(p, ...) = p
+    # H_(r-1)(p, ...) + H_r(...), all positive.
+    pair, pair_p, pair_s, triple, triple_p = (1.0 + zeros for _ in range(5))
+    power_s, power_sp = 1.0 + zeros, 1.0 + zeros
+    coefficients = {1: -0.5} | {2 * k: -c / (2 * k) for k, c in enumerate(_BERNOULLI, start=1)}
+    for m in range(1, 2 * len(_BERNOULLI) + 1):
+        if m > 1:
+            power_s, power_sp = power_s * p_s, power_sp * p_sp
+            pair = p_a * pair + power_s  # H(p_a, p_s)
+            pair_p = p_ap * pair_p + power_s  # H(p_ap, p_s)
+            pair_s = p_s * pair_s + power_sp  # H(p_s, p_sp)
+            triple = p_a * triple + pair_p  # H(p_a, p_ap, p_s)
+            triple_p = p_ap * triple_p + pair_s  # H(p_ap, p_s, p_sp)
+        if m in coefficients:
+            first = (weight * p_a) * (delta_b * p_s) * pair
+            second = (delta_a * p_a) * triple + (delta_s * p_sp) * triple_p
+            total = total + coefficients[m] * (first - (weight * p_ap) * (b_p * p_s) * second)
+    return total
+
+
+# --- The Beta KL's Bernoulli part, s_p KL(Bernoulli(pi_p) || Bernoulli(pi)) ----------------
+# pi = a/s = sigmoid(l), pi_p = sigmoid(l_p), l = x - y, l_p = u - v (log-concentrations): it is
+# a_p E(r_1) + b_p E(r_2), r_1 = log pi/pi_p, r_2 = log (1 - pi)/(1 - pi_p), E(t) = e^t - 1 - t
+# (the first-order terms sum to s_p (pi - pi_p) + s_p (pi_p - pi) = 0), with gradients a_p
+# expm1(r_1), b_p expm1(r_2), -a_p r_1, -b_p r_2. The log ratios come from the logits'
+# difference D = r_1 - r_2 = l - l_p summed from the arguments' differences, and l, l_p are
+# carried with their rounding errors: nothing multiplies back the rounding of a huge logit
+# (s_p e^-l_p rounded carried |l_p| eps).
+
+
+def _logit(xp: Any, x: Any, y: Any) -> tuple[Any, Any]:
+    """x - y as (hi, lo), hi + lo exact (lo 0 where hi is not finite)."""
+    hi, lo = _two_sum(x, -y)
+    return hi, xp.where(xp.isfinite(lo), lo, xp.zeros_like(lo))
+
+
+def _sigmoid_of(xp: Any, logit: tuple) -> Any:
+    """sigmoid(hi + lo) = sigmoid(hi) (1 + sigmoid(-hi) lo) to second order in lo."""
+    hi, lo = logit
+    return sigmoid_generic(xp, hi) * (1.0 + sigmoid_generic(xp, -hi) * lo)
+
+
+def _softplus_of(xp: Any, logit: tuple) -> Any:
+    """softplus(hi + lo) = softplus(hi) + sigmoid(hi) lo to second order in lo."""
+    hi, lo = logit
+    return softplus_generic(xp, hi) + sigmoid_generic(xp, hi) * lo
+
+
+def _negated(logit: tuple) -> tuple:
+    return -logit[0], -logit[1]
+
+
+def _log_ratios(xp: Any, x: Any, y: Any, u: Any, v: Any) -> tuple[Any, ...]:
+    """(r_1, r_2, l, l_p, D), the logits as pairs (hi, lo). Where |D| <= 1, r_1 = -log1p((1 -
+    pi_p) expm1(-D)) and r_2 = -log1p(pi_p expm1(D)) (each exact where D is small); beyond,
+    the differences of softplus, r_1 = softplus(-l_p) - softplus(-l) and r_2 = softplus(l_p)
+    - softplus(l), the one whose softplus terms are near their logits (both logits of its
+    sign) taken from the other and D instead (r_1 - r_2 = D)."""
+    logit, logit_p = _logit(xp, x, y), _logit(xp, u, v)
+    shift = difference_sum_generic(xp, u, x, v, y)  # D = (x - u) + (v - y)
+    near = xp.abs(shift) <= 1.0
+    d_near = xp.where(near, shift, xp.zeros_like(shift))
+    near_1 = -xp.log1p(_sigmoid_of(xp, _negated(logit_p)) * xp.expm1(-d_near))
+    near_2 = -xp.log1p(_sigmoid_of(xp, logit_p) * xp.expm1(d_near))
+    far_1 = _softplus_of(xp, _negated(logit_p)) - _softplus_of(xp, _negated(logit))
+    far_2 = _softplus_of(xp, logit_p) - _softplus_of(xp, logit)
+    negative = (logit[0] < 0) & (logit_p[0] < 0)
+    positive = (logit[0] > 0) & (logit_p[0] > 0)
+    far_1, far_2 = (
+        xp.where(negative, shift + far_2, far_1),
+        xp.where(positive, far_1 - shift, far_2),
+    )
+    return xp.where(near, near_1, far_1), xp.where(near, near_2, far_2), logit, logit_p, shift
+
+
+def beta_weighted_log_ratio_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
+    """a_p r_1 = e^u log pi/pi_p, pi = e^x/(e^x + e^y), pi_p = e^u/(e^u + e^v) (above)."""
+    r_1, _, _, logit_p, shift = _log_ratios(xp, x, y, u, v)
+    return _beta_result(xp, _weighted_log_ratio(xp, r_1, logit_p, shift, u, v), x, y, u, v)
+
+
+def _weighted_log_ratio(xp: Any, r_1: Any, logit_p: tuple, shift: Any, u: Any, v: Any) -> Any:
+    """a_p r_1: where |D| <= 1 and l_p > 0, r_1 = -log1p(z), z = (1 - pi_p) expm1(-D), and a_p
+    (1 - pi_p) = b_p pi_p, so a_p r_1 = -b_p pi_p expm1(-D) log1p(z)/z with b_p applied last
+    (r_1 alone underflows where l_p > 745 and a_p r_1 need not: 5e-143 at (600, -300, 600 +
+    1e-12, -300)); elsewhere a_p r_1 (1 - pi_p >= 1/2 or |D| > 1: r_1 is not that small)."""
+    near = (xp.abs(shift) <= 1.0) & (logit_p[0] > 0)
+    m = xp.expm1(-xp.where(near, shift, xp.zeros_like(shift)))
+    z = _sigmoid_of(xp, _negated(logit_p)) * m
+    zero = z == 0.0
+    ratio = xp.where(zero, xp.ones_like(z), xp.log1p(z) / xp.where(zero, xp.ones_like(z), z))
+    scaled = -exp_product_generic(xp, _sigmoid_of(xp, logit_p) * m * ratio, v)
+    return xp.where(near, scaled, exp_product_generic(xp, r_1, u))
+
+
+def _weighted_gap(xp: Any, r: Any, u: Any, v: Any, ratio: tuple, slope: bool) -> Any:
+    """e^u E(r) (e^u expm1(r) for ``slope``), r = log pi/pi_p: while r <= 1 from E's series;
+    beyond, e^u e^r = s_p pi = e^v pi / (1 - pi_p) (``ratio`` = (pi, 1 - pi_p); r > 1 needs
+    pi_p < 1/e), less e^u (1 + r) (e^u alone): no e^r, which r's own rounding (|r| eps) would
+    spread."""
+    near = r <= 1.0
+    r_near = xp.where(near, r, xp.zeros_like(r))
+    small = xp.expm1(r_near) if slope else _gap(xp, r_near)
+    rest = xp.ones_like(r) if slope else 1.0 + r
+    top, bottom = ratio
+    ratio = top / xp.where(near, xp.ones_like(r), bottom)  # bottom > 1 - 1/e where r > 1
+    far = exp_product_generic(xp, ratio, v) - exp_product_generic(xp, rest, u)
+    return xp.where(near, exp_product_generic(xp, small, u), far)
+
+
+def beta_bernoulli_gap_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
+    """a_p E(r_1) + b_p E(r_2) = s_p KL(Bernoulli(pi_p) || Bernoulli(pi)) (above): two terms
+    that are never negative."""
+    r_1, r_2, logit, logit_p, _ = _log_ratios(xp, x, y, u, v)
+    ratio_1 = _sigmoid_of(xp, logit), _sigmoid_of(xp, _negated(logit_p))
+    ratio_2 = _sigmoid_of(xp, _negated(logit)), _sigmoid_of(xp, logit_p)
+    value = _weighted_gap(xp, r_1, u, v, ratio_1, False)
+    value = value + _weighted_gap(xp, r_2, v, u, ratio_2, False)
+    return _beta_result(xp, value, x, y, u, v)
+
+
+def beta_bernoulli_slope_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
+    """a_p expm1(r_1) = s_p pi - a_p, the Bernoulli part's gradient in x (above)."""
+    r_1, _, logit, logit_p, shift = _log_ratios(xp, x, y, u, v)
+    ratio = _sigmoid_of(xp, logit), _sigmoid_of(xp, _negated(logit_p))
+    # where |D| <= 1, a_p r_1 + a_p E(r_1): a_p r_1 with b_p applied last (above)
+    weighted = _weighted_log_ratio(xp, r_1, logit_p, shift, u, v)
+    near = weighted + exp_product_generic(xp, _gap(xp, xp.minimum(r_1, 1.0)), u)
+    far = _weighted_gap(xp, r_1, u, v, ratio, True)
+    return _beta_result(xp, xp.where(xp.abs(shift) <= 1.0, near, far), x, y, u, v)
+
+
+def beta_bernoulli_gap(
     x: NDArray[np.float64],
     y: NDArray[np.float64],
     u: NDArray[np.float64],
     v: NDArray[np.float64],
     out: NDArray[np.float64],
 ) -> NDArray[np.float64]:
-    """out = :func:`softplus_bregman_split_generic`."""
-    np.copyto(out, softplus_bregman_split_generic(np, x, y, u, v))
+    """out = :func:`beta_bernoulli_gap_generic`."""
+    np.copyto(out, beta_bernoulli_gap_generic(np, x, y, u, v))
     return out
 
 
-def sigmoid_difference_split(
+def beta_bernoulli_slope(
     x: NDArray[np.float64],
     y: NDArray[np.float64],
     u: NDArray[np.float64],
     v: NDArray[np.float64],
     out: NDArray[np.float64],
 ) -> NDArray[np.float64]:
-    """out = :func:`sigmoid_difference_split_generic`."""
-    np.copyto(out, sigmoid_difference_split_generic(np, x, y, u, v))
+    """out = :func:`beta_bernoulli_slope_generic`."""
+    np.copyto(out, beta_bernoulli_slope_generic(np, x, y, u, v))
+    return out
+
+
+def beta_weighted_log_ratio(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    u: NDArray[np.float64],
+    v: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """out = :func:`beta_weighted_log_ratio_generic`."""
+    np.copyto(out, beta_weighted_log_ratio_generic(np, x, y, u, v))
     return out
 
 

@@ -59,13 +59,6 @@ def softplus_bregman(a, b):
 
 
 @numba.njit(inline="always")
-def softplus_bregman_split(x, y, u, v):
-    """softplus_bregman(u - v, x - y), its logits' difference summed from x - u and v - y,
-    as _functions.softplus_bregman_split_generic."""
-    return _softplus_bregman_at(u - v, x - y, difference_sum(u, x, v, y))
-
-
-@numba.njit(inline="always")
 def _softplus_bregman_at(a, b, d):
     """softplus_bregman(a, b) given d = b - a."""
     if a > 0:
@@ -99,18 +92,6 @@ def sigmoid_difference(x, y):
     if x > y:
         return -sigmoid(x) * sigmoid(-y) * np.expm1(y - x)
     return sigmoid(y) * sigmoid(-x) * np.expm1(x - y)
-
-
-@numba.njit(inline="always")
-def sigmoid_difference_split(x, y, u, v):
-    """sigmoid(x - y) - sigmoid(u - v), as _functions.sigmoid_difference_split_generic."""
-    if x == u and y == v:
-        return 0.0
-    d = difference_sum(u, x, v, y)
-    a, b = x - y, u - v
-    if d > 0:
-        return -sigmoid(a) * sigmoid(-b) * np.expm1(-d)
-    return sigmoid(b) * sigmoid(-a) * np.expm1(d)
 
 
 @numba.njit(inline="always")
@@ -521,10 +502,14 @@ def beta_stirling_gap(x, y, u, v):
     if x == u and y == v:
         return 0.0
     first, second = _pair_of_logs(x, u), _pair_of_logs(y, v)
+    a, b, a_p, b_p = first[0], second[0], first[1], second[1]
+    if _close(a, b, a_p, b_p, first[2]):
+        return _bregman_of(second) + _gap_difference(a, b, first[2], second[2])
+    if _close(b, a, b_p, a_p, second[2]):
+        return _bregman_of(first) + _gap_difference(b, a, second[2], first[2])
     sums = _pair_of_sums(first, second)
     gap_a, gap_b, gap_s = _bregman_of(first), _bregman_of(second), _bregman_of(sums)
     value, size = gap_a + gap_b - gap_s, gap_a + gap_b + gap_s
-    a, b, a_p, b_p = first[0], second[0], first[1], second[1]
     rest, rest_size = _decomposed(
         first, _pair_with_sum(a, b, x, y), _pair_with_sum(a_p, b_p, u, v), b_p, sums[2]
     )
@@ -536,6 +521,35 @@ def beta_stirling_gap(x, y, u, v):
     if gap_a + rest_size < size:
         value = gap_a + rest
     return value
+
+
+@numba.njit(inline="always")
+def _close(a, b, a_p, b_p, delta_a):
+    """Whether b, b_p < a/8 and a_p within a/8 of a, as _functions'."""
+    low = min(a, a_p)
+    return max(b, b_p) <= low / 8.0 and abs(delta_a) <= low / 8.0
+
+
+_LEGENDRE = np.polynomial.legendre.leggauss(8)
+_NODES = (1.0 + _LEGENDRE[0]) / 2.0
+_NODE_WEIGHTS = _LEGENDRE[1] / 2.0 * (1.0 - _NODES)
+
+
+@numba.njit
+def _gap_difference(a, b, delta_a, delta_b):
+    """F(a, a_p) - F(s, s_p) by Taylor's remainder, as _functions._gap_difference."""
+    total = 0.0
+    for j in range(_NODES.size):
+        t = _NODES[j]
+        a_t, b_t = a + t * delta_a, b + t * delta_b
+        s_t = a_t + b_t
+        n, big_x, big_y, log_ratio = _shifted_at(a_t, s_t, b_t, np.log1p(b_t / a_t))
+        curvatures = a_t * _curvature_difference_at(
+            a_t, s_t, b_t, n, big_x, big_y, log_ratio, delta_a, delta_a / a_t
+        )
+        cross = (delta_b / s_t) * (2.0 * delta_a + delta_b) * _curvature_at(s_t)
+        total -= _NODE_WEIGHTS[j] * (curvatures + cross)
+    return total
 
 
 @numba.njit
@@ -565,11 +579,142 @@ def beta_stirling_slope_p(x, y, u, v):
     if x == u and y == v:
         return 0.0
     first, second = _pair_of_logs(x, u), _pair_of_logs(y, v)
-    sums = _pair_of_sums(first, second)
     a, b, a_p, b_p = first[0], second[0], first[1], second[1]
+    if _close(a, b, a_p, b_p, first[2]):
+        return _slope_second_difference(a, b, a_p, b_p, first[2], second[2], a_p)
+    sums = _pair_of_sums(first, second)
     p, q = _slope_of(first), -_slope_of(sums)
     r, w = _slope_of(_pair_with_sum(a, b, x, y)), -_slope_of(_pair_with_sum(a_p, b_p, u, v))
     return a_p * (p + q if abs(p) + abs(q) <= abs(r) + abs(w) else r + w)
+
+
+@numba.njit
+def _slope_second_difference(a, b, a_p, b_p, delta_a, delta_b, weight):
+    """weight (f'(a_p) - f'(a) - f'(s_p) + f'(s)), as _functions._slope_second_difference."""
+    delta_s = delta_a + delta_b
+    s, s_p = a + b, a_p + b_p
+    low = min(a, a_p)
+    n = math.ceil(_SHIFTED - low) if low < _SHIFTED else 0
+    total = 0.0
+    for i in range(n):
+        u, u_p, w, w_p = a + i, a_p + i, s + i, s_p + i
+        below = (u_p + 1.0) * (w + 1.0)
+        q = delta_a * (u + 1.0) / w_p + (delta_a / u) * (u + w + 1.0)
+        q += (delta_a / u) * u_p * (delta_s / w_p)
+        rational = ((delta_b / w_p) * (u / w) * (u + 1.0) - (b / w) * q) / below
+        y = ((b / w_p) * (delta_a / u) * (u + w_p + 1.0) - (delta_b / w_p) * (u + 1.0)) / below
+        total += weight * _gap(np.log1p(y)) - (weight / u_p) * rational
+    p_a, p_ap, p_s, p_sp = 1.0 / (a + n), 1.0 / (a_p + n), 1.0 / (s + n), 1.0 / (s_p + n)
+    pair, pair_p, pair_s, triple, triple_p = 1.0, 1.0, 1.0, 1.0, 1.0
+    power_s, power_sp = 1.0, 1.0
+    for m in range(1, 2 * _BERNOULLI.size + 1):
+        if m > 1:
+            power_s, power_sp = power_s * p_s, power_sp * p_sp
+            pair = p_a * pair + power_s
+            pair_p = p_ap * pair_p + power_s
+            pair_s = p_s * pair_s + power_sp
+            triple = p_a * triple + pair_p
+            triple_p = p_ap * triple_p + pair_s
+        if m == 1 or m % 2 == 0:
+            c = -0.5 if m == 1 else -_BERNOULLI[m // 2 - 1] / m
+            first = (weight * p_a) * (delta_b * p_s) * pair
+            second = (delta_a * p_a) * triple + (delta_s * p_sp) * triple_p
+            total += c * (first - (weight * p_ap) * (b_p * p_s) * second)
+    return total
+
+
+# The Beta KL's Bernoulli part, as _functions' (which says why): a logit is a pair (hi, lo).
+
+
+@numba.njit(inline="always")
+def _logit(x, y):
+    hi, lo = _two_sum(x, -y)
+    return hi, lo if np.isfinite(lo) else 0.0
+
+
+@numba.njit(inline="always")
+def _sigmoid_of(hi, lo):
+    return sigmoid(hi) * (1.0 + sigmoid(-hi) * lo)
+
+
+@numba.njit(inline="always")
+def _softplus_of(hi, lo):
+    return softplus(hi) + sigmoid(hi) * lo
+
+
+@numba.njit
+def _log_ratios(x, y, u, v):
+    """(r_1, r_2, sigmoid(l), sigmoid(-l), sigmoid(l_p), sigmoid(-l_p)), as
+    _functions._log_ratios."""
+    hi, lo = _logit(x, y)
+    hi_p, lo_p = _logit(u, v)
+    shift = difference_sum(u, x, v, y)
+    p, q = _sigmoid_of(hi, lo), _sigmoid_of(-hi, -lo)
+    p_p, q_p = _sigmoid_of(hi_p, lo_p), _sigmoid_of(-hi_p, -lo_p)
+    if abs(shift) <= 1.0:
+        return -np.log1p(q_p * np.expm1(-shift)), -np.log1p(p_p * np.expm1(shift)), p, q, p_p, q_p
+    r_1 = _softplus_of(-hi_p, -lo_p) - _softplus_of(-hi, -lo)
+    r_2 = _softplus_of(hi_p, lo_p) - _softplus_of(hi, lo)
+    if hi < 0 and hi_p < 0:
+        r_1 = shift + r_2
+    elif hi > 0 and hi_p > 0:
+        r_2 = r_1 - shift
+    return r_1, r_2, p, q, p_p, q_p
+
+
+@numba.njit(inline="always")
+def _weighted_gap(r, u, v, top, bottom, slope):
+    """e^u E(r) (e^u expm1(r) for ``slope``), e^u e^r = e^v top / bottom, as _functions'."""
+    if r <= 1.0:
+        return exp_product(np.expm1(r) if slope else _gap(r), u)
+    return exp_product(top / bottom, v) - exp_product(1.0 if slope else 1.0 + r, u)
+
+
+@numba.njit
+def _weighted_log_ratio(r_1, p_p, q_p, shift, u, v):
+    """a_p r_1, as _functions._weighted_log_ratio."""
+    if abs(shift) > 1.0 or p_p <= q_p:
+        return exp_product(r_1, u)
+    m = np.expm1(-shift)
+    z = q_p * m
+    ratio = 1.0 if z == 0.0 else np.log1p(z) / z
+    return -exp_product(p_p * m * ratio, v)
+
+
+@numba.njit
+def beta_weighted_log_ratio(x, y, u, v):
+    """a_p log pi/pi_p, as _functions.beta_weighted_log_ratio_generic."""
+    if not _concentrations(x, y, u, v):
+        return np.nan
+    if x == u and y == v:
+        return 0.0
+    r_1, _, _, _, p_p, q_p = _log_ratios(x, y, u, v)
+    return _weighted_log_ratio(r_1, p_p, q_p, difference_sum(u, x, v, y), u, v)
+
+
+@numba.njit
+def beta_bernoulli_gap(x, y, u, v):
+    """a_p E(r_1) + b_p E(r_2), as _functions.beta_bernoulli_gap_generic."""
+    if not _concentrations(x, y, u, v):
+        return np.nan
+    if x == u and y == v:
+        return 0.0
+    r_1, r_2, p, q, p_p, q_p = _log_ratios(x, y, u, v)
+    return _weighted_gap(r_1, u, v, p, q_p, False) + _weighted_gap(r_2, v, u, q, p_p, False)
+
+
+@numba.njit
+def beta_bernoulli_slope(x, y, u, v):
+    """a_p expm1(r_1), as _functions.beta_bernoulli_slope_generic."""
+    if not _concentrations(x, y, u, v):
+        return np.nan
+    if x == u and y == v:
+        return 0.0
+    r_1, _, p, _, p_p, q_p = _log_ratios(x, y, u, v)
+    shift = difference_sum(u, x, v, y)
+    if abs(shift) <= 1.0:
+        return _weighted_log_ratio(r_1, p_p, q_p, shift, u, v) + exp_product(_gap(r_1), u)
+    return _weighted_gap(r_1, u, v, p, q_p, True)
 
 
 @numba.njit(inline="always")
