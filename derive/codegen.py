@@ -239,24 +239,22 @@ def render_module(spec: KernelSpec, backend: str = "numpy", numba_exp: str = "")
 def numba_runtime_files() -> dict[str, str]:
     """The helpers every compiled (numba) kernel module of a package shares."""
     check_exp_reduction()
-    text = render(
-        "numba_exp.py.jinja",
-        "templates/numba_exp.py.jinja and derive/numerics.py (ExpReduction)",
-        types=NUMBA_TYPES,
-        reductions={t: exp_reduction(t) for t in NUMBA_TYPES},
-    )
-    return {"_numba_exp.py": text}
+    return {"_numba_exp.py": _exp_module("numba_exp")}
 
 
 def jax_runtime_files() -> dict[str, str]:
     """The array helpers every JAX-native kernel module of a package shares."""
-    text = render(
-        "jax_exp.py.jinja",
-        "templates/jax_exp.py.jinja and derive/numerics.py (ExpReduction)",
+    return {"_jax_exp.py": _exp_module("jax_exp")}
+
+
+def _exp_module(template: str) -> str:
+    """The module of the template ``template`` over each compute type's exp reduction."""
+    return render(
+        f"{template}.py.jinja",
+        f"templates/{template}.py.jinja and derive/numerics.py (ExpReduction)",
         types=NUMBA_TYPES,
         reductions={t: exp_reduction(t) for t in NUMBA_TYPES},
     )
-    return {"_jax_exp.py": text}
 
 
 def jax_native(spec: KernelSpec) -> Native:
