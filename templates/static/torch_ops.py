@@ -16,8 +16,8 @@ operations it traces. In eager mode on the CPU the module's functions call the o
 CPU kernels directly, and a gradient goes through a ``torch.autograd.Function`` with the
 same backward (``_differentiable``): torch's dispatcher and the operators' autograd layer
 cost more than a small batch's whole computation. A kernel's arguments may have more core
-axes than an elementwise
-kernel's one latent axis (kl_mvn_cholesky's factors: two; ``core_layout``).
+axes than an elementwise kernel's one latent axis (kl_mvn_cholesky's factors: two;
+``core_layout``).
 :class:`TorchGradient` is the one operator of a kernel of gradients only (the encoder's),
 run by its numpy module on the host.
 """
@@ -131,7 +131,7 @@ class TorchKernel:
         self._check(values)
         value, *grads = self._fused_here(*(v.detach() for v in values))
         pairs = zip(grads, values, strict=True)
-        return value, tuple(g.sum_to_size(v.shape).to(v.dtype) for g, v in pairs)
+        return value, tuple(_into(g, v.shape, v.dtype) for g, v in pairs)
 
     def _direct(self, values: Sequence[torch.Tensor]) -> bool:
         """Whether to call the operators' CPU kernels directly rather than through torch's
