@@ -6,10 +6,12 @@ kl_divergence, each eager and under torch.compile (fullgraph=True but for kl_div
 whose dispatch breaks the graph). JAX peers: klgen's function
 (generated.kl_std_normal_jax) and the formula, each as jit(value_and_grad). Shapes (128, 20)
 and (16384, 512), float32 (JAX with its default x64 off). Each peer runs in its own process
-(fresh caches, one thread count), alternating round by round so background load hits all
-alike; printed: the median time of a forward + backward, its ratio to the formula's in the
-same framework and mode, and each peer's float32 error at logvar = 1e-8 in ulps against
-mpmath (KL = (e^lv - 1 - lv)/2 = lv^2/4 there), with the load average before and after.
+(fresh caches, one thread count: torch's set_num_threads; XLA sizes its thread pool by the
+CPUs a process may run on, so a JAX worker is confined to ``--threads`` CPUs), alternating
+round by round so background load hits all alike; printed: the median time of a forward +
+backward, its ratio to the formula's in the same framework and mode, and each peer's float32
+error at logvar = 1e-8 in ulps against mpmath (KL = (e^lv - 1 - lv)/2 = lv^2/4 there),
+with the load average before and after.
 
     python bench/frameworks.py [--rounds 3] [--threads 2] [--frameworks torch,jax]
 """
@@ -148,6 +150,10 @@ def main() -> None:
             torch.set_num_threads(args.threads)
             print(json.dumps(torch_worker(peer, mode, shape)))
         else:
+            # Before jax is imported: XLA splits a fusion it deems costly over the CPUs it
+            # may use, and on a 2-core machine under load the halves wait for each other
+            # (klgen's (128, 20) step: 3x the formula's CPU time on two CPUs, 1.0-1.1x on one).
+            os.sched_setaffinity(0, range(min(args.threads, os.cpu_count() or 1)))
             print(json.dumps(jax_worker(peer, shape)))
         return
     peers = [p for p in PEERS if p[0] in args.frameworks.split(",")]
