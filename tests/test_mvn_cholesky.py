@@ -221,6 +221,47 @@ def test_large_numpy_batches_are_sliced_over_threads_with_the_same_results(monke
     assert len(sliced) == 4 and len(calls) == 12
 
 
+def _blas_threads(controller):
+    return [pool["num_threads"] for pool in controller.select(user_api="blas").info()]
+
+
+def test_sliced_batches_hold_blas_to_one_thread_and_restore_it(monkeypatch):
+    """Inside a sliced call numpy's BLAS runs on one thread (klgen's slices are the
+    parallelism); afterwards its thread count is what it was, also when calls overlap (the
+    last one out restores it), and without threadpoolctl nothing is changed."""
+    import importlib
+
+    import threadpoolctl
+
+    module = importlib.import_module("klgen.generated.kl_mvn_cholesky")
+    static = importlib.import_module("klgen.generated._cholesky")
+    runtime = importlib.import_module("klgen.generated._runtime")
+    controller = threadpoolctl.ThreadpoolController()
+    assert _blas_threads(controller), "numpy's BLAS is not found: the test would prove nothing"
+    for name, value in (("_SLICED_ENTRIES", 1), ("_SLICE_ENTRIES", 50)):
+        monkeypatch.setattr(static, name, value)
+    seen = []
+    routine = module._value_and_grad
+    monkeypatch.setattr(
+        module, "_value_and_grad", lambda *a: seen.append(_blas_threads(controller)) or routine(*a)
+    )
+    m0, L0, m1, L1 = problem(5, shape=(7,), seed=14)
+    with controller.limit(limits=2, user_api="blas"):
+        kl_mvn_cholesky_value_and_grad(m0, L0, m1, L1)
+        assert len(seen) == 4 and all(set(threads) == {1} for threads in seen)
+        assert set(_blas_threads(controller)) == {2}
+        first, second = runtime.one_blas_thread(), runtime.one_blas_thread()
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)
+        assert set(_blas_threads(controller)) == {1}  # the second caller is still inside
+        second.__exit__(None, None, None)
+        assert set(_blas_threads(controller)) == {2}
+        monkeypatch.setattr(runtime, "_blas_controller", lambda: None)
+        with runtime.one_blas_thread():
+            assert set(_blas_threads(controller)) == {2}
+
+
 def test_only_the_lower_triangles_are_read():
     m0, L0, m1, L1 = problem(4, seed=7)
     upper = np.triu(np.full((4, 4), 9.0), 1)

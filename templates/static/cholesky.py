@@ -20,6 +20,7 @@ from ._runtime import (
     generic_series,
     is_numpy,
     map_in_threads,
+    one_blas_thread,
     split_out,
 )
 
@@ -124,7 +125,8 @@ def _run(xp, routine, arrays):
         return _quiet(routine, xp, *arrays)
     bounds = [rows * i // slices for i in range(slices + 1)]
     pieces = [[a[lo:hi] for a in arrays] for lo, hi in zip(bounds, bounds[1:], strict=False)]
-    results = map_in_threads(functools.partial(_quiet, routine), [(np, *p) for p in pieces])
+    with one_blas_thread():  # the slices are the parallelism
+        results = map_in_threads(functools.partial(_quiet, routine), [(np, *p) for p in pieces])
     return tuple(np.concatenate(pieces) for pieces in zip(*results, strict=True))
 
 

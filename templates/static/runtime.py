@@ -4,6 +4,8 @@ Its constants (block and thread sizes, the Taylor series klgen derives) are in t
 generated _constants.py.
 """
 
+import contextlib
+import functools
 import math
 import os
 import threading
@@ -457,6 +459,47 @@ def map_in_threads(
         _pool = ThreadPoolExecutor(NUM_THREADS, thread_name_prefix="klgen")
     futures = [_pool.submit(function, *arguments) for arguments in argument_tuples]
     return [future.result() for future in futures]
+
+
+_blas_lock = threading.Lock()
+_blas_state = {"users": 0, "limiter": None}
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """numpy's BLAS on one thread while the block runs (through threadpoolctl, where it is
+    installed; else nothing changes), for code that runs matrix products in klgen's own
+    threads: BLAS threads inside each one's products would contend with them for the cores
+    (kl_mvn_cholesky's value and gradients at B = 256, k = 128 took 4 s with OpenBLAS's two
+    threads on a loaded 2-core machine, 0.3-0.4 s with one). BLAS's thread count belongs to
+    the process: the first of overlapping callers sets it, the last restores it, and other
+    threads' products run on one thread meanwhile."""
+    controller = _blas_controller()
+    if controller is None:
+        yield
+        return
+    with _blas_lock:
+        if _blas_state["users"] == 0:
+            _blas_state["limiter"] = controller.limit(limits=1, user_api="blas")
+        _blas_state["users"] += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_state["users"] -= 1
+            if _blas_state["users"] == 0:
+                _blas_state["limiter"].restore_original_limits()
+
+
+@functools.cache
+def _blas_controller():
+    """threadpoolctl's controller of the process's native thread pools (found once, in
+    0.4 ms), or None without threadpoolctl."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
 
 
 def for_row_blocks(
