@@ -7,6 +7,7 @@ the Gamma KL's stirling_bregman and the others below), which copy their cases in
 ``_generic`` twins compute the same on arrays of any array-API namespace ``xp`` (torch,
 CuPy, JAX...), returning new arrays."""
 
+import math
 from typing import Any
 
 import numpy as np
@@ -132,6 +133,34 @@ def difference_of_differences(
     """out = ((a - b) - (c - e)) - f, with the roundings of every subtraction added back
     (two-sum): within an ulp or two however close the differences are."""
     np.copyto(out, difference_of_differences_generic(np, a, b, c, e, f))
+    return out
+
+
+def difference_of_differences_error(
+    a: NDArray[np.float64],
+    b: NDArray[np.float64],
+    c: NDArray[np.float64],
+    e: NDArray[np.float64],
+    f: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """out = ((a - b) - (c - e)) - f less :func:`difference_of_differences` of the same: the
+    rounding error of that float (of its last addition), 0 where it is not finite."""
+    np.copyto(out, difference_of_differences_error_generic(np, a, b, c, e, f))
+    return out
+
+
+def exp_of_difference_error(
+    m: NDArray[np.float64],
+    m_error: NDArray[np.float64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """out = (m + m_error) e^(x - y) - exp_of_difference(m, x, y): its rounding errors and
+    m's (m_error) carried through, from e^x in twice the precision (:func:`product_error`);
+    0 where that is not finite."""
+    np.copyto(out, exp_of_difference_error_generic(np, m, m_error, x, y))
     return out
 
 
@@ -370,6 +399,23 @@ def difference_of_differences_generic(xp: Any, a: Any, b: Any, c: Any, e: Any, f
     """:func:`difference_of_differences` on arrays of ``xp``: x = a - b, y = c - e, x - y and
     then less f, each rounding's error kept (two-sum) and their sum added last; the errors
     are 0 where a difference is not finite."""
+    w, errors = _difference_of_differences_parts(xp, a, b, c, e, f)
+    return w + errors
+
+
+def difference_of_differences_error_generic(xp: Any, a: Any, b: Any, c: Any, e: Any, f: Any) -> Any:
+    """:func:`difference_of_differences_error` on arrays of ``xp``: the rounding error of
+    the last addition, w + errors (two-sum; the errors' own sum rounds at eps^2 of the
+    differences); 0 where the result is not finite."""
+    w, errors = _difference_of_differences_parts(xp, a, b, c, e, f)
+    total, error = _two_sum(w, errors)
+    return xp.where(xp.isfinite(total), error, xp.zeros_like(error))
+
+
+def _difference_of_differences_parts(xp: Any, *args: Any) -> tuple[Any, Any]:
+    """(w, errors): ((a - b) - (c - e)) - f rounded step by step, and the sum of those
+    steps' rounding errors (0 where a difference is not finite)."""
+    a, b, c, e, f = args
     x, x_error = _two_sum(a, -b)
     y, y_error = _two_sum(c, -e)
     z, z_error = _two_sum(x, -y)
@@ -378,7 +424,85 @@ def difference_of_differences_generic(xp: Any, a: Any, b: Any, c: Any, e: Any, f
     x_error = xp.where(xp.isfinite(x), x_error, zeros)
     y_error = xp.where(xp.isfinite(y), y_error, zeros)
     errors = (w_error + z_error) + (x_error - y_error)
-    return w + xp.where(xp.isfinite(z) & xp.isfinite(w), errors, zeros)
+    return w, xp.where(xp.isfinite(z) & xp.isfinite(w), errors, zeros)
+
+
+def exp_of_difference_error_generic(xp: Any, m: Any, m_error: Any, x: Any, y: Any) -> Any:
+    """:func:`exp_of_difference_error` on arrays of ``xp``: exp_of_difference(m, x, y) is
+    exp_product(w, hi) = 2**k fl(w e) with hi + lo = x - y (two-sum), w = fl(m + m lo) (m
+    where lo is 0 or not below 1) and e = exp(r), r = hi - k ln 2 rounded. The exact (m +
+    m_error) e^(hi + lo) less it is, to second order in the errors, 2**k (w e - fl(w e) + w
+    (e^r - e) + dw e), dw = (m + m lo - w) + m_error (two-sums, Dekker's product, e^r - e by
+    :func:`_exp_remainder`), with w scaled by 2**-600 or 2**600 where it is huge or tiny (the
+    split of its product would overflow or underflow) and 2**k applied last. 0 where w is 0
+    or not finite (x - y = -inf, an infinite m) and where |x - y| > 745."""
+    hi, lo = _two_sum(x, -y)
+    exact = ~(xp.abs(lo) < 1.0) | (lo == 0.0)
+    shift = m * lo
+    weight = m + shift
+    rounding = xp.where(exact, m_error, ((m - weight) + shift) + m_error)
+    weight = xp.where(exact, m, weight)
+    zeros = xp.zeros_like(weight)
+    size = xp.abs(weight)
+    regular = (xp.abs(hi) <= 745.0) & (size < xp.inf) & (size > 0)
+    hi = xp.where(regular, hi, zeros)
+    scale = xp.where(size > 2.0**600, zeros - 600, xp.where(size < 2.0**-600, zeros + 600, zeros))
+    scaled = xp.where(regular, _times_power_of_two(xp, weight, scale), zeros + 1.0)
+    k = xp.round(hi * _LOG2_E)
+    reduced, reduced_lo = _two_sum(hi - k * _LN2_HI, -(k * _LN2_LO))
+    e = xp.exp(reduced)  # exp_product's, less 2**k
+    product, product_lo = _two_product(scaled, e)
+    remainder = _exp_remainder(reduced, reduced_lo, e)
+    rounding = _times_power_of_two(xp, rounding, scale)
+    error = _times_power_of_two(xp, product_lo + (scaled * remainder + rounding * e), k - scale)
+    return xp.where(regular & xp.isfinite(error), error, zeros)
+
+
+def _times_power_of_two(xp: Any, v: Any, k: Any) -> Any:
+    """v 2**k for integral float k (ldexp: exact unless the result is subnormal); 2**k as
+    the product of two halves elsewhere, each a normal float for |k| < 2000."""
+    if xp is np:
+        return np.ldexp(v, k.astype(np.int32))
+    half = xp.floor(k / 2)
+    return v * xp.pow(xp.full_like(v, 2.0), half) * xp.pow(xp.full_like(v, 2.0), k - half)
+
+
+# 1/n! for n = 16 down to 3: e^r - 1 - r - r^2/2 = r^3 (1/3! + r/4! + ...), whose terms
+# beyond r^16/16! are below 1e-21 of e^r for |r| <= ln(2)/2.
+_EXP_TAIL = tuple(1.0 / math.factorial(n) for n in range(16, 2, -1))
+
+
+def _exp_remainder(r: Any, r_lo: Any, e: Any) -> Any:
+    """e^(r + r_lo) - e for |r| <= ln(2)/2, r_lo below an ulp of r and e = exp(r) rounded
+    (1 - e exact, as e is within a factor 2 of 1): 1 - e + r + r^2/2 summed by two-sums
+    with r^2 an exact product, the rest r^3 (1/3! + r/4! + ...) in float64 (below 0.0075,
+    so its few roundings are below 0.03 of an ulp of e) and r_lo e^r as r_lo (1 + r +
+    r^2/2): the rounding error of an exp to within a few percent (e^r itself to 3e-18)."""
+    square, square_lo = _two_product(r, r)
+    tail = _EXP_TAIL[0]
+    for c in _EXP_TAIL[1:]:
+        tail = tail * r + c
+    first, first_lo = _two_sum(1.0 - e, r)
+    second, second_lo = _two_sum(first, 0.5 * square)
+    carried = r_lo * (1.0 + r + 0.5 * square)  # r_lo e^r
+    rest = (first_lo + second_lo) + (0.5 * square_lo + r * square * tail + carried)
+    return second + rest
+
+
+def compensated_row_sum_generic(xp: Any, terms: Any) -> Any:
+    """The sum over the last axis (kept, as a column) in twice the precision: the halves
+    added pairwise level by level, each addition's rounding error kept (two-sum) and all
+    of them summed and added last (Ogita, Rump and Oishi's Sum2, in a pairwise order): the
+    sum as if rounded once, where a plain sum of terms that cancel keeps eps of the largest
+    partial sum. An infinite or NaN partial sum gives the plain sum's result."""
+    errors = xp.zeros_like(terms[..., :1])
+    while terms.shape[-1] > 1:
+        half = terms.shape[-1] // 2
+        total, error = _two_sum(terms[..., :half], terms[..., half : 2 * half])
+        error = xp.where(xp.isfinite(total), error, xp.zeros_like(error))
+        errors = errors + xp.sum(error, axis=-1, keepdims=True)
+        terms = xp.concat([total, terms[..., 2 * half :]], axis=-1)
+    return terms + errors
 
 
 def exp_product_generic(xp: Any, m: Any, x: Any) -> Any:
