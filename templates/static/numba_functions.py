@@ -60,19 +60,28 @@ def softplus_bregman(a, b):
 
 @numba.njit(inline="always")
 def _softplus_bregman_at(a, b, d):
-    """softplus_bregman(a, b) given d = b - a."""
+    """softplus_bregman(a, b) given d = b - a, as _functions' (p and 1 - p as (1 +- t)/2, t
+    = tanh(a/2), where -1 <= a <= 0 and |d| <= 1)."""
     if a > 0:
         a, b, d = -a, -b, -d
     if a == -np.inf:  # the limits: p = 0 gives softplus(b), q = 0 or 1 with 0 < p < 1 inf
         return softplus(b)
     if abs(b) == np.inf and a == a:
         return np.inf
+    if abs(d) <= 1.0 and a >= -1.0:
+        t = np.tanh(0.5 * a)  # p = (1 + t)/2, 1 - p = (1 - t)/2
+        up, down = np.expm1(d), np.expm1(-d)
+        log_ratio_1 = -np.log1p(0.5 * (up + t * up))
+        log_ratio_p = -np.log1p(0.5 * (down - t * down))
+        gap_p = expm1_minus_x(log_ratio_p, np.expm1(log_ratio_p))
+        gap_1 = expm1_minus_x(log_ratio_1, np.expm1(log_ratio_1))
+        return 0.5 * (gap_p + t * gap_p) + 0.5 * (gap_1 - t * gap_1)
     p, r = sigmoid(a), sigmoid(-a)
     if abs(d) <= 1.0:
-        log_ratio_1 = -np.log1p(p * np.expm1(d))
         # log q/p = d + log (1 - q)/(1 - p): for p < 0.27 the second part is below d/4 and
         # d is exact (b near a), where r expm1(-d) would round r in.
-        log_ratio_p = d + log_ratio_1 if a < -1.0 else -np.log1p(r * np.expm1(-d))
+        log_ratio_1 = -np.log1p(p * np.expm1(d))
+        log_ratio_p = d + log_ratio_1
     else:
         log_ratio_1 = softplus(a) - softplus(b)
         log_ratio_p = d + log_ratio_1
