@@ -546,7 +546,7 @@ class exp_of_difference_error(sp.Function):  # noqa: N801
     """(m + m_error) e^(x - y) - exp_of_difference(m, x, y), m_error the rounding error of
     m (a float standing for m + m_error): exp_of_difference's own rounding errors (the
     product with the exponent's residue, e^x's, the product's) and m's carried through,
-    from e^x in twice the precision; 0 in exact arithmetic, as the errors are. With a sum
+    with e^x to 3e-18 relative; 0 in exact arithmetic, as the errors are. With a sum
     of exp_of_difference in twice the precision (``klgen.Statistic(compensated=True)``),
     the weighted sum sum_j m_j e^(x_j - y) to far below an ulp of its terms' sizes. Its
     derivatives are 0, as a rounding error's are taken to be."""
