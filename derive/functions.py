@@ -2,7 +2,8 @@
 ``klgen.logaddexp`` and ``klgen.xlogy``; and the forms rewrites introduce
 (``softplus_bregman``, ``sigmoid_difference``, ``exp_difference``, ``exp_bregman``,
 ``exp_product``, ``log_exprel`` and its slope, ``exprel``, ``rounded_sum``, ``sum_error``,
-``product_error``, ``small_error``; for the Gamma and Beta KLs ``stirling_bregman``,
+``product_error``, ``small_error``, ``difference_of_differences_error``,
+``exp_of_difference_error``; for the Gamma and Beta KLs ``stirling_bregman``,
 ``beta_stirling_gap`` and its slopes, ``beta_bernoulli_gap``, its slope and
 ``beta_weighted_log_ratio``, ``stirling_slope_difference``, ``stirling_curvature``,
 ``exp_bregman_split``, ``exp_difference_split``, ``difference_sum``).
@@ -524,6 +525,41 @@ class difference_of_differences(sp.Function):  # noqa: N801
         return a - b - c + e - f
 
 
+class difference_of_differences_error(sp.Function):  # noqa: N801
+    """The rounding error of ``difference_of_differences(a, b, c, e, f)``: its exact value
+    less the float it returns (that float's last addition by two-sum), 0 in exact
+    arithmetic. A sum of such differences, each weighted, whose terms cancel to far below
+    their sizes needs it: the categorical KL's mean of d less its rough mean, where an ulp
+    of one term is tens of ulps of the smallest d_j - mean (specs/categorical.py). Its
+    derivatives are 0, as a rounding error's are taken to be."""
+
+    nargs = 5
+
+    def fdiff(self, argindex=1):
+        return sp.Integer(0)
+
+    def exact(self):
+        return sp.Integer(0)
+
+
+class exp_of_difference_error(sp.Function):  # noqa: N801
+    """(m + m_error) e^(x - y) - exp_of_difference(m, x, y), m_error the rounding error of
+    m (a float standing for m + m_error): exp_of_difference's own rounding errors (the
+    product with the exponent's residue, e^x's, the product's) and m's carried through,
+    with e^x to 3e-18 relative; 0 in exact arithmetic, as the errors are. With a sum
+    of exp_of_difference in twice the precision (``klgen.Statistic(compensated=True)``),
+    the weighted sum sum_j m_j e^(x_j - y) to far below an ulp of its terms' sizes. Its
+    derivatives are 0, as a rounding error's are taken to be."""
+
+    nargs = 4
+
+    def fdiff(self, argindex=1):
+        return sp.Integer(0)
+
+    def exact(self):
+        return sp.Integer(0)
+
+
 FUNCTIONS = (
     sigmoid,
     softplus,
@@ -537,6 +573,8 @@ FUNCTIONS = (
     exp_of_difference,
     exp_product,
     difference_of_differences,
+    difference_of_differences_error,
+    exp_of_difference_error,
     log_exprel,
     log_exprel_slope,
     exprel,

@@ -54,6 +54,8 @@ HELPERS = {
     functions.exp_gap: "exp_gap",
     functions.exp_of_difference: "exp_of_difference",
     functions.difference_of_differences: "difference_of_differences",
+    functions.difference_of_differences_error: "difference_of_differences_error",
+    functions.exp_of_difference_error: "exp_of_difference_error",
     functions.exp_product: "exp_product",
     functions.log_exprel: "log_exprel",
     functions.log_exprel_slope: "log_exprel_slope",

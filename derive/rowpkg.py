@@ -21,16 +21,18 @@ KINDS = ("value", "grad", "value_and_grad")
 # Names the template uses inside the passes: no temporary takes them.
 TEMPLATE_NAMES = {"term", "result", "row", "start", "j", "latent", "first", "last", "like"}
 TEMPLATE_NAMES |= {"series", "xp", "np", "numba", "value", "out", "shape", "dtype", "arrays"}
+TEMPLATE_NAMES |= {"compensated_row_sum_generic", "partial", "compensation", "from_term"}
 TEMPLATE_NAMES |= {*HELPERS.values(), *(f"{name}_generic" for name in HELPERS.values())}
 
 
 @dataclass(frozen=True)
 class Pass:
-    """One statistic's pass: its symbol, "sum" or "max", and the lines of its summand
-    (which leave it in ``term``)."""
+    """One statistic's pass: its symbol, "sum" or "max", whether the sum is compensated
+    (in twice the precision), and the lines of its summand (which leave it in ``term``)."""
 
     symbol: str
     reduce: str
+    compensated: bool
     lines: tuple[str, ...]
 
 
@@ -57,8 +59,11 @@ def _block(plan, name: str, kind: str, backend: str, helpers: set) -> dict:
     for stat in plan.needed(exprs):
         routine = ir.build(known, {"term": stat.summand}, reserved)
         printer = _printer(backend, routine, name)
-        passes.append(Pass(stat.symbol.name, stat.reduce, tuple(printer.statements())))
+        lines = tuple(printer.statements())
+        passes.append(Pass(stat.symbol.name, stat.reduce, stat.compensated, lines))
         helpers |= printer.helpers
+        if stat.compensated and backend != "numba":
+            helpers.add("compensated_row_sum_generic")
         known.append(stat.symbol)
     lines = {}
     if kind != "grad":

@@ -39,11 +39,15 @@ SCALES = (40, 4000)  # the magnitudes of their random points: moderate, then lar
 class Statistic:
     """``symbol = reduce over the last axis of summand``: ``reduce`` is "sum" or "max" (a
     shift only: the kernel's value must not depend on it, as a log-sum-exp's maximum);
-    ``summand`` is elementwise in the kernel's arguments and earlier statistics."""
+    ``summand`` is elementwise in the kernel's arguments and earlier statistics.
+    ``compensated`` sums in twice the precision (every addition's rounding error kept by
+    two-sum and added last): for a sum whose terms cancel to far below their sizes, where
+    a plain sum keeps eps of its largest partial sum."""
 
     symbol: sp.Symbol
     summand: sp.Expr
     reduce: str = "sum"
+    compensated: bool = False
 
     def __post_init__(self):
         try:
@@ -95,6 +99,8 @@ def validate(kernel, fail, reserved) -> None:
             fail(f"statistic {name} repeats or shadows a name in use")
         if stat.reduce not in REDUCTIONS:
             fail(f"statistic {name}: reduce must be 'sum' or 'max', not {stat.reduce!r}")
+        if stat.compensated and stat.reduce != "sum":
+            fail(f"statistic {name}: only a sum can be compensated")
         unknown = stat.summand.free_symbols - known
         if unknown:
             fail(f"statistic {name} uses {_names(unknown)}, not among args or earlier statistics")

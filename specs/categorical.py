@@ -8,18 +8,20 @@ from sympy.codegen.cfunctions import expm1, log1p
 import klgen
 from klgen.derive.functions import (
     difference_of_differences,
+    difference_of_differences_error,
     difference_sum,
     exp_gap,
     exp_of_difference,
+    exp_of_difference_error,
 )
 
 logits, logits_p = sp.symbols("logits logits_p", real=True)
 # The row statistics: each logit vector's maximum and sum of shifted exponentials (its
 # softmax is e^(logits - m) / s), the mean under p of d = log p/q + log s - log s_p in two
-# parts (mean_d, then what its rounding left, mean_d_rest), and the sum of gaps whose log1p
-# is the KL.
-m, s, m_p, s_p, mean_d, mean_d_rest, gaps = sp.symbols(
-    "m s m_p s_p mean_d mean_d_rest gaps", real=True
+# parts (mean_d, then what its rounding left, s mean_d_rest = rest + rest_error), and the sum
+# of gaps whose log1p is the KL.
+m, s, m_p, s_p, mean_d, rest, rest_error, gaps = sp.symbols(
+    "m s m_p s_p mean_d rest rest_error gaps", real=True
 )
 row = klgen.row_sum
 
@@ -35,6 +37,15 @@ d = difference_of_differences(logits, m, logits_p, m_p, 0)
 # rounding left, and d_j - (mean_d + mean_d_rest) = centred - mean_d_rest has no such
 # cancellation (dlogits 179 -> 13 ulps over the sampled rows).
 centred = difference_of_differences(logits, m, logits_p, m_p, mean_d)
+# mean_d_rest is a sum of first-order terms p_k centred_k that cancel to far below their
+# sizes, while one d_j - mean can be hundreds of times smaller than the others: an ulp of
+# each term (p_k's rounding from exp, centred_k's own, each addition's) moved it by tens of
+# ulps of that one (dlogits 58 ulps). So s p_k centred_k = centred_k e^(logits_k - m) is
+# summed in twice the precision (rest, compensated), and the terms' rounding errors apart
+# (rest_error: e^(logits - m) in twice the precision and centred's error carried through);
+# s divides the sum, once.
+centred_error = difference_of_differences_error(logits, m, logits_p, m_p, mean_d)
+mean_d_rest = (rest + rest_error) / s
 # The shifted exponentials e^(logits - m) with the rounding of logits - m added back
 # (exp_of_difference): softmax weights to an ulp where logits - m = -34.66 rounded costs 17.
 p = exp_of_difference(1 / s, logits, m)
@@ -53,7 +64,8 @@ STATISTICS = (
     klgen.Statistic(m_p, logits_p, "max"),
     klgen.Statistic(s_p, exp_of_difference(1, logits_p, m_p)),
     klgen.Statistic(mean_d, weighted(d)),
-    klgen.Statistic(mean_d_rest, weighted(centred)),
+    klgen.Statistic(rest, exp_of_difference(centred, logits, m), compensated=True),
+    klgen.Statistic(rest_error, exp_of_difference_error(centred, centred_error, logits, m)),
     # p_j (e^t - 1 - t) with t = mean - d_j = mean_d_rest - centred_j: s p_j = e^(logits_j
     # - m), and logits_j - m + t = (logits_p_j - m_p) + mean (exp_gap's last three
     # arguments, with no logits_j in them: -1e4 and 1e4 + 0.5 added would round).

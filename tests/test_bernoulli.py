@@ -21,10 +21,12 @@ from klgen.derive.userpkg import render_package
 
 SPECS = Path(__file__).resolve().parent / "specs"
 
-# Worst measured over the point sets below: 4.3 ulps (value), 3.7 (gradients); 4.7 on the
-# value over bench/registry_accuracy.py's 1000 points (seeds 0 and 1), 3.7 over 301 logits
-# within 40 that agree to 1e-12 to 1e-2 relative: p E(log q/p) doubles the log ratio's
-# rounding (E(x) ~ x^2/2), whose p, expm1 and log1p each round once.
+# Worst measured over the point sets below: 4.3 ulps (value, at logits 0.474, logits_p -1.53,
+# where the log ratios are differences of softplus; and 4.1 at 17.85 and q within 3e-11 of
+# p), 3.7 (gradients); 2.9 on the value over bench/registry_accuracy.py's 1000 points (seeds
+# 0 and 1; 4.7 before p and 1 - p entered as (1 +- tanh(a/2))/2 near p = 1/2), 3.7 over 301
+# logits within 40 that agree to 1e-12 to 1e-2 relative: p E(log q/p) doubles the log
+# ratio's rounding (E(x) ~ x^2/2), whose p, expm1 and log1p each round once.
 ULPS = 5
 # Results below the smallest normal float64 are computed from subnormal sigmoids: they keep
 # about 1e-320 absolute accuracy (measured 1.2e-320), not a few ulps.

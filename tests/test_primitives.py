@@ -5,6 +5,7 @@ kernels' careful array versions (templates/static/numeric.py); their special val
 the proofs of their formulas."""
 
 import importlib
+import math
 
 import mpmath
 import numpy as np
@@ -386,3 +387,87 @@ def test_exp_product_of_a_huge_factor_does_not_overflow_before_the_product(imple
         for value, a, b in zip(got, m, x, strict=True):
             exact = mpmath.mpf(a) * mpmath.exp(mpmath.mpf(b))
             assert abs(mpmath.mpf(value) / exact - 1) < 4 * 2.0**-52, (a, b, value)
+
+
+@pytest.mark.parametrize("implementation", ["numpy", "numba"])
+def test_exp_of_difference_error_is_its_rounding(implementation):
+    """exp_of_difference(m, x, y) + exp_of_difference_error(m, m_error, x, y) = (m +
+    m_error) e^(x - y) to 4e-18 relative (a weight's rounding known to 3% of an ulp: the
+    categorical KL's mean needs it to a few percent), x - y rounded, over +-745 and near 0,
+    m log-uniform of both signs, m_error an ulp or so of m; 0 where x - y is -inf or m is 0,
+    inf or NaN."""
+    functions = importlib.import_module("klgen.generated._functions")
+    rng = np.random.default_rng(25)
+    n = EXP_POINTS.size
+    m = np.exp(rng.uniform(-690, 690, n)) * rng.choice([-1.0, 1.0], n)
+    m_error = m * rng.uniform(-(2.0**-52), 2.0**-52, n)
+    y = rng.uniform(-3.0, 3.0, n) * 10.0 ** rng.integers(0, 3, n)
+    x = EXP_POINTS + y
+    if implementation == "numpy":
+        with np.errstate(over="ignore", under="ignore"):  # products beyond the range
+            value = functions.exp_of_difference(m, x, y, np.empty(n))
+            error = functions.exp_of_difference_error(m, m_error, x, y, np.empty(n))
+    else:
+        scalars = importlib.import_module("klgen.generated._numba_functions")
+        value = np.array([scalars.exp_of_difference(*a) for a in zip(m, x, y, strict=True)])
+        args = zip(m, m_error, x, y, strict=True)
+        error = np.array([scalars.exp_of_difference_error(*a) for a in args])
+    checked, worst = 0, 0
+    with mpmath.workdps(60):
+        for a, da, b, c, v, e in zip(m, m_error, x, y, value, error, strict=True):
+            if not np.isfinite(v) or abs(v) < 2.0**-960:  # 0, inf, or a subnormal correction
+                continue
+            exact = (mpmath.mpf(a) + mpmath.mpf(da)) * mpmath.exp(mpmath.mpf(b) - mpmath.mpf(c))
+            worst = max(worst, abs((mpmath.mpf(v) + mpmath.mpf(e)) / exact - 1))
+            checked += 1
+    assert checked > n // 3 and worst < 4e-18  # 3.0e-18 at r = -ln(2)/2 (the tail's roundings)
+    specials = np.array([1.0, 0.0, np.inf, np.nan])
+    where = np.array([-np.inf, 1.0, 1.0, 1.0])
+    with np.errstate(all="ignore"):
+        got = functions.exp_of_difference_error(
+            specials, specials * 0 + 1e-17, where, 0 * where, np.empty(4)
+        )
+    assert np.all(got == 0)
+
+
+def test_difference_of_differences_error_is_its_rounding():
+    """difference_of_differences + its error = ((a - b) - (c - e)) - f to 2^-100 of the
+    differences' sizes (a float alone: 2^-53 of the result), at differences that cancel to
+    a residue and at differences of every size."""
+    functions = importlib.import_module("klgen.generated._functions")
+    rng = np.random.default_rng(26)
+    a = rng.normal(size=400) * 10.0 ** rng.integers(-3, 4, 400)
+    c = a * (1 + 1e-9 * rng.normal(size=400)) + rng.choice([0.0, 871.77], 400)
+    b, e = rng.normal(size=400), rng.normal(size=400)
+    f = ((a - b) - (c - e)) * (1 + 1e-7 * rng.normal(size=400))
+    out = np.empty(400)
+    value = functions.difference_of_differences(a, b, c, e, f, out.copy())
+    error = functions.difference_of_differences_error(a, b, c, e, f, out)
+    assert np.any(error != 0)
+    with mpmath.workdps(60):
+        for args, v, err in zip(zip(a, b, c, e, f, strict=True), value, error, strict=True):
+            p, q, r, s, t = map(mpmath.mpf, args)
+            size = abs(p - q) + abs(r - s) + abs(t)
+            assert (
+                abs(mpmath.mpf(v) + mpmath.mpf(err) - ((p - q) - (r - s) - t)) <= 2.0**-100 * size
+            )
+
+
+def test_a_compensated_row_sum_is_the_sum_rounded_once():
+    """compensated_row_sum_generic: every row within an ulp of math.fsum (the exact sum
+    rounded) plus 2^-100 of the terms' sizes, rows of 1 to 9 terms that cancel to 1e-12 of
+    their sizes and beyond; a plain sum is far off there; an infinite or NaN term gives the
+    plain sum's result."""
+    functions = importlib.import_module("klgen.generated._functions")
+    rng = np.random.default_rng(27)
+    for k in range(1, 10):
+        terms = rng.normal(size=(200, k)) * 10.0 ** rng.integers(-5, 6, (200, k))
+        terms[:, -1] -= terms.sum(axis=1) * (1 - 1e-12 * rng.normal(size=200))
+        got = functions.compensated_row_sum_generic(np, terms)[:, 0]
+        exact = np.array([math.fsum(row) for row in terms])
+        size = np.abs(terms).sum(axis=1)
+        assert np.all(np.abs(got - exact) <= np.spacing(np.abs(exact)) + 2.0**-100 * size)
+    specials = np.array([[1.0, np.inf, 2.0], [np.inf, -np.inf, 0.0], [np.nan, 1.0, 1.0]])
+    with np.errstate(invalid="ignore"):  # inf - inf in the two-sums, set aside
+        got = functions.compensated_row_sum_generic(np, specials)[:, 0]
+    assert got[0] == np.inf and np.isnan(got[1]) and np.isnan(got[2])

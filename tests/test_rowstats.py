@@ -140,6 +140,7 @@ def test_a_sum_that_is_no_statistic_becomes_one():
     [
         ((klgen.Statistic(m, y, "max"),), m, None, "uses y, not among args"),
         ((klgen.Statistic(m, x, "mean"),), m, None, "reduce must be 'sum' or 'max'"),
+        ((klgen.Statistic(m, x, "max", compensated=True),), m, None, "only a sum can be"),
         ((klgen.Statistic(x, x),), x, None, "repeats or shadows"),
         ((klgen.Statistic(s, x),), s + x, None, "term must be the row value"),
         ((klgen.Statistic(s, x),), s, (x, x), "one expression per argument"),

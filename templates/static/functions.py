@@ -7,6 +7,7 @@ the Gamma KL's stirling_bregman and the others below), which copy their cases in
 ``_generic`` twins compute the same on arrays of any array-API namespace ``xp`` (torch,
 CuPy, JAX...), returning new arrays."""
 
+import math
 from typing import Any
 
 import numpy as np
@@ -132,6 +133,34 @@ def difference_of_differences(
     """out = ((a - b) - (c - e)) - f, with the roundings of every subtraction added back
     (two-sum): within an ulp or two however close the differences are."""
     np.copyto(out, difference_of_differences_generic(np, a, b, c, e, f))
+    return out
+
+
+def difference_of_differences_error(
+    a: NDArray[np.float64],
+    b: NDArray[np.float64],
+    c: NDArray[np.float64],
+    e: NDArray[np.float64],
+    f: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """out = ((a - b) - (c - e)) - f less :func:`difference_of_differences` of the same: the
+    rounding error of that float (of its last addition), 0 where it is not finite."""
+    np.copyto(out, difference_of_differences_error_generic(np, a, b, c, e, f))
+    return out
+
+
+def exp_of_difference_error(
+    m: NDArray[np.float64],
+    m_error: NDArray[np.float64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """out = (m + m_error) e^(x - y) - exp_of_difference(m, x, y): its rounding errors and
+    m's (m_error) carried through, with e^x's own to 3e-18 relative (:func:`_exp_remainder`);
+    0 where that is not finite."""
+    np.copyto(out, exp_of_difference_error_generic(np, m, m_error, x, y))
     return out
 
 
@@ -270,24 +299,35 @@ def softplus_bregman_generic(xp: Any, a: Any, b: Any) -> Any:
 
 
 def _softplus_bregman_at(xp: Any, a: Any, b: Any, d: Any) -> Any:
-    """softplus_bregman(a, b) given d = b - a."""
+    """softplus_bregman(a, b) given d = b - a. Where p is within [0.27, 1/2] (-1 <= a <= 0)
+    and |d| <= 1, p and 1 - p enter as (1 + t)/2 and (1 - t)/2, t = tanh(a/2): each product
+    with them then rounds t's small share and one sum, where sigmoid's exp, sum and quotient
+    each rounded p and 1 - p (the value 4.7 ulps off at a = -0.08, b = -0.04, where p E(log
+    q/p) doubles its log ratio's rounding; 2.5 this way)."""
     flip = a > 0
     a, b, d = xp.where(flip, -a, a), xp.where(flip, -b, b), xp.where(flip, -d, d)
+    zeros = xp.zeros_like(d)
     p, r = sigmoid_generic(xp, a), sigmoid_generic(xp, -a)
     near = xp.abs(d) <= 1.0
-    d_near = xp.where(near, d, xp.zeros_like(d))
+    central = near & (a >= -1.0)
+    t = xp.tanh(0.5 * xp.where(central, a, zeros))  # p = (1 + t)/2, 1 - p = (1 - t)/2
+    d_near = xp.where(near, d, zeros)
+    up, down = xp.expm1(d_near), xp.expm1(-d_near)
     far_1 = softplus_generic(xp, a) - softplus_generic(xp, b)
-    log_ratio_1 = xp.where(near, -xp.log1p(p * xp.expm1(d_near)), far_1)
+    weighted_up = xp.where(central, 0.5 * (up + t * up), p * up)  # p expm1(d)
+    log_ratio_1 = xp.where(near, -xp.log1p(weighted_up), far_1)
     # log q/p = d + log (1 - q)/(1 - p), where p < 0.27 (a < -1) or |d| > 1; for p < 0.27
     # the second part is below d/4 and d exact (b near a), where r expm1(-d) rounds r in.
-    direct = -xp.log1p(r * xp.expm1(-d_near))
-    log_ratio_p = xp.where(near & (a >= -1.0), direct, d + log_ratio_1)
+    direct = -xp.log1p(0.5 * (down - t * down))
+    log_ratio_p = xp.where(central, direct, d + log_ratio_1)
     far = log_ratio_p > 2.0
-    x = xp.where(far, xp.zeros_like(d), log_ratio_p)
+    x = xp.where(far, zeros, log_ratio_p)
+    gap_p = expm1_minus_x_generic(xp, x, xp.expm1(x), _SERIES)
     # p = e^a r with e^a applied last: p alone is subnormal below a = -708, p_term need not be.
-    p_term = exp_product_generic(xp, r * expm1_minus_x_generic(xp, x, xp.expm1(x), _SERIES), a)
+    p_term = xp.where(central, 0.5 * (gap_p + t * gap_p), exp_product_generic(xp, r * gap_p, a))
     p_far = sigmoid_generic(xp, b) - exp_product_generic(xp, r * (1.0 + log_ratio_p), a)
-    r_term = r * expm1_minus_x_generic(xp, log_ratio_1, xp.expm1(log_ratio_1), _SERIES)
+    gap_1 = expm1_minus_x_generic(xp, log_ratio_1, xp.expm1(log_ratio_1), _SERIES)
+    r_term = xp.where(central, 0.5 * (gap_1 - t * gap_1), r * gap_1)
     finite = xp.where(far, p_far, p_term) + r_term
     # The limits: p = 0 gives softplus(b); q = 0 or 1 with 0 < p < 1 gives +inf.
     infinite = xp.where(xp.isinf(b) & (a == a), xp.abs(b), finite)
@@ -370,6 +410,23 @@ def difference_of_differences_generic(xp: Any, a: Any, b: Any, c: Any, e: Any, f
     """:func:`difference_of_differences` on arrays of ``xp``: x = a - b, y = c - e, x - y and
     then less f, each rounding's error kept (two-sum) and their sum added last; the errors
     are 0 where a difference is not finite."""
+    w, errors = _difference_of_differences_parts(xp, a, b, c, e, f)
+    return w + errors
+
+
+def difference_of_differences_error_generic(xp: Any, a: Any, b: Any, c: Any, e: Any, f: Any) -> Any:
+    """:func:`difference_of_differences_error` on arrays of ``xp``: the rounding error of
+    the last addition, w + errors (two-sum; the errors' own sum rounds at eps^2 of the
+    differences); 0 where the result is not finite."""
+    w, errors = _difference_of_differences_parts(xp, a, b, c, e, f)
+    total, error = _two_sum(w, errors)
+    return xp.where(xp.isfinite(total), error, xp.zeros_like(error))
+
+
+def _difference_of_differences_parts(xp: Any, *args: Any) -> tuple[Any, Any]:
+    """(w, errors): ((a - b) - (c - e)) - f rounded step by step, and the sum of those
+    steps' rounding errors (0 where a difference is not finite)."""
+    a, b, c, e, f = args
     x, x_error = _two_sum(a, -b)
     y, y_error = _two_sum(c, -e)
     z, z_error = _two_sum(x, -y)
@@ -378,7 +435,85 @@ def difference_of_differences_generic(xp: Any, a: Any, b: Any, c: Any, e: Any, f
     x_error = xp.where(xp.isfinite(x), x_error, zeros)
     y_error = xp.where(xp.isfinite(y), y_error, zeros)
     errors = (w_error + z_error) + (x_error - y_error)
-    return w + xp.where(xp.isfinite(z) & xp.isfinite(w), errors, zeros)
+    return w, xp.where(xp.isfinite(z) & xp.isfinite(w), errors, zeros)
+
+
+def exp_of_difference_error_generic(xp: Any, m: Any, m_error: Any, x: Any, y: Any) -> Any:
+    """:func:`exp_of_difference_error` on arrays of ``xp``: exp_of_difference(m, x, y) is
+    exp_product(w, hi) = 2**k fl(w e) with hi + lo = x - y (two-sum), w = fl(m + m lo) (m
+    where lo is 0 or not below 1) and e = exp(r), r = hi - k ln 2 rounded. The exact (m +
+    m_error) e^(hi + lo) less it is, to second order in the errors, 2**k (w e - fl(w e) + w
+    (e^r - e) + dw e), dw = (m + m lo - w) + m_error (two-sums, Dekker's product, e^r - e by
+    :func:`_exp_remainder`), with w scaled by 2**-600 or 2**600 where it is huge or tiny (the
+    split of its product would overflow or underflow) and 2**k applied last. 0 where w is 0
+    or not finite (x - y = -inf, an infinite m) and where |x - y| > 745."""
+    hi, lo = _two_sum(x, -y)
+    exact = ~(xp.abs(lo) < 1.0) | (lo == 0.0)
+    shift = m * lo
+    weight = m + shift
+    rounding = xp.where(exact, m_error, ((m - weight) + shift) + m_error)
+    weight = xp.where(exact, m, weight)
+    zeros = xp.zeros_like(weight)
+    size = xp.abs(weight)
+    regular = (xp.abs(hi) <= 745.0) & (size < xp.inf) & (size > 0)
+    hi = xp.where(regular, hi, zeros)
+    scale = xp.where(size > 2.0**600, zeros - 600, xp.where(size < 2.0**-600, zeros + 600, zeros))
+    scaled = xp.where(regular, _times_power_of_two(xp, weight, scale), zeros + 1.0)
+    k = xp.round(hi * _LOG2_E)
+    reduced, reduced_lo = _two_sum(hi - k * _LN2_HI, -(k * _LN2_LO))
+    e = xp.exp(reduced)  # exp_product's, less 2**k
+    product, product_lo = _two_product(scaled, e)
+    remainder = _exp_remainder(reduced, reduced_lo, e)
+    rounding = _times_power_of_two(xp, rounding, scale)
+    error = _times_power_of_two(xp, product_lo + (scaled * remainder + rounding * e), k - scale)
+    return xp.where(regular & xp.isfinite(error), error, zeros)
+
+
+def _times_power_of_two(xp: Any, v: Any, k: Any) -> Any:
+    """v 2**k for integral float k (ldexp: exact unless the result is subnormal); 2**k as
+    the product of two halves elsewhere, each a normal float for |k| < 2000."""
+    if xp is np:
+        return np.ldexp(v, k.astype(np.int32))
+    half = xp.floor(k / 2)
+    return v * xp.pow(xp.full_like(v, 2.0), half) * xp.pow(xp.full_like(v, 2.0), k - half)
+
+
+# 1/n! for n = 16 down to 3: e^r - 1 - r - r^2/2 = r^3 (1/3! + r/4! + ...), whose terms
+# beyond r^16/16! are below 1e-21 of e^r for |r| <= ln(2)/2.
+_EXP_TAIL = tuple(1.0 / math.factorial(n) for n in range(16, 2, -1))
+
+
+def _exp_remainder(r: Any, r_lo: Any, e: Any) -> Any:
+    """e^(r + r_lo) - e for |r| <= ln(2)/2, r_lo below an ulp of r and e = exp(r) rounded
+    (1 - e exact, as e is within a factor 2 of 1): 1 - e + r + r^2/2 summed by two-sums
+    with r^2 an exact product, the rest r^3 (1/3! + r/4! + ...) in float64 (below 0.0075,
+    so its few roundings are below 0.03 of an ulp of e) and r_lo e^r as r_lo (1 + r +
+    r^2/2): the rounding error of an exp to within a few percent (e^r itself to 3e-18)."""
+    square, square_lo = _two_product(r, r)
+    tail = _EXP_TAIL[0]
+    for c in _EXP_TAIL[1:]:
+        tail = tail * r + c
+    first, first_lo = _two_sum(1.0 - e, r)
+    second, second_lo = _two_sum(first, 0.5 * square)
+    carried = r_lo * (1.0 + r + 0.5 * square)  # r_lo e^r
+    rest = (first_lo + second_lo) + (0.5 * square_lo + r * square * tail + carried)
+    return second + rest
+
+
+def compensated_row_sum_generic(xp: Any, terms: Any) -> Any:
+    """The sum over the last axis (kept, as a column) in twice the precision: the halves
+    added pairwise level by level, each addition's rounding error kept (two-sum) and all
+    of them summed and added last (Ogita, Rump and Oishi's Sum2, in a pairwise order): the
+    sum as if rounded once, where a plain sum of terms that cancel keeps eps of the largest
+    partial sum. An infinite or NaN partial sum gives the plain sum's result."""
+    errors = xp.zeros_like(terms[..., :1])
+    while terms.shape[-1] > 1:
+        half = terms.shape[-1] // 2
+        total, error = _two_sum(terms[..., :half], terms[..., half : 2 * half])
+        error = xp.where(xp.isfinite(total), error, xp.zeros_like(error))
+        errors = errors + xp.sum(error, axis=-1, keepdims=True)
+        terms = xp.concat([total, terms[..., 2 * half :]], axis=-1)
+    return terms + errors
 
 
 def exp_product_generic(xp: Any, m: Any, x: Any) -> Any:

@@ -60,19 +60,28 @@ def softplus_bregman(a, b):
 
 @numba.njit(inline="always")
 def _softplus_bregman_at(a, b, d):
-    """softplus_bregman(a, b) given d = b - a."""
+    """softplus_bregman(a, b) given d = b - a, as _functions' (p and 1 - p as (1 +- t)/2, t
+    = tanh(a/2), where -1 <= a <= 0 and |d| <= 1)."""
     if a > 0:
         a, b, d = -a, -b, -d
     if a == -np.inf:  # the limits: p = 0 gives softplus(b), q = 0 or 1 with 0 < p < 1 inf
         return softplus(b)
     if abs(b) == np.inf and a == a:
         return np.inf
+    if abs(d) <= 1.0 and a >= -1.0:
+        t = np.tanh(0.5 * a)  # p = (1 + t)/2, 1 - p = (1 - t)/2
+        up, down = np.expm1(d), np.expm1(-d)
+        log_ratio_1 = -np.log1p(0.5 * (up + t * up))
+        log_ratio_p = -np.log1p(0.5 * (down - t * down))
+        gap_p = expm1_minus_x(log_ratio_p, np.expm1(log_ratio_p))
+        gap_1 = expm1_minus_x(log_ratio_1, np.expm1(log_ratio_1))
+        return 0.5 * (gap_p + t * gap_p) + 0.5 * (gap_1 - t * gap_1)
     p, r = sigmoid(a), sigmoid(-a)
     if abs(d) <= 1.0:
-        log_ratio_1 = -np.log1p(p * np.expm1(d))
         # log q/p = d + log (1 - q)/(1 - p): for p < 0.27 the second part is below d/4 and
         # d is exact (b near a), where r expm1(-d) would round r in.
-        log_ratio_p = d + log_ratio_1 if a < -1.0 else -np.log1p(r * np.expm1(-d))
+        log_ratio_1 = -np.log1p(p * np.expm1(d))
+        log_ratio_p = d + log_ratio_1
     else:
         log_ratio_1 = softplus(a) - softplus(b)
         log_ratio_p = d + log_ratio_1
@@ -175,6 +184,64 @@ def difference_of_differences(a, b, c, e, f):
     if not (np.isfinite(z) and np.isfinite(w)):
         return w
     return w + ((w_error + z_error) + (x_error - y_error))
+
+
+@numba.njit(inline="always")
+def difference_of_differences_error(a, b, c, e, f):
+    """The rounding error of difference_of_differences(a, b, c, e, f), as _functions'."""
+    x, x_error = _two_sum(a, -b)
+    y, y_error = _two_sum(c, -e)
+    z, z_error = _two_sum(x, -y)
+    w, w_error = _two_sum(z, -f)
+    if not (np.isfinite(z) and np.isfinite(w)):
+        return 0.0
+    if not np.isfinite(x):
+        x_error = 0.0
+    if not np.isfinite(y):
+        y_error = 0.0
+    total, error = _two_sum(w, (w_error + z_error) + (x_error - y_error))
+    return error if np.isfinite(total) else 0.0
+
+
+@numba.njit(inline="always")
+def exp_of_difference_error(m, m_error, x, y):
+    """(m + m_error) e^(x - y) - exp_of_difference(m, x, y), as _functions'."""
+    hi, lo = _two_sum(x, -y)
+    weight, rounding = m, m_error
+    if lo != 0.0 and abs(lo) < 1.0:
+        shift = m * lo
+        weight = m + shift
+        rounding = ((m - weight) + shift) + m_error
+    size = abs(weight)
+    if not (abs(hi) <= 745.0 and 0.0 < size < np.inf):
+        return 0.0
+    scale = -600 if size > 2.0**600 else 600 if size < 2.0**-600 else 0
+    scaled = math.ldexp(weight, scale)
+    k = np.round(hi * _LOG2_E)
+    reduced, reduced_lo = _two_sum(hi - k * _LN2_HI, -(k * _LN2_LO))
+    e = np.exp(reduced)
+    product, product_lo = _two_product(scaled, e)
+    remainder = _exp_remainder(reduced, reduced_lo, e)
+    correction = product_lo + (scaled * remainder + math.ldexp(rounding, scale) * e)
+    error = math.ldexp(correction, int(k) - scale)
+    return error if np.isfinite(error) else 0.0
+
+
+_EXP_TAIL = tuple(1.0 / math.factorial(n) for n in range(16, 2, -1))
+
+
+@numba.njit(inline="always")
+def _exp_remainder(r, r_lo, e):
+    """e^(r + r_lo) - e for |r| <= ln(2)/2, e = exp(r) rounded, as _functions'."""
+    square, square_lo = _two_product(r, r)
+    tail = 0.0
+    for c in _EXP_TAIL:
+        tail = tail * r + c
+    first, first_lo = _two_sum(1.0 - e, r)
+    second, second_lo = _two_sum(first, 0.5 * square)
+    carried = r_lo * (1.0 + r + 0.5 * square)  # r_lo e^r
+    rest = (first_lo + second_lo) + (0.5 * square_lo + r * square * tail + carried)
+    return second + rest
 
 
 @numba.njit(inline="always")
