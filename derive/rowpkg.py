@@ -22,11 +22,12 @@ KINDS = ("value", "grad", "value_and_grad")
 TEMPLATE_NAMES = {"term", "result", "row", "start", "j", "latent", "first", "last", "like"}
 TEMPLATE_NAMES |= {"series", "xp", "np", "numba", "value", "out", "shape", "dtype", "arrays"}
 TEMPLATE_NAMES |= {*HELPERS.values(), *(f"{name}_generic" for name in HELPERS.values())}
+TEMPLATE_NAMES |= {"carry", "compensated_rows_generic"}  # an "fsum" pass's
 
 
 @dataclass(frozen=True)
 class Pass:
-    """One statistic's pass: its symbol, "sum" or "max", and the lines of its summand
+    """One statistic's pass: its symbol, "sum", "fsum" or "max", and the lines of its summand
     (which leave it in ``term``)."""
 
     symbol: str
@@ -51,7 +52,7 @@ def _block(plan, name: str, kind: str, backend: str, helpers: set) -> dict:
     ``name``."""
     reserved = _reserved(plan)
     grads = kind != "value"
-    exprs = [plan.value, *(plan.gradients if grads else ())]
+    exprs = [*((plan.value,) if kind != "grad" else ()), *(plan.gradients if grads else ())]
     passes = []
     known = list(plan.args)
     for stat in plan.needed(exprs):
@@ -59,6 +60,8 @@ def _block(plan, name: str, kind: str, backend: str, helpers: set) -> dict:
         printer = _printer(backend, routine, name)
         passes.append(Pass(stat.symbol.name, stat.reduce, tuple(printer.statements())))
         helpers |= printer.helpers
+        if stat.reduce == "fsum":  # the numba loop's two-sum, the arrays' pairwise one
+            helpers.add("sum_error" if backend == "numba" else "compensated_rows_generic")
         known.append(stat.symbol)
     lines = {}
     if kind != "grad":
@@ -117,6 +120,6 @@ def render_row_module(kernel, backend: str, compiled_against=None, edit=SPEC_FIL
 
 def _latex(stat, names) -> str:
     """``symbol = sum_j summand`` (or max_j) in LaTeX, wrapped for a docstring."""
-    reduce = r"\sum_{j}" if stat.reduce == "sum" else r"\max_{j}"
+    reduce = r"\max_{j}" if stat.reduce == "max" else r"\sum_{j}"
     body = to_latex(stat.summand, names).replace(r"\left(", r"\left( ")  # break points
     return wrap_latex(f"{to_latex(stat.symbol, names)} = {reduce} {body}")

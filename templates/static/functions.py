@@ -512,6 +512,25 @@ def logsumexp_rows_generic(xp: Any, terms: Any) -> tuple[Any, Any]:
     return xp.log(total[..., 0]) + shift[..., 0], exponentials / total
 
 
+def compensated_rows_generic(xp: Any, terms: Any) -> Any:
+    """The sums of ``terms`` over the last axis (kept, as a column) with their roundings
+    carried: pairwise two-sums, each level's errors added up apart and to the sum at the end
+    (an error of eps |sum| plus K eps^2 sum |terms|: terms of a row that cancel between
+    elements, B - A of the Dirichlet KL, keep their small remainder). An error is dropped
+    where its sum is not finite (an infinite term gives an infinite sum, not NaN)."""
+    size = terms.shape[-1]
+    width = 1 << max(size - 1, 0).bit_length()
+    if width > size:
+        terms = xp.concat([terms, xp.zeros_like(terms[..., : width - size])], axis=-1)
+    carried = xp.zeros_like(terms[..., :1])
+    while terms.shape[-1] > 1:
+        total, error = _two_sum(terms[..., 0::2], terms[..., 1::2])
+        error = xp.where(xp.isfinite(total), error, xp.zeros_like(error))
+        carried = carried + xp.sum(error, axis=-1, keepdims=True)
+        terms = total
+    return terms + carried
+
+
 # --- The Gamma KL: lgamma's tangent gap in log-coordinates -----------------------------------
 # f(x) = lgamma(x) - x log x + x. Below x = _SHIFTED the helpers step x up by an integer n with
 # f(x) = f(x + n) + sum_{i < n} h(x + i), h(u) = (u + 1) log(1 + 1/u) - 1 (from lgamma(x + 1) =
@@ -685,6 +704,26 @@ def _slope_difference_at(xp: Any, x: Any, y: Any, difference: Any, *shifted: Any
         close = -(inverse_x**m) * xp.expm1(-m * t_near)
         total = total + bernoulli / m * xp.where(near, close, inverse_x**m - inverse_y**m)
     return total
+
+
+def stirling_bregman_pair_generic(xp: Any, x: Any, y: Any, difference: Any, d: Any) -> Any:
+    """f's gap between concentrations x and y given y - x and d = log(y/x) (the Dirichlet
+    KL's sums: ``stirling_bregman_generic``'s evaluation from them); 0 where y = x."""
+    shifted = _shifted_at(xp, x, y, difference, d)
+    value = _bregman_at(xp, x, y, difference, d, *shifted)
+    return xp.where(difference == 0, xp.zeros_like(value), value)
+
+
+def stirling_slope_difference_pair_generic(xp: Any, x: Any, y: Any, difference: Any, d: Any) -> Any:
+    """f'(y) - f'(x) for concentrations given as ``stirling_bregman_pair_generic``'s."""
+    shifted = _shifted_at(xp, x, y, difference, d)
+    total = _slope_difference_at(xp, x, y, difference, *shifted)
+    return xp.where(difference == 0, xp.zeros_like(total), total)
+
+
+def stirling_curvature_at_generic(xp: Any, x: Any) -> Any:
+    """x f''(x) at a concentration x > 0 (``stirling_curvature_generic`` less its exp)."""
+    return _curvature_at(xp, x)
 
 
 def stirling_curvature_generic(xp: Any, a: Any) -> Any:
