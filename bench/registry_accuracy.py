@@ -8,8 +8,10 @@ mpmath on the exact binary inputs. Errors are in ulps of each exact output (resu
 the smallest normal in ulps of the smallest normal). torch (2.13.0 here, optional) runs its
 own formula on the float64 inputs with autograd for the gradients.
 
-A kernel of row statistics (kl_categorical) is sampled as rows of CATEGORIES categories
-(tests/row_oracle.py: its domain, its mpmath oracle, its errors per output over whole rows).
+A kernel of row statistics is sampled as whole rows (kl_categorical: rows of 5 categories,
+tests/row_oracle.py; kl_dirichlet: rows of 4 components, tests/dirichlet_oracle.py, whose
+mpmath takes seconds a row where concentrations are tiny: use --points 50 or so): each
+oracle module has its domain, its mpmath outputs and its errors per output over the rows.
 
     python bench/registry_accuracy.py [--points N] [--seed S] [--only NAME ...]
 """
@@ -23,11 +25,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import dirichlet_oracle  # noqa: E402
+import row_oracle  # noqa: E402
 from oracle import Textbook, domain, exact_outputs, worst_errors  # noqa: E402
 from peers import torch_peers  # noqa: E402
-from row_oracle import domain as row_domain  # noqa: E402
-from row_oracle import exact_rows  # noqa: E402
-from row_oracle import worst_errors as row_worst_errors  # noqa: E402
 
 from klgen.derive.package import shipped_kernels  # noqa: E402
 
@@ -38,20 +39,23 @@ def report(label, names, worst, took):
         print(f"    {name:12} {error:12.3g} ulps  at {point}")
 
 
-CATEGORIES = 5
+# A kernel of row statistics: (its oracle module, the elements of a sampled row).
+ROW_ORACLES = {"kl_categorical": (row_oracle, 5), "kl_dirichlet": (dirichlet_oracle, 4)}
 
 
 def rows_report(kernel, points, seed, peers) -> None:
     """Worst errors of a kernel of row statistics over ``points`` rows, klgen's backends and
     torch's formula (where all its outputs of a row are finite, too)."""
     names = ["value", *(f"d{n}" for n in kernel.arg_names)]
+    oracle, size = ROW_ORACLES[kernel.name]
+    row_worst_errors = oracle.worst_errors
     for dtype in (np.float64, np.float32):
-        logits, logits_p = row_domain(dtype, points, CATEGORIES, seed)
+        logits, logits_p = oracle.domain(dtype, points, size, seed)
         start = time.perf_counter()
-        exact = exact_rows(logits, logits_p)
+        exact = oracle.exact_rows(logits, logits_p)
         took = time.perf_counter() - start
-        size = f"{len(logits)} rows of {CATEGORIES}"
-        print(f"{kernel.name} {dtype.__name__}: {size}, mpmath {took:.0f} s")
+        size_text = f"{len(logits)} rows of {size}"
+        print(f"{kernel.name} {dtype.__name__}: {size_text}, mpmath {took:.0f} s")
         functions = {}
         for backend in ("numpy", "numba"):
             suffix = "" if backend == "numpy" else "_numba"

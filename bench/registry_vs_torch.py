@@ -29,6 +29,7 @@ KERNELS = {  # name -> the inputs' maker (numpy as np, rng, the shape); x of nll
     "kl_laplace": "[rng.normal(0, 1, shape) for _ in range(4)]",
     "nll_continuous_bernoulli": "[rng.normal(0, 3, shape), rng.uniform(0, 1, shape)]",
     "kl_categorical": "[rng.normal(0, 3, shape), rng.normal(0, 3, shape)]",  # 64 categories
+    "kl_dirichlet": "[rng.normal(0, 1, shape), rng.normal(0, 1, shape)]",  # 64 components
 }
 CHILD = """
 import statistics, sys, time

@@ -361,6 +361,52 @@ class stirling_curvature(sp.Function):  # noqa: N801
         return x * sp.polygamma(1, x) - 1
 
 
+class stirling_bregman_pair(sp.Function):  # noqa: N801
+    """f(y) - f(x) - f'(x) (y - x), f = lgamma - x log x + x, for concentrations x, y > 0
+    given with their difference y - x and d = log(y/x), each accurate (the Dirichlet KL's sums
+    of concentrations, whose logarithms rounded alone would put |log x| eps into d):
+    ``stirling_bregman``'s evaluation without its exponentials. A function of x and y alone:
+    the last two arguments are how it reads them."""
+
+    nargs = 4
+
+    def fdiff(self, argindex=1):
+        """-f''(x) (y - x) = -(x f''(x)) (y - x) / x, and f'(y) - f'(x); 0 for the last two
+        (the value does not depend on them)."""
+        x, y, difference, d = self.args
+        if argindex == 1:
+            return -stirling_curvature_at(x) * difference / x
+        if argindex == 2:
+            return stirling_slope_difference_pair(x, y, difference, d)
+        return sp.Integer(0)
+
+    def exact(self):
+        x, y = self.args[:2]
+        return _f_gap(x, y)
+
+
+class stirling_slope_difference_pair(sp.Function):  # noqa: N801
+    """f'(y) - f'(x), f' = psi - log, for concentrations given as ``stirling_bregman_pair``'s:
+    ``stirling_slope_difference``'s evaluation without its exponentials."""
+
+    nargs = 4
+
+    def exact(self):
+        x, y = self.args[:2]
+        return sp.polygamma(0, y) - sp.log(y) - sp.polygamma(0, x) + sp.log(x)
+
+
+class stirling_curvature_at(sp.Function):  # noqa: N801
+    """x f''(x) = x psi'(x) - 1 at a concentration x > 0: ``stirling_curvature``'s evaluation
+    without its exponential (e^(log x) of a rounded log x carries |log x| eps)."""
+
+    nargs = 1
+
+    def exact(self):
+        x = self.args[0]
+        return x * sp.polygamma(1, x) - 1
+
+
 def _beta_exact(x, y, u, v):
     """(a, b, a_p, b_p, s, s_p) for log-concentrations x, y, u, v."""
     a, b, a_p, b_p = sp.exp(x), sp.exp(y), sp.exp(u), sp.exp(v)
@@ -594,6 +640,9 @@ GAMMA_FUNCTIONS = (
     beta_stirling_slope_p,
     stirling_slope_difference,
     stirling_curvature,
+    stirling_bregman_pair,
+    stirling_slope_difference_pair,
+    stirling_curvature_at,
     exp_bregman_split,
     exp_difference_split,
     difference_sum,

@@ -53,7 +53,7 @@ def _block(plan, name: str, kind: str, backend: str, helpers: set) -> dict:
     ``name``."""
     reserved = _reserved(plan)
     grads = kind != "value"
-    exprs = [plan.value, *(plan.gradients if grads else ())]
+    exprs = [*((plan.value,) if kind != "grad" else ()), *(plan.gradients if grads else ())]
     passes = []
     known = list(plan.args)
     for stat in plan.needed(exprs):
@@ -122,6 +122,6 @@ def render_row_module(kernel, backend: str, compiled_against=None, edit=SPEC_FIL
 
 def _latex(stat, names) -> str:
     """``symbol = sum_j summand`` (or max_j) in LaTeX, wrapped for a docstring."""
-    reduce = r"\sum_{j}" if stat.reduce == "sum" else r"\max_{j}"
+    reduce = r"\max_{j}" if stat.reduce == "max" else r"\sum_{j}"
     body = to_latex(stat.summand, names).replace(r"\left(", r"\left( ")  # break points
     return wrap_latex(f"{to_latex(stat.symbol, names)} = {reduce} {body}")

@@ -12,8 +12,8 @@ shift (a log-sum-exp's maximum): its adjoint must come out as exactly 0, or the 
 refused. The gradient of an element is then elementwise in the arguments and statistics.
 
 A spec may give its own forms of the gradients (``gradient_forms``, stable where the
-reverse-mode ones are not); they and the reverse-mode ones are compared with ``sympy.diff``
-of the row value written out for rows of 1 to 4 elements (:func:`gradients_agree`).
+reverse-mode ones are not); they and the reverse-mode ones are compared with the row value's
+central differences at 120 digits for rows of 1 to 4 elements (:func:`gradients_agree`).
 Row sums in a spec's derivation steps are :func:`row_sum` (``sp.Sum`` over the row: the
 arguments inside one stand for its element j), realized the same way by :func:`explicit`.
 """
@@ -33,6 +33,9 @@ REDUCTIONS = ("sum", "max")
 INDEX, LENGTH = sp.Symbol("j", integer=True, positive=True), sp.Symbol("K", integer=True)
 SIZES = (1, 2, 3, 4)  # the row lengths the gradient and derivation checks realize
 SCALES = (40, 4000)  # the magnitudes of their random points: moderate, then large
+# Those of a kernel of lgamma's family: its textbook terms at e^4000 are about 4000 e^4000
+# each and cancel beyond the checks' 55 digits; e^12 still takes the large branches.
+GAMMA_SCALES = (2, 12)
 
 
 @dataclass(frozen=True)
@@ -128,13 +131,13 @@ def _names(symbols) -> str:
 class RowPlan:
     """What the generated code computes: every statistic in order (the kernel's, then the
     reverse mode's further row sums), the row value, and each argument's gradient
-    (elementwise in the arguments and statistics): the spec's forms where it gives them."""
+    (elementwise in the arguments and statistics): the spec's forms where it gives them, else
+    the reverse mode's."""
 
     args: tuple[sp.Symbol, ...]
     statistics: tuple[Statistic, ...]
     value: sp.Expr
     gradients: tuple[sp.Expr, ...]
-    derived: tuple[sp.Expr, ...]  # the reverse mode's gradients
 
     def needed(self, exprs) -> tuple[Statistic, ...]:
         """The statistics ``exprs`` read, directly or through other statistics, in order."""
@@ -147,8 +150,17 @@ class RowPlan:
 
 @cache
 def plan(kernel) -> RowPlan:
-    """The kernel's statistics and gradients by reverse mode (the module docstring); a SpecError
-    when a max statistic's adjoint is not 0."""
+    """The kernel's statistics and gradients: the spec's forms where it gives them, else by
+    reverse mode (the module docstring); a SpecError when the value changes with a max
+    statistic moved by a constant. Given forms, the reverse mode is not taken (its adjoints
+    of the Dirichlet KL's statistics, routed through row sums by SymPy's cancel, took over
+    ten minutes) and each max statistic is checked as a shift by :func:`_is_shift` alone."""
+    if kernel.gradient_forms:
+        for stat in kernel.statistics:
+            if stat.reduce == "max":
+                _require_shift(kernel, stat.symbol)
+        forms = tuple(map(sp.sympify, kernel.gradient_forms))
+        return RowPlan(tuple(kernel.args), tuple(kernel.statistics), kernel.term, forms)
     stats = list(kernel.statistics)
     extra: list[Statistic] = []
     adjoint: dict[sp.Symbol, sp.Expr] = {}
@@ -161,11 +173,7 @@ def plan(kernel) -> RowPlan:
                 bar += adjoint[later.symbol] * _row_sum_of(h, stats, extra, kernel.args)
         adjoint[symbol] = _simplified(bar)
         if stats[k].reduce == "max" and adjoint[symbol] != 0:
-            if not _is_shift(kernel, symbol):
-                raise SpecError(
-                    f"kernel {kernel.name!r}: the value changes with the max statistic "
-                    f"{symbol} moved by a constant; a max may only be a shift"
-                )
+            _require_shift(kernel, symbol)
             adjoint[symbol] = sp.Integer(0)  # what the row identities make of it
     derived = tuple(
         _simplified(
@@ -176,8 +184,16 @@ def plan(kernel) -> RowPlan:
         )
         for arg in kernel.args
     )
-    forms = tuple(map(sp.sympify, kernel.gradient_forms)) if kernel.gradient_forms else derived
-    return RowPlan(tuple(kernel.args), (*stats, *extra), kernel.term, forms, derived)
+    return RowPlan(tuple(kernel.args), (*stats, *extra), kernel.term, derived)
+
+
+def _require_shift(kernel, symbol) -> None:
+    """A SpecError unless the max statistic ``symbol`` is a shift (:func:`_is_shift`)."""
+    if not _is_shift(kernel, symbol):
+        raise SpecError(
+            f"kernel {kernel.name!r}: the value changes with the max statistic "
+            f"{symbol} moved by a constant; a max may only be a shift"
+        )
 
 
 def _is_shift(kernel, symbol) -> bool:
@@ -185,12 +201,12 @@ def _is_shift(kernel, symbol) -> bool:
     random points, with the max statistic ``symbol`` moved by a constant (its adjoint may
     vanish through identities between statistics that the algebra above does not see:
     1 + gaps = e^d_mean s_p / s for the categorical KL)."""
-    bare = RowPlan(tuple(kernel.args), tuple(kernel.statistics), kernel.term, (), ())
+    bare = RowPlan(tuple(kernel.args), tuple(kernel.statistics), kernel.term, ())
     term = as_exact(kernel.term)
     source = random.Random("shift")
     for size in SIZES:
-        for n in range(2):
-            point = random_point(source, kernel.args, size, SCALES[n])
+        for scale in scales(kernel):
+            point = random_point(source, kernel.args, size, scale)
             values = [
                 at(term, point | statistic_values(bare, size, point, shift))
                 for shift in ({}, {symbol: sp.Rational(7, 3)})
@@ -272,44 +288,46 @@ def explicit(expr, args, size: int) -> sp.Expr:
     """``expr`` with every :func:`row_sum` and :class:`RowMax` written out over ``size``
     elements, innermost first, in one bottom-up pass (the arguments inside one standing for
     each element in turn; a maximum inside a sum is written out before the sum binds its
-    arguments)."""
+    arguments), and the row length K, which a sum SymPy took itself leaves (the sum of 1 is
+    K), as ``size``."""
 
     def write_out(node):
         parts = [node.args[0].xreplace(element(args, j)) for j in range(1, size + 1)]
         return sp.Add(*parts) if isinstance(node, sp.Sum) else sp.Max(*parts, evaluate=False)
 
-    return sp.sympify(expr).replace(lambda e: isinstance(e, (sp.Sum, RowMax)), write_out)
+    written_out = sp.sympify(expr).replace(lambda e: isinstance(e, (sp.Sum, RowMax)), write_out)
+    return written_out.xreplace({LENGTH: sp.Integer(size)})
 
 
-def explicit_statistics(plan_: RowPlan, size: int) -> dict:
-    """Statistic symbol -> its explicit expression (plain SymPy functions) in the elements of a
-    row of ``size``."""
-    values: dict = {}
-    for stat in plan_.statistics:
-        parts = [
-            as_exact(stat.summand).xreplace(element(plan_.args, j)).xreplace(values)
-            for j in range(1, size + 1)
-        ]
-        values[stat.symbol] = (
-            sp.Add(*parts) if stat.reduce == "sum" else sp.Max(*parts, evaluate=False)
-        )
-    return values
+def _derivatives_taken(expr):
+    """``expr`` with the derivatives its nodes' definitions left unevaluated taken (a
+    reverse-mode adjoint of a node is d node / d x of the node's argument: once the node is
+    its definition, SymPy can take it; written out over a row, x would be an expression of
+    the elements, which SymPy cannot differentiate by)."""
+    return expr.replace(lambda e: isinstance(e, (sp.Derivative, sp.Subs)), lambda e: e.doit())
 
 
-def statistic_values(plan_: RowPlan, size: int, point: dict, shifts=None) -> dict:
-    """Statistic symbol -> its value at ``point`` (60 digits) for a row of ``size`` elements,
+def statistic_values(plan_: RowPlan, size: int, point: dict, shifts=None, digits: int = 60) -> dict:
+    """Statistic symbol -> its value at ``point`` (``digits``) for a row of ``size`` elements,
     each from the elements and the statistics before it (plus ``shifts[symbol]`` where given:
     a max moved by a constant)."""
     values: dict = {}
     for stat in plan_.statistics:
-        summand = as_exact(stat.summand)
+        summand = _derivatives_taken(as_exact(stat.summand))
         parts = [
-            at(summand.xreplace(element(plan_.args, j)), point | values, 60)
+            at(summand.xreplace(element(plan_.args, j)), point | values, digits)
             for j in range(1, size + 1)
         ]
         total = sp.Add(*parts) if stat.reduce == "sum" else max(parts)
         values[stat.symbol] = total + (shifts or {}).get(stat.symbol, 0)
     return values
+
+
+def scales(kernel) -> tuple[int, ...]:
+    """The magnitudes of a kernel's random points: GAMMA_SCALES where its row value, written
+    in plain functions, has lgamma or psi in it, else SCALES."""
+    plain = as_exact(sp.Tuple(kernel.term, *(s.summand for s in kernel.statistics)))
+    return GAMMA_SCALES if plain.has(sp.loggamma, sp.polygamma) else SCALES
 
 
 def random_point(source: random.Random, args, size: int, scale: int) -> dict:
@@ -330,6 +348,9 @@ _FUNCTIONS = {
     sp.Min: min,
     sp.Heaviside: lambda x, at_0: mpmath.mpf(1 if x > 0 else 0) if x else at_0,  # H(x, H(0))
     sp.Pow: operator.pow,
+    sp.loggamma: mpmath.loggamma,
+    sp.gamma: mpmath.gamma,
+    sp.polygamma: lambda n, z: mpmath.psi(int(n), z),
     sp.Add: lambda *terms: mpmath.fsum(terms),
     sp.Mul: lambda *factors: mpmath.fprod(factors),
     sp.And: lambda *conditions: all(conditions),
@@ -359,8 +380,13 @@ def at(expr, point: dict, digits: int = 30) -> sp.Float:
                 values[node] = sp.sympify(point[node])._to_mpmath(bits)
             elif node.is_Number or node.is_NumberSymbol:
                 values[node] = node._to_mpmath(bits)
+            elif isinstance(node, sp.Integral):
+                values[node] = _quadrature(node, point, value)
             elif isinstance(node, sp.Piecewise):
                 values[node] = next(value(e) for e, c in node.args if value(c))
+            elif isinstance(node, sp.ITE):  # a condition SymPy wrote as if-then-else
+                condition, then, otherwise = node.args
+                values[node] = value(then) if value(condition) else value(otherwise)
             elif node.func in _FUNCTIONS:
                 values[node] = _FUNCTIONS[node.func](*map(value, node.args))
             else:
@@ -371,24 +397,54 @@ def at(expr, point: dict, digits: int = 30) -> sp.Float:
         return sp.Float(value(sp.sympify(expr)), digits)
 
 
-def gradients_agree(plan_: RowPlan, forms, points: int = 2) -> bool:
-    """Whether ``forms`` (one per argument, elementwise) equal sympy.diff of the row value
-    written out, for every element of rows of each length in SIZES, at random rational
-    points (30 digits, to 1e-20 relative: the derivation checker's numeric cases), moderate
-    and large in turn (SCALES: a branch for large values is checked too)."""
+def _quadrature(integral: sp.Integral, point: dict, value) -> mpmath.mpf:
+    """A 1-D integral by mpmath's tanh-sinh quadrature at the working precision (it takes the
+    integrable singularities of densities at the ends of their supports), its integrand with
+    every symbol but the variable at ``point`` (through ``value``, the caller's evaluation)."""
+    ((variable, low, high),) = integral.limits
+    integrand = integral.function
+    known = {s: sp.Float(value(s), mpmath.mp.dps) for s in integrand.free_symbols - {variable}}
+    f = sp.lambdify(variable, integrand.xreplace(known), "mpmath")
+    return mpmath.quad(f, [value(low), value(high)])
+
+
+def gradients_agree(plan_: RowPlan, forms, points: int = 2, scales=SCALES) -> bool:
+    """Whether ``forms`` (one per argument, elementwise) equal the derivatives of the row
+    value, for every element of rows of each length in SIZES, at random rational points (30
+    digits, to 1e-20 relative: the derivation checker's numeric cases), moderate and large in
+    turn (``scales``, SCALES by default: a branch for large values is checked too). The
+    derivative is the value's central difference (:func:`derivative`), not sympy.diff of the
+    value written out: that expression, its Piecewise folded over four elements, took SymPy
+    over ten minutes for the Dirichlet KL."""
     source = random.Random("rowstats")
-    forms = [as_exact(form) for form in forms]
+    forms = [_derivatives_taken(as_exact(form)) for form in forms]
     for size in SIZES:
-        values = explicit_statistics(plan_, size)
-        value = as_exact(plan_.value).xreplace(values)
         for n in range(points):
-            point = random_point(source, plan_.args, size, SCALES[n % len(SCALES)])
+            point = random_point(source, plan_.args, size, scales[n % len(scales)])
             stats = statistic_values(plan_, size, point)
             for arg, form in zip(plan_.args, forms, strict=True):
                 for j in range(1, size + 1):
                     x = element(plan_.args, j)
-                    want = at(sp.diff(value, x[arg]), point)
+                    want = derivative(plan_, size, point, x[arg])
                     got = at(form.xreplace(x), point | stats)
                     if abs(want - got) > sp.Float("1e-20") * max(1, abs(want)):
                         return False
     return True
+
+
+STEP = sp.Rational(1, 10**40)  # the central difference's (derivative)
+
+
+def derivative(plan_: RowPlan, size: int, point: dict, symbol) -> sp.Float:
+    """d(row value)/d``symbol`` (an element of an argument) at ``point``: (v(x + h) - v(x -
+    h)) / 2h, h = 1e-40, the value from the statistics at the moved point, at 120 digits.
+    Every branch of the value is the same analytic function (the spec's rewrites are exact,
+    and the value does not depend on a max statistic), so the difference has no error but
+    its truncation, h^2 |v'''| / 6 (1e-80 |v'''|), and its roundings, 1e-120 |v| / h (1e-80
+    |v|): 60 digits below the checks' 1e-20."""
+    exact = as_exact(plan_.value)
+    ends = []
+    for moved_by in (STEP, -STEP):
+        moved = point | {symbol: point[symbol] + moved_by}
+        ends.append(at(exact, moved | statistic_values(plan_, size, moved, digits=120), 120))
+    return (ends[0] - ends[1]) / (2 * STEP)

@@ -13,6 +13,7 @@ def formulas() -> dict:
             Beta,
             Categorical,
             ContinuousBernoulli,
+            Dirichlet,
             Gamma,
             Laplace,
             Normal,
@@ -50,6 +51,9 @@ def formulas() -> dict:
         "kl_categorical": lambda a, b: kl_divergence(
             Categorical(logits=a, validate_args=False), Categorical(logits=b, validate_args=False)
         ),
+        "kl_dirichlet": lambda a, b: kl_divergence(
+            Dirichlet(a.exp(), validate_args=False), Dirichlet(b.exp(), validate_args=False)
+        ),
         "nll_gaussian": lambda x, m, lv: (
             -Normal(m, (lv / 2).exp(), validate_args=False).log_prob(x)
         ),
@@ -58,8 +62,8 @@ def formulas() -> dict:
 
 def torch_peers() -> dict:
     """Kernel name -> a value_and_grad of torch's formula: float64 numpy arrays (one element
-    per row, or for kl_categorical the categories) in, (values, gradients) out, the
-    gradients by autograd."""
+    per row, or for kl_categorical and kl_dirichlet the categories or components) in,
+    (values, gradients) out, the gradients by autograd."""
     by_name = formulas()
     if not by_name:
         return {}

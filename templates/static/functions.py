@@ -822,6 +822,26 @@ def _slope_difference_at(xp: Any, x: Any, y: Any, difference: Any, *shifted: Any
     return total
 
 
+def stirling_bregman_pair_generic(xp: Any, x: Any, y: Any, difference: Any, d: Any) -> Any:
+    """f's gap between concentrations x and y given y - x and d = log(y/x) (the Dirichlet
+    KL's sums: ``stirling_bregman_generic``'s evaluation from them); 0 where y = x."""
+    shifted = _shifted_at(xp, x, y, difference, d)
+    value = _bregman_at(xp, x, y, difference, d, *shifted)
+    return xp.where(difference == 0, xp.zeros_like(value), value)
+
+
+def stirling_slope_difference_pair_generic(xp: Any, x: Any, y: Any, difference: Any, d: Any) -> Any:
+    """f'(y) - f'(x) for concentrations given as ``stirling_bregman_pair_generic``'s."""
+    shifted = _shifted_at(xp, x, y, difference, d)
+    total = _slope_difference_at(xp, x, y, difference, *shifted)
+    return xp.where(difference == 0, xp.zeros_like(total), total)
+
+
+def stirling_curvature_at_generic(xp: Any, x: Any) -> Any:
+    """x f''(x) at a concentration x > 0 (``stirling_curvature_generic`` less its exp)."""
+    return _curvature_at(xp, x)
+
+
 def stirling_curvature_generic(xp: Any, a: Any) -> Any:
     """e^a psi'(e^a) - 1 = x f''(x) = (x/X) (X psi'(X) - 1) + sum_{i < n} x / ((x + i)^2
     (x + i + 1)) (x = e^a, X = x + n >= 12), X psi'(X) - 1 = 1/(2X) + sum_k B_2k / X^2k from

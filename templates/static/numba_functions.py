@@ -421,6 +421,24 @@ def _bregman_at(x, y, difference, d, n, big_x, big_y, t):
 
 
 @numba.njit(inline="always")
+def stirling_bregman_pair(x, y, difference, d):
+    """f's gap between concentrations x and y given y - x and log(y/x), as _functions'."""
+    if difference == 0.0:
+        return 0.0
+    n, big_x, big_y, t = _shifted_at(x, y, difference, d)
+    return _bregman_at(x, y, difference, d, n, big_x, big_y, t)
+
+
+@numba.njit(inline="always")
+def stirling_slope_difference_pair(x, y, difference, d):
+    """f'(y) - f'(x) for concentrations given with y - x and log(y/x), as _functions'."""
+    if difference == 0.0:
+        return 0.0
+    n, big_x, big_y, t = _shifted_at(x, y, difference, d)
+    return _slope_difference_at(x, y, difference, n, big_x, big_y, t)
+
+
+@numba.njit(inline="always")
 def stirling_slope_difference(a, b):
     """f'(e^b) - f'(e^a), f'(x) = psi(x) - log x, as _functions'."""
     if a == b:
@@ -460,6 +478,12 @@ def stirling_curvature(a):
     x = np.exp(a)
     if x == 0.0:  # about 1/x
         return np.inf
+    return _curvature_at(x)
+
+
+@numba.njit(inline="always")
+def stirling_curvature_at(x):
+    """x f''(x) at a concentration x > 0, as _functions'."""
     return _curvature_at(x)
 
 

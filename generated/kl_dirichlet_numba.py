@@ -1,0 +1,2429 @@
+r"""KL(Dirichlet(e^log_alpha) || Dirichlet(e^log_alpha_p)) over the last axis (the components),
+one value per row (density Gamma(a0) prod_j z_j^(a_j - 1) / prod_j Gamma(a_j) on the
+simplex, a0 = sum_j a_j) (compiled with numba).
+
+The last axis is the one the kernel reduces itself, through row statistics, each a sum or a
+maximum over the row's elements j (size, A, B, B_less_A, m, n_top, rest, rest_p, n_gap,
+d_max, shifted, shifted_less_B, F_sum, H_sum in turn):
+
+.. math::
+
+    \mathrm{size} = \sum_{j} 1
+
+.. math::
+
+    A = \sum_{j} e^{\mathrm{log\_alpha}_{j}}
+
+.. math::
+
+    B = \sum_{j} e^{\mathrm{log\_alpha}_{p,j}}
+
+.. math::
+
+    \mathrm{B\_less}_{A} = \sum_{j} \operatorname{exp\_difference}\left(
+            \mathrm{log\_alpha}_{p,j}, \mathrm{log\_alpha}_{j}\right)
+
+.. math::
+
+    m = \max_{j} \mathrm{log\_alpha}_{j}
+
+.. math::
+
+    \mathrm{n\_top} = \sum_{j} \begin{cases} 1 & \text{for}\:
+            \mathrm{log\_alpha}_{j} \geq m \\0 & \text{otherwise} \end{cases}
+
+.. math::
+
+    \mathrm{rest} = \sum_{j} \begin{cases} 0 & \text{for}\: \mathrm{log\_alpha}_{j}
+            \geq m \\e^{\mathrm{log\_alpha}_{j}} & \text{otherwise} \end{cases}
+
+.. math::
+
+    \mathrm{rest}_{p} = \sum_{j} \begin{cases} 0 & \text{for}\:
+            \mathrm{log\_alpha}_{j} \geq m \\e^{\mathrm{log\_alpha}_{p,j}} &
+            \text{otherwise} \end{cases}
+
+.. math::
+
+    \mathrm{n\_gap} = \sum_{j} \begin{cases} 1 & \text{for}\: A \geq 2 \mathrm{rest}
+            \wedge B \geq 2 \mathrm{rest}_{p} \wedge \mathrm{log\_alpha}_{j} \geq m \wedge
+            \mathrm{n\_top} < \frac{3}{2} \wedge \mathrm{rest} + \mathrm{rest}_{p} <
+            \left|{\operatorname{exp\_difference}\left( \mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{j}\right)}\right| \\0 & \text{otherwise} \end{cases}
+
+.. math::
+
+    \mathrm{d}_max = \max_{j} \mathrm{log\_alpha}_{j} - \mathrm{log\_alpha}_{p,j}
+
+.. math::
+
+    \mathrm{shifted} = \sum_{j} \operatorname{exp\_of\_difference}\left( 1,
+            \mathrm{log\_alpha}_{j}, \mathrm{d}_max\right)
+
+.. math::
+
+    \mathrm{shifted\_less}_{B} = \sum_{j}
+            \operatorname{exp\_difference\_split}\left( \mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{j}, 0, \mathrm{d}_max\right)
+
+.. math::
+
+    \mathrm{F\_sum} = \sum_{j} \begin{cases} -
+            \operatorname{stirling\_bregman\_pair}\left( e^{\mathrm{log\_alpha}_{p,j}}, B,
+            \mathrm{rest}_{p}, \operatorname{log1p}{\left( \mathrm{rest}_{p} e^{-
+            \mathrm{log\_alpha}_{p,j}} \right)}\right) + \mathrm{B\_less}_{A}
+            \operatorname{stirling\_slope\_difference\_pair}\left(
+            e^{\mathrm{log\_alpha}_{j}}, A, \mathrm{rest}, \operatorname{log1p}{\left(
+            \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} \right)}\right) - \mathrm{rest}_{p}
+            \operatorname{stirling\_slope\_difference}\left( \mathrm{log\_alpha}_{j},
+            \mathrm{log\_alpha}_{p,j}\right) + \operatorname{stirling\_bregman\_pair}\left(
+            e^{\mathrm{log\_alpha}_{j}}, A, \mathrm{rest}, \operatorname{log1p}{\left(
+            \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} \right)}\right) & \text{for}\: A
+            \geq 2 \mathrm{rest} \wedge B \geq 2 \mathrm{rest}_{p} \wedge
+            \mathrm{log\_alpha}_{j} \geq m \wedge \mathrm{n\_top} < \frac{3}{2} \wedge
+            \mathrm{rest} + \mathrm{rest}_{p} < \left|{\operatorname{exp\_difference}\left(
+            \mathrm{log\_alpha}_{p,j}, \mathrm{log\_alpha}_{j}\right)}\right|
+            \\\operatorname{stirling\_bregman}\left( \mathrm{log\_alpha}_{j},
+            \mathrm{log\_alpha}_{p,j}\right) & \text{otherwise} \end{cases}
+
+.. math::
+
+    \mathrm{H\_sum} = \sum_{j} \begin{cases}
+            \operatorname{exp\_bregman\_split}\left( \mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{p,j}, \operatorname{log1p}{\left( \mathrm{rest}_{p} e^{-
+            \mathrm{log\_alpha}_{p,j}} \right)}, \operatorname{log1p}{\left( \mathrm{rest}
+            e^{- \mathrm{log\_alpha}_{j}} \right)}\right) & \text{for}\: A \geq 2
+            \mathrm{rest} \wedge B \geq 2 \mathrm{rest}_{p} \wedge \mathrm{log\_alpha}_{j}
+            \geq m \wedge \left|{- \ln{\left( B \right)} + \ln{\left( A \right)}}\right| >
+            \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} + \mathrm{rest}_{p} e^{-
+            \mathrm{log\_alpha}_{p,j}} \wedge \mathrm{n\_top} < \frac{3}{2} \wedge
+            \frac{\mathrm{shifted\_less}_{B}}{B} < - \mathrm{rest} e^{-
+            \mathrm{log\_alpha}_{j}} - \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}} \\-
+            e^{\mathrm{log\_alpha}_{p,j}} - \operatorname{exp\_product}\left( \begin{cases}
+            \operatorname{difference\_of\_differences}\left( \ln{\left(
+            \frac{e^{\mathrm{log\_alpha}_{j}}}{A} \right)}, \ln{\left(
+            \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B} \right)}, 0, 0, 0\right) & \text{for}\:
+            \left|{- \ln{\left( B \right)} + \ln{\left( A \right)}}\right| > 3 +
+            \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{j}}}{A} \right)}}\right| +
+            \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B} \right)}}\right|
+            \wedge \left|{- \ln{\left( \mathrm{shifted} \right)} + \ln{\left( B
+            \right)}}\right| > 3 + \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{j}}}{A}
+            \right)}}\right| + \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B}
+            \right)}}\right| \\\operatorname{difference\_of\_differences}\left(
+            \mathrm{log\_alpha}_{j}, \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases}
+            \operatorname{log1p}{\left( \frac{\mathrm{B\_less}_{A}}{A} \right)} &
+            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left(
+            \frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left(
+            A \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
+            \text{otherwise} \end{cases}\right) & \text{for}\: \left|{- \ln{\left( B
+            \right)} + \ln{\left( A \right)}}\right| < \left|{- \ln{\left( \mathrm{shifted}
+            \right)} + \ln{\left( B \right)}}\right|
+            \\\operatorname{difference\_of\_differences}\left( \mathrm{log\_alpha}_{j},
+            \mathrm{log\_alpha}_{p,j}, \mathrm{d}_max, 0, \begin{cases}
+            \operatorname{log1p}{\left( \frac{\mathrm{shifted\_less}_{B}}{B} \right)} &
+            \text{for}\: B \geq - 2 \mathrm{shifted\_less}_{B} \\\ln{\left(
+            \frac{\mathrm{shifted}}{B} \right)} & \text{for}\: \mathrm{shifted} \geq 1.0
+            \cdot 10^{-300} B \\- \ln{\left( B \right)} + \ln{\left( \mathrm{shifted}
+            \right)} & \text{otherwise} \end{cases}\right) & \text{otherwise} \end{cases},
+            \mathrm{log\_alpha}_{p,j}\right) + \operatorname{exp\_product}\left(
+            \frac{B}{A}, \mathrm{log\_alpha}_{j}\right) & \text{for}\:
+            \mathrm{log\_alpha}_{j} - \mathrm{log\_alpha}_{p,j} - \ln{\left( A \right)} +
+            \ln{\left( B \right)} > 1 \wedge \frac{B}{A} < 1.0 \cdot 10^{308}
+            \\\begin{cases} \operatorname{exp\_bregman\_split}\left(
+            \mathrm{log\_alpha}_{p,j}, \mathrm{log\_alpha}_{p,j},
+            \operatorname{log1p}{\left( \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}}
+            \right)}, \operatorname{log1p}{\left( \mathrm{rest} e^{-
+            \mathrm{log\_alpha}_{j}} \right)}\right) & \text{for}\: A \geq 2 \mathrm{rest}
+            \wedge B \geq 2 \mathrm{rest}_{p} \wedge \mathrm{log\_alpha}_{j} \geq m \wedge
+            \left|{- \ln{\left( B \right)} + \ln{\left( A \right)}}\right| > \mathrm{rest}
+            e^{- \mathrm{log\_alpha}_{j}} + \mathrm{rest}_{p} e^{-
+            \mathrm{log\_alpha}_{p,j}} \wedge \mathrm{n\_top} < \frac{3}{2} \wedge
+            \frac{\mathrm{shifted\_less}_{B}}{B} < - \mathrm{rest} e^{-
+            \mathrm{log\_alpha}_{j}} - \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}}
+            \\\operatorname{exp\_bregman\_split}\left( \mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{p,j}, \begin{cases}
+            \operatorname{difference\_of\_differences}\left( \ln{\left(
+            \frac{e^{\mathrm{log\_alpha}_{j}}}{A} \right)}, \ln{\left(
+            \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B} \right)}, 0, 0, 0\right) & \text{for}\:
+            \left|{- \ln{\left( B \right)} + \ln{\left( A \right)}}\right| > 3 +
+            \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{j}}}{A} \right)}}\right| +
+            \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B} \right)}}\right|
+            \wedge \left|{- \ln{\left( \mathrm{shifted} \right)} + \ln{\left( B
+            \right)}}\right| > 3 + \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{j}}}{A}
+            \right)}}\right| + \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B}
+            \right)}}\right| \\\operatorname{difference\_of\_differences}\left(
+            \mathrm{log\_alpha}_{j}, \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases}
+            \operatorname{log1p}{\left( \frac{\mathrm{B\_less}_{A}}{A} \right)} &
+            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left(
+            \frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left(
+            A \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
+            \text{otherwise} \end{cases}\right) & \text{for}\: \left|{- \ln{\left( B
+            \right)} + \ln{\left( A \right)}}\right| < \left|{- \ln{\left( \mathrm{shifted}
+            \right)} + \ln{\left( B \right)}}\right|
+            \\\operatorname{difference\_of\_differences}\left( \mathrm{log\_alpha}_{j},
+            \mathrm{log\_alpha}_{p,j}, \mathrm{d}_max, 0, \begin{cases}
+            \operatorname{log1p}{\left( \frac{\mathrm{shifted\_less}_{B}}{B} \right)} &
+            \text{for}\: B \geq - 2 \mathrm{shifted\_less}_{B} \\\ln{\left(
+            \frac{\mathrm{shifted}}{B} \right)} & \text{for}\: \mathrm{shifted} \geq 1.0
+            \cdot 10^{-300} B \\- \ln{\left( B \right)} + \ln{\left( \mathrm{shifted}
+            \right)} & \text{otherwise} \end{cases}\right) & \text{otherwise} \end{cases},
+            0\right) & \text{otherwise} \end{cases} & \text{otherwise} \end{cases}
+
+and the row value
+
+.. math::
+
+    \ell = \begin{cases} 0 & \text{for}\: \mathrm{size} < \frac{3}{2} \\\mathrm{F\_sum} +
+            \mathrm{H\_sum} - \begin{cases} 0 & \text{for}\: \mathrm{n\_gap} > \frac{1}{2}
+            \\\operatorname{stirling\_bregman\_pair}\left(A, B, \mathrm{B\_less}_{A},
+            \begin{cases} \operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)}
+            & \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
+            \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
+            \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
+            \right)} & \text{otherwise} \end{cases}\right) & \text{otherwise} \end{cases} &
+            \text{otherwise} \end{cases}
+
+Leading axes are batch axes; the last axis must not be empty.
+``kl_dirichlet`` gives one value per row, ``kl_dirichlet_grad`` the gradient of their sum with
+respect to every argument, ``kl_dirichlet_value_and_grad`` both.
+
+Conventions: inputs are float32 or float64 numpy arrays (or what numpy turns into them) with
+a last axis, broadcast against each other; results have the inputs' float type, computed in
+float64 and rounded once. Other dtypes raise TypeError and shapes that do not broadcast
+ValueError, naming the argument. Arrays of other libraries (torch, CuPy, JAX, any with the
+array API) go through array-api-compat: the same formulas in float64, results in the inputs'
+type and device. A NaN gives NaN in its own row only.
+
+Generated by klgen from kernel kl_dirichlet of the spec file dirichlet.py.
+Do not edit: change its file in specs/ and run `klgen generate`;
+`klgen check` fails while this file differs from what they make.
+klgen-hash: 70542b5bc1a9cdae
+"""
+
+import numba
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._functions import (
+    compensated_row_sum_generic,
+    difference_of_differences_generic,
+    difference_sum_generic,
+    exp_bregman_split_generic,
+    exp_difference_generic,
+    exp_difference_split_generic,
+    exp_of_difference_generic,
+    exp_product_generic,
+    stirling_bregman_generic,
+    stirling_bregman_pair_generic,
+    stirling_curvature_at_generic,
+    stirling_curvature_generic,
+    stirling_slope_difference_generic,
+    stirling_slope_difference_pair_generic,
+)
+from ._numba_functions import (
+    difference_of_differences,
+    difference_sum,
+    exp_bregman_split,
+    exp_difference,
+    exp_difference_split,
+    exp_of_difference,
+    exp_product,
+    stirling_bregman,
+    stirling_bregman_pair,
+    stirling_curvature,
+    stirling_curvature_at,
+    stirling_slope_difference,
+    stirling_slope_difference_pair,
+)
+from ._runtime import (
+    FloatArray,
+    array_namespace,
+    check_no_overlap,
+    for_all_rows,
+    generic_series,
+    gradient_buffers,
+    is_numpy,
+    prepare,
+    prepare_generic,
+    reduce_generic,
+    reduce_gradients,
+    split_out,
+    value_buffer,
+)
+
+# Compiled against these files as sealed (numba caches this module's loops by this file
+# alone, so naming their seals here makes a changed helper module recompile them):
+#     _numba_functions.py sealed d1d6e9026f51d76f
+#     _constants.py sealed b50e8ba3c891ea93
+
+__all__ = ["kl_dirichlet", "kl_dirichlet_grad", "kl_dirichlet_value_and_grad"]
+
+_NAMES = (
+    "log_alpha",
+    "log_alpha_p",
+)
+
+
+def kl_dirichlet(log_alpha: ArrayLike, log_alpha_p: ArrayLike) -> FloatArray:
+    r"""KL(Dirichlet(e^log_alpha) || Dirichlet(e^log_alpha_p)) over the last axis (the
+    components), one value per row (density Gamma(a0) prod_j z_j^(a_j - 1) / prod_j
+    Gamma(a_j) on the simplex, a0 = sum_j a_j) (the last axis reduced)."""
+    arrays = (log_alpha, log_alpha_p)
+    if not is_numpy(arrays):
+        return _value_generic(*arrays)
+    arrays, shape = _prepared(arrays)
+    value = value_buffer(shape, arrays[0].dtype)
+    _run("value", arrays, (value,), shape)
+    return value
+
+
+def kl_dirichlet_grad(
+    log_alpha: ArrayLike, log_alpha_p: ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    r"""The gradients of ``kl_dirichlet(...).sum()``: (dlog_alpha, dlog_alpha_p), each of its
+    argument's shape and dtype (summed over the axes it was broadcast along).
+
+    .. math::
+
+        \frac{\partial \ell}{\partial \mathrm{log\_alpha}_{j}} = \begin{cases} 0 &
+            \text{for}\: \mathrm{size} < \frac{3}{2} \\-
+            \operatorname{exp\_difference}\left(\mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{j}\right)
+            \operatorname{stirling\_curvature}\left(\mathrm{log\_alpha}_{j}\right) +
+            \frac{\mathrm{B\_less}_{A} e^{\mathrm{log\_alpha}_{j}}
+            \operatorname{stirling\_curvature\_at}\left(A\right)}{A} + \begin{cases}
+            \operatorname{exp\_difference\_split}\left(\mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{p,j}, \operatorname{log1p}{\left(\mathrm{rest}_{p} e^{-
+            \mathrm{log\_alpha}_{p,j}} \right)}, \operatorname{log1p}{\left(\mathrm{rest}
+            e^{- \mathrm{log\_alpha}_{j}} \right)}\right) & \text{for}\: A \geq 2
+            \mathrm{rest} \wedge B \geq 2 \mathrm{rest}_{p} \wedge \mathrm{log\_alpha}_{j}
+            \geq m \wedge \left|{- \ln{\left(B \right)} + \ln{\left(A \right)}}\right| >
+            \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} + \mathrm{rest}_{p} e^{-
+            \mathrm{log\_alpha}_{p,j}} \wedge \mathrm{n\_top} < \frac{3}{2} \wedge
+            \frac{\mathrm{shifted\_less}_{B}}{B} < - \mathrm{rest} e^{-
+            \mathrm{log\_alpha}_{j}} - \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}} \\-
+            e^{\mathrm{log\_alpha}_{p,j}} + \operatorname{exp\_product}\left(\frac{B}{A},
+            \mathrm{log\_alpha}_{j}\right) & \text{for}\: \mathrm{log\_alpha}_{j} -
+            \mathrm{log\_alpha}_{p,j} - \ln{\left(A \right)} + \ln{\left(B \right)} > 1
+            \wedge \frac{B}{A} < 1.0 \cdot 10^{308} \\\begin{cases}
+            \operatorname{exp\_difference\_split}\left(\mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{p,j}, \operatorname{log1p}{\left(\mathrm{rest}_{p} e^{-
+            \mathrm{log\_alpha}_{p,j}} \right)}, \operatorname{log1p}{\left(\mathrm{rest}
+            e^{- \mathrm{log\_alpha}_{j}} \right)}\right) & \text{for}\: A \geq 2
+            \mathrm{rest} \wedge B \geq 2 \mathrm{rest}_{p} \wedge \mathrm{log\_alpha}_{j}
+            \geq m \wedge \left|{- \ln{\left(B \right)} + \ln{\left(A \right)}}\right| >
+            \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} + \mathrm{rest}_{p} e^{-
+            \mathrm{log\_alpha}_{p,j}} \wedge \mathrm{n\_top} < \frac{3}{2} \wedge
+            \frac{\mathrm{shifted\_less}_{B}}{B} < - \mathrm{rest} e^{-
+            \mathrm{log\_alpha}_{j}} - \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}}
+            \\\operatorname{exp\_difference\_split}\left(\mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{p,j}, \begin{cases}
+            \operatorname{difference\_of\_differences}\left(\ln{\left(\frac{e^{\mathrm{log\_alpha}_{j}}}{A}
+            \right)}, \ln{\left(\frac{e^{\mathrm{log\_alpha}_{p,j}}}{B} \right)}, 0, 0,
+            0\right) & \text{for}\: \left|{- \ln{\left(B \right)} + \ln{\left(A
+            \right)}}\right| > 3 + \left|{\ln{\left(\frac{e^{\mathrm{log\_alpha}_{j}}}{A}
+            \right)}}\right| + \left|{\ln{\left(\frac{e^{\mathrm{log\_alpha}_{p,j}}}{B}
+            \right)}}\right| \wedge \left|{- \ln{\left(\mathrm{shifted} \right)} +
+            \ln{\left(B \right)}}\right| > 3 +
+            \left|{\ln{\left(\frac{e^{\mathrm{log\_alpha}_{j}}}{A} \right)}}\right| +
+            \left|{\ln{\left(\frac{e^{\mathrm{log\_alpha}_{p,j}}}{B} \right)}}\right|
+            \\\operatorname{difference\_of\_differences}\left(\mathrm{log\_alpha}_{j},
+            \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases}
+            \operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
+            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
+            \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
+            \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
+            \right)} & \text{otherwise} \end{cases}\right) & \text{for}\: \left|{-
+            \ln{\left(B \right)} + \ln{\left(A \right)}}\right| < \left|{-
+            \ln{\left(\mathrm{shifted} \right)} + \ln{\left(B \right)}}\right|
+            \\\operatorname{difference\_of\_differences}\left(\mathrm{log\_alpha}_{j},
+            \mathrm{log\_alpha}_{p,j}, \mathrm{d}_max, 0, \begin{cases}
+            \operatorname{log1p}{\left(\frac{\mathrm{shifted\_less}_{B}}{B} \right)} &
+            \text{for}\: B \geq - 2 \mathrm{shifted\_less}_{B}
+            \\\ln{\left(\frac{\mathrm{shifted}}{B} \right)} & \text{for}\: \mathrm{shifted}
+            \geq 1.0 \cdot 10^{-300} B \\- \ln{\left(B \right)} + \ln{\left(\mathrm{shifted}
+            \right)} & \text{otherwise} \end{cases}\right) & \text{otherwise} \end{cases},
+            0\right) & \text{otherwise} \end{cases} & \text{otherwise} \end{cases} &
+            \text{otherwise} \end{cases}
+
+        \frac{\partial \ell}{\partial \mathrm{log\_alpha}_{p,j}} = \begin{cases} 0 &
+            \text{for}\: \mathrm{size} < \frac{3}{2} \\\operatorname{exp\_product}\left(-
+            \begin{cases} \operatorname{difference\_sum}\left(\mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{p,j}, \operatorname{log1p}{\left(\mathrm{rest}_{p} e^{-
+            \mathrm{log\_alpha}_{p,j}} \right)}, \operatorname{log1p}{\left(\mathrm{rest}
+            e^{- \mathrm{log\_alpha}_{j}} \right)}\right) & \text{for}\: A \geq 2
+            \mathrm{rest} \wedge B \geq 2 \mathrm{rest}_{p} \wedge \mathrm{log\_alpha}_{j}
+            \geq m \wedge \left|{- \ln{\left(B \right)} + \ln{\left(A \right)}}\right| >
+            \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} + \mathrm{rest}_{p} e^{-
+            \mathrm{log\_alpha}_{p,j}} \wedge \mathrm{n\_top} < \frac{3}{2} \wedge
+            \frac{\mathrm{shifted\_less}_{B}}{B} < - \mathrm{rest} e^{-
+            \mathrm{log\_alpha}_{j}} - \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}}
+            \\\operatorname{difference\_sum}\left(\mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{p,j}, \begin{cases}
+            \operatorname{difference\_of\_differences}\left(\ln{\left(\frac{e^{\mathrm{log\_alpha}_{j}}}{A}
+            \right)}, \ln{\left(\frac{e^{\mathrm{log\_alpha}_{p,j}}}{B} \right)}, 0, 0,
+            0\right) & \text{for}\: \left|{- \ln{\left(B \right)} + \ln{\left(A
+            \right)}}\right| > 3 + \left|{\ln{\left(\frac{e^{\mathrm{log\_alpha}_{j}}}{A}
+            \right)}}\right| + \left|{\ln{\left(\frac{e^{\mathrm{log\_alpha}_{p,j}}}{B}
+            \right)}}\right| \wedge \left|{- \ln{\left(\mathrm{shifted} \right)} +
+            \ln{\left(B \right)}}\right| > 3 +
+            \left|{\ln{\left(\frac{e^{\mathrm{log\_alpha}_{j}}}{A} \right)}}\right| +
+            \left|{\ln{\left(\frac{e^{\mathrm{log\_alpha}_{p,j}}}{B} \right)}}\right|
+            \\\operatorname{difference\_of\_differences}\left(\mathrm{log\_alpha}_{j},
+            \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases}
+            \operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
+            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
+            \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
+            \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
+            \right)} & \text{otherwise} \end{cases}\right) & \text{for}\: \left|{-
+            \ln{\left(B \right)} + \ln{\left(A \right)}}\right| < \left|{-
+            \ln{\left(\mathrm{shifted} \right)} + \ln{\left(B \right)}}\right|
+            \\\operatorname{difference\_of\_differences}\left(\mathrm{log\_alpha}_{j},
+            \mathrm{log\_alpha}_{p,j}, \mathrm{d}_max, 0, \begin{cases}
+            \operatorname{log1p}{\left(\frac{\mathrm{shifted\_less}_{B}}{B} \right)} &
+            \text{for}\: B \geq - 2 \mathrm{shifted\_less}_{B}
+            \\\ln{\left(\frac{\mathrm{shifted}}{B} \right)} & \text{for}\: \mathrm{shifted}
+            \geq 1.0 \cdot 10^{-300} B \\- \ln{\left(B \right)} + \ln{\left(\mathrm{shifted}
+            \right)} & \text{otherwise} \end{cases}\right) & \text{otherwise} \end{cases},
+            0\right) & \text{otherwise} \end{cases} -
+            \operatorname{stirling\_slope\_difference\_pair}\left(A, B,
+            \mathrm{B\_less}_{A}, \begin{cases}
+            \operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
+            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
+            \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
+            \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
+            \right)} & \text{otherwise} \end{cases}\right) +
+            \operatorname{stirling\_slope\_difference}\left(\mathrm{log\_alpha}_{j},
+            \mathrm{log\_alpha}_{p,j}\right), \mathrm{log\_alpha}_{p,j}\right) &
+            \text{otherwise} \end{cases}
+    """
+    arrays = (log_alpha, log_alpha_p)
+    if not is_numpy(arrays):
+        return _grad_generic(*arrays)
+    arrays, shape = _prepared(arrays)
+    buffers = gradient_buffers(_NAMES, arrays, shape, arrays[0].dtype)
+    _run("grad", arrays, buffers, shape)
+    return reduce_gradients(buffers, arrays)
+
+
+def kl_dirichlet_value_and_grad(
+    log_alpha: ArrayLike,
+    log_alpha_p: ArrayLike,
+    *,
+    out: tuple[FloatArray, FloatArray, FloatArray] | None = None,
+) -> tuple[FloatArray, tuple[FloatArray, FloatArray]]:
+    r"""``kl_dirichlet`` and ``kl_dirichlet_grad`` in one pass: (value, (dlog_alpha,
+    dlog_alpha_p)).
+
+    ``out``, if given, is the tuple (value, dlog_alpha, dlog_alpha_p) of writeable C-contiguous
+    numpy arrays of the result shapes and dtype, written in place and returned; they must
+    overlap neither each other nor the inputs. Every entry is checked before any is written.
+    """
+    arrays = (log_alpha, log_alpha_p)
+    if not is_numpy(arrays):
+        if out is not None:
+            raise TypeError("out= is for numpy arrays; other array libraries return new arrays")
+        return _value_and_grad_generic(*arrays)
+    arrays, shape = _prepared(arrays)
+    dtype = arrays[0].dtype
+    value_out, grad_outs = split_out(out, _NAMES)
+    value = value_buffer(shape, dtype, value_out)
+    buffers = gradient_buffers(_NAMES, arrays, shape, dtype, grad_outs)
+    if out is not None:
+        check_no_overlap(_NAMES, (log_alpha, log_alpha_p), out)
+    _run("value_and_grad", arrays, (value, *buffers), shape)
+    grads = reduce_gradients(buffers, arrays, grad_outs)
+    return (value, grads) if out is None else (out[0], tuple(out[1:]))
+
+
+def _prepared(arrays):
+    """:func:`prepare`'s checks, and a last axis that holds something (a row of no elements
+    has no statistics)."""
+    arrays, shape = prepare(_NAMES, arrays)
+    _check_rows(shape)
+    return arrays, shape
+
+
+def _check_rows(shape):
+    if shape[-1] == 0:
+        names = ", ".join(_NAMES)
+        raise ValueError(
+            f"the last axis of {names} is empty: kl_dirichlet needs an element per row"
+        )
+
+
+def _run(kind, arrays, outputs, shape):
+    """The compiled rows of ``kind`` over every row."""
+    for_all_rows(_ROWS[kind], arrays, outputs, shape)
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _value_rows(log_alpha_flat, log_alpha_p_flat, value, latent, first, last):
+    """Rows first..last of flat C-ordered arrays: each statistic one pass over the row, in
+    float64 (numpy's error model: a division by 0 gives inf or NaN, as in the numpy module,
+    not ZeroDivisionError)."""
+    for row in range(first, last):
+        start = row * latent
+        size = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = 1.0
+            size += term
+        A = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = np.exp(log_alpha)
+            A += term
+        B = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = np.exp(log_alpha_p)
+            B += term
+        B_less_A = 0.0
+        compensation = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = exp_difference(log_alpha_p, log_alpha)
+            partial = B_less_A + term
+            if abs(partial) < np.inf:  # two-sum: the addition's rounding error, kept
+                from_term = partial - B_less_A
+                compensation += (B_less_A - (partial - from_term)) + (term - from_term)
+            B_less_A = partial
+        B_less_A += compensation
+        m = -np.inf
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = log_alpha
+            if term > m or term != term:
+                m = term
+        n_top = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            log_alpha_ge_m = log_alpha >= m
+            term = 1.0 if log_alpha_ge_m else 0.0
+            n_top += term
+        rest = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            log_alpha_ge_m = log_alpha >= m
+            exp_log_alpha = np.exp(log_alpha)
+            term = 0.0 if log_alpha_ge_m else exp_log_alpha
+            rest += term
+        rest_p = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            log_alpha_ge_m = log_alpha >= m
+            exp_log_alpha_p = np.exp(log_alpha_p)
+            term = 0.0 if log_alpha_ge_m else exp_log_alpha_p
+            rest_p += term
+        n_gap = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            log_alpha_ge_m = log_alpha >= m
+            condition_n_top = n_top < 1.5
+            twice_rest = 2.0 * rest
+            A_ge_twice_rest = A >= twice_rest
+            twice_rest_p = 2.0 * rest_p
+            B_ge_twice_rest_p = B >= twice_rest_p
+            rest_plus_rest_p = rest + rest_p
+            exp_difference_log_alpha_p_log_alpha = exp_difference(log_alpha_p, log_alpha)
+            abs_log_alpha_log_alpha_p = np.absolute(exp_difference_log_alpha_p_log_alpha)
+            condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
+            condition_2 = (
+                A_ge_twice_rest
+                and B_ge_twice_rest_p
+                and condition
+                and condition_n_top
+                and log_alpha_ge_m
+            )
+            term = 1.0 if condition_2 else 0.0
+            n_gap += term
+        d_max = -np.inf
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = log_alpha - log_alpha_p
+            if term > d_max or term != term:
+                d_max = term
+        shifted = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = exp_of_difference(1.0, log_alpha, d_max)
+            shifted += term
+        shifted_less_B = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = exp_difference_split(log_alpha_p, log_alpha, 0.0, d_max)
+            shifted_less_B += term
+        F_sum = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            exp_log_alpha = np.exp(log_alpha)
+            neg_log_alpha = -log_alpha
+            exp_neg_log_alpha = np.exp(neg_log_alpha)
+            rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
+            log1p_rest_exp_neg_log_alpha = np.log1p(rest_exp_neg_log_alpha)
+            exp_log_alpha_p = np.exp(log_alpha_p)
+            neg_log_alpha_p = -log_alpha_p
+            exp_neg_log_alpha_p = np.exp(neg_log_alpha_p)
+            rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
+            log1p_rest_p_exp_neg_log_alpha_p = np.log1p(rest_p_exp_neg_log_alpha_p)
+            stirling_bregman_pair_2 = stirling_bregman_pair(
+                exp_log_alpha_p, B, rest_p, log1p_rest_p_exp_neg_log_alpha_p
+            )
+            stirling_slope_difference_pair_2 = stirling_slope_difference_pair(
+                exp_log_alpha, A, rest, log1p_rest_exp_neg_log_alpha
+            )
+            product_A_B_less_A_log_alpha_rest = B_less_A * stirling_slope_difference_pair_2
+            stirling_slope_difference_2 = stirling_slope_difference(log_alpha, log_alpha_p)
+            rest_p_stirling_slope_difference_2 = rest_p * stirling_slope_difference_2
+            stirling_bregman_pair_3 = stirling_bregman_pair(
+                exp_log_alpha, A, rest, log1p_rest_exp_neg_log_alpha
+            )
+            sum = (
+                product_A_B_less_A_log_alpha_rest
+                + stirling_bregman_pair_3
+                - stirling_bregman_pair_2
+                - rest_p_stirling_slope_difference_2
+            )
+            log_alpha_ge_m = log_alpha >= m
+            condition_n_top = n_top < 1.5
+            twice_rest = 2.0 * rest
+            A_ge_twice_rest = A >= twice_rest
+            twice_rest_p = 2.0 * rest_p
+            B_ge_twice_rest_p = B >= twice_rest_p
+            rest_plus_rest_p = rest + rest_p
+            exp_difference_log_alpha_p_log_alpha = exp_difference(log_alpha_p, log_alpha)
+            abs_log_alpha_log_alpha_p = np.absolute(exp_difference_log_alpha_p_log_alpha)
+            condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
+            condition_2 = (
+                A_ge_twice_rest
+                and B_ge_twice_rest_p
+                and condition
+                and condition_n_top
+                and log_alpha_ge_m
+            )
+            stirling_bregman_2 = stirling_bregman(log_alpha, log_alpha_p)
+            term = sum if condition_2 else stirling_bregman_2
+            F_sum += term
+        H_sum = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            neg_log_alpha_p = -log_alpha_p
+            exp_neg_log_alpha_p = np.exp(neg_log_alpha_p)
+            rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
+            neg_log_alpha = -log_alpha
+            exp_neg_log_alpha = np.exp(neg_log_alpha)
+            rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
+            log1p_rest_p_exp_neg_log_alpha_p = np.log1p(rest_p_exp_neg_log_alpha_p)
+            log1p_rest_exp_neg_log_alpha = np.log1p(rest_exp_neg_log_alpha)
+            exp_bregman_split_2 = exp_bregman_split(
+                log_alpha_p,
+                log_alpha_p,
+                log1p_rest_p_exp_neg_log_alpha_p,
+                log1p_rest_exp_neg_log_alpha,
+            )
+            inv_B = 1.0 / B
+            inv_B_shifted_less_B = inv_B * shifted_less_B
+            sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
+            log_B = np.log(B)
+            log_A = np.log(A)
+            log_A_minus_log_B = log_A - log_B
+            abs_log_A_minus_log_B = np.absolute(log_A_minus_log_B)
+            log_alpha_ge_m = log_alpha >= m
+            abs_log_A_minus_log_B_gt_sum = abs_log_A_minus_log_B > sum
+            condition_n_top = n_top < 1.5
+            twice_rest = 2.0 * rest
+            A_ge_twice_rest = A >= twice_rest
+            twice_rest_p = 2.0 * rest_p
+            B_ge_twice_rest_p = B >= twice_rest_p
+            neg_sum = -sum
+            inv_B_shifted_less_B_lt_neg_sum = inv_B_shifted_less_B < neg_sum
+            condition = (
+                A_ge_twice_rest
+                and B_ge_twice_rest_p
+                and abs_log_A_minus_log_B_gt_sum
+                and condition_n_top
+                and inv_B_shifted_less_B_lt_neg_sum
+                and log_alpha_ge_m
+            )
+            inv_A = 1.0 / A
+            B_inv_A = B * inv_A
+            exp_log_alpha_p = np.exp(log_alpha_p)
+            exp_log_alpha = np.exp(log_alpha)
+            inv_A_exp_log_alpha = inv_A * exp_log_alpha
+            log_inv_A_exp_log_alpha = np.log(inv_A_exp_log_alpha)
+            exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
+            log_exp_log_alpha_p_inv_B = np.log(exp_log_alpha_p_inv_B)
+            abs_log_exp_log_alpha_p_inv_B = np.absolute(log_exp_log_alpha_p_inv_B)
+            abs_log_inv_A_exp_log_alpha = np.absolute(log_inv_A_exp_log_alpha)
+            sum_A_B_log_alpha_log_alpha_p = (
+                abs_log_exp_log_alpha_p_inv_B + abs_log_inv_A_exp_log_alpha + 3.0
+            )
+            log_shifted = np.log(shifted)
+            log_B_minus_log_shifted = log_B - log_shifted
+            abs_log_B_minus_log_shifted = np.absolute(log_B_minus_log_shifted)
+            difference_of_differences_2 = difference_of_differences(
+                log_inv_A_exp_log_alpha, log_exp_log_alpha_p_inv_B, 0.0, 0.0, 0.0
+            )
+            condition_A_B_log_alpha_log_alpha_p = (
+                abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
+            )
+            condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
+            condition_3 = condition_2 and condition_A_B_log_alpha_log_alpha_p
+            B_less_A_inv_A = B_less_A * inv_A
+            log1p_B_less_A_inv_A = np.log1p(B_less_A_inv_A)
+            abs_B_less_A = np.absolute(B_less_A)
+            half_A = 0.5 * A
+            abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+            log_B_inv_A = np.log(B_inv_A)
+            condition_A_B = abs_log_A_minus_log_B < 700.0
+            neg_log_A_minus_log_B = -log_A_minus_log_B
+            piecewise_A_B_B_less_A = (
+                log1p_B_less_A_inv_A
+                if abs_B_less_A_le_half_A
+                else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+            )
+            neg_piecewise_A_B_B_less_A = -piecewise_A_B_B_less_A
+            difference_of_differences_3 = difference_of_differences(
+                log_alpha, log_alpha_p, 0.0, 0.0, neg_piecewise_A_B_B_less_A
+            )
+            condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
+            log1p_inv_B_shifted_less_B = np.log1p(inv_B_shifted_less_B)
+            product_shifted_less_B = -2.0 * shifted_less_B
+            B_ge_product_shifted_less_B = B >= product_shifted_less_B
+            inv_B_shifted = inv_B * shifted
+            log_inv_B_shifted = np.log(inv_B_shifted)
+            product_B = 1e-300 * B
+            shifted_ge_product_B = shifted >= product_B
+            neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
+            piecewise_B_shifted_shifted_less_B = (
+                log1p_inv_B_shifted_less_B
+                if B_ge_product_shifted_less_B
+                else (log_inv_B_shifted if shifted_ge_product_B else neg_log_B_minus_log_shifted)
+            )
+            difference_of_differences_4 = difference_of_differences(
+                log_alpha, log_alpha_p, d_max, 0.0, piecewise_B_shifted_shifted_less_B
+            )
+            piecewise = (
+                difference_of_differences_2
+                if condition_3
+                else (
+                    difference_of_differences_3
+                    if condition_A_B_shifted
+                    else difference_of_differences_4
+                )
+            )
+            exp_product_piecewise_log_alpha_p = exp_product(piecewise, log_alpha_p)
+            exp_product_B_inv_A_log_alpha = exp_product(B_inv_A, log_alpha)
+            sum_2 = (
+                exp_product_B_inv_A_log_alpha - exp_log_alpha_p - exp_product_piecewise_log_alpha_p
+            )
+            condition_A_B_2 = B_inv_A < 1e308
+            sum_A_B_log_alpha_log_alpha_p_2 = log_B + log_alpha + neg_log_alpha_p - log_A
+            sum_A_B_log_alpha_log_alpha_p_2_gt_1 = sum_A_B_log_alpha_log_alpha_p_2 > 1.0
+            condition_A_B_log_alpha_log_alpha_p_2 = (
+                condition_A_B_2 and sum_A_B_log_alpha_log_alpha_p_2_gt_1
+            )
+            exp_bregman_split_3 = exp_bregman_split(log_alpha_p, log_alpha_p, piecewise, 0.0)
+            piecewise_2 = exp_bregman_split_2 if condition else exp_bregman_split_3
+            term = (
+                exp_bregman_split_2
+                if condition
+                else (sum_2 if condition_A_B_log_alpha_log_alpha_p_2 else piecewise_2)
+            )
+            H_sum += term
+        inv_A = 1.0 / A
+        log_B = np.log(B)
+        log_A = np.log(A)
+        log_A_minus_log_B = log_A - log_B
+        condition_size = size < 1.5
+        n_gap_gt_half = n_gap > 0.5
+        B_less_A_inv_A = B_less_A * inv_A
+        log1p_B_less_A_inv_A = np.log1p(B_less_A_inv_A)
+        abs_B_less_A = np.absolute(B_less_A)
+        half_A = 0.5 * A
+        abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+        B_inv_A = B * inv_A
+        log_B_inv_A = np.log(B_inv_A)
+        abs_log_A_minus_log_B = np.absolute(log_A_minus_log_B)
+        condition_A_B = abs_log_A_minus_log_B < 700.0
+        neg_log_A_minus_log_B = -log_A_minus_log_B
+        piecewise_A_B_B_less_A = (
+            log1p_B_less_A_inv_A
+            if abs_B_less_A_le_half_A
+            else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+        )
+        stirling_bregman_pair_A_B_B_less_A = stirling_bregman_pair(
+            A, B, B_less_A, piecewise_A_B_B_less_A
+        )
+        piecewise_A_B_B_less_A_n_gap = 0.0 if n_gap_gt_half else stirling_bregman_pair_A_B_B_less_A
+        sum_A_B_B_less_A_F_sum_H_sum_n_gap = F_sum + H_sum - piecewise_A_B_B_less_A_n_gap
+        result = 0.0 if condition_size else sum_A_B_B_less_A_F_sum_H_sum_n_gap
+        value[row] = result
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _grad_rows(log_alpha_flat, log_alpha_p_flat, dlog_alpha, dlog_alpha_p, latent, first, last):
+    """Rows first..last of flat C-ordered arrays: each statistic one pass over the row, in
+    float64 (numpy's error model: a division by 0 gives inf or NaN, as in the numpy module,
+    not ZeroDivisionError)."""
+    for row in range(first, last):
+        start = row * latent
+        size = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = 1.0
+            size += term
+        A = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = np.exp(log_alpha)
+            A += term
+        B = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = np.exp(log_alpha_p)
+            B += term
+        B_less_A = 0.0
+        compensation = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = exp_difference(log_alpha_p, log_alpha)
+            partial = B_less_A + term
+            if abs(partial) < np.inf:  # two-sum: the addition's rounding error, kept
+                from_term = partial - B_less_A
+                compensation += (B_less_A - (partial - from_term)) + (term - from_term)
+            B_less_A = partial
+        B_less_A += compensation
+        m = -np.inf
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = log_alpha
+            if term > m or term != term:
+                m = term
+        n_top = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            log_alpha_ge_m = log_alpha >= m
+            term = 1.0 if log_alpha_ge_m else 0.0
+            n_top += term
+        rest = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            log_alpha_ge_m = log_alpha >= m
+            exp_log_alpha = np.exp(log_alpha)
+            term = 0.0 if log_alpha_ge_m else exp_log_alpha
+            rest += term
+        rest_p = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            log_alpha_ge_m = log_alpha >= m
+            exp_log_alpha_p = np.exp(log_alpha_p)
+            term = 0.0 if log_alpha_ge_m else exp_log_alpha_p
+            rest_p += term
+        d_max = -np.inf
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = log_alpha - log_alpha_p
+            if term > d_max or term != term:
+                d_max = term
+        shifted = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = exp_of_difference(1.0, log_alpha, d_max)
+            shifted += term
+        shifted_less_B = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = exp_difference_split(log_alpha_p, log_alpha, 0.0, d_max)
+            shifted_less_B += term
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            condition_size = size < 1.5
+            inv_A = 1.0 / A
+            exp_log_alpha = np.exp(log_alpha)
+            inv_A_exp_log_alpha = inv_A * exp_log_alpha
+            neg_log_alpha_p = -log_alpha_p
+            exp_neg_log_alpha_p = np.exp(neg_log_alpha_p)
+            rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
+            log1p_rest_p_exp_neg_log_alpha_p = np.log1p(rest_p_exp_neg_log_alpha_p)
+            neg_log_alpha = -log_alpha
+            exp_neg_log_alpha = np.exp(neg_log_alpha)
+            rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
+            log1p_rest_exp_neg_log_alpha = np.log1p(rest_exp_neg_log_alpha)
+            exp_difference_split_2 = exp_difference_split(
+                log_alpha_p,
+                log_alpha_p,
+                log1p_rest_p_exp_neg_log_alpha_p,
+                log1p_rest_exp_neg_log_alpha,
+            )
+            inv_B = 1.0 / B
+            inv_B_shifted_less_B = inv_B * shifted_less_B
+            sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
+            log_B = np.log(B)
+            log_A = np.log(A)
+            log_A_minus_log_B = log_A - log_B
+            abs_log_A_minus_log_B = np.absolute(log_A_minus_log_B)
+            log_alpha_ge_m = log_alpha >= m
+            abs_log_A_minus_log_B_gt_sum = abs_log_A_minus_log_B > sum
+            condition_n_top = n_top < 1.5
+            twice_rest = 2.0 * rest
+            A_ge_twice_rest = A >= twice_rest
+            twice_rest_p = 2.0 * rest_p
+            B_ge_twice_rest_p = B >= twice_rest_p
+            neg_sum = -sum
+            inv_B_shifted_less_B_lt_neg_sum = inv_B_shifted_less_B < neg_sum
+            condition = (
+                A_ge_twice_rest
+                and B_ge_twice_rest_p
+                and abs_log_A_minus_log_B_gt_sum
+                and condition_n_top
+                and inv_B_shifted_less_B_lt_neg_sum
+                and log_alpha_ge_m
+            )
+            B_inv_A = B * inv_A
+            exp_log_alpha_p = np.exp(log_alpha_p)
+            log_inv_A_exp_log_alpha = np.log(inv_A_exp_log_alpha)
+            exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
+            log_exp_log_alpha_p_inv_B = np.log(exp_log_alpha_p_inv_B)
+            abs_log_exp_log_alpha_p_inv_B = np.absolute(log_exp_log_alpha_p_inv_B)
+            abs_log_inv_A_exp_log_alpha = np.absolute(log_inv_A_exp_log_alpha)
+            sum_A_B_log_alpha_log_alpha_p = (
+                abs_log_exp_log_alpha_p_inv_B + abs_log_inv_A_exp_log_alpha + 3.0
+            )
+            log_shifted = np.log(shifted)
+            log_B_minus_log_shifted = log_B - log_shifted
+            abs_log_B_minus_log_shifted = np.absolute(log_B_minus_log_shifted)
+            B_less_A_inv_A = B_less_A * inv_A
+            log1p_B_less_A_inv_A = np.log1p(B_less_A_inv_A)
+            abs_B_less_A = np.absolute(B_less_A)
+            half_A = 0.5 * A
+            abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+            log_B_inv_A = np.log(B_inv_A)
+            condition_A_B = abs_log_A_minus_log_B < 700.0
+            neg_log_A_minus_log_B = -log_A_minus_log_B
+            piecewise_A_B_B_less_A = (
+                log1p_B_less_A_inv_A
+                if abs_B_less_A_le_half_A
+                else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+            )
+            difference_of_differences_2 = difference_of_differences(
+                log_inv_A_exp_log_alpha, log_exp_log_alpha_p_inv_B, 0.0, 0.0, 0.0
+            )
+            condition_A_B_log_alpha_log_alpha_p = (
+                abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
+            )
+            condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
+            condition_3 = condition_2 and condition_A_B_log_alpha_log_alpha_p
+            neg_piecewise_A_B_B_less_A = -piecewise_A_B_B_less_A
+            difference_of_differences_3 = difference_of_differences(
+                log_alpha, log_alpha_p, 0.0, 0.0, neg_piecewise_A_B_B_less_A
+            )
+            condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
+            log1p_inv_B_shifted_less_B = np.log1p(inv_B_shifted_less_B)
+            product_shifted_less_B = -2.0 * shifted_less_B
+            B_ge_product_shifted_less_B = B >= product_shifted_less_B
+            inv_B_shifted = inv_B * shifted
+            log_inv_B_shifted = np.log(inv_B_shifted)
+            product_B = 1e-300 * B
+            shifted_ge_product_B = shifted >= product_B
+            neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
+            piecewise_B_shifted_shifted_less_B = (
+                log1p_inv_B_shifted_less_B
+                if B_ge_product_shifted_less_B
+                else (log_inv_B_shifted if shifted_ge_product_B else neg_log_B_minus_log_shifted)
+            )
+            difference_of_differences_4 = difference_of_differences(
+                log_alpha, log_alpha_p, d_max, 0.0, piecewise_B_shifted_shifted_less_B
+            )
+            piecewise = (
+                difference_of_differences_2
+                if condition_3
+                else (
+                    difference_of_differences_3
+                    if condition_A_B_shifted
+                    else difference_of_differences_4
+                )
+            )
+            exp_difference_log_alpha_p_log_alpha = exp_difference(log_alpha_p, log_alpha)
+            stirling_curvature_log_alpha = stirling_curvature(log_alpha)
+            product_log_alpha_log_alpha_p = (
+                exp_difference_log_alpha_p_log_alpha * stirling_curvature_log_alpha
+            )
+            stirling_curvature_at_A = stirling_curvature_at(A)
+            product_A_B_less_A_log_alpha = B_less_A * inv_A_exp_log_alpha * stirling_curvature_at_A
+            exp_product_B_inv_A_log_alpha = exp_product(B_inv_A, log_alpha)
+            sum_A_B_log_alpha_log_alpha_p_2 = exp_product_B_inv_A_log_alpha - exp_log_alpha_p
+            condition_A_B_2 = B_inv_A < 1e308
+            sum_A_B_log_alpha_log_alpha_p_3 = log_B + log_alpha + neg_log_alpha_p - log_A
+            sum_A_B_log_alpha_log_alpha_p_3_gt_1 = sum_A_B_log_alpha_log_alpha_p_3 > 1.0
+            condition_A_B_log_alpha_log_alpha_p_2 = (
+                condition_A_B_2 and sum_A_B_log_alpha_log_alpha_p_3_gt_1
+            )
+            exp_difference_split_3 = exp_difference_split(log_alpha_p, log_alpha_p, piecewise, 0.0)
+            piecewise_2 = exp_difference_split_2 if condition else exp_difference_split_3
+            piecewise_3 = (
+                exp_difference_split_2
+                if condition
+                else (
+                    sum_A_B_log_alpha_log_alpha_p_2
+                    if condition_A_B_log_alpha_log_alpha_p_2
+                    else piecewise_2
+                )
+            )
+            sum_2 = product_A_B_less_A_log_alpha + piecewise_3 - product_log_alpha_log_alpha_p
+            dlog_alpha_element = 0.0 if condition_size else sum_2
+            difference_sum_2 = difference_sum(
+                log_alpha_p,
+                log_alpha_p,
+                log1p_rest_p_exp_neg_log_alpha_p,
+                log1p_rest_exp_neg_log_alpha,
+            )
+            difference_sum_3 = difference_sum(log_alpha_p, log_alpha_p, piecewise, 0.0)
+            piecewise_4 = difference_sum_2 if condition else difference_sum_3
+            stirling_slope_difference_pair_2 = stirling_slope_difference_pair(
+                A, B, B_less_A, piecewise_A_B_B_less_A
+            )
+            stirling_slope_difference_2 = stirling_slope_difference(log_alpha, log_alpha_p)
+            sum_3 = stirling_slope_difference_2 - piecewise_4 - stirling_slope_difference_pair_2
+            exp_product_sum_3_log_alpha_p = exp_product(sum_3, log_alpha_p)
+            dlog_alpha_p_element = 0.0 if condition_size else exp_product_sum_3_log_alpha_p
+            dlog_alpha[start + j] = dlog_alpha_element
+            dlog_alpha_p[start + j] = dlog_alpha_p_element
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _value_and_grad_rows(
+    log_alpha_flat, log_alpha_p_flat, value, dlog_alpha, dlog_alpha_p, latent, first, last
+):
+    """Rows first..last of flat C-ordered arrays: each statistic one pass over the row, in
+    float64 (numpy's error model: a division by 0 gives inf or NaN, as in the numpy module,
+    not ZeroDivisionError)."""
+    for row in range(first, last):
+        start = row * latent
+        size = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = 1.0
+            size += term
+        A = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = np.exp(log_alpha)
+            A += term
+        B = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = np.exp(log_alpha_p)
+            B += term
+        B_less_A = 0.0
+        compensation = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = exp_difference(log_alpha_p, log_alpha)
+            partial = B_less_A + term
+            if abs(partial) < np.inf:  # two-sum: the addition's rounding error, kept
+                from_term = partial - B_less_A
+                compensation += (B_less_A - (partial - from_term)) + (term - from_term)
+            B_less_A = partial
+        B_less_A += compensation
+        m = -np.inf
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = log_alpha
+            if term > m or term != term:
+                m = term
+        n_top = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            log_alpha_ge_m = log_alpha >= m
+            term = 1.0 if log_alpha_ge_m else 0.0
+            n_top += term
+        rest = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            log_alpha_ge_m = log_alpha >= m
+            exp_log_alpha = np.exp(log_alpha)
+            term = 0.0 if log_alpha_ge_m else exp_log_alpha
+            rest += term
+        rest_p = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            log_alpha_ge_m = log_alpha >= m
+            exp_log_alpha_p = np.exp(log_alpha_p)
+            term = 0.0 if log_alpha_ge_m else exp_log_alpha_p
+            rest_p += term
+        n_gap = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            log_alpha_ge_m = log_alpha >= m
+            condition_n_top = n_top < 1.5
+            twice_rest = 2.0 * rest
+            A_ge_twice_rest = A >= twice_rest
+            twice_rest_p = 2.0 * rest_p
+            B_ge_twice_rest_p = B >= twice_rest_p
+            rest_plus_rest_p = rest + rest_p
+            exp_difference_log_alpha_p_log_alpha = exp_difference(log_alpha_p, log_alpha)
+            abs_log_alpha_log_alpha_p = np.absolute(exp_difference_log_alpha_p_log_alpha)
+            condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
+            condition_2 = (
+                A_ge_twice_rest
+                and B_ge_twice_rest_p
+                and condition
+                and condition_n_top
+                and log_alpha_ge_m
+            )
+            term = 1.0 if condition_2 else 0.0
+            n_gap += term
+        d_max = -np.inf
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = log_alpha - log_alpha_p
+            if term > d_max or term != term:
+                d_max = term
+        shifted = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = exp_of_difference(1.0, log_alpha, d_max)
+            shifted += term
+        shifted_less_B = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = exp_difference_split(log_alpha_p, log_alpha, 0.0, d_max)
+            shifted_less_B += term
+        F_sum = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            exp_log_alpha = np.exp(log_alpha)
+            neg_log_alpha = -log_alpha
+            exp_neg_log_alpha = np.exp(neg_log_alpha)
+            rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
+            log1p_rest_exp_neg_log_alpha = np.log1p(rest_exp_neg_log_alpha)
+            exp_log_alpha_p = np.exp(log_alpha_p)
+            neg_log_alpha_p = -log_alpha_p
+            exp_neg_log_alpha_p = np.exp(neg_log_alpha_p)
+            rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
+            log1p_rest_p_exp_neg_log_alpha_p = np.log1p(rest_p_exp_neg_log_alpha_p)
+            stirling_bregman_pair_2 = stirling_bregman_pair(
+                exp_log_alpha_p, B, rest_p, log1p_rest_p_exp_neg_log_alpha_p
+            )
+            stirling_slope_difference_pair_2 = stirling_slope_difference_pair(
+                exp_log_alpha, A, rest, log1p_rest_exp_neg_log_alpha
+            )
+            product_A_B_less_A_log_alpha_rest = B_less_A * stirling_slope_difference_pair_2
+            stirling_slope_difference_2 = stirling_slope_difference(log_alpha, log_alpha_p)
+            rest_p_stirling_slope_difference_2 = rest_p * stirling_slope_difference_2
+            stirling_bregman_pair_3 = stirling_bregman_pair(
+                exp_log_alpha, A, rest, log1p_rest_exp_neg_log_alpha
+            )
+            sum = (
+                product_A_B_less_A_log_alpha_rest
+                + stirling_bregman_pair_3
+                - stirling_bregman_pair_2
+                - rest_p_stirling_slope_difference_2
+            )
+            log_alpha_ge_m = log_alpha >= m
+            condition_n_top = n_top < 1.5
+            twice_rest = 2.0 * rest
+            A_ge_twice_rest = A >= twice_rest
+            twice_rest_p = 2.0 * rest_p
+            B_ge_twice_rest_p = B >= twice_rest_p
+            rest_plus_rest_p = rest + rest_p
+            exp_difference_log_alpha_p_log_alpha = exp_difference(log_alpha_p, log_alpha)
+            abs_log_alpha_log_alpha_p = np.absolute(exp_difference_log_alpha_p_log_alpha)
+            condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
+            condition_2 = (
+                A_ge_twice_rest
+                and B_ge_twice_rest_p
+                and condition
+                and condition_n_top
+                and log_alpha_ge_m
+            )
+            stirling_bregman_2 = stirling_bregman(log_alpha, log_alpha_p)
+            term = sum if condition_2 else stirling_bregman_2
+            F_sum += term
+        H_sum = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            neg_log_alpha_p = -log_alpha_p
+            exp_neg_log_alpha_p = np.exp(neg_log_alpha_p)
+            rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
+            neg_log_alpha = -log_alpha
+            exp_neg_log_alpha = np.exp(neg_log_alpha)
+            rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
+            log1p_rest_p_exp_neg_log_alpha_p = np.log1p(rest_p_exp_neg_log_alpha_p)
+            log1p_rest_exp_neg_log_alpha = np.log1p(rest_exp_neg_log_alpha)
+            exp_bregman_split_2 = exp_bregman_split(
+                log_alpha_p,
+                log_alpha_p,
+                log1p_rest_p_exp_neg_log_alpha_p,
+                log1p_rest_exp_neg_log_alpha,
+            )
+            inv_B = 1.0 / B
+            inv_B_shifted_less_B = inv_B * shifted_less_B
+            sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
+            log_B = np.log(B)
+            log_A = np.log(A)
+            log_A_minus_log_B = log_A - log_B
+            abs_log_A_minus_log_B = np.absolute(log_A_minus_log_B)
+            log_alpha_ge_m = log_alpha >= m
+            abs_log_A_minus_log_B_gt_sum = abs_log_A_minus_log_B > sum
+            condition_n_top = n_top < 1.5
+            twice_rest = 2.0 * rest
+            A_ge_twice_rest = A >= twice_rest
+            twice_rest_p = 2.0 * rest_p
+            B_ge_twice_rest_p = B >= twice_rest_p
+            neg_sum = -sum
+            inv_B_shifted_less_B_lt_neg_sum = inv_B_shifted_less_B < neg_sum
+            condition = (
+                A_ge_twice_rest
+                and B_ge_twice_rest_p
+                and abs_log_A_minus_log_B_gt_sum
+                and condition_n_top
+                and inv_B_shifted_less_B_lt_neg_sum
+                and log_alpha_ge_m
+            )
+            inv_A = 1.0 / A
+            B_inv_A = B * inv_A
+            exp_log_alpha_p = np.exp(log_alpha_p)
+            exp_log_alpha = np.exp(log_alpha)
+            inv_A_exp_log_alpha = inv_A * exp_log_alpha
+            log_inv_A_exp_log_alpha = np.log(inv_A_exp_log_alpha)
+            exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
+            log_exp_log_alpha_p_inv_B = np.log(exp_log_alpha_p_inv_B)
+            abs_log_exp_log_alpha_p_inv_B = np.absolute(log_exp_log_alpha_p_inv_B)
+            abs_log_inv_A_exp_log_alpha = np.absolute(log_inv_A_exp_log_alpha)
+            sum_A_B_log_alpha_log_alpha_p = (
+                abs_log_exp_log_alpha_p_inv_B + abs_log_inv_A_exp_log_alpha + 3.0
+            )
+            log_shifted = np.log(shifted)
+            log_B_minus_log_shifted = log_B - log_shifted
+            abs_log_B_minus_log_shifted = np.absolute(log_B_minus_log_shifted)
+            difference_of_differences_2 = difference_of_differences(
+                log_inv_A_exp_log_alpha, log_exp_log_alpha_p_inv_B, 0.0, 0.0, 0.0
+            )
+            condition_A_B_log_alpha_log_alpha_p = (
+                abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
+            )
+            condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
+            condition_3 = condition_2 and condition_A_B_log_alpha_log_alpha_p
+            B_less_A_inv_A = B_less_A * inv_A
+            log1p_B_less_A_inv_A = np.log1p(B_less_A_inv_A)
+            abs_B_less_A = np.absolute(B_less_A)
+            half_A = 0.5 * A
+            abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+            log_B_inv_A = np.log(B_inv_A)
+            condition_A_B = abs_log_A_minus_log_B < 700.0
+            neg_log_A_minus_log_B = -log_A_minus_log_B
+            piecewise_A_B_B_less_A = (
+                log1p_B_less_A_inv_A
+                if abs_B_less_A_le_half_A
+                else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+            )
+            neg_piecewise_A_B_B_less_A = -piecewise_A_B_B_less_A
+            difference_of_differences_3 = difference_of_differences(
+                log_alpha, log_alpha_p, 0.0, 0.0, neg_piecewise_A_B_B_less_A
+            )
+            condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
+            log1p_inv_B_shifted_less_B = np.log1p(inv_B_shifted_less_B)
+            product_shifted_less_B = -2.0 * shifted_less_B
+            B_ge_product_shifted_less_B = B >= product_shifted_less_B
+            inv_B_shifted = inv_B * shifted
+            log_inv_B_shifted = np.log(inv_B_shifted)
+            product_B = 1e-300 * B
+            shifted_ge_product_B = shifted >= product_B
+            neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
+            piecewise_B_shifted_shifted_less_B = (
+                log1p_inv_B_shifted_less_B
+                if B_ge_product_shifted_less_B
+                else (log_inv_B_shifted if shifted_ge_product_B else neg_log_B_minus_log_shifted)
+            )
+            difference_of_differences_4 = difference_of_differences(
+                log_alpha, log_alpha_p, d_max, 0.0, piecewise_B_shifted_shifted_less_B
+            )
+            piecewise = (
+                difference_of_differences_2
+                if condition_3
+                else (
+                    difference_of_differences_3
+                    if condition_A_B_shifted
+                    else difference_of_differences_4
+                )
+            )
+            exp_product_piecewise_log_alpha_p = exp_product(piecewise, log_alpha_p)
+            exp_product_B_inv_A_log_alpha = exp_product(B_inv_A, log_alpha)
+            sum_2 = (
+                exp_product_B_inv_A_log_alpha - exp_log_alpha_p - exp_product_piecewise_log_alpha_p
+            )
+            condition_A_B_2 = B_inv_A < 1e308
+            sum_A_B_log_alpha_log_alpha_p_2 = log_B + log_alpha + neg_log_alpha_p - log_A
+            sum_A_B_log_alpha_log_alpha_p_2_gt_1 = sum_A_B_log_alpha_log_alpha_p_2 > 1.0
+            condition_A_B_log_alpha_log_alpha_p_2 = (
+                condition_A_B_2 and sum_A_B_log_alpha_log_alpha_p_2_gt_1
+            )
+            exp_bregman_split_3 = exp_bregman_split(log_alpha_p, log_alpha_p, piecewise, 0.0)
+            piecewise_2 = exp_bregman_split_2 if condition else exp_bregman_split_3
+            term = (
+                exp_bregman_split_2
+                if condition
+                else (sum_2 if condition_A_B_log_alpha_log_alpha_p_2 else piecewise_2)
+            )
+            H_sum += term
+        inv_A = 1.0 / A
+        log_B = np.log(B)
+        log_A = np.log(A)
+        log_A_minus_log_B = log_A - log_B
+        condition_size = size < 1.5
+        n_gap_gt_half = n_gap > 0.5
+        B_less_A_inv_A = B_less_A * inv_A
+        log1p_B_less_A_inv_A = np.log1p(B_less_A_inv_A)
+        abs_B_less_A = np.absolute(B_less_A)
+        half_A = 0.5 * A
+        abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+        B_inv_A = B * inv_A
+        log_B_inv_A = np.log(B_inv_A)
+        abs_log_A_minus_log_B = np.absolute(log_A_minus_log_B)
+        condition_A_B = abs_log_A_minus_log_B < 700.0
+        neg_log_A_minus_log_B = -log_A_minus_log_B
+        piecewise_A_B_B_less_A = (
+            log1p_B_less_A_inv_A
+            if abs_B_less_A_le_half_A
+            else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+        )
+        stirling_bregman_pair_A_B_B_less_A = stirling_bregman_pair(
+            A, B, B_less_A, piecewise_A_B_B_less_A
+        )
+        piecewise_A_B_B_less_A_n_gap = 0.0 if n_gap_gt_half else stirling_bregman_pair_A_B_B_less_A
+        sum_A_B_B_less_A_F_sum_H_sum_n_gap = F_sum + H_sum - piecewise_A_B_B_less_A_n_gap
+        result = 0.0 if condition_size else sum_A_B_B_less_A_F_sum_H_sum_n_gap
+        value[row] = result
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            condition_size = size < 1.5
+            inv_A = 1.0 / A
+            exp_log_alpha = np.exp(log_alpha)
+            inv_A_exp_log_alpha = inv_A * exp_log_alpha
+            neg_log_alpha_p = -log_alpha_p
+            exp_neg_log_alpha_p = np.exp(neg_log_alpha_p)
+            rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
+            log1p_rest_p_exp_neg_log_alpha_p = np.log1p(rest_p_exp_neg_log_alpha_p)
+            neg_log_alpha = -log_alpha
+            exp_neg_log_alpha = np.exp(neg_log_alpha)
+            rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
+            log1p_rest_exp_neg_log_alpha = np.log1p(rest_exp_neg_log_alpha)
+            exp_difference_split_2 = exp_difference_split(
+                log_alpha_p,
+                log_alpha_p,
+                log1p_rest_p_exp_neg_log_alpha_p,
+                log1p_rest_exp_neg_log_alpha,
+            )
+            inv_B = 1.0 / B
+            inv_B_shifted_less_B = inv_B * shifted_less_B
+            sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
+            log_B = np.log(B)
+            log_A = np.log(A)
+            log_A_minus_log_B = log_A - log_B
+            abs_log_A_minus_log_B = np.absolute(log_A_minus_log_B)
+            log_alpha_ge_m = log_alpha >= m
+            abs_log_A_minus_log_B_gt_sum = abs_log_A_minus_log_B > sum
+            condition_n_top = n_top < 1.5
+            twice_rest = 2.0 * rest
+            A_ge_twice_rest = A >= twice_rest
+            twice_rest_p = 2.0 * rest_p
+            B_ge_twice_rest_p = B >= twice_rest_p
+            neg_sum = -sum
+            inv_B_shifted_less_B_lt_neg_sum = inv_B_shifted_less_B < neg_sum
+            condition = (
+                A_ge_twice_rest
+                and B_ge_twice_rest_p
+                and abs_log_A_minus_log_B_gt_sum
+                and condition_n_top
+                and inv_B_shifted_less_B_lt_neg_sum
+                and log_alpha_ge_m
+            )
+            B_inv_A = B * inv_A
+            exp_log_alpha_p = np.exp(log_alpha_p)
+            log_inv_A_exp_log_alpha = np.log(inv_A_exp_log_alpha)
+            exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
+            log_exp_log_alpha_p_inv_B = np.log(exp_log_alpha_p_inv_B)
+            abs_log_exp_log_alpha_p_inv_B = np.absolute(log_exp_log_alpha_p_inv_B)
+            abs_log_inv_A_exp_log_alpha = np.absolute(log_inv_A_exp_log_alpha)
+            sum_A_B_log_alpha_log_alpha_p = (
+                abs_log_exp_log_alpha_p_inv_B + abs_log_inv_A_exp_log_alpha + 3.0
+            )
+            log_shifted = np.log(shifted)
+            log_B_minus_log_shifted = log_B - log_shifted
+            abs_log_B_minus_log_shifted = np.absolute(log_B_minus_log_shifted)
+            B_less_A_inv_A = B_less_A * inv_A
+            log1p_B_less_A_inv_A = np.log1p(B_less_A_inv_A)
+            abs_B_less_A = np.absolute(B_less_A)
+            half_A = 0.5 * A
+            abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+            log_B_inv_A = np.log(B_inv_A)
+            condition_A_B = abs_log_A_minus_log_B < 700.0
+            neg_log_A_minus_log_B = -log_A_minus_log_B
+            piecewise_A_B_B_less_A = (
+                log1p_B_less_A_inv_A
+                if abs_B_less_A_le_half_A
+                else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+            )
+            difference_of_differences_2 = difference_of_differences(
+                log_inv_A_exp_log_alpha, log_exp_log_alpha_p_inv_B, 0.0, 0.0, 0.0
+            )
+            condition_A_B_log_alpha_log_alpha_p = (
+                abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
+            )
+            condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
+            condition_3 = condition_2 and condition_A_B_log_alpha_log_alpha_p
+            neg_piecewise_A_B_B_less_A = -piecewise_A_B_B_less_A
+            difference_of_differences_3 = difference_of_differences(
+                log_alpha, log_alpha_p, 0.0, 0.0, neg_piecewise_A_B_B_less_A
+            )
+            condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
+            log1p_inv_B_shifted_less_B = np.log1p(inv_B_shifted_less_B)
+            product_shifted_less_B = -2.0 * shifted_less_B
+            B_ge_product_shifted_less_B = B >= product_shifted_less_B
+            inv_B_shifted = inv_B * shifted
+            log_inv_B_shifted = np.log(inv_B_shifted)
+            product_B = 1e-300 * B
+            shifted_ge_product_B = shifted >= product_B
+            neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
+            piecewise_B_shifted_shifted_less_B = (
+                log1p_inv_B_shifted_less_B
+                if B_ge_product_shifted_less_B
+                else (log_inv_B_shifted if shifted_ge_product_B else neg_log_B_minus_log_shifted)
+            )
+            difference_of_differences_4 = difference_of_differences(
+                log_alpha, log_alpha_p, d_max, 0.0, piecewise_B_shifted_shifted_less_B
+            )
+            piecewise = (
+                difference_of_differences_2
+                if condition_3
+                else (
+                    difference_of_differences_3
+                    if condition_A_B_shifted
+                    else difference_of_differences_4
+                )
+            )
+            exp_difference_log_alpha_p_log_alpha = exp_difference(log_alpha_p, log_alpha)
+            stirling_curvature_log_alpha = stirling_curvature(log_alpha)
+            product_log_alpha_log_alpha_p = (
+                exp_difference_log_alpha_p_log_alpha * stirling_curvature_log_alpha
+            )
+            stirling_curvature_at_A = stirling_curvature_at(A)
+            product_A_B_less_A_log_alpha = B_less_A * inv_A_exp_log_alpha * stirling_curvature_at_A
+            exp_product_B_inv_A_log_alpha = exp_product(B_inv_A, log_alpha)
+            sum_A_B_log_alpha_log_alpha_p_2 = exp_product_B_inv_A_log_alpha - exp_log_alpha_p
+            condition_A_B_2 = B_inv_A < 1e308
+            sum_A_B_log_alpha_log_alpha_p_3 = log_B + log_alpha + neg_log_alpha_p - log_A
+            sum_A_B_log_alpha_log_alpha_p_3_gt_1 = sum_A_B_log_alpha_log_alpha_p_3 > 1.0
+            condition_A_B_log_alpha_log_alpha_p_2 = (
+                condition_A_B_2 and sum_A_B_log_alpha_log_alpha_p_3_gt_1
+            )
+            exp_difference_split_3 = exp_difference_split(log_alpha_p, log_alpha_p, piecewise, 0.0)
+            piecewise_2 = exp_difference_split_2 if condition else exp_difference_split_3
+            piecewise_3 = (
+                exp_difference_split_2
+                if condition
+                else (
+                    sum_A_B_log_alpha_log_alpha_p_2
+                    if condition_A_B_log_alpha_log_alpha_p_2
+                    else piecewise_2
+                )
+            )
+            sum_2 = product_A_B_less_A_log_alpha + piecewise_3 - product_log_alpha_log_alpha_p
+            dlog_alpha_element = 0.0 if condition_size else sum_2
+            difference_sum_2 = difference_sum(
+                log_alpha_p,
+                log_alpha_p,
+                log1p_rest_p_exp_neg_log_alpha_p,
+                log1p_rest_exp_neg_log_alpha,
+            )
+            difference_sum_3 = difference_sum(log_alpha_p, log_alpha_p, piecewise, 0.0)
+            piecewise_4 = difference_sum_2 if condition else difference_sum_3
+            stirling_slope_difference_pair_2 = stirling_slope_difference_pair(
+                A, B, B_less_A, piecewise_A_B_B_less_A
+            )
+            stirling_slope_difference_2 = stirling_slope_difference(log_alpha, log_alpha_p)
+            sum_3 = stirling_slope_difference_2 - piecewise_4 - stirling_slope_difference_pair_2
+            exp_product_sum_3_log_alpha_p = exp_product(sum_3, log_alpha_p)
+            dlog_alpha_p_element = 0.0 if condition_size else exp_product_sum_3_log_alpha_p
+            dlog_alpha[start + j] = dlog_alpha_element
+            dlog_alpha_p[start + j] = dlog_alpha_p_element
+
+
+_ROWS = {
+    "value": {np.dtype(np.float32): _value_rows, np.dtype(np.float64): _value_rows},
+    "grad": {np.dtype(np.float32): _grad_rows, np.dtype(np.float64): _grad_rows},
+    "value_and_grad": {
+        np.dtype(np.float32): _value_and_grad_rows,
+        np.dtype(np.float64): _value_and_grad_rows,
+    },
+}
+
+
+def _wide(xp, arrays, shape):
+    """The inputs in float64, broadcast to ``shape``."""
+    return [xp.broadcast_to(xp.astype(a, xp.float64), shape) for a in arrays]
+
+
+def _value_generic(*values):
+    """The array-API path of the value (the torch and JAX twins call it too)."""
+    return _generic("value", values)[0]
+
+
+def _grad_generic(*values):
+    """The array-API path of the gradients."""
+    return _generic("grad", values)[1]
+
+
+def _value_and_grad_generic(*values):
+    """The array-API path of both."""
+    return _generic("value_and_grad", values)
+
+
+def _generic(kind, values):
+    """The array-API path: float64 inside, results in the inputs' type."""
+    xp = array_namespace(_NAMES, values)
+    arrays, shape, dtype = prepare_generic(xp, _NAMES, values)
+    _check_rows(shape)
+    value, grads = _ROWS_GENERIC[kind](
+        xp, *_wide(xp, arrays, shape), generic_series(xp, dtype, 0.5)
+    )
+    value = None if value is None else xp.astype(value, dtype)
+    return value, (reduce_generic(xp, grads, values, shape, dtype) if grads else ())
+
+
+def _value_lines(xp, log_alpha, log_alpha_p, series):
+    """value on whole arrays of ``xp`` (rows, elements), in float64."""
+    like = xp.zeros_like(log_alpha)
+    term = xp.full_like(like, 1.0)
+    size = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = xp.exp(log_alpha)
+    A = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = xp.exp(log_alpha_p)
+    B = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    B_less_A = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    term = log_alpha
+    m = xp.max(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    log_alpha_ge_m = log_alpha >= m
+    term = xp.where(log_alpha_ge_m, xp.full_like(like, 1.0), xp.full_like(like, 0.0))
+    n_top = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    log_alpha_ge_m = log_alpha >= m
+    exp_log_alpha = xp.exp(log_alpha)
+    term = xp.where(log_alpha_ge_m, xp.full_like(like, 0.0), exp_log_alpha)
+    rest = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    log_alpha_ge_m = log_alpha >= m
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    term = xp.where(log_alpha_ge_m, xp.full_like(like, 0.0), exp_log_alpha_p)
+    rest_p = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    log_alpha_ge_m = log_alpha >= m
+    condition_n_top = n_top < 1.5
+    twice_rest = 2.0 * rest
+    A_ge_twice_rest = A >= twice_rest
+    twice_rest_p = 2.0 * rest_p
+    B_ge_twice_rest_p = B >= twice_rest_p
+    rest_plus_rest_p = rest + rest_p
+    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    abs_log_alpha_log_alpha_p = xp.abs(exp_difference_log_alpha_p_log_alpha)
+    condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
+    condition_2 = xp.logical_and(
+        xp.logical_and(
+            xp.logical_and(xp.logical_and(A_ge_twice_rest, B_ge_twice_rest_p), condition),
+            condition_n_top,
+        ),
+        log_alpha_ge_m,
+    )
+    term = xp.where(condition_2, xp.full_like(like, 1.0), xp.full_like(like, 0.0))
+    n_gap = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = log_alpha - log_alpha_p
+    d_max = xp.max(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = exp_of_difference_generic(xp, xp.full_like(like, 1.0), log_alpha, d_max)
+    shifted = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = exp_difference_split_generic(xp, log_alpha_p, log_alpha, xp.full_like(like, 0.0), d_max)
+    shifted_less_B = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    exp_log_alpha = xp.exp(log_alpha)
+    neg_log_alpha = -log_alpha
+    exp_neg_log_alpha = xp.exp(neg_log_alpha)
+    rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
+    log1p_rest_exp_neg_log_alpha = xp.log1p(rest_exp_neg_log_alpha)
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    neg_log_alpha_p = -log_alpha_p
+    exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
+    rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
+    log1p_rest_p_exp_neg_log_alpha_p = xp.log1p(rest_p_exp_neg_log_alpha_p)
+    stirling_bregman_pair_2 = stirling_bregman_pair_generic(
+        xp, exp_log_alpha_p, B, rest_p, log1p_rest_p_exp_neg_log_alpha_p
+    )
+    stirling_slope_difference_pair_2 = stirling_slope_difference_pair_generic(
+        xp, exp_log_alpha, A, rest, log1p_rest_exp_neg_log_alpha
+    )
+    product_A_B_less_A_log_alpha_rest = B_less_A * stirling_slope_difference_pair_2
+    stirling_slope_difference_2 = stirling_slope_difference_generic(xp, log_alpha, log_alpha_p)
+    rest_p_stirling_slope_difference_2 = rest_p * stirling_slope_difference_2
+    stirling_bregman_pair_3 = stirling_bregman_pair_generic(
+        xp, exp_log_alpha, A, rest, log1p_rest_exp_neg_log_alpha
+    )
+    sum = (
+        product_A_B_less_A_log_alpha_rest
+        + stirling_bregman_pair_3
+        - stirling_bregman_pair_2
+        - rest_p_stirling_slope_difference_2
+    )
+    log_alpha_ge_m = log_alpha >= m
+    condition_n_top = n_top < 1.5
+    twice_rest = 2.0 * rest
+    A_ge_twice_rest = A >= twice_rest
+    twice_rest_p = 2.0 * rest_p
+    B_ge_twice_rest_p = B >= twice_rest_p
+    rest_plus_rest_p = rest + rest_p
+    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    abs_log_alpha_log_alpha_p = xp.abs(exp_difference_log_alpha_p_log_alpha)
+    condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
+    condition_2 = xp.logical_and(
+        xp.logical_and(
+            xp.logical_and(xp.logical_and(A_ge_twice_rest, B_ge_twice_rest_p), condition),
+            condition_n_top,
+        ),
+        log_alpha_ge_m,
+    )
+    stirling_bregman_2 = stirling_bregman_generic(xp, log_alpha, log_alpha_p)
+    term = xp.where(condition_2, sum, stirling_bregman_2)
+    F_sum = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    neg_log_alpha_p = -log_alpha_p
+    exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
+    rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
+    neg_log_alpha = -log_alpha
+    exp_neg_log_alpha = xp.exp(neg_log_alpha)
+    rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
+    log1p_rest_p_exp_neg_log_alpha_p = xp.log1p(rest_p_exp_neg_log_alpha_p)
+    log1p_rest_exp_neg_log_alpha = xp.log1p(rest_exp_neg_log_alpha)
+    exp_bregman_split_2 = exp_bregman_split_generic(
+        xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
+    )
+    inv_B = 1.0 / B
+    inv_B_shifted_less_B = inv_B * shifted_less_B
+    sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
+    log_B = xp.log(B)
+    log_A = xp.log(A)
+    log_A_minus_log_B = log_A - log_B
+    abs_log_A_minus_log_B = xp.abs(log_A_minus_log_B)
+    log_alpha_ge_m = log_alpha >= m
+    abs_log_A_minus_log_B_gt_sum = abs_log_A_minus_log_B > sum
+    condition_n_top = n_top < 1.5
+    twice_rest = 2.0 * rest
+    A_ge_twice_rest = A >= twice_rest
+    twice_rest_p = 2.0 * rest_p
+    B_ge_twice_rest_p = B >= twice_rest_p
+    neg_sum = -sum
+    inv_B_shifted_less_B_lt_neg_sum = inv_B_shifted_less_B < neg_sum
+    condition = xp.logical_and(
+        xp.logical_and(
+            xp.logical_and(
+                xp.logical_and(
+                    xp.logical_and(A_ge_twice_rest, B_ge_twice_rest_p), abs_log_A_minus_log_B_gt_sum
+                ),
+                condition_n_top,
+            ),
+            inv_B_shifted_less_B_lt_neg_sum,
+        ),
+        log_alpha_ge_m,
+    )
+    inv_A = 1.0 / A
+    B_inv_A = B * inv_A
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    exp_log_alpha = xp.exp(log_alpha)
+    inv_A_exp_log_alpha = inv_A * exp_log_alpha
+    log_inv_A_exp_log_alpha = xp.log(inv_A_exp_log_alpha)
+    exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
+    log_exp_log_alpha_p_inv_B = xp.log(exp_log_alpha_p_inv_B)
+    abs_log_exp_log_alpha_p_inv_B = xp.abs(log_exp_log_alpha_p_inv_B)
+    abs_log_inv_A_exp_log_alpha = xp.abs(log_inv_A_exp_log_alpha)
+    sum_A_B_log_alpha_log_alpha_p = (
+        abs_log_exp_log_alpha_p_inv_B + abs_log_inv_A_exp_log_alpha + 3.0
+    )
+    log_shifted = xp.log(shifted)
+    log_B_minus_log_shifted = log_B - log_shifted
+    abs_log_B_minus_log_shifted = xp.abs(log_B_minus_log_shifted)
+    difference_of_differences_2 = difference_of_differences_generic(
+        xp,
+        log_inv_A_exp_log_alpha,
+        log_exp_log_alpha_p_inv_B,
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+    )
+    condition_A_B_log_alpha_log_alpha_p = abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
+    condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
+    condition_3 = xp.logical_and(condition_2, condition_A_B_log_alpha_log_alpha_p)
+    B_less_A_inv_A = B_less_A * inv_A
+    log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
+    abs_B_less_A = xp.abs(B_less_A)
+    half_A = 0.5 * A
+    abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+    log_B_inv_A = xp.log(B_inv_A)
+    condition_A_B = abs_log_A_minus_log_B < 700.0
+    neg_log_A_minus_log_B = -log_A_minus_log_B
+    piecewise_A_B_B_less_A = xp.where(
+        abs_B_less_A_le_half_A,
+        log1p_B_less_A_inv_A,
+        xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+    )
+    neg_piecewise_A_B_B_less_A = -piecewise_A_B_B_less_A
+    difference_of_differences_3 = difference_of_differences_generic(
+        xp,
+        log_alpha,
+        log_alpha_p,
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+        neg_piecewise_A_B_B_less_A,
+    )
+    condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
+    log1p_inv_B_shifted_less_B = xp.log1p(inv_B_shifted_less_B)
+    product_shifted_less_B = -2.0 * shifted_less_B
+    B_ge_product_shifted_less_B = B >= product_shifted_less_B
+    inv_B_shifted = inv_B * shifted
+    log_inv_B_shifted = xp.log(inv_B_shifted)
+    product_B = 1e-300 * B
+    shifted_ge_product_B = shifted >= product_B
+    neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
+    piecewise_B_shifted_shifted_less_B = xp.where(
+        B_ge_product_shifted_less_B,
+        log1p_inv_B_shifted_less_B,
+        xp.where(shifted_ge_product_B, log_inv_B_shifted, neg_log_B_minus_log_shifted),
+    )
+    difference_of_differences_4 = difference_of_differences_generic(
+        xp,
+        log_alpha,
+        log_alpha_p,
+        d_max,
+        xp.full_like(like, 0.0),
+        piecewise_B_shifted_shifted_less_B,
+    )
+    piecewise = xp.where(
+        condition_3,
+        difference_of_differences_2,
+        xp.where(condition_A_B_shifted, difference_of_differences_3, difference_of_differences_4),
+    )
+    exp_product_piecewise_log_alpha_p = exp_product_generic(xp, piecewise, log_alpha_p)
+    exp_product_B_inv_A_log_alpha = exp_product_generic(xp, B_inv_A, log_alpha)
+    sum_2 = exp_product_B_inv_A_log_alpha - exp_log_alpha_p - exp_product_piecewise_log_alpha_p
+    condition_A_B_2 = B_inv_A < 1e308
+    sum_A_B_log_alpha_log_alpha_p_2 = log_B + log_alpha + neg_log_alpha_p - log_A
+    sum_A_B_log_alpha_log_alpha_p_2_gt_1 = sum_A_B_log_alpha_log_alpha_p_2 > 1.0
+    condition_A_B_log_alpha_log_alpha_p_2 = xp.logical_and(
+        condition_A_B_2, sum_A_B_log_alpha_log_alpha_p_2_gt_1
+    )
+    exp_bregman_split_3 = exp_bregman_split_generic(
+        xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
+    )
+    piecewise_2 = xp.where(condition, exp_bregman_split_2, exp_bregman_split_3)
+    term = xp.where(
+        condition,
+        exp_bregman_split_2,
+        xp.where(condition_A_B_log_alpha_log_alpha_p_2, sum_2, piecewise_2),
+    )
+    H_sum = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    inv_A = 1.0 / A
+    log_B = xp.log(B)
+    log_A = xp.log(A)
+    log_A_minus_log_B = log_A - log_B
+    condition_size = size < 1.5
+    n_gap_gt_half = n_gap > 0.5
+    B_less_A_inv_A = B_less_A * inv_A
+    log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
+    abs_B_less_A = xp.abs(B_less_A)
+    half_A = 0.5 * A
+    abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+    B_inv_A = B * inv_A
+    log_B_inv_A = xp.log(B_inv_A)
+    abs_log_A_minus_log_B = xp.abs(log_A_minus_log_B)
+    condition_A_B = abs_log_A_minus_log_B < 700.0
+    neg_log_A_minus_log_B = -log_A_minus_log_B
+    piecewise_A_B_B_less_A = xp.where(
+        abs_B_less_A_le_half_A,
+        log1p_B_less_A_inv_A,
+        xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+    )
+    stirling_bregman_pair_A_B_B_less_A = stirling_bregman_pair_generic(
+        xp, A, B, B_less_A, piecewise_A_B_B_less_A
+    )
+    piecewise_A_B_B_less_A_n_gap = xp.where(
+        n_gap_gt_half, xp.full_like(like, 0.0), stirling_bregman_pair_A_B_B_less_A
+    )
+    sum_A_B_B_less_A_F_sum_H_sum_n_gap = F_sum + H_sum - piecewise_A_B_B_less_A_n_gap
+    result = xp.where(condition_size, xp.full_like(like, 0.0), sum_A_B_B_less_A_F_sum_H_sum_n_gap)
+    value = xp.broadcast_to(result, like.shape)[..., 0]
+    grads = ()
+    return value, grads
+
+
+def _grad_lines(xp, log_alpha, log_alpha_p, series):
+    """grad on whole arrays of ``xp`` (rows, elements), in float64."""
+    like = xp.zeros_like(log_alpha)
+    term = xp.full_like(like, 1.0)
+    size = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = xp.exp(log_alpha)
+    A = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = xp.exp(log_alpha_p)
+    B = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    B_less_A = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    term = log_alpha
+    m = xp.max(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    log_alpha_ge_m = log_alpha >= m
+    term = xp.where(log_alpha_ge_m, xp.full_like(like, 1.0), xp.full_like(like, 0.0))
+    n_top = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    log_alpha_ge_m = log_alpha >= m
+    exp_log_alpha = xp.exp(log_alpha)
+    term = xp.where(log_alpha_ge_m, xp.full_like(like, 0.0), exp_log_alpha)
+    rest = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    log_alpha_ge_m = log_alpha >= m
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    term = xp.where(log_alpha_ge_m, xp.full_like(like, 0.0), exp_log_alpha_p)
+    rest_p = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = log_alpha - log_alpha_p
+    d_max = xp.max(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = exp_of_difference_generic(xp, xp.full_like(like, 1.0), log_alpha, d_max)
+    shifted = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = exp_difference_split_generic(xp, log_alpha_p, log_alpha, xp.full_like(like, 0.0), d_max)
+    shifted_less_B = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    value = None
+    condition_size = size < 1.5
+    inv_A = 1.0 / A
+    exp_log_alpha = xp.exp(log_alpha)
+    inv_A_exp_log_alpha = inv_A * exp_log_alpha
+    neg_log_alpha_p = -log_alpha_p
+    exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
+    rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
+    log1p_rest_p_exp_neg_log_alpha_p = xp.log1p(rest_p_exp_neg_log_alpha_p)
+    neg_log_alpha = -log_alpha
+    exp_neg_log_alpha = xp.exp(neg_log_alpha)
+    rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
+    log1p_rest_exp_neg_log_alpha = xp.log1p(rest_exp_neg_log_alpha)
+    exp_difference_split_2 = exp_difference_split_generic(
+        xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
+    )
+    inv_B = 1.0 / B
+    inv_B_shifted_less_B = inv_B * shifted_less_B
+    sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
+    log_B = xp.log(B)
+    log_A = xp.log(A)
+    log_A_minus_log_B = log_A - log_B
+    abs_log_A_minus_log_B = xp.abs(log_A_minus_log_B)
+    log_alpha_ge_m = log_alpha >= m
+    abs_log_A_minus_log_B_gt_sum = abs_log_A_minus_log_B > sum
+    condition_n_top = n_top < 1.5
+    twice_rest = 2.0 * rest
+    A_ge_twice_rest = A >= twice_rest
+    twice_rest_p = 2.0 * rest_p
+    B_ge_twice_rest_p = B >= twice_rest_p
+    neg_sum = -sum
+    inv_B_shifted_less_B_lt_neg_sum = inv_B_shifted_less_B < neg_sum
+    condition = xp.logical_and(
+        xp.logical_and(
+            xp.logical_and(
+                xp.logical_and(
+                    xp.logical_and(A_ge_twice_rest, B_ge_twice_rest_p), abs_log_A_minus_log_B_gt_sum
+                ),
+                condition_n_top,
+            ),
+            inv_B_shifted_less_B_lt_neg_sum,
+        ),
+        log_alpha_ge_m,
+    )
+    B_inv_A = B * inv_A
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    log_inv_A_exp_log_alpha = xp.log(inv_A_exp_log_alpha)
+    exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
+    log_exp_log_alpha_p_inv_B = xp.log(exp_log_alpha_p_inv_B)
+    abs_log_exp_log_alpha_p_inv_B = xp.abs(log_exp_log_alpha_p_inv_B)
+    abs_log_inv_A_exp_log_alpha = xp.abs(log_inv_A_exp_log_alpha)
+    sum_A_B_log_alpha_log_alpha_p = (
+        abs_log_exp_log_alpha_p_inv_B + abs_log_inv_A_exp_log_alpha + 3.0
+    )
+    log_shifted = xp.log(shifted)
+    log_B_minus_log_shifted = log_B - log_shifted
+    abs_log_B_minus_log_shifted = xp.abs(log_B_minus_log_shifted)
+    B_less_A_inv_A = B_less_A * inv_A
+    log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
+    abs_B_less_A = xp.abs(B_less_A)
+    half_A = 0.5 * A
+    abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+    log_B_inv_A = xp.log(B_inv_A)
+    condition_A_B = abs_log_A_minus_log_B < 700.0
+    neg_log_A_minus_log_B = -log_A_minus_log_B
+    piecewise_A_B_B_less_A = xp.where(
+        abs_B_less_A_le_half_A,
+        log1p_B_less_A_inv_A,
+        xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+    )
+    difference_of_differences_2 = difference_of_differences_generic(
+        xp,
+        log_inv_A_exp_log_alpha,
+        log_exp_log_alpha_p_inv_B,
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+    )
+    condition_A_B_log_alpha_log_alpha_p = abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
+    condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
+    condition_3 = xp.logical_and(condition_2, condition_A_B_log_alpha_log_alpha_p)
+    neg_piecewise_A_B_B_less_A = -piecewise_A_B_B_less_A
+    difference_of_differences_3 = difference_of_differences_generic(
+        xp,
+        log_alpha,
+        log_alpha_p,
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+        neg_piecewise_A_B_B_less_A,
+    )
+    condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
+    log1p_inv_B_shifted_less_B = xp.log1p(inv_B_shifted_less_B)
+    product_shifted_less_B = -2.0 * shifted_less_B
+    B_ge_product_shifted_less_B = B >= product_shifted_less_B
+    inv_B_shifted = inv_B * shifted
+    log_inv_B_shifted = xp.log(inv_B_shifted)
+    product_B = 1e-300 * B
+    shifted_ge_product_B = shifted >= product_B
+    neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
+    piecewise_B_shifted_shifted_less_B = xp.where(
+        B_ge_product_shifted_less_B,
+        log1p_inv_B_shifted_less_B,
+        xp.where(shifted_ge_product_B, log_inv_B_shifted, neg_log_B_minus_log_shifted),
+    )
+    difference_of_differences_4 = difference_of_differences_generic(
+        xp,
+        log_alpha,
+        log_alpha_p,
+        d_max,
+        xp.full_like(like, 0.0),
+        piecewise_B_shifted_shifted_less_B,
+    )
+    piecewise = xp.where(
+        condition_3,
+        difference_of_differences_2,
+        xp.where(condition_A_B_shifted, difference_of_differences_3, difference_of_differences_4),
+    )
+    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    stirling_curvature_log_alpha = stirling_curvature_generic(xp, log_alpha)
+    product_log_alpha_log_alpha_p = (
+        exp_difference_log_alpha_p_log_alpha * stirling_curvature_log_alpha
+    )
+    stirling_curvature_at_A = stirling_curvature_at_generic(xp, A)
+    product_A_B_less_A_log_alpha = B_less_A * inv_A_exp_log_alpha * stirling_curvature_at_A
+    exp_product_B_inv_A_log_alpha = exp_product_generic(xp, B_inv_A, log_alpha)
+    sum_A_B_log_alpha_log_alpha_p_2 = exp_product_B_inv_A_log_alpha - exp_log_alpha_p
+    condition_A_B_2 = B_inv_A < 1e308
+    sum_A_B_log_alpha_log_alpha_p_3 = log_B + log_alpha + neg_log_alpha_p - log_A
+    sum_A_B_log_alpha_log_alpha_p_3_gt_1 = sum_A_B_log_alpha_log_alpha_p_3 > 1.0
+    condition_A_B_log_alpha_log_alpha_p_2 = xp.logical_and(
+        condition_A_B_2, sum_A_B_log_alpha_log_alpha_p_3_gt_1
+    )
+    exp_difference_split_3 = exp_difference_split_generic(
+        xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
+    )
+    piecewise_2 = xp.where(condition, exp_difference_split_2, exp_difference_split_3)
+    piecewise_3 = xp.where(
+        condition,
+        exp_difference_split_2,
+        xp.where(
+            condition_A_B_log_alpha_log_alpha_p_2, sum_A_B_log_alpha_log_alpha_p_2, piecewise_2
+        ),
+    )
+    sum_2 = product_A_B_less_A_log_alpha + piecewise_3 - product_log_alpha_log_alpha_p
+    dlog_alpha = xp.where(condition_size, xp.full_like(like, 0.0), sum_2)
+    difference_sum_2 = difference_sum_generic(
+        xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
+    )
+    difference_sum_3 = difference_sum_generic(
+        xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
+    )
+    piecewise_4 = xp.where(condition, difference_sum_2, difference_sum_3)
+    stirling_slope_difference_pair_2 = stirling_slope_difference_pair_generic(
+        xp, A, B, B_less_A, piecewise_A_B_B_less_A
+    )
+    stirling_slope_difference_2 = stirling_slope_difference_generic(xp, log_alpha, log_alpha_p)
+    sum_3 = stirling_slope_difference_2 - piecewise_4 - stirling_slope_difference_pair_2
+    exp_product_sum_3_log_alpha_p = exp_product_generic(xp, sum_3, log_alpha_p)
+    dlog_alpha_p = xp.where(condition_size, xp.full_like(like, 0.0), exp_product_sum_3_log_alpha_p)
+    grads = (
+        xp.broadcast_to(dlog_alpha, like.shape),
+        xp.broadcast_to(dlog_alpha_p, like.shape),
+    )
+    return value, grads
+
+
+def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
+    """value and grad on whole arrays of ``xp`` (rows, elements), in float64."""
+    like = xp.zeros_like(log_alpha)
+    term = xp.full_like(like, 1.0)
+    size = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = xp.exp(log_alpha)
+    A = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = xp.exp(log_alpha_p)
+    B = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    B_less_A = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    term = log_alpha
+    m = xp.max(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    log_alpha_ge_m = log_alpha >= m
+    term = xp.where(log_alpha_ge_m, xp.full_like(like, 1.0), xp.full_like(like, 0.0))
+    n_top = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    log_alpha_ge_m = log_alpha >= m
+    exp_log_alpha = xp.exp(log_alpha)
+    term = xp.where(log_alpha_ge_m, xp.full_like(like, 0.0), exp_log_alpha)
+    rest = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    log_alpha_ge_m = log_alpha >= m
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    term = xp.where(log_alpha_ge_m, xp.full_like(like, 0.0), exp_log_alpha_p)
+    rest_p = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    log_alpha_ge_m = log_alpha >= m
+    condition_n_top = n_top < 1.5
+    twice_rest = 2.0 * rest
+    A_ge_twice_rest = A >= twice_rest
+    twice_rest_p = 2.0 * rest_p
+    B_ge_twice_rest_p = B >= twice_rest_p
+    rest_plus_rest_p = rest + rest_p
+    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    abs_log_alpha_log_alpha_p = xp.abs(exp_difference_log_alpha_p_log_alpha)
+    condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
+    condition_2 = xp.logical_and(
+        xp.logical_and(
+            xp.logical_and(xp.logical_and(A_ge_twice_rest, B_ge_twice_rest_p), condition),
+            condition_n_top,
+        ),
+        log_alpha_ge_m,
+    )
+    term = xp.where(condition_2, xp.full_like(like, 1.0), xp.full_like(like, 0.0))
+    n_gap = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = log_alpha - log_alpha_p
+    d_max = xp.max(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = exp_of_difference_generic(xp, xp.full_like(like, 1.0), log_alpha, d_max)
+    shifted = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = exp_difference_split_generic(xp, log_alpha_p, log_alpha, xp.full_like(like, 0.0), d_max)
+    shifted_less_B = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    exp_log_alpha = xp.exp(log_alpha)
+    neg_log_alpha = -log_alpha
+    exp_neg_log_alpha = xp.exp(neg_log_alpha)
+    rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
+    log1p_rest_exp_neg_log_alpha = xp.log1p(rest_exp_neg_log_alpha)
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    neg_log_alpha_p = -log_alpha_p
+    exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
+    rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
+    log1p_rest_p_exp_neg_log_alpha_p = xp.log1p(rest_p_exp_neg_log_alpha_p)
+    stirling_bregman_pair_2 = stirling_bregman_pair_generic(
+        xp, exp_log_alpha_p, B, rest_p, log1p_rest_p_exp_neg_log_alpha_p
+    )
+    stirling_slope_difference_pair_2 = stirling_slope_difference_pair_generic(
+        xp, exp_log_alpha, A, rest, log1p_rest_exp_neg_log_alpha
+    )
+    product_A_B_less_A_log_alpha_rest = B_less_A * stirling_slope_difference_pair_2
+    stirling_slope_difference_2 = stirling_slope_difference_generic(xp, log_alpha, log_alpha_p)
+    rest_p_stirling_slope_difference_2 = rest_p * stirling_slope_difference_2
+    stirling_bregman_pair_3 = stirling_bregman_pair_generic(
+        xp, exp_log_alpha, A, rest, log1p_rest_exp_neg_log_alpha
+    )
+    sum = (
+        product_A_B_less_A_log_alpha_rest
+        + stirling_bregman_pair_3
+        - stirling_bregman_pair_2
+        - rest_p_stirling_slope_difference_2
+    )
+    log_alpha_ge_m = log_alpha >= m
+    condition_n_top = n_top < 1.5
+    twice_rest = 2.0 * rest
+    A_ge_twice_rest = A >= twice_rest
+    twice_rest_p = 2.0 * rest_p
+    B_ge_twice_rest_p = B >= twice_rest_p
+    rest_plus_rest_p = rest + rest_p
+    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    abs_log_alpha_log_alpha_p = xp.abs(exp_difference_log_alpha_p_log_alpha)
+    condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
+    condition_2 = xp.logical_and(
+        xp.logical_and(
+            xp.logical_and(xp.logical_and(A_ge_twice_rest, B_ge_twice_rest_p), condition),
+            condition_n_top,
+        ),
+        log_alpha_ge_m,
+    )
+    stirling_bregman_2 = stirling_bregman_generic(xp, log_alpha, log_alpha_p)
+    term = xp.where(condition_2, sum, stirling_bregman_2)
+    F_sum = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    neg_log_alpha_p = -log_alpha_p
+    exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
+    rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
+    neg_log_alpha = -log_alpha
+    exp_neg_log_alpha = xp.exp(neg_log_alpha)
+    rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
+    log1p_rest_p_exp_neg_log_alpha_p = xp.log1p(rest_p_exp_neg_log_alpha_p)
+    log1p_rest_exp_neg_log_alpha = xp.log1p(rest_exp_neg_log_alpha)
+    exp_bregman_split_2 = exp_bregman_split_generic(
+        xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
+    )
+    inv_B = 1.0 / B
+    inv_B_shifted_less_B = inv_B * shifted_less_B
+    sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
+    log_B = xp.log(B)
+    log_A = xp.log(A)
+    log_A_minus_log_B = log_A - log_B
+    abs_log_A_minus_log_B = xp.abs(log_A_minus_log_B)
+    log_alpha_ge_m = log_alpha >= m
+    abs_log_A_minus_log_B_gt_sum = abs_log_A_minus_log_B > sum
+    condition_n_top = n_top < 1.5
+    twice_rest = 2.0 * rest
+    A_ge_twice_rest = A >= twice_rest
+    twice_rest_p = 2.0 * rest_p
+    B_ge_twice_rest_p = B >= twice_rest_p
+    neg_sum = -sum
+    inv_B_shifted_less_B_lt_neg_sum = inv_B_shifted_less_B < neg_sum
+    condition = xp.logical_and(
+        xp.logical_and(
+            xp.logical_and(
+                xp.logical_and(
+                    xp.logical_and(A_ge_twice_rest, B_ge_twice_rest_p), abs_log_A_minus_log_B_gt_sum
+                ),
+                condition_n_top,
+            ),
+            inv_B_shifted_less_B_lt_neg_sum,
+        ),
+        log_alpha_ge_m,
+    )
+    inv_A = 1.0 / A
+    B_inv_A = B * inv_A
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    exp_log_alpha = xp.exp(log_alpha)
+    inv_A_exp_log_alpha = inv_A * exp_log_alpha
+    log_inv_A_exp_log_alpha = xp.log(inv_A_exp_log_alpha)
+    exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
+    log_exp_log_alpha_p_inv_B = xp.log(exp_log_alpha_p_inv_B)
+    abs_log_exp_log_alpha_p_inv_B = xp.abs(log_exp_log_alpha_p_inv_B)
+    abs_log_inv_A_exp_log_alpha = xp.abs(log_inv_A_exp_log_alpha)
+    sum_A_B_log_alpha_log_alpha_p = (
+        abs_log_exp_log_alpha_p_inv_B + abs_log_inv_A_exp_log_alpha + 3.0
+    )
+    log_shifted = xp.log(shifted)
+    log_B_minus_log_shifted = log_B - log_shifted
+    abs_log_B_minus_log_shifted = xp.abs(log_B_minus_log_shifted)
+    difference_of_differences_2 = difference_of_differences_generic(
+        xp,
+        log_inv_A_exp_log_alpha,
+        log_exp_log_alpha_p_inv_B,
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+    )
+    condition_A_B_log_alpha_log_alpha_p = abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
+    condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
+    condition_3 = xp.logical_and(condition_2, condition_A_B_log_alpha_log_alpha_p)
+    B_less_A_inv_A = B_less_A * inv_A
+    log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
+    abs_B_less_A = xp.abs(B_less_A)
+    half_A = 0.5 * A
+    abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+    log_B_inv_A = xp.log(B_inv_A)
+    condition_A_B = abs_log_A_minus_log_B < 700.0
+    neg_log_A_minus_log_B = -log_A_minus_log_B
+    piecewise_A_B_B_less_A = xp.where(
+        abs_B_less_A_le_half_A,
+        log1p_B_less_A_inv_A,
+        xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+    )
+    neg_piecewise_A_B_B_less_A = -piecewise_A_B_B_less_A
+    difference_of_differences_3 = difference_of_differences_generic(
+        xp,
+        log_alpha,
+        log_alpha_p,
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+        neg_piecewise_A_B_B_less_A,
+    )
+    condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
+    log1p_inv_B_shifted_less_B = xp.log1p(inv_B_shifted_less_B)
+    product_shifted_less_B = -2.0 * shifted_less_B
+    B_ge_product_shifted_less_B = B >= product_shifted_less_B
+    inv_B_shifted = inv_B * shifted
+    log_inv_B_shifted = xp.log(inv_B_shifted)
+    product_B = 1e-300 * B
+    shifted_ge_product_B = shifted >= product_B
+    neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
+    piecewise_B_shifted_shifted_less_B = xp.where(
+        B_ge_product_shifted_less_B,
+        log1p_inv_B_shifted_less_B,
+        xp.where(shifted_ge_product_B, log_inv_B_shifted, neg_log_B_minus_log_shifted),
+    )
+    difference_of_differences_4 = difference_of_differences_generic(
+        xp,
+        log_alpha,
+        log_alpha_p,
+        d_max,
+        xp.full_like(like, 0.0),
+        piecewise_B_shifted_shifted_less_B,
+    )
+    piecewise = xp.where(
+        condition_3,
+        difference_of_differences_2,
+        xp.where(condition_A_B_shifted, difference_of_differences_3, difference_of_differences_4),
+    )
+    exp_product_piecewise_log_alpha_p = exp_product_generic(xp, piecewise, log_alpha_p)
+    exp_product_B_inv_A_log_alpha = exp_product_generic(xp, B_inv_A, log_alpha)
+    sum_2 = exp_product_B_inv_A_log_alpha - exp_log_alpha_p - exp_product_piecewise_log_alpha_p
+    condition_A_B_2 = B_inv_A < 1e308
+    sum_A_B_log_alpha_log_alpha_p_2 = log_B + log_alpha + neg_log_alpha_p - log_A
+    sum_A_B_log_alpha_log_alpha_p_2_gt_1 = sum_A_B_log_alpha_log_alpha_p_2 > 1.0
+    condition_A_B_log_alpha_log_alpha_p_2 = xp.logical_and(
+        condition_A_B_2, sum_A_B_log_alpha_log_alpha_p_2_gt_1
+    )
+    exp_bregman_split_3 = exp_bregman_split_generic(
+        xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
+    )
+    piecewise_2 = xp.where(condition, exp_bregman_split_2, exp_bregman_split_3)
+    term = xp.where(
+        condition,
+        exp_bregman_split_2,
+        xp.where(condition_A_B_log_alpha_log_alpha_p_2, sum_2, piecewise_2),
+    )
+    H_sum = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    inv_A = 1.0 / A
+    log_B = xp.log(B)
+    log_A = xp.log(A)
+    log_A_minus_log_B = log_A - log_B
+    condition_size = size < 1.5
+    n_gap_gt_half = n_gap > 0.5
+    B_less_A_inv_A = B_less_A * inv_A
+    log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
+    abs_B_less_A = xp.abs(B_less_A)
+    half_A = 0.5 * A
+    abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+    B_inv_A = B * inv_A
+    log_B_inv_A = xp.log(B_inv_A)
+    abs_log_A_minus_log_B = xp.abs(log_A_minus_log_B)
+    condition_A_B = abs_log_A_minus_log_B < 700.0
+    neg_log_A_minus_log_B = -log_A_minus_log_B
+    piecewise_A_B_B_less_A = xp.where(
+        abs_B_less_A_le_half_A,
+        log1p_B_less_A_inv_A,
+        xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+    )
+    stirling_bregman_pair_A_B_B_less_A = stirling_bregman_pair_generic(
+        xp, A, B, B_less_A, piecewise_A_B_B_less_A
+    )
+    piecewise_A_B_B_less_A_n_gap = xp.where(
+        n_gap_gt_half, xp.full_like(like, 0.0), stirling_bregman_pair_A_B_B_less_A
+    )
+    sum_A_B_B_less_A_F_sum_H_sum_n_gap = F_sum + H_sum - piecewise_A_B_B_less_A_n_gap
+    result = xp.where(condition_size, xp.full_like(like, 0.0), sum_A_B_B_less_A_F_sum_H_sum_n_gap)
+    value = xp.broadcast_to(result, like.shape)[..., 0]
+    condition_size = size < 1.5
+    inv_A = 1.0 / A
+    exp_log_alpha = xp.exp(log_alpha)
+    inv_A_exp_log_alpha = inv_A * exp_log_alpha
+    neg_log_alpha_p = -log_alpha_p
+    exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
+    rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
+    log1p_rest_p_exp_neg_log_alpha_p = xp.log1p(rest_p_exp_neg_log_alpha_p)
+    neg_log_alpha = -log_alpha
+    exp_neg_log_alpha = xp.exp(neg_log_alpha)
+    rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
+    log1p_rest_exp_neg_log_alpha = xp.log1p(rest_exp_neg_log_alpha)
+    exp_difference_split_2 = exp_difference_split_generic(
+        xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
+    )
+    inv_B = 1.0 / B
+    inv_B_shifted_less_B = inv_B * shifted_less_B
+    sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
+    log_B = xp.log(B)
+    log_A = xp.log(A)
+    log_A_minus_log_B = log_A - log_B
+    abs_log_A_minus_log_B = xp.abs(log_A_minus_log_B)
+    log_alpha_ge_m = log_alpha >= m
+    abs_log_A_minus_log_B_gt_sum = abs_log_A_minus_log_B > sum
+    condition_n_top = n_top < 1.5
+    twice_rest = 2.0 * rest
+    A_ge_twice_rest = A >= twice_rest
+    twice_rest_p = 2.0 * rest_p
+    B_ge_twice_rest_p = B >= twice_rest_p
+    neg_sum = -sum
+    inv_B_shifted_less_B_lt_neg_sum = inv_B_shifted_less_B < neg_sum
+    condition = xp.logical_and(
+        xp.logical_and(
+            xp.logical_and(
+                xp.logical_and(
+                    xp.logical_and(A_ge_twice_rest, B_ge_twice_rest_p), abs_log_A_minus_log_B_gt_sum
+                ),
+                condition_n_top,
+            ),
+            inv_B_shifted_less_B_lt_neg_sum,
+        ),
+        log_alpha_ge_m,
+    )
+    B_inv_A = B * inv_A
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    log_inv_A_exp_log_alpha = xp.log(inv_A_exp_log_alpha)
+    exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
+    log_exp_log_alpha_p_inv_B = xp.log(exp_log_alpha_p_inv_B)
+    abs_log_exp_log_alpha_p_inv_B = xp.abs(log_exp_log_alpha_p_inv_B)
+    abs_log_inv_A_exp_log_alpha = xp.abs(log_inv_A_exp_log_alpha)
+    sum_A_B_log_alpha_log_alpha_p = (
+        abs_log_exp_log_alpha_p_inv_B + abs_log_inv_A_exp_log_alpha + 3.0
+    )
+    log_shifted = xp.log(shifted)
+    log_B_minus_log_shifted = log_B - log_shifted
+    abs_log_B_minus_log_shifted = xp.abs(log_B_minus_log_shifted)
+    B_less_A_inv_A = B_less_A * inv_A
+    log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
+    abs_B_less_A = xp.abs(B_less_A)
+    half_A = 0.5 * A
+    abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+    log_B_inv_A = xp.log(B_inv_A)
+    condition_A_B = abs_log_A_minus_log_B < 700.0
+    neg_log_A_minus_log_B = -log_A_minus_log_B
+    piecewise_A_B_B_less_A = xp.where(
+        abs_B_less_A_le_half_A,
+        log1p_B_less_A_inv_A,
+        xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+    )
+    difference_of_differences_2 = difference_of_differences_generic(
+        xp,
+        log_inv_A_exp_log_alpha,
+        log_exp_log_alpha_p_inv_B,
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+    )
+    condition_A_B_log_alpha_log_alpha_p = abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
+    condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
+    condition_3 = xp.logical_and(condition_2, condition_A_B_log_alpha_log_alpha_p)
+    neg_piecewise_A_B_B_less_A = -piecewise_A_B_B_less_A
+    difference_of_differences_3 = difference_of_differences_generic(
+        xp,
+        log_alpha,
+        log_alpha_p,
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+        neg_piecewise_A_B_B_less_A,
+    )
+    condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
+    log1p_inv_B_shifted_less_B = xp.log1p(inv_B_shifted_less_B)
+    product_shifted_less_B = -2.0 * shifted_less_B
+    B_ge_product_shifted_less_B = B >= product_shifted_less_B
+    inv_B_shifted = inv_B * shifted
+    log_inv_B_shifted = xp.log(inv_B_shifted)
+    product_B = 1e-300 * B
+    shifted_ge_product_B = shifted >= product_B
+    neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
+    piecewise_B_shifted_shifted_less_B = xp.where(
+        B_ge_product_shifted_less_B,
+        log1p_inv_B_shifted_less_B,
+        xp.where(shifted_ge_product_B, log_inv_B_shifted, neg_log_B_minus_log_shifted),
+    )
+    difference_of_differences_4 = difference_of_differences_generic(
+        xp,
+        log_alpha,
+        log_alpha_p,
+        d_max,
+        xp.full_like(like, 0.0),
+        piecewise_B_shifted_shifted_less_B,
+    )
+    piecewise = xp.where(
+        condition_3,
+        difference_of_differences_2,
+        xp.where(condition_A_B_shifted, difference_of_differences_3, difference_of_differences_4),
+    )
+    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    stirling_curvature_log_alpha = stirling_curvature_generic(xp, log_alpha)
+    product_log_alpha_log_alpha_p = (
+        exp_difference_log_alpha_p_log_alpha * stirling_curvature_log_alpha
+    )
+    stirling_curvature_at_A = stirling_curvature_at_generic(xp, A)
+    product_A_B_less_A_log_alpha = B_less_A * inv_A_exp_log_alpha * stirling_curvature_at_A
+    exp_product_B_inv_A_log_alpha = exp_product_generic(xp, B_inv_A, log_alpha)
+    sum_A_B_log_alpha_log_alpha_p_2 = exp_product_B_inv_A_log_alpha - exp_log_alpha_p
+    condition_A_B_2 = B_inv_A < 1e308
+    sum_A_B_log_alpha_log_alpha_p_3 = log_B + log_alpha + neg_log_alpha_p - log_A
+    sum_A_B_log_alpha_log_alpha_p_3_gt_1 = sum_A_B_log_alpha_log_alpha_p_3 > 1.0
+    condition_A_B_log_alpha_log_alpha_p_2 = xp.logical_and(
+        condition_A_B_2, sum_A_B_log_alpha_log_alpha_p_3_gt_1
+    )
+    exp_difference_split_3 = exp_difference_split_generic(
+        xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
+    )
+    piecewise_2 = xp.where(condition, exp_difference_split_2, exp_difference_split_3)
+    piecewise_3 = xp.where(
+        condition,
+        exp_difference_split_2,
+        xp.where(
+            condition_A_B_log_alpha_log_alpha_p_2, sum_A_B_log_alpha_log_alpha_p_2, piecewise_2
+        ),
+    )
+    sum_2 = product_A_B_less_A_log_alpha + piecewise_3 - product_log_alpha_log_alpha_p
+    dlog_alpha = xp.where(condition_size, xp.full_like(like, 0.0), sum_2)
+    difference_sum_2 = difference_sum_generic(
+        xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
+    )
+    difference_sum_3 = difference_sum_generic(
+        xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
+    )
+    piecewise_4 = xp.where(condition, difference_sum_2, difference_sum_3)
+    stirling_slope_difference_pair_2 = stirling_slope_difference_pair_generic(
+        xp, A, B, B_less_A, piecewise_A_B_B_less_A
+    )
+    stirling_slope_difference_2 = stirling_slope_difference_generic(xp, log_alpha, log_alpha_p)
+    sum_3 = stirling_slope_difference_2 - piecewise_4 - stirling_slope_difference_pair_2
+    exp_product_sum_3_log_alpha_p = exp_product_generic(xp, sum_3, log_alpha_p)
+    dlog_alpha_p = xp.where(condition_size, xp.full_like(like, 0.0), exp_product_sum_3_log_alpha_p)
+    grads = (
+        xp.broadcast_to(dlog_alpha, like.shape),
+        xp.broadcast_to(dlog_alpha_p, like.shape),
+    )
+    return value, grads
+
+
+_ROWS_GENERIC = {
+    "value": _value_lines,
+    "grad": _grad_lines,
+    "value_and_grad": _value_and_grad_lines,
+}
