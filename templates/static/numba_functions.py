@@ -418,8 +418,8 @@ def _curvature_difference_at(x, y, difference, n, big_x, big_y, t, weight, scale
     total = -0.5 * factor * (difference / big_y) * (big_x / big_y + 1.0)
     for i in range(n):
         u, w = x + i, y + i
-        spread = w * w + w * u + u * u + w + u
-        total -= (weight * scale) * (difference / u / u / (u + 1.0) * spread / w / w / (w + 1.0))
+        spread = (w * w + w * u + u * u + w + u) / w
+        total -= (weight / u) * (difference / u) * (spread / w) / ((u + 1.0) * (w + 1.0)) * scale
     inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
     near = abs(t) <= 1.0
     for j in range(_BERNOULLI.size):
@@ -563,7 +563,9 @@ def beta_stirling_slope(x, y, u, v):
     sums = _pair_of_sums(first, second)
     a, s, difference_s = first[0], sums[0], sums[2]
     curvature_a = _curvature_at(a)
-    p = np.exp(x - np.log(s)) * _curvature_at(s) * difference_s
+    b = second[0]  # a / s, halved where s overflows, as _functions'
+    weight = a / s if s < np.inf else (0.5 * a) / (0.5 * a + 0.5 * b)
+    p = weight * _curvature_at(s) * difference_s
     q = -curvature_a * first[2]
     x_s, y_s, d_s, _, n_s, big_x_s, big_y_s, t_s = _pair_with_sum(a, second[0], x, y)
     r = curvature_a * second[2]
