@@ -6,7 +6,8 @@ range, moderate values, differences small and huge, the exponentials' boundaries
 to p); the exact values are the spec's textbook term and its derivatives, evaluated by
 mpmath on the exact binary inputs. Errors are in ulps of each exact output (results below
 the smallest normal in ulps of the smallest normal). torch (2.13.0 here, optional) runs its
-own formula on the float64 inputs with autograd for the gradients.
+own formula on the float64 inputs with autograd for the gradients; pointwise, how many of
+klgen's outputs are worse than torch's (beyond half an ulp), and by how much.
 
 A kernel of row statistics is sampled as whole rows (kl_categorical: rows of 5 categories,
 tests/row_oracle.py; kl_dirichlet: rows of 4 components, tests/dirichlet_oracle.py, whose
@@ -27,10 +28,22 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import dirichlet_oracle  # noqa: E402
 import row_oracle  # noqa: E402
-from oracle import Textbook, domain, exact_outputs, worst_errors  # noqa: E402
+from oracle import Textbook, domain, errors, exact_outputs, worst_errors  # noqa: E402
 from peers import torch_peers  # noqa: E402
 
 from klgen.derive.package import shipped_kernels  # noqa: E402
+
+
+def pointwise(label, mine, theirs) -> None:
+    """Where ``mine`` (a table of errors in ulps, points by outputs) exceeds ``theirs`` and
+    half an ulp: how many outputs, how many by more than 1 ulp, by how much at most."""
+    over = mine - np.maximum(theirs, 0.5)
+    worse = over > 0
+    margin = over[worse].max() if worse.any() else 0.0
+    print(
+        f"  {label} worse than torch (and half an ulp) at {worse.sum()} of {mine.size} outputs,"
+        f" {(over > 1).sum()} by more than 1 ulp, by at most {margin:.3g}"
+    )
 
 
 def report(label, names, worst, took):
@@ -105,6 +118,7 @@ def main() -> None:
             exact = exact_outputs(spec, points)
             took = time.perf_counter() - start
             print(f"{kernel.name} {dtype.__name__}: {len(points)} points, mpmath {took:.0f} s")
+            tables = {}
             for backend in ("numpy", "numba"):
                 suffix = "" if backend == "numpy" else "_numba"
                 module = importlib.import_module(f"klgen.generated.{kernel.name}{suffix}")
@@ -112,10 +126,14 @@ def main() -> None:
                 start = time.perf_counter()
                 worst = worst_errors(spec, function, points, dtype, exact)
                 report(f"  klgen {backend}", names, worst, time.perf_counter() - start)
+                tables[backend] = errors(spec, function, points, dtype, exact)
             if kernel.name in peers and dtype == np.float64:
                 start = time.perf_counter()
                 worst = worst_errors(spec, peers[kernel.name], points, dtype, exact)
                 report("  torch", names, worst, time.perf_counter() - start)
+                theirs = errors(spec, peers[kernel.name], points, dtype, exact)
+                for backend, mine in tables.items():
+                    pointwise(f"klgen {backend}", mine, theirs)
                 # Where torch's results are all finite: its errors beside its infinities.
                 arrays = [np.ascontiguousarray(points[:, i : i + 1]) for i in range(len(names) - 1)]
                 with np.errstate(all="ignore"):

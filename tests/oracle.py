@@ -242,19 +242,30 @@ def exact_outputs(spec, points):
     return [oracle.outputs(tuple(map(float, point))) for point in points]
 
 
-def worst_errors(spec, kernel, points, dtype, exact=None):
-    """Per output: (worst ulps, the point where it happened), of ``kernel`` (a
-    value_and_grad function) over ``points``, one element per row; ``exact`` is
-    ``exact_outputs(spec, points)`` when already computed."""
+def errors(spec, kernel, points, dtype, exact=None) -> np.ndarray:
+    """(points, outputs) errors in ulps of ``kernel`` (a value_and_grad function), one element
+    per row; ``exact`` is ``exact_outputs(spec, points)`` when already computed."""
     exact = exact_outputs(spec, points) if exact is None else exact
     arrays = [np.ascontiguousarray(points[:, i : i + 1]) for i in range(points.shape[1])]
     with np.errstate(all="ignore"):
         kl, grads = kernel(*arrays)
     got = np.column_stack([kl, *(g[:, 0] for g in grads)])
-    worst = [(0.0, None)] * got.shape[1]
+    return np.array(
+        [
+            [ulps(float(got[row, o]), value, scale, dtype) for o, (value, scale) in enumerate(e)]
+            for row, e in enumerate(exact)
+        ]
+    ).reshape(got.shape)
+
+
+def worst_errors(spec, kernel, points, dtype, exact=None):
+    """Per output: (worst ulps, the point where it happened), of ``kernel`` (a
+    value_and_grad function) over ``points``, one element per row; ``exact`` is
+    ``exact_outputs(spec, points)`` when already computed."""
+    table = errors(spec, kernel, points, dtype, exact)
+    worst = [(0.0, None)] * table.shape[1]
     for row, point in enumerate(points):
-        for o, (value, scale) in enumerate(exact[row]):
-            error = ulps(float(got[row, o]), value, scale, dtype)
+        for o, error in enumerate(table[row]):
             if error > worst[o][0]:
                 worst[o] = (error, tuple(map(float, point)))
     return worst

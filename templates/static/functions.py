@@ -749,11 +749,24 @@ def stirling_bregman_generic(xp: Any, a: Any, b: Any) -> Any:
 
 def _bregman_at(xp: Any, x: Any, y: Any, difference: Any, d: Any, *shifted: Any) -> Any:
     """f's gap between x and y (``stirling_bregman_generic``'s evaluation) given y - x, d =
-    log(y/x) and (n, X, Y, t) of :func:`_shifted_at`."""
+    log(y/x) and (n, X, Y, t) of :func:`_shifted_at`: the series first, then h's gaps from
+    the last (the smallest) to the first, each added whole (all are positive: the small
+    ones rounded at the size of the large ones had put up to 2.5 ulps into F)."""
     n, big_x, big_y, t = shifted
     zeros = xp.zeros_like(t)
-    total = zeros
-    for i in range(_SHIFTED):
+    near = xp.abs(t) <= 1.0
+    t_near = xp.where(near, t, zeros)
+    inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
+    gap_t, expm1_t = _gap(xp, t_near), difference / big_x  # e^t - 1 = (Y - X)/X
+    series = zeros
+    for k, bernoulli in reversed(list(enumerate(_BERNOULLI, start=1))):
+        m = 2 * k - 1
+        power_x = inverse_x**m
+        close = power_x * (_gap(xp, -m * t_near) + m * gap_t)
+        far = inverse_y**m - power_x + m * power_x * expm1_t
+        series = series + bernoulli / (2 * k * m) * xp.where(near, close, far)
+    total = series + 0.5 * _gap_of(xp, t, difference, big_x)
+    for i in reversed(range(_SHIFTED)):
         on = n > i
         u, w = xp.where(on, x + i, 1.0 + zeros), xp.where(on, y + i, 1.0 + zeros)
         delta = xp.where(on, difference, zeros)
@@ -768,22 +781,11 @@ def _bregman_at(xp: Any, x: Any, y: Any, difference: Any, d: Any, *shifted: Any)
             rest = (w + 1.0) * xp.log1p(delta / (u + 1.0)) - w * d_tiny
             far = xp.where(tiny, _gap_of(xp, d_tiny, delta, u) + rest, far)
         total = total + xp.where(near, close, far)
-    near = xp.abs(t) <= 1.0
-    t_near = xp.where(near, t, zeros)
-    inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
-    gap_t, expm1_t = _gap(xp, t_near), difference / big_x  # e^t - 1 = (Y - X)/X
-    series = 0.5 * _gap_of(xp, t, difference, big_x)
-    for k, bernoulli in enumerate(_BERNOULLI, start=1):
-        m = 2 * k - 1
-        power_x = inverse_x**m
-        close = power_x * (_gap(xp, -m * t_near) + m * gap_t)
-        far = inverse_y**m - power_x + m * power_x * expm1_t
-        series = series + bernoulli / (2 * k * m) * xp.where(near, close, far)
     # Below a = -745 (e^a = 0, beyond the log-concentrations' range): E(b - a) where both
     # underflow (the rest is below 1e-300), +inf where e^a alone does (about e^b / e^a), NaN
     # where e^b alone does.
     underflow = xp.where(y == 0, _gap(xp, d), xp.full_like(t, xp.inf))
-    return xp.where(x == 0, underflow, xp.where(y == 0, xp.full_like(t, xp.nan), total + series))
+    return xp.where(x == 0, underflow, xp.where(y == 0, xp.full_like(t, xp.nan), total))
 
 
 def stirling_slope_difference_generic(xp: Any, a: Any, b: Any) -> Any:
@@ -801,24 +803,26 @@ def stirling_slope_difference_generic(xp: Any, a: Any, b: Any) -> Any:
 
 def _slope_difference_at(xp: Any, x: Any, y: Any, difference: Any, *shifted: Any) -> Any:
     """f'(y) - f'(x) (``stirling_slope_difference_generic``'s evaluation) given y - x and
-    (n, X, Y, t) of :func:`_shifted_at`."""
+    (n, X, Y, t) of :func:`_shifted_at`, summed from the smallest terms as
+    :func:`_bregman_at`."""
     n, big_x, big_y, t = shifted
     zeros = xp.zeros_like(t)
-    total = 0.5 * (difference / big_x) / big_y
-    for i in range(_SHIFTED):
+    near = xp.abs(t) <= 1.0
+    t_near = xp.where(near, t, zeros)
+    inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
+    total = zeros
+    for k, bernoulli in reversed(list(enumerate(_BERNOULLI, start=1))):
+        m = 2 * k
+        close = -(inverse_x**m) * xp.expm1(-m * t_near)
+        total = total + bernoulli / m * xp.where(near, close, inverse_x**m - inverse_y**m)
+    total = total + 0.5 * (difference / big_x) / big_y
+    for i in reversed(range(_SHIFTED)):
         on = n > i
         u, w = xp.where(on, x + i, 1.0 + zeros), xp.where(on, y + i, 1.0 + zeros)
         z = _z(xp, xp.where(on, difference, zeros), u, w)
         near = xp.abs(z) <= 0.5
         close = z / u + _gap(xp, xp.log1p(xp.where(near, z, zeros)))
         total = total - xp.where(near, close, _ell(xp, w) - _ell(xp, u))
-    near = xp.abs(t) <= 1.0
-    t_near = xp.where(near, t, zeros)
-    inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
-    for k, bernoulli in enumerate(_BERNOULLI, start=1):
-        m = 2 * k
-        close = -(inverse_x**m) * xp.expm1(-m * t_near)
-        total = total + bernoulli / m * xp.where(near, close, inverse_x**m - inverse_y**m)
     return total
 
 
@@ -855,11 +859,11 @@ def _curvature_at(xp: Any, x: Any) -> Any:
     """x f''(x) (``stirling_curvature_generic``'s evaluation) at x > 0."""
     n = xp.where(x < _SHIFTED, xp.ceil(_SHIFTED - x), xp.zeros_like(x))
     inverse = 1.0 / (x + n)
-    series = 0.5 * inverse
-    for k, bernoulli in enumerate(_BERNOULLI, start=1):
+    series = xp.zeros_like(x)
+    for k, bernoulli in reversed(list(enumerate(_BERNOULLI, start=1))):  # the smallest first
         series = series + bernoulli * inverse ** (2 * k)
-    total = x * inverse * series
-    for i in range(_SHIFTED):
+    total = x * inverse * (series + 0.5 * inverse)
+    for i in reversed(range(_SHIFTED)):
         u = x + i
         total = total + xp.where(n > i, (x / u) / (u * (u + 1.0)), xp.zeros_like(x))
     return total
@@ -967,22 +971,24 @@ def _curvature_difference_of(xp: Any, pair: tuple, weight: Any, scale: Any) -> A
     x, y, difference, _, n, big_x, big_y, t = pair
     zeros = xp.zeros_like(t)
     factor = (weight / big_x) * (scale / big_x)
-    total = -0.5 * factor * (difference / big_y) * (big_x / big_y + 1.0)
-    for i in range(_SHIFTED):
-        on = n > i
-        u, w = xp.where(on, x + i, 1.0 + zeros), xp.where(on, y + i, 1.0 + zeros)
-        delta = xp.where(on, difference, zeros)
-        spread = w * w + w * u + u * u + w + u
-        term = delta / u / u / (u + 1.0) * spread / w / w / (w + 1.0)
-        total = total - (weight * scale) * term
     near = xp.abs(t) <= 1.0
     t_near = xp.where(near, t, zeros)
     inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
-    for k, bernoulli in enumerate(_BERNOULLI, start=1):
+    total = zeros  # the smallest terms first, as _bregman_at
+    for k, bernoulli in reversed(list(enumerate(_BERNOULLI, start=1))):
         m = 2 * k + 1
         close = inverse_x ** (m - 2) * xp.expm1(-m * t_near)
         far = inverse_y ** (m - 2) * (big_x / big_y) ** 2 - inverse_x ** (m - 2)
         total = total + bernoulli * factor * xp.where(near, close, far)
+    total = total - 0.5 * factor * (difference / big_y) * (big_x / big_y + 1.0)
+    for i in reversed(range(_SHIFTED)):
+        on = n > i
+        u, w = xp.where(on, x + i, 1.0 + zeros), xp.where(on, y + i, 1.0 + zeros)
+        delta = xp.where(on, difference, zeros)
+        # weight/u and delta/u first: 1/u^2 overflowed at u = e^-515 (a dK/db 1e-13 off)
+        spread = (w * w + w * u + u * u + w + u) / w
+        term = (weight / u) * (delta / u) * (spread / w) / ((u + 1.0) * (w + 1.0))
+        total = total - term * scale
     return total
 
 
@@ -1106,7 +1112,8 @@ def beta_stirling_slope_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
     pairs = _beta_pairs(xp, x, y, u, v)
     a, s, difference_s = pairs["a"][0], pairs["s"][0], pairs["s"][2]
     curvature_a = _curvature_at(xp, a)
-    weight = xp.exp(x - xp.log(s))  # a / s
+    # a / s, halved where s overflows: e^(x - log s) carried log s's rounding, |log s| eps
+    weight = xp.where(xp.isinf(s), (0.5 * a) / (0.5 * a + 0.5 * pairs["b"][0]), a / s)
     direct = (weight * _curvature_at(xp, s) * difference_s, -curvature_a * pairs["a"][2])
     decomposed = (
         curvature_a * pairs["b"][2],

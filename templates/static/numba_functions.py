@@ -393,23 +393,11 @@ def _bregman_at(x, y, difference, d, n, big_x, big_y, t):
         if x == 0.0 and y == 0.0 and d < np.inf:
             return _gap(d)
         return np.inf if x == 0.0 else np.nan
-    total = 0.0
-    for i in range(n):
-        u, w = x + i, y + i
-        z = -(difference / (u + 1.0)) / w
-        if abs(z) <= 0.5:
-            total += (difference / u) * (difference / w) / (u + 1.0)
-            total -= (w + 1.0) * _gap(np.log1p(z))
-        elif i == 0 and max(x, y) < 0.5:
-            total += _gap_of(d, difference, u) + (w + 1.0) * np.log1p(difference / (u + 1.0))
-            total -= w * d
-        else:
-            total += difference * _ell(u) + _h(w) - _h(u)
     near = abs(t) <= 1.0
-    total += 0.5 * _gap_of(t, difference, big_x)
     inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
     gap_t, expm1_t = _gap(t), difference / big_x
-    for j in range(_BERNOULLI.size):
+    total = 0.0  # the series, then h's gaps from the smallest, as _functions'
+    for j in range(_BERNOULLI.size - 1, -1, -1):
         m = 2 * j + 1
         power_x = inverse_x**m
         if near:
@@ -417,6 +405,18 @@ def _bregman_at(x, y, difference, d, n, big_x, big_y, t):
         else:
             term = inverse_y**m - power_x + m * power_x * expm1_t
         total += _BERNOULLI[j] / ((m + 1) * m) * term
+    total += 0.5 * _gap_of(t, difference, big_x)
+    for i in range(n - 1, -1, -1):
+        u, w = x + i, y + i
+        z = -(difference / (u + 1.0)) / w
+        if abs(z) <= 0.5:
+            first = (difference / u) * (difference / w) / (u + 1.0)
+            total += first - (w + 1.0) * _gap(np.log1p(z))
+        elif i == 0 and max(x, y) < 0.5:
+            rest = (w + 1.0) * np.log1p(difference / (u + 1.0)) - w * d
+            total += _gap_of(d, difference, u) + rest
+        else:
+            total += difference * _ell(u) + _h(w) - _h(u)
     return total
 
 
@@ -451,24 +451,25 @@ def stirling_slope_difference(a, b):
 
 @numba.njit
 def _slope_difference_at(x, y, difference, n, big_x, big_y, t):
-    """f'(y) - f'(x) given y - x and the shift, as _functions'."""
-    total = 0.5 * (difference / big_x) / big_y
-    for i in range(n):
-        u, w = x + i, y + i
-        z = -(difference / (u + 1.0)) / w
-        if abs(z) <= 0.5:
-            total -= z / u + _gap(np.log1p(z))
-        else:
-            total -= _ell(w) - _ell(u)
+    """f'(y) - f'(x) given y - x and the shift, as _functions' (the smallest terms first)."""
     inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
     near = abs(t) <= 1.0
-    for j in range(_BERNOULLI.size):
+    total = 0.0
+    for j in range(_BERNOULLI.size - 1, -1, -1):
         m = 2 * j + 2
         if near:
             term = -(inverse_x**m) * np.expm1(-m * t)
         else:
             term = inverse_x**m - inverse_y**m
         total += _BERNOULLI[j] / m * term
+    total += 0.5 * (difference / big_x) / big_y
+    for i in range(n - 1, -1, -1):
+        u, w = x + i, y + i
+        z = -(difference / (u + 1.0)) / w
+        if abs(z) <= 0.5:
+            total -= z / u + _gap(np.log1p(z))
+        else:
+            total -= _ell(w) - _ell(u)
     return total
 
 
@@ -492,11 +493,11 @@ def _curvature_at(x):
     """x f''(x) at x > 0, as _functions'."""
     n = math.ceil(_SHIFTED - x) if x < _SHIFTED else 0
     inverse = 1.0 / (x + n)
-    series = 0.5 * inverse
-    for j in range(_BERNOULLI.size):
+    series = 0.0
+    for j in range(_BERNOULLI.size - 1, -1, -1):  # the smallest terms first
         series += _BERNOULLI[j] * inverse ** (2 * j + 2)
-    total = x * inverse * series
-    for i in range(n):
+    total = x * inverse * (series + 0.5 * inverse)
+    for i in range(n - 1, -1, -1):
         u = x + i
         total += (x / u) / (u * (u + 1.0))
     return total
@@ -506,20 +507,21 @@ def _curvature_at(x):
 def _curvature_difference_at(x, y, difference, n, big_x, big_y, t, weight, scale):
     """weight scale (f''(y) - f''(x)), as _functions._curvature_difference_of."""
     factor = (weight / big_x) * (scale / big_x)
-    total = -0.5 * factor * (difference / big_y) * (big_x / big_y + 1.0)
-    for i in range(n):
-        u, w = x + i, y + i
-        spread = w * w + w * u + u * u + w + u
-        total -= (weight * scale) * (difference / u / u / (u + 1.0) * spread / w / w / (w + 1.0))
     inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
     near = abs(t) <= 1.0
-    for j in range(_BERNOULLI.size):
+    total = 0.0
+    for j in range(_BERNOULLI.size - 1, -1, -1):
         m = 2 * j + 3
         if near:
             term = inverse_x ** (m - 2) * np.expm1(-m * t)
         else:
             term = inverse_y ** (m - 2) * (big_x / big_y) ** 2 - inverse_x ** (m - 2)
         total += _BERNOULLI[j] * factor * term
+    total -= 0.5 * factor * (difference / big_y) * (big_x / big_y + 1.0)
+    for i in range(n - 1, -1, -1):
+        u, w = x + i, y + i
+        spread = (w * w + w * u + u * u + w + u) / w
+        total -= (weight / u) * (difference / u) * (spread / w) / ((u + 1.0) * (w + 1.0)) * scale
     return total
 
 
@@ -654,7 +656,9 @@ def beta_stirling_slope(x, y, u, v):
     sums = _pair_of_sums(first, second)
     a, s, difference_s = first[0], sums[0], sums[2]
     curvature_a = _curvature_at(a)
-    p = np.exp(x - np.log(s)) * _curvature_at(s) * difference_s
+    b = second[0]  # a / s, halved where s overflows, as _functions'
+    weight = a / s if s < np.inf else (0.5 * a) / (0.5 * a + 0.5 * b)
+    p = weight * _curvature_at(s) * difference_s
     q = -curvature_a * first[2]
     x_s, y_s, d_s, _, n_s, big_x_s, big_y_s, t_s = _pair_with_sum(a, second[0], x, y)
     r = curvature_a * second[2]
