@@ -9,7 +9,7 @@ import functools
 import math
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeAlias, TypeVar
 
@@ -466,7 +466,7 @@ _blas_state = {"users": 0, "limiter": None}
 
 
 @contextlib.contextmanager
-def one_blas_thread():
+def one_blas_thread() -> Iterator[None]:
     """numpy's BLAS on one thread while the block runs (through threadpoolctl, where it is
     installed; else nothing changes), for code that runs matrix products in klgen's own
     threads: BLAS threads inside each one's products would contend with them for the cores
@@ -492,7 +492,7 @@ def one_blas_thread():
 
 
 @functools.cache
-def _blas_controller():
+def _blas_controller() -> Any:
     """threadpoolctl's controller of the process's native thread pools (found once, in
     0.4 ms), or None without threadpoolctl."""
     try:
