@@ -1,5 +1,8 @@
 """Scalar evaluations for the compiled (numba) kernels klgen generates from spec files: the
-functions of derive/functions.py and e^t - 1 - t, each compiled inline into the loops."""
+functions of derive/functions.py and e^t - 1 - t, compiled inline into the loops or, the
+larger ones, called from them. Those take numpy's error model, as the loops do: IEEE results
+(inf, NaN) where a divisor is 0, never Python's ZeroDivisionError (which kl_dirichlet's numba
+rows raised at special values in one CI run, from a helper compiled with Python's model)."""
 
 import math
 
@@ -386,7 +389,7 @@ def stirling_bregman(a, b):
     return _bregman_at(x, y, difference, b - a, n, big_x, big_y, t)
 
 
-@numba.njit
+@numba.njit(error_model="numpy")
 def _bregman_at(x, y, difference, d, n, big_x, big_y, t):
     """f's gap between x and y given y - x, d = log(y/x) and the shift, as _functions'."""
     if x == 0.0 or y == 0.0:  # below a = -745, as _functions' (and no division by 0)
@@ -449,7 +452,7 @@ def stirling_slope_difference(a, b):
     return _slope_difference_at(x, y, difference, n, big_x, big_y, t)
 
 
-@numba.njit
+@numba.njit(error_model="numpy")
 def _slope_difference_at(x, y, difference, n, big_x, big_y, t):
     """f'(y) - f'(x) given y - x and the shift, as _functions' (the smallest terms first)."""
     inverse_x, inverse_y = 1.0 / big_x, 1.0 / big_y
@@ -488,7 +491,7 @@ def stirling_curvature_at(x):
     return _curvature_at(x)
 
 
-@numba.njit
+@numba.njit(error_model="numpy")
 def _curvature_at(x):
     """x f''(x) at x > 0, as _functions'."""
     n = math.ceil(_SHIFTED - x) if x < _SHIFTED else 0
@@ -503,7 +506,7 @@ def _curvature_at(x):
     return total
 
 
-@numba.njit
+@numba.njit(error_model="numpy")
 def _curvature_difference_at(x, y, difference, n, big_x, big_y, t, weight, scale):
     """weight scale (f''(y) - f''(x)), as _functions._curvature_difference_of."""
     factor = (weight / big_x) * (scale / big_x)
@@ -572,7 +575,7 @@ def _slope_of(pair):
     return _slope_difference_at(x, y, difference, n, big_x, big_y, t)
 
 
-@numba.njit
+@numba.njit(error_model="numpy")
 def _decomposed(big, big_s, big_p_s_p, small_p, difference_s):
     """F(big, big_p) - F(s, s_p) in the form small where the other concentration is, and
     its terms' size, as _functions'."""
@@ -587,7 +590,7 @@ def _concentrations(x, y, u, v):
     return max(x, y, u, v) < _LOG_MAX and min(x, y, u, v) > _LOG_TINY
 
 
-@numba.njit
+@numba.njit(error_model="numpy")
 def beta_stirling_gap(x, y, u, v):
     """F(a, a_p) + F(b, b_p) - F(s, s_p), as _functions.beta_stirling_gap_generic."""
     if not _concentrations(x, y, u, v):
@@ -628,7 +631,7 @@ _NODES = (1.0 + _LEGENDRE[0]) / 2.0
 _NODE_WEIGHTS = _LEGENDRE[1] / 2.0 * (1.0 - _NODES)
 
 
-@numba.njit
+@numba.njit(error_model="numpy")
 def _gap_difference(a, b, delta_a, delta_b):
     """F(a, a_p) - F(s, s_p) by Taylor's remainder, as _functions._gap_difference."""
     total = 0.0
@@ -645,7 +648,7 @@ def _gap_difference(a, b, delta_a, delta_b):
     return total
 
 
-@numba.njit
+@numba.njit(error_model="numpy")
 def beta_stirling_slope(x, y, u, v):
     """a dK/da, as _functions.beta_stirling_slope_generic."""
     if not _concentrations(x, y, u, v):
@@ -666,7 +669,7 @@ def beta_stirling_slope(x, y, u, v):
     return p + q if abs(p) + abs(q) <= abs(r) + abs(w) else r + w
 
 
-@numba.njit
+@numba.njit(error_model="numpy")
 def beta_stirling_slope_p(x, y, u, v):
     """a_p dK/da_p, as _functions.beta_stirling_slope_p_generic."""
     if not _concentrations(x, y, u, v):
@@ -683,7 +686,7 @@ def beta_stirling_slope_p(x, y, u, v):
     return a_p * (p + q if abs(p) + abs(q) <= abs(r) + abs(w) else r + w)
 
 
-@numba.njit
+@numba.njit(error_model="numpy")
 def _slope_second_difference(a, b, a_p, b_p, delta_a, delta_b, weight):
     """weight (f'(a_p) - f'(a) - f'(s_p) + f'(s)), as _functions._slope_second_difference."""
     delta_s = delta_a + delta_b
@@ -737,7 +740,7 @@ def _softplus_of(hi, lo):
     return softplus(hi) + sigmoid(hi) * lo
 
 
-@numba.njit
+@numba.njit(error_model="numpy")
 def _log_ratios(x, y, u, v):
     """(r_1, r_2, sigmoid(l), sigmoid(-l), sigmoid(l_p), sigmoid(-l_p)), as
     _functions._log_ratios."""
@@ -765,7 +768,7 @@ def _weighted_gap(r, u, v, top, bottom, slope):
     return exp_product(top / bottom, v) - exp_product(1.0 if slope else 1.0 + r, u)
 
 
-@numba.njit
+@numba.njit(error_model="numpy")
 def _weighted_log_ratio(r_1, p_p, q_p, shift, u, v):
     """a_p r_1, as _functions._weighted_log_ratio."""
     if abs(shift) > 1.0 or p_p <= q_p:
@@ -776,7 +779,7 @@ def _weighted_log_ratio(r_1, p_p, q_p, shift, u, v):
     return -exp_product(p_p * m * ratio, v)
 
 
-@numba.njit
+@numba.njit(error_model="numpy")
 def beta_weighted_log_ratio(x, y, u, v):
     """a_p log pi/pi_p, as _functions.beta_weighted_log_ratio_generic."""
     if not _concentrations(x, y, u, v):
@@ -787,7 +790,7 @@ def beta_weighted_log_ratio(x, y, u, v):
     return _weighted_log_ratio(r_1, p_p, q_p, difference_sum(u, x, v, y), u, v)
 
 
-@numba.njit
+@numba.njit(error_model="numpy")
 def beta_bernoulli_gap(x, y, u, v):
     """a_p E(r_1) + b_p E(r_2), as _functions.beta_bernoulli_gap_generic."""
     if not _concentrations(x, y, u, v):
@@ -798,7 +801,7 @@ def beta_bernoulli_gap(x, y, u, v):
     return _weighted_gap(r_1, u, v, p, q_p, False) + _weighted_gap(r_2, v, u, q, p_p, False)
 
 
-@numba.njit
+@numba.njit(error_model="numpy")
 def beta_bernoulli_slope(x, y, u, v):
     """a_p expm1(r_1), as _functions.beta_bernoulli_slope_generic."""
     if not _concentrations(x, y, u, v):
