@@ -187,7 +187,9 @@ def _latex_name(name: str) -> str:
 _RUNTIME_NAMES = {
     "check_no_overlap",
     "gradient_buffers",
+    "is_dask",
     "is_numpy",
+    "on_dask_chunks",
     "plain",
     "plain_out",
     "prepare",

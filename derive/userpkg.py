@@ -131,7 +131,8 @@ def render_module(
         uses = {"series": "expm1_minus_x_generic" in printer.helpers, "like": printer.uses_like}
         generic[kind] = (lines, uses)
         generic_helpers |= printer.helpers
-    runtime = ["check_no_overlap", "gradient_buffers", "is_numpy", "prepare"]
+    runtime = ["check_no_overlap", "gradient_buffers", "is_dask", "is_numpy", "on_dask_chunks"]
+    runtime += ["prepare"]
     runtime += ["reduce_gradients", "split_out", "value_buffer"]
     runtime.append("for_all_rows" if backend == "numba" else "for_row_blocks")
     if backend == "numpy":

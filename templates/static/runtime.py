@@ -79,8 +79,8 @@ def _foreign(value):
 
 
 def _dask(value) -> bool:
-    """A Dask array has neither attribute, and numpy would compute it whole; through
-    array-api-compat each kernel builds a lazy graph instead, one task per chunk."""
+    """A Dask array has neither attribute, and numpy would compute it whole; the kernels
+    run on it chunk by chunk instead (:func:`on_dask_chunks`)."""
     return type(value).__module__.startswith("dask.")
 
 
@@ -91,9 +91,8 @@ def _library(value):
     return type(value).__name__ if package == "builtins" else f"{package} {type(value).__name__}"
 
 
-def array_namespace(names: Sequence[str], values: Sequence[Any]) -> Any:
-    """The array API namespace of non-numpy inputs (torch, CuPy, JAX, array-api-strict...),
-    which must all come from one library."""
+def _one_library(names: Sequence[str], values: Sequence[Any]) -> None:
+    """Refuse inputs of different array libraries, naming the first and the odd one."""
     libraries = [type(v).__module__.partition(".")[0] for v in values]
     for name, value, library in zip(names, values, libraries, strict=True):
         if library != libraries[0]:
@@ -101,6 +100,81 @@ def array_namespace(names: Sequence[str], values: Sequence[Any]) -> Any:
                 f"{names[0]} ({_library(values[0])}) and {name} ({_library(value)}) come "
                 "from different libraries: pass every input as an array of one library"
             )
+
+
+def is_dask(values: Sequence[object]) -> bool:
+    """True if an input is a Dask array (the kernels then run chunk by chunk,
+    :func:`on_dask_chunks`)."""
+    return any(_dask(v) for v in values)
+
+
+def on_dask_chunks(
+    function: Callable[..., Any], kind: str, names: Sequence[str], values: Sequence[Any]
+) -> Any:
+    """``function``, a kernel's function of numpy arrays (``kind`` "value", "grad" or
+    "value_and_grad"), on Dask arrays: lazily, one call per chunk of rows, so each result
+    chunk is what the numpy kernel gives for those rows (bit for bit) and a batch larger than
+    memory is computed a chunk at a time. The last axis (latent dimensions, categories or
+    components) becomes one chunk. Inputs are checked now, naming the argument, as numpy
+    inputs are. A gradient of an input broadcast along other axes is computed at the
+    broadcast shape in float64 and summed by Dask over those axes, then rounded once into
+    the result type (its sums group differently from numpy's: equal within float64
+    rounding)."""
+    import dask.array as da
+
+    _one_library(names, values)
+    for name, value in zip(names, values, strict=True):
+        if any(math.isnan(n) for n in value.shape):
+            raise ValueError(
+                f"{name} has chunks of unknown size: call its .compute_chunk_sizes() first"
+            )
+    metas = [np.broadcast_to(np.empty((), v.dtype), v.shape) for v in values]
+    metas, shape = prepare(names, metas)  # the numpy kernels' checks and messages
+    dtype = metas[0].dtype
+    arrays = [v if v.shape == shape else da.broadcast_to(v, shape) for v in values]
+    compute = dtype
+    if kind != "value" and any(v.shape != shape for v in values):
+        compute = np.dtype(np.float64)  # gradients summed before they are rounded
+        arrays = [a.astype(compute) for a in arrays]
+    has_value = kind != "grad"
+    cores = ["()"] * has_value + ["(j)"] * (len(names) if kind != "value" else 0)
+    results = da.apply_gufunc(
+        functools.partial(_flat_results, function, kind),
+        ",".join(["(j)"] * len(names)) + "->" + ",".join(cores),
+        *arrays,
+        output_dtypes=[compute] * len(cores),
+        allow_rechunk=True,  # the last axis into one chunk
+    )
+    results = results if isinstance(results, tuple) else (results,)
+    if kind == "value":
+        return results[0]
+    pairs = zip(results[has_value:], values, strict=True)
+    grads = tuple(_summed_to(g, v.shape).astype(dtype) for g, v in pairs)
+    return grads if kind == "grad" else (results[0].astype(dtype), grads)
+
+
+def _flat_results(function: Callable[..., Any], kind: str, *blocks: FloatArray) -> Any:
+    """``function``'s results on one chunk as one array or a flat tuple (the value, then the
+    gradients): what Dask's ``apply_gufunc`` takes."""
+    result = function(*blocks)
+    flat = (result[0], *result[1]) if kind == "value_and_grad" else result
+    return flat[0] if isinstance(flat, tuple) and len(flat) == 1 else flat
+
+
+def _summed_to(gradient: Any, shape: tuple[int, ...]) -> Any:
+    """A gradient at the broadcast shape summed over the axes its input was broadcast along
+    (:func:`reduce_gradients` for Dask arrays)."""
+    if gradient.shape == shape:
+        return gradient
+    lead = gradient.ndim - len(shape)
+    stretched = [lead + a for a, n in enumerate(shape) if n != gradient.shape[lead + a]]
+    return gradient.sum(axis=(*range(lead), *stretched)).reshape(shape)
+
+
+def array_namespace(names: Sequence[str], values: Sequence[Any]) -> Any:
+    """The array API namespace of non-numpy inputs (torch, CuPy, JAX, array-api-strict...),
+    which must all come from one library."""
+    _one_library(names, values)
     try:
         from array_api_compat import array_namespace
     except ImportError:
