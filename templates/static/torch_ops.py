@@ -209,11 +209,11 @@ class TorchKernel:
 
 
 def _into(gradient: torch.Tensor, shape: torch.Size, dtype: torch.dtype) -> torch.Tensor:
-    """``gradient`` summed over the axes its argument was broadcast along, in the argument's
-    type (each step only where it changes something: a small batch's backward is mostly the
-    cost of calling torch)."""
+    """``gradient`` summed over the axes its argument was broadcast along (in float64, then
+    rounded once), in the argument's type (each step only where it changes something: a
+    small batch's backward is mostly the cost of calling torch)."""
     if gradient.shape != shape:
-        gradient = gradient.sum_to_size(shape)
+        gradient = gradient.to(torch.float64).sum_to_size(shape)
     return gradient if gradient.dtype == dtype else gradient.to(dtype)
 
 
