@@ -29,13 +29,7 @@ from klgen.derive.numerics import (
     lower_for_numpy,
     stabilize,
 )
-from klgen.derive.printers import (
-    BUFFER_HELPERS,
-    ArrayApiPrinter,
-    JaxPrinter,
-    ScalarPrinter,
-    UfuncPrinter,
-)
+from klgen.derive.printers import ArrayApiPrinter, JaxPrinter, ScalarPrinter, UfuncPrinter
 from klgen.derive.seal import recorded_hash
 from klgen.derive.specs import SPECS, KernelSpec
 
@@ -74,7 +68,7 @@ class Routine:
 
 # Names the numpy block functions use besides their arguments: no temporary takes them.
 BLOCK_NAMES = {"np", "rows", "careful", "scratch", "series", "rows_out_of_range"}
-BLOCK_NAMES |= {"expm1_minus_x", "scaled_exp", "two_sum_lo", "row_sums", *BUFFER_HELPERS}
+BLOCK_NAMES |= {"expm1_minus_x", "scaled_exp", "two_sum_lo", "row_sums"}
 # Names the compiled loops, the array-API and the JAX functions use besides their arguments.
 LOOP_NAMES = {"np", "xp", "jnp", "rows", "series", "kl_terms", "latent", "first", "last", "chunk"}
 LOOP_NAMES |= {"row", "start", "stop", "j", "i", "offset", "row_sum", "scaled_exp"}

@@ -71,13 +71,6 @@ HELPERS = {
 # Nodes of derive/numerics.py that only the numpy printer evaluates, by a function of the
 # _numeric module taking one work buffer: ``name(*args, work, out=)``.
 WORK_HELPERS = {TwoSumLo: "two_sum_lo", ScaledExp: "scaled_exp"}
-# The helpers that compute in float64 from float32 inputs as they are (each ufunc call of
-# theirs reading an argument asks for the float64 loop; tests/test_float32_direct.py checks
-# them bit for bit): every other helper is given float64 copies of inputs (``widened``).
-FLOAT32_SAFE = frozenset({"expm1_minus_x", "two_sum_lo", "scaled_exp"})
-# The _numeric functions by which a numpy block reads float32 inputs and writes float32
-# outputs while computing in float64 (templates/static/numeric.py).
-BUFFER_HELPERS = frozenset({"widened", "float64_buffer", "narrowed"})
 RELATIONS = {
     sp.StrictGreaterThan: ("greater", ">"),
     sp.StrictLessThan: ("less", "<"),
@@ -177,14 +170,6 @@ class UfuncPrinter(_Calls):
     """Numpy statements for a routine: every temporary a buffer of its own from ``scratch``
     (one quantity per buffer), outputs written into the buffers the block is given.
 
-    Inputs and output buffers (``params``) may be float32 or float64; the statements compute
-    in float64 either way and round each output once (issue #16: no float64 copies of
-    float32 arrays around the block). So a ufunc call reading an input asks for the float64
-    loop, a helper outside FLOAT32_SAFE reads a float64 copy of an input (``widened``), and
-    an output is written only by the last ufunc call computing it; one that is read again
-    or built in several steps lives in a float64 buffer (``float64_buffer``: the output
-    itself when it is float64) that ``narrowed`` rounds into it at the end.
-
     ``reductions`` are (expression, output names) pairs, e.g. ``("np.sum({}, axis=-1)",
     ("terms",))``: each is accumulated into ``accumulator`` (``rows = ...``, then
     ``rows += ...``) right after the statement that completes its outputs, which are read
@@ -220,35 +205,9 @@ class UfuncPrinter(_Calls):
         self.filled: dict[str, str] = {}  # number -> the scratch buffer filled with it
         self.taken = {s.name for s in (*routine.inputs, *routine.temporaries)} | set(params)
         self.taken |= set(routine.outputs)
-        self.inputs = {s.name for s in routine.inputs}
-        self.renames: dict[str, str] = {}  # output -> its float64 buffer, where read again
-        self.widened: dict[str, str] = {}  # input -> its float64 copy, made for a helper
-        self.narrowing: list[str] = []  # the lines rounding float64 buffers into outputs
 
     def operand(self, expr) -> str:
-        code = self.atoms.doprint(expr)
-        return self.renames.get(code, code)
-
-    def unique(self, base: str) -> str:
-        """``base``, or ``base`` and a number, taken by no quantity or buffer (then taken)."""
-        name, n = base, 0
-        while name in self.taken | set(self.scratch):
-            n += 1
-            name = f"{base}_{n}"
-        self.taken.add(name)
-        return name
-
-    def float64_copy(self, code: str) -> str:
-        """The operand ``code`` for a function that computes in its operands' type: an
-        input as its float64 copy (made once, into a spare buffer, by ``widened``), anything
-        else (a float64 buffer, a number) as it is."""
-        if code not in self.inputs:
-            return code
-        if code not in self.widened:
-            self.widened[code] = self.unique(f"{code}_float64")
-            self.helpers.add("widened")
-            self.lines.append(f"{self.widened[code]} = widened({code}, {self.fresh('spare')})")
-        return self.widened[code]
+        return self.atoms.doprint(expr)
 
     def fresh(self, prefix: str) -> str:
         """A new scratch buffer named ``prefix`` and a number, taken by no quantity."""
@@ -266,7 +225,6 @@ class UfuncPrinter(_Calls):
         for (_, names), at in zip(self.reductions, ready, strict=True):
             for name in names:
                 last |= {s.name: max(at, last.get(s.name, at)) for s in self.symbols(name)}
-        reads = dict(last)  # the same, before the outputs' own symbols are kept to the end
         kept = set(self.routine.outputs) - self.views
         last |= {s.name: len(self.routine.statements) for n in kept for s in self.symbols(n)}
         self.reduce_at(-1, ready)
@@ -281,7 +239,7 @@ class UfuncPrinter(_Calls):
             boolean = isinstance(statement.rhs, sp.logic.boolalg.Boolean)
             if not boolean and target not in self.params:
                 if target in direct:
-                    self.float64_home(direct[target], target)
+                    self.lines.append(f"{target} = {direct[target]}")
                 elif self.reuse:
                     held[target] = self.inherited(statement, held, last, i) or (
                         self.free.pop() if self.free else self.fresh("s")
@@ -289,10 +247,7 @@ class UfuncPrinter(_Calls):
                     self.lines.append(f"{target} = {held[target]}")
                 else:
                     self.scratch.append(target)
-            if not boolean and target in self.params:
-                self.assign_output(statement, reads.get(target, -1) > i)
-            else:
-                self.assign(statement)
+            self.assign(statement)
             self.reduce_at(i, ready)
             for name in [n for n in held if last.get(n, i) <= i]:
                 self.free.append(held.pop(name))
@@ -305,40 +260,7 @@ class UfuncPrinter(_Calls):
                 self.scratch.append(name)
             self.lines.append(f"np.copyto({name}, {self.operand(value)})")
         fills = [f"{buffer}.fill({value})" for value, buffer in self.filled.items()]
-        return fills + self.lines + self.narrowing
-
-    def float64_home(self, output: str, name: str) -> None:
-        """Build ``output`` in the float64 buffer ``name`` (the output itself when it is
-        float64), rounded into the output at the end of the block."""
-        self.helpers |= {"float64_buffer", "narrowed"}
-        self.lines.append(f"{name} = float64_buffer({output}, {self.fresh('spare')})")
-        self.narrowing.append(f"narrowed({output}, {name})")
-
-    def assign_output(self, statement: Assignment, read_later: bool) -> None:
-        """The statement computing an output buffer: into a float64 buffer of the output,
-        except for its last ufunc call, which writes the output (rounding once) when nothing
-        reads the output later; where that call is no plain ufunc call (a helper, a
-        Piecewise's masked copies) or the output is read again, the float64 buffer is
-        rounded into the output at the end (``narrowed``)."""
-        output = statement.lhs.name
-        wide = self.unique(f"{output}_wide")
-        start = len(self.lines)
-        self.assign(statement, wide)
-        last = self.lines[-1]
-        final = f"out={wide})"
-        if not read_later and last.startswith("np.") and last.endswith(final):
-            self.lines[-1] = last[: -len(final)] + f"out={output})"
-            if not any(wide in line for line in self.lines[start:]):
-                return  # one call: no float64 buffer
-            self.lines.insert(start, f"{wide} = float64_buffer({output}, {self.fresh('spare')})")
-            self.helpers.add("float64_buffer")
-            return
-        lines = self.lines[start:]
-        del self.lines[start:]
-        self.float64_home(output, wide)
-        self.lines += lines
-        if read_later:
-            self.renames[output] = wide
+        return fills + self.lines
 
     def inherited(self, statement: Assignment, held: dict, last: dict, i: int) -> str | None:
         """The buffer of an operand whose last use is ``statement``, when the statement is
@@ -374,28 +296,16 @@ class UfuncPrinter(_Calls):
         """Accumulate the reductions whose outputs statement ``index`` completes."""
         for (expression, names), at in zip(self.reductions, ready, strict=True):
             if at == index:
-                operands = [self.operand(self.routine.outputs[n]) for n in names]
-                if all(o in self.inputs for o in operands):  # else one float64 operand
-                    operands[0] = self.float64_copy(operands[0])  # makes the loop float64
+                operands = (self.operand(self.routine.outputs[n]) for n in names)
                 verb = "+=" if self.accumulating else "="
                 self.lines.append(f"{self.accumulator} {verb} {expression.format(*operands)}")
                 self.accumulating = True
 
     def emit(self, function: str, *operands: str, out: str) -> None:
-        """``np.function(*operands, out=out)``, in the float64 loop where an operand is an
-        input (which may be float32)."""
-        loop = "dtype=np.float64, " if self.inputs.intersection(operands) else ""
-        self.lines.append(f"np.{function}({', '.join(operands)}, {loop}out={out})")
+        self.lines.append(f"np.{function}({', '.join(operands)}, out={out})")
 
-    def relation(self, op, a: str, b: str) -> str:
-        """A comparison, of float64 values where an operand is an input (a float32 input
-        against a number would compare with the number rounded to float32)."""
-        loop = ", signature=(np.float64, np.float64, None)" if {a, b} & self.inputs else ""
-        return f"{self.module}.{RELATIONS[op][0]}({a}, {b}{loop})"
-
-    def assign(self, statement: Assignment, out: str | None = None) -> None:
-        """The calls computing ``statement`` into ``out`` (its own name by default)."""
-        out, rhs = out or statement.lhs.name, statement.rhs
+    def assign(self, statement: Assignment) -> None:
+        out, rhs = statement.lhs.name, statement.rhs
         if isinstance(rhs, sp.logic.boolalg.Boolean):
             self.lines.append(f"{out} = {self.condition(rhs)}")
         elif isinstance(rhs, sp.Add):
@@ -520,8 +430,6 @@ class UfuncPrinter(_Calls):
         name = HELPERS[type(rhs)]
         self.helpers.add(name)
         args = [self.operand(a) for a in rhs.args]
-        if name not in FLOAT32_SAFE:
-            args = [self.float64_copy(a) for a in args]
         if isinstance(rhs, sp.Heaviside):
             args = args[:1]
         if isinstance(rhs, Expm1MinusX):
@@ -541,10 +449,8 @@ class UfuncPrinter(_Calls):
         else:
             self.work = work = self.work or self.fresh("work")
         self.helpers.add(name)
-        operands = [self.operand(a) for a in args]
-        if name not in FLOAT32_SAFE:
-            operands = [self.float64_copy(a) for a in operands]
-        self.lines.append(f"{name}({', '.join(operands)}, {work}, out={out})")
+        operands = ", ".join(self.operand(a) for a in args)
+        self.lines.append(f"{name}({operands}, {work}, out={out})")
 
 
 def _as_division(coeff: sp.Expr) -> tuple[sp.Expr, sp.Integer | None]:

@@ -21,13 +21,7 @@ from klgen.derive.derivations.notation import latex_names, to_latex
 from klgen.derive.functions import as_primitive
 from klgen.derive.kernel import RESERVED, Kernel
 from klgen.derive.layout import SPEC_FILES, copy_static, render, wrap_latex
-from klgen.derive.printers import (
-    BUFFER_HELPERS,
-    HELPERS,
-    ArrayApiPrinter,
-    ScalarPrinter,
-    UfuncPrinter,
-)
+from klgen.derive.printers import HELPERS, ArrayApiPrinter, ScalarPrinter, UfuncPrinter
 from klgen.derive.rowpkg import render_row_module
 from klgen.derive.seal import recorded_hash
 
@@ -37,7 +31,7 @@ KINDS = ("value", "grad", "value_and_grad")
 TEMPLATE_NAMES = RESERVED | {"terms", "terms_row", "row", "start", "j", "latent", "first", "last"}
 TEMPLATE_NAMES |= {"series", "result", "total", "weight", "row_sum", "row_logsumexp"}
 TEMPLATE_NAMES |= {"logsumexp_rows", "softmax_rows", *HELPERS.values()}
-TEMPLATE_NAMES |= {"like", "values", "weights", "grads", "logsumexp_rows_generic", *BUFFER_HELPERS}
+TEMPLATE_NAMES |= {"like", "values", "weights", "grads", "logsumexp_rows_generic"}
 TEMPLATE_NAMES |= {f"{name}_generic" for name in HELPERS.values()}
 
 
@@ -85,13 +79,9 @@ def prepare(kernel: Kernel) -> Prepared:
 
 
 def _outputs(p: Prepared, kind: str, backend: str) -> dict[str, sp.Expr]:
-    """Output name -> expression for one block of ``backend`` ("numpy", "numba" or
-    "generic", the array-API lines): the per-element terms (always, since the reduction and
-    a log-sum-exp's weights read them) and the gradients, ``d{x}_element`` where the
-    template finishes them (the compiled loops; numpy's log-sum-exp weights, which must
-    multiply the gradient's float64 value, not its float32 output)."""
-    finished = backend == "numba" or backend == "numpy" and p.kernel.reduce == "logsumexp"
-    suffix = "_element" if finished else ""
+    """Output name -> expression for one block: the per-element terms (always, since the
+    reduction and a log-sum-exp's weights read them) and the gradients."""
+    suffix = "_element" if backend == "numba" else ""
     outputs = {} if kind == "grad" and p.kernel.reduce == "sum" else {"terms": p.term}
     if kind != "value":
         outputs |= {f"d{a.name}{suffix}": g for a, g in zip(p.args, p.gradients, strict=True)}
@@ -127,8 +117,7 @@ def render_module(
             outputs = {name: as_primitive(e) for name, e in outputs.items()}
         routine = ir.build(p.args, outputs, _block_names(p), divide=backend == "numpy")
         if backend == "numpy":
-            direct = kind != "value" and p.kernel.reduce == "sum"  # gradients as they end
-            params = {f"d{a.name}" for a in p.args} if direct else set()
+            params = {f"d{a.name}" for a in p.args} if kind != "value" else set()
             printer = UfuncPrinter(routine, p.kernel.name, params, reuse=True)
         else:
             printer = ScalarPrinter(routine, p.kernel.name)
@@ -136,7 +125,7 @@ def render_module(
         scratch[kind] = tuple(getattr(printer, "scratch", ()))
         helpers |= printer.helpers
         # The array-API lines keep the helpers (the generic twins), named as numpy's are.
-        routine = ir.build(p.args, _outputs(p, kind, "generic"), _block_names(p))
+        routine = ir.build(p.args, _outputs(p, kind, "numpy"), _block_names(p))
         printer = ArrayApiPrinter(routine, p.kernel.name, like="like")
         lines = printer.statements()
         uses = {"series": "expm1_minus_x_generic" in printer.helpers, "like": printer.uses_like}
@@ -149,7 +138,7 @@ def render_module(
         helpers |= {"logsumexp_rows", "softmax_rows"} if p.kernel.reduce == "logsumexp" else set()
     else:
         helpers |= {"row_sum"} if p.kernel.reduce == "sum" else {"row_logsumexp"}
-    numeric = ({"expm1_minus_x"} | BUFFER_HELPERS) & helpers if backend == "numpy" else set()
+    numeric = {"expm1_minus_x"} & helpers if backend == "numpy" else set()
     numeric |= {"expm1_minus_x_generic"} & generic_helpers
     numpy = backend == "numpy"
     if p.kernel.reduce == "logsumexp":

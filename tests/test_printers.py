@@ -14,14 +14,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
 from klgen.derive import functions, ir
-from klgen.derive.printers import (
-    BUFFER_HELPERS,
-    ArrayApiPrinter,
-    ScalarPrinter,
-    UfuncPrinter,
-    Unsupported,
-)
-from klgen.generated import _numeric
+from klgen.derive.printers import ArrayApiPrinter, ScalarPrinter, UfuncPrinter, Unsupported
 
 x, y = sp.symbols("x y", real=True)
 EXPRESSIONS = {
@@ -34,14 +27,12 @@ EXPRESSIONS = {
     ),
 }
 POINTS = np.random.default_rng(7).uniform(-2, 2, size=(2, 200))
-# What the numpy lines call besides numpy: the generated blocks' float64 buffer helpers.
-NP = {"np": np} | {name: getattr(_numeric, name) for name in BUFFER_HELPERS}
 
 
 def run_ufuncs(routine: ir.Routine) -> np.ndarray:
     printer = UfuncPrinter(routine, "k", {"out"})
     lines = printer.statements()
-    env = NP | {"x": POINTS[0], "y": POINTS[1], "out": np.empty(POINTS.shape[1])}
+    env = {"np": np, "x": POINTS[0], "y": POINTS[1], "out": np.empty(POINTS.shape[1])}
     env |= {name: np.empty(POINTS.shape[1]) for name in printer.scratch}
     exec("\n".join(lines), env)
     return env["out"]
@@ -129,7 +120,7 @@ def test_a_reduction_is_taken_as_soon_as_its_piece_is_computed():
     printer = UfuncPrinter(routine, "k", {"grad"}, reductions, reuse=True)
     lines = printer.statements()
     shape = (4, 50)
-    env = NP | {"x": POINTS[0].reshape(shape), "y": POINTS[1].reshape(shape)}
+    env = {"np": np, "x": POINTS[0].reshape(shape), "y": POINTS[1].reshape(shape)}
     env |= {"grad": np.empty(shape)} | {s: np.empty(shape) for s in printer.scratch}
     exec("\n".join(lines), env)
     first, second = (
@@ -149,7 +140,7 @@ def test_a_single_call_writes_over_the_operand_it_is_the_last_use_of():
     routine = ir.build((x, y), {"out": expr})
     printer = UfuncPrinter(routine, "k", {"out"}, reuse=True)
     lines = printer.statements()
-    env = NP | {"x": POINTS[0], "y": POINTS[1], "out": np.empty(POINTS.shape[1])}
+    env = {"np": np, "x": POINTS[0], "y": POINTS[1], "out": np.empty(POINTS.shape[1])}
     env |= {name: np.empty(POINTS.shape[1]) for name in printer.scratch}
     exec("\n".join(lines), env)
     expected = sp.lambdify((x, y), expr, "numpy")(*POINTS)
@@ -191,8 +182,7 @@ def test_a_number_minus_a_term_is_one_subtraction():
     """1 - x is np.subtract(1.0, x): the rounding of -x + 1 (negation is exact) in one
     pass instead of two."""
     routine = ir.build((x, y), {"out": 1 - x})
-    lines = UfuncPrinter(routine, "k", {"out"}).statements()
-    assert lines == ["np.subtract(1.0, x, dtype=np.float64, out=out)"]  # x: maybe float32
+    assert UfuncPrinter(routine, "k", {"out"}).statements() == ["np.subtract(1.0, x, out=out)"]
     np.testing.assert_array_equal(run_ufuncs(routine), 1 - POINTS[0])
 
 
@@ -243,7 +233,7 @@ def test_sigmoids_and_softplus_of_opposite_arguments_share_one_exponential():
     assert operations.count(sp.exp) == 1 and operations.count(log1p) == 1
     printer = UfuncPrinter(routine, "k", {"nll", "grad"}, reuse=True)
     lines = printer.statements()
-    env = NP | {"x": 40 * POINTS[0], "y": (POINTS[1] + 2) / 4}
+    env = {"np": np, "x": 40 * POINTS[0], "y": (POINTS[1] + 2) / 4}
     env |= {name: np.empty(POINTS.shape[1]) for name in [*printer.scratch, "nll", "grad"]}
     exec("\n".join(lines), env)
     # Within 4 ulps of the terms' sizes (grad is a difference of two terms of one sign).
@@ -270,7 +260,7 @@ def test_a_shared_reciprocal_is_divided_by_at_each_use():
     printer = UfuncPrinter(routine, "k", {"p", "q"})
     lines = printer.statements()
     assert not any(line.startswith("np.divide(1.0") for line in lines)
-    env = NP | {"x": POINTS[0], "y": POINTS[1], "p": np.empty(200), "q": np.empty(200)}
+    env = {"np": np, "x": POINTS[0], "y": POINTS[1], "p": np.empty(200), "q": np.empty(200)}
     env |= {name: np.empty(200) for name in printer.scratch}
     exec("\n".join(lines), env)
     bases = 1 + np.exp(POINTS[0])

@@ -5,15 +5,6 @@ exact only inside the range the kernels check (``rows_out_of_range``; derive/num
 ``fast_path_bounds``). The careful ones (``*_generic``) take any array namespace ``xp``
 and are exact for every input, infinities and NaN included; they serve the array-API path
 and the numpy blocks whose inputs fall outside the fast range.
-
-A numpy block reads float32 inputs as they are and writes float32 gradients itself (issue
-#16: no copies into float64 buffers and back), still computing every intermediate in
-float64 and rounding each result once. So each ufunc call reading an input asks for the
-float64 loop (``dtype=np.float64``: a ufunc picks its loop from its operands, and float32
-ones alone would pick the float32 loop). The fast helpers that read inputs do the same
-(derive/printers.py, FLOAT32_SAFE); the others get float64 copies (:func:`widened`), and a
-result that is read again, or built in several steps, lives in a float64 buffer
-(:func:`float64_buffer`) until :func:`narrowed` rounds it into its output.
 """
 
 import functools
@@ -37,29 +28,6 @@ _LN2_TAIL = -1.1458352726798733e-20
 _SCALED_EXP_LIMIT = 1500.0
 
 
-def widened(array: NDArray[np.floating], spare: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``array`` when it is float64, else its values copied into the float64 buffer
-    ``spare`` (exactly: every float32 is a float64), for a helper that computes in its
-    operands' type."""
-    if array.dtype == np.float64:
-        return array
-    np.copyto(spare, array)
-    return spare
-
-
-def float64_buffer(out: NDArray[np.floating], spare: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Where to build the result of output ``out``: ``out`` itself when it is float64, else
-    the float64 buffer ``spare`` (then :func:`narrowed` rounds it into ``out`` once)."""
-    return out if out.dtype == np.float64 else spare
-
-
-def narrowed(out: NDArray[np.floating], wide: NDArray[np.float64]) -> None:
-    """Round the float64 result ``wide`` into ``out`` (nothing to do when ``wide`` is
-    ``out``: :func:`float64_buffer`)."""
-    if wide is not out:
-        np.copyto(out, wide, casting="same_kind")
-
-
 def rows_out_of_range(
     checks: Iterable[tuple[NDArray[np.float64], float]],
 ) -> NDArray[np.bool_] | None:
@@ -77,8 +45,7 @@ def rows_out_of_range(
 def row_sums(terms: NDArray[np.float64]) -> NDArray[np.float64]:
     """The sum of each row of ``terms`` (rows, latent), as np.vecdot with a row of ones:
     the summation the kernels' c x**2 terms get from np.vecdot, at a third of the time of
-    np.sum(terms, axis=-1), which reduces short rows one call of its inner loop each. In
-    float64 (the row of ones is), whatever the type of ``terms``."""
+    np.sum(terms, axis=-1), which reduces short rows one call of its inner loop each."""
     return np.vecdot(terms, _ones(terms.shape[-1]))
 
 
@@ -96,8 +63,7 @@ def expm1_minus_x(
     series: tuple[float, tuple[float, ...]],
     out: NDArray[np.float64],
 ) -> NDArray[np.float64]:
-    """out = e^t - 1 - t, given expm1_t = expm1(t) (float64), accurate to a few ulps for
-    finite t (float32 or float64: computed in float64).
+    """out = e^t - 1 - t, given expm1_t = expm1(t), accurate to a few ulps for finite t.
 
     expm1(t) - t cancels for small |t| (at t = 1e-8 it keeps no correct digit), so there the
     Taylor series ``series`` is summed instead, by Horner's rule, on those elements alone:
@@ -112,10 +78,10 @@ def expm1_minus_x(
     # The smallest |t| (NaN ignored) decides whether any element needs the series: one
     # cheap reduction, where finding the small elements costs three times as much.
     if not np.fmin.reduce(out, axis=None, initial=np.inf) < radius:
-        return np.subtract(expm1_t, t, out=out, dtype=np.float64)
+        return np.subtract(expm1_t, t, out=out)
     small = np.flatnonzero(np.less(out, radius))
-    np.subtract(expm1_t, t, out=out, dtype=np.float64)
-    t_small = t.take(small).astype(np.float64, copy=False)
+    np.subtract(expm1_t, t, out=out)
+    t_small = t.take(small)
     acc = np.multiply(t_small, coefficients[-1])
     for c in coefficients[-2:0:-1]:
         acc += c
@@ -134,12 +100,11 @@ def two_sum_lo(
     work: NDArray[np.float64],
     out: NDArray[np.float64],
 ) -> NDArray[np.float64]:
-    """out = x + y - s exactly, for s = fl(x + y) finite (Knuth's two-sum; x and y float32
-    or float64, computed in float64)."""
-    np.subtract(s, x, out=work, dtype=np.float64)  # the part of s that came from y
+    """out = x + y - s exactly, for s = fl(x + y) finite (Knuth's two-sum)."""
+    np.subtract(s, x, out=work)  # the part of s that came from y
     np.subtract(s, work, out=out)  # ... and from x
-    np.subtract(x, out, out=out, dtype=np.float64)
-    np.subtract(y, work, out=work, dtype=np.float64)
+    np.subtract(x, out, out=out)
+    np.subtract(y, work, out=work)
     np.add(out, work, out=out)
     return out
 
@@ -151,10 +116,9 @@ def scaled_exp(
     work: NDArray[np.float64],
     out: NDArray[np.float64],
 ) -> NDArray[np.float64]:
-    """out = (a - b) e^x, for |x| <= 708 and a - b finite (no factor over- or underflows;
-    a, b and x float32 or float64, computed in float64)."""
-    np.exp(x, out=work, dtype=np.float64)
-    np.subtract(a, b, out=out, dtype=np.float64)
+    """out = (a - b) e^x, for |x| <= 708 and a - b finite (no factor over- or underflows)."""
+    np.exp(x, out=work)
+    np.subtract(a, b, out=out)
     np.multiply(out, work, out=out)
     return out
 

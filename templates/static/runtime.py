@@ -33,9 +33,9 @@ _EXPM1_MINUS_X_SERIES = {
 _FLOAT_DTYPES = frozenset(dtype for dtype, _ in _EXPM1_MINUS_X_SERIES)
 _FLOAT_SCALARS = frozenset(d.type for d in _FLOAT_DTYPES)  # np.float32, np.float64
 _pool = None
-# Each thread keeps its numpy blocks' work array (their float64 scratch buffers) between
-# calls, up to this many float64 elements: freed and allocated again, an array over glibc's
-# 128 KiB threshold is a fresh mapping whose pages fault on every call
+# Each thread keeps its numpy blocks' work array (scratch, float64 copies of float32 inputs
+# and outputs) between calls, up to this many float64 elements: freed and allocated again,
+# an array over glibc's 128 KiB threshold is a fresh mapping whose pages fault on every call
 # (at D = 64, batches of 256 to 1024 rows took 3-5x the time per element of larger ones).
 _KEPT_WORK_ELEMENTS = 16 * BLOCK_ELEMENTS
 _local = threading.local()
@@ -512,16 +512,12 @@ def for_row_blocks(
 ) -> None:
     """Call ``block(*inputs, *outputs, scratch, series)`` on consecutive blocks of rows.
 
-    Inputs are broadcast to ``shape`` and viewed as (rows, latent) matrices; outputs are the
-    per-row KL (rows,) or gradients (rows, latent). The block gets the inputs and gradients
-    in their own type, float32 or float64: it computes in float64 whatever their type and
-    rounds each result once into its output (_numeric.py says how), so float32 calls pay
-    for no copies into float64 buffers and back (issue #16). The KL rows, which its
-    reductions write (and a log-sum-exp reads again), come in float64 (a float64 array of
-    the block's rows for float32 outputs, rounded into the output after the block).
-    ``scratch`` holds ``scratch_count`` float64 buffers of the block's shape; ``series`` is
-    the series of e^t - 1 - t for the outputs' type at the kernel's float64 series
-    ``radius``.
+    Inputs are broadcast to ``shape``, viewed as (rows, latent) matrices and given to the
+    block in float64; outputs are the per-row KL (rows,) or gradients (rows, latent), given
+    to the block in float64 too (float32 outputs through float64 buffers, so that every
+    intermediate is float64 and the result is rounded once). ``scratch`` holds
+    ``scratch_count`` float64 buffers of the block's shape; ``series`` is the series of
+    e^t - 1 - t for the outputs' type at the kernel's float64 series ``radius``.
 
     One thread: a block is a few dozen ufunc calls of microseconds each, and a second
     thread spends its time waiting for the GIL between them (two threads took longer than
@@ -533,13 +529,20 @@ def for_row_blocks(
     series = _EXPM1_MINUS_X_SERIES[outputs[0].dtype, radius]
     inputs, outputs = as_rows(inputs, outputs, shape)
     step = max(1, BLOCK_ELEMENTS // max(latent, 1))
-    if 0 < rows <= step:
+    if 0 < rows <= step and _one_type(inputs, outputs):
         _one_block(block, scratch_count, inputs, outputs, series)
         return
     block_shape = (min(step, rows), latent)
-    work = _work_array(scratch_count * math.prod(block_shape))
-    scratch = work.reshape(scratch_count, *block_shape)
-    wide = [_wide_rows(o, block_shape[0]) for o in outputs]
+    narrow_inputs = [a.dtype != np.float64 for a in inputs]
+    narrow_outputs = [o.dtype != np.float64 and o.ndim > 1 for o in outputs]
+    arrays = scratch_count + sum(narrow_inputs) + sum(narrow_outputs)
+    work = _work_array(arrays * math.prod(block_shape)).reshape(arrays, *block_shape)
+    scratch, rest = work[:scratch_count], iter(work[scratch_count:])
+    converted = [next(rest) if n else None for n in narrow_inputs]
+    wide = [  # the KL (rows,) in a small array of its own
+        next(rest) if n else np.empty(block_shape[0]) if o.dtype != np.float64 else None
+        for o, n in zip(outputs, narrow_outputs, strict=True)
+    ]
     # Inputs outside a block's fast range are recomputed by the careful helpers: the fast
     # lines' overflows and NaNs there are expected, and not reported.
     with np.errstate(all="ignore"):
@@ -547,7 +550,10 @@ def for_row_blocks(
             part = slice(start, start + step)
             n = min(step, rows - start)
             block(
-                *(a[part] for a in inputs),
+                *(
+                    a[part] if c is None else _copied(c[:n], a[part])
+                    for a, c in zip(inputs, converted, strict=True)
+                ),
                 *(o[part] if w is None else w[:n] for o, w in zip(outputs, wide, strict=True)),
                 scratch[:, :n],
                 series,
@@ -557,28 +563,42 @@ def for_row_blocks(
                     np.copyto(o[part], w[:n], casting="same_kind")
 
 
-def _wide_rows(output: FloatArray, rows: int) -> FloatArray | None:
-    """A float64 array of ``rows`` KL rows for a float32 KL ``output``; None for a float64
-    one and for gradients, which the block is given as they are."""
-    if output.ndim > 1 or output.dtype == np.float64:
-        return None
-    return np.empty(rows)
+def _one_type(inputs, outputs):
+    """True when every input and output has the type of the first input."""
+    dtype = inputs[0].dtype
+    return all(a.dtype == dtype for a in inputs) and all(o.dtype == dtype for o in outputs)
 
 
 def _one_block(block, scratch_count, inputs, outputs, series):
-    """``block`` on all rows of a call of at most one block's rows: the loop's single pass
-    of :func:`for_row_blocks` (the same block call, buffers and error state, so the same
-    results) without its per-block slicing and bookkeeping, which cost more than the
-    block's own ufuncs on small inputs (issue #16)."""
+    """``block`` on all rows of a call of at most one block's rows, all of one float type:
+    the loop's single pass of :func:`for_row_blocks` (the same block call, buffers and
+    error state, so the same results) without its per-block slicing and bookkeeping, which
+    cost more than the block's own ufuncs on small inputs (issue #16)."""
     matrix = inputs[0].shape
-    work = _work_array(scratch_count * inputs[0].size).reshape(scratch_count, *matrix)
-    wide = [_wide_rows(o, matrix[0]) for o in outputs]
+    if inputs[0].dtype == np.float64:
+        work = _work_array(scratch_count * inputs[0].size).reshape(scratch_count, *matrix)
+        with np.errstate(all="ignore"):
+            block(*inputs, *outputs, work, series)
+        return
+    grads = sum(o.ndim > 1 for o in outputs)
+    count = scratch_count + len(inputs) + grads
+    work = _work_array(count * inputs[0].size).reshape(count, *matrix)
+    wide_inputs = work[scratch_count : scratch_count + len(inputs)]
+    wide_grads = iter(work[scratch_count + len(inputs) :])
+    wide_outputs = [next(wide_grads) if o.ndim > 1 else np.empty(o.shape) for o in outputs]
+    # Slice assignment: the casts of np.copyto at a quarter less overhead (same values).
+    for wide, array in zip(wide_inputs, inputs, strict=True):
+        wide[...] = array
     with np.errstate(all="ignore"):
-        given = [o if w is None else w for o, w in zip(outputs, wide, strict=True)]
-        block(*inputs, *given, work, series)
-        for output, w in zip(outputs, wide, strict=True):
-            if w is not None:
-                output[...] = w
+        block(*wide_inputs, *wide_outputs, work[:scratch_count], series)
+        for output, wide in zip(outputs, wide_outputs, strict=True):
+            output[...] = wide
+
+
+def _copied(buffer: FloatArray, array: FloatArray) -> FloatArray:
+    """``array`` copied into ``buffer`` (converted to its float64), which is returned."""
+    np.copyto(buffer, array, casting="safe")
+    return buffer
 
 
 def _work_array(size: int) -> FloatArray:
