@@ -65,19 +65,36 @@ def softplus_bregman(
     rounding: taken from two roundings each, the log ratios put 4.6 ulps into the value). p
     E(x_p) is q - p (1 + x_p) above x_p = 2 (where e^x would spread x's rounding).
 
-    Its elements pass in chunks whose temporaries stay small (fresh pages for large ones
-    cost more than their arithmetic), through the formula for logits and differences
-    within 700; the others (infinite, p subnormal, e^d beyond float64) through
+    Its elements pass in chunks (:func:`_in_chunks`) through the formula for logits and
+    differences within 700; the others (infinite, p subnormal, e^d beyond float64) through
     :func:`softplus_bregman_generic` alone.
     """
-    flat, a, b = out.reshape(-1), np.ravel(a), np.ravel(b)
+    return _in_chunks(_softplus_bregman_chunk, out, a, b)
+
+
+def _softplus_bregman_chunk(a: NDArray[np.float64], b: NDArray[np.float64]) -> Any:
+    """:func:`softplus_bregman` on one chunk: the regular formula, the rare elements again."""
+    value = _softplus_bregman_regular(a, b)
+    rare = ~((np.abs(a) <= _BREGMAN_LIMIT) & (np.abs(b - a) <= _BREGMAN_LIMIT))
+    if rare.any():
+        value[rare] = softplus_bregman_generic(np, a[rare], b[rare])
+    return value
+
+
+def _in_chunks(formula: Any, out: NDArray[np.float64], *arrays: Any) -> NDArray[np.float64]:
+    """out = formula(*arrays), each array broadcast to out's shape, computed on consecutive
+    chunks of _CHUNK elements: a formula's temporaries then take 64 KiB, which the
+    allocator reuses (a block's, 256 KiB, took fresh pages from the kernel each time, which
+    cost more than their arithmetic: kl_bernoulli's helpers 2 to 4 times their time). An out
+    that is not C-contiguous is computed whole."""
+    if not out.flags.c_contiguous:
+        np.copyto(out, formula(*(np.broadcast_to(a, out.shape) for a in arrays)))
+        return out
+    flat = out.reshape(-1)
+    arrays = tuple(np.broadcast_to(a, out.shape).reshape(-1) for a in arrays)
     for start in range(0, flat.size, _CHUNK):
         part = slice(start, start + _CHUNK)
-        x, y = a[part], b[part]
-        flat[part] = _softplus_bregman_regular(x, y)
-        rare = ~((np.abs(x) <= _BREGMAN_LIMIT) & (np.abs(y - x) <= _BREGMAN_LIMIT))
-        if rare.any():
-            flat[part][rare] = softplus_bregman_generic(np, x[rare], y[rare])
+        flat[part] = formula(*(a[part] for a in arrays))
     return out
 
 
@@ -99,9 +116,20 @@ def sigmoid_difference(
     """out = sigmoid(x) - sigmoid(y) = sigmoid(y) sigmoid(-x) expm1(x - y), or for x > y
     its mirror -sigmoid(x) sigmoid(-y) expm1(y - x): expm1 of a number <= 0 (no overflow),
     and no cancellation where x is near y or both are large (there sigmoid(x) - sigmoid(y)
-    rounds to 0 or keeps no correct digit)."""
-    np.copyto(out, sigmoid_difference_generic(np, x, y))
-    return out
+    rounds to 0 or keeps no correct digit). In chunks (:func:`_in_chunks`), each sigmoid as
+    max(e, sign)/(1 + e), e = e^-|x| (no select), over one denominator."""
+    return _in_chunks(_sigmoid_difference_chunk, out, x, y)
+
+
+def _sigmoid_difference_chunk(x: NDArray[np.float64], y: NDArray[np.float64]) -> Any:
+    """:func:`sigmoid_difference` on one chunk: sigmoid(hi) sigmoid(-lo) (1 - e^-|x - y|),
+    hi and lo the larger and the smaller, signed as x - y; 0 where x = y (also infinite)."""
+    d = x - y
+    hi, lo = np.maximum(x, y), np.minimum(x, y)
+    e_hi, e_lo = np.exp(-np.abs(hi)), np.exp(-np.abs(lo))
+    weights = np.maximum(e_hi, np.sign(hi)) * np.maximum(e_lo, -np.sign(lo))
+    value = weights / ((1.0 + e_hi) * (1.0 + e_lo)) * -np.expm1(-np.abs(d))
+    return np.where(x == y, 0.0, np.copysign(value, d))
 
 
 def exp_difference(

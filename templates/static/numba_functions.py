@@ -82,9 +82,20 @@ def softplus_bregman(a, b):
     if log_ratio_p > 2.0:
         p_term = sigmoid(b) - _weighted(1.0 + (log_ratio_p + lo), a, p, r)
     else:
-        expm1_x = np.expm1(log_ratio_p)
-        p_term = _weighted(expm1_minus_x(log_ratio_p, expm1_x) + expm1_x * lo, a, p, r)
-    return p_term + r * expm1_minus_x(log_ratio_1, np.expm1(log_ratio_1))
+        gap_p, expm1_p = _gap_and_expm1(log_ratio_p)
+        p_term = _weighted(gap_p + expm1_p * lo, a, p, r)
+    return p_term + r * _gap_and_expm1(log_ratio_1)[0]
+
+
+@numba.njit(inline="always")
+def _gap_and_expm1(t):
+    """(e^t - 1 - t, e^t - 1) for |t| <= 2 or so: the series below _RADIUS (and e^t - 1 as
+    t plus it: no expm1 call), expm1(t) - t beyond."""
+    if abs(t) < _RADIUS:
+        gap = expm1_minus_x(t, 0.0)
+        return gap, t + gap
+    expm1_t = np.expm1(t)
+    return expm1_t - t, expm1_t
 
 
 @numba.njit(inline="always")
