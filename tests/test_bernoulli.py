@@ -149,6 +149,27 @@ def test_infinite_logits_give_the_limits_and_nan_stays_nan(modules, backend):
     np.testing.assert_allclose(value, list(cases.values()), rtol=1e-15)
 
 
+@pytest.mark.parametrize("helper", ["softplus_bregman", "sigmoid_difference"])
+def test_chunked_numpy_helpers_agree_with_their_generic_forms(helper):
+    """The numpy helpers run in chunks of _CHUNK elements, softplus_bregman's rare elements
+    (beyond 700, infinite, NaN) on their own subset: over several chunks and a partial one,
+    and into an out that is not C-contiguous, they give the generic forms' values."""
+    from klgen.generated import _functions
+
+    rng = np.random.default_rng(5)
+    shape = (3, _functions._CHUNK + 1234)
+    a, b = rng.normal(0, 5, shape), rng.normal(0, 5, shape)
+    rare = rng.random(shape) < 0.01
+    a[rare] = rng.choice([1e4, -800.0, np.inf, -np.inf, np.nan], rare.sum())
+    b[:, ::97] = a[:, ::97] + rng.choice([-900.0, 1e-9, 750.0], b[:, ::97].shape)
+    generic = getattr(_functions, helper + "_generic")(np, a, b)
+    with np.errstate(all="ignore"):
+        chunked = getattr(_functions, helper)(a, b, np.empty(shape))
+        strided = getattr(_functions, helper)(a, b, np.empty(shape[::-1]).T)
+    np.testing.assert_array_equal(chunked, generic)
+    np.testing.assert_array_equal(strided, generic)
+
+
 def test_the_textbook_form_is_rewritten_into_the_tangent_gap():
     a, b = sp.symbols("a b", real=True)
     s = klgen.sigmoid

@@ -7,6 +7,7 @@ the Gamma KL's stirling_bregman and the others below), which copy their cases in
 ``_generic`` twins compute the same on arrays of any array-API namespace ``xp`` (torch,
 CuPy, JAX...), returning new arrays."""
 
+import functools
 import math
 from typing import Any
 
@@ -101,7 +102,7 @@ def _in_chunks(formula: Any, out: NDArray[np.float64], *arrays: Any) -> NDArray[
 def _softplus_bregman_regular(a: NDArray[np.float64], b: NDArray[np.float64]) -> Any:
     """:func:`softplus_bregman` where |a| and |b - a| are within 700 (no limit, no
     subnormal p, no overflow of e^d): no case to select but x_p's."""
-    a, b = -np.abs(a), np.copysign(1.0, -a) * b  # -0 for 0, whose KL is even in b
+    a, b = -np.abs(a), np.copysign(1.0, -a) * b  # at a = 0 too (KL(0, b) = KL(0, -b))
     d, d_lo = _two_sum(b, -a)
     e = np.exp(a)
     p, r = e / (1.0 + e), 1.0 / (1.0 + e)
@@ -118,18 +119,7 @@ def sigmoid_difference(
     and no cancellation where x is near y or both are large (there sigmoid(x) - sigmoid(y)
     rounds to 0 or keeps no correct digit). In chunks (:func:`_in_chunks`), each sigmoid as
     max(e, sign)/(1 + e), e = e^-|x| (no select), over one denominator."""
-    return _in_chunks(_sigmoid_difference_chunk, out, x, y)
-
-
-def _sigmoid_difference_chunk(x: NDArray[np.float64], y: NDArray[np.float64]) -> Any:
-    """:func:`sigmoid_difference` on one chunk: sigmoid(hi) sigmoid(-lo) (1 - e^-|x - y|),
-    hi and lo the larger and the smaller, signed as x - y; 0 where x = y (also infinite)."""
-    d = x - y
-    hi, lo = np.maximum(x, y), np.minimum(x, y)
-    e_hi, e_lo = np.exp(-np.abs(hi)), np.exp(-np.abs(lo))
-    weights = np.maximum(e_hi, np.sign(hi)) * np.maximum(e_lo, -np.sign(lo))
-    value = weights / ((1.0 + e_hi) * (1.0 + e_lo)) * -np.expm1(-np.abs(d))
-    return np.where(x == y, 0.0, np.copysign(value, d))
+    return _in_chunks(functools.partial(sigmoid_difference_generic, np), out, x, y)
 
 
 def exp_difference(
@@ -398,18 +388,15 @@ def _bregman_terms(
 
 
 def sigmoid_difference_generic(xp: Any, x: Any, y: Any) -> Any:
-    """:func:`sigmoid_difference` on arrays of ``xp``."""
-    difference = _sigmoid_difference_at(xp, x, y, x - y)
-    return xp.where(x == y, xp.zeros_like(difference), difference)  # 0, not NaN, at +-inf
-
-
-def _sigmoid_difference_at(xp: Any, x: Any, y: Any, d: Any) -> Any:
-    """sigmoid(x) - sigmoid(y) given d = x - y."""
-    mirror = d > 0
-    u, v = xp.where(mirror, x, y), xp.where(mirror, y, x)  # v - u <= 0
-    sign = xp.where(mirror, -xp.ones_like(d), xp.ones_like(d))
-    gap = xp.where(mirror, -d, d)  # v - u
-    return sign * sigmoid_generic(xp, u) * sigmoid_generic(xp, -v) * xp.expm1(gap)
+    """:func:`sigmoid_difference` on arrays of ``xp``: sigmoid(hi) sigmoid(-lo) (1 -
+    e^-|x - y|), hi and lo the larger and the smaller of x and y, signed as x - y; 0 where
+    x = y (also infinite)."""
+    d = x - y
+    hi, lo = xp.maximum(x, y), xp.minimum(x, y)
+    e_hi, e_lo = xp.exp(-xp.abs(hi)), xp.exp(-xp.abs(lo))
+    weights = xp.maximum(e_hi, xp.sign(hi)) * xp.maximum(e_lo, -xp.sign(lo))
+    value = weights / ((1.0 + e_hi) * (1.0 + e_lo)) * -xp.expm1(-xp.abs(d))
+    return xp.where(x == y, xp.zeros_like(d), xp.copysign(value, d))
 
 
 def exp_difference_generic(xp: Any, x: Any, y: Any) -> Any:

@@ -108,12 +108,15 @@ def _weighted(m, a, p, r):
 
 @numba.njit(inline="always")
 def sigmoid_difference(x, y):
-    """sigmoid(x) - sigmoid(y), as _functions.sigmoid_difference."""
+    """sigmoid(x) - sigmoid(y), as _functions.sigmoid_difference: sigmoid(hi) sigmoid(-lo)
+    (1 - e^-|x - y|) over one denominator, signed as x - y."""
     if x == y:  # 0, not NaN, at x = y = +-inf
         return 0.0
-    if x > y:
-        return -sigmoid(x) * sigmoid(-y) * np.expm1(y - x)
-    return sigmoid(y) * sigmoid(-x) * np.expm1(x - y)
+    hi, lo = (x, y) if x > y else (y, x)
+    e_hi, e_lo = np.exp(-abs(hi)), np.exp(-abs(lo))
+    weights = (1.0 if hi >= 0 else e_hi) * (e_lo if lo >= 0 else 1.0)
+    value = weights / ((1.0 + e_hi) * (1.0 + e_lo)) * -np.expm1(-abs(x - y))
+    return value if x > y else -value
 
 
 @numba.njit(inline="always")
