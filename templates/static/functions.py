@@ -3,7 +3,8 @@ klgen generates from spec files (derive/functions.py defines them; derive/printe
 them). Each writes into ``out`` (float64, the blocks' compute type) and allocates only a
 work array or a mask, except the rewrites' forms (softplus_bregman, sigmoid_difference,
 exp_difference, exp_bregman, log_exprel and its slope, exprel, sum_error, small_error, and
-the Gamma KL's stirling_bregman and the others below), which copy their cases into it. The
+the Gamma KL's stirling_bregman and the others below), which copy their cases into it
+(softplus_bregman and sigmoid_difference chunk by chunk, :func:`_in_chunks`). The
 ``_generic`` twins compute the same on arrays of any array-API namespace ``xp`` (torch,
 CuPy, JAX...), returning new arrays."""
 
