@@ -3,10 +3,12 @@ klgen generates from spec files (derive/functions.py defines them; derive/printe
 them). Each writes into ``out`` (float64, the blocks' compute type) and allocates only a
 work array or a mask, except the rewrites' forms (softplus_bregman, sigmoid_difference,
 exp_difference, exp_bregman, log_exprel and its slope, exprel, sum_error, small_error, and
-the Gamma KL's stirling_bregman and the others below), which copy their cases into it. The
+the Gamma KL's stirling_bregman and the others below), which copy their cases into it
+(softplus_bregman and sigmoid_difference chunk by chunk, :func:`_in_chunks`). The
 ``_generic`` twins compute the same on arrays of any array-API namespace ``xp`` (torch,
 CuPy, JAX...), returning new arrays."""
 
+import functools
 import math
 from typing import Any
 
@@ -26,6 +28,11 @@ from ._numeric import (
 from ._numeric import _SCALED_EXP_LIMIT as _EXP_LIMIT  # beyond, m e^x is 0 or +-inf
 
 _SERIES = EXPM1_MINUS_X_SERIES[HELPER_SERIES_RADIUS]["float64"]
+# softplus_bregman's bound on -a and on d = b - a: beyond, p = e^a / (1 + e^a) is subnormal
+# or e^d near overflow, and the generic form takes other terms; and the elements of one pass
+# of its numpy formula (64 KiB a temporary).
+_BREGMAN_LIMIT = 700.0
+_CHUNK = 8192
 
 
 def xlogy(
@@ -51,13 +58,58 @@ def softplus_bregman(
     b = a (where typed as it reads it keeps no correct digit).
 
     It is even in (a, b), so a <= 0 (p <= 1/2). Then it is the sum of two terms that are never
-    negative, p E(log q/p) + (1 - p) E(log (1 - q)/(1 - p)) with E(x) = e^x - 1 - x (the
-    terms of p (q/p - 1) + (1 - p) ((1 - q)/(1 - p) - 1) = 0 added), each log ratio taken
-    as a log1p of an expm1 of d = b - a while |d| <= 1 and as a difference of softplus
-    beyond, and p E(x) as q - p (1 + x) above x = 2 (where e^x would spread x's rounding).
+    negative, p E(x_p) + (1 - p) E(x_1) with E(x) = e^x - 1 - x, x_p = log q/p and x_1 =
+    log (1 - q)/(1 - p) (the terms of p (q/p - 1) + (1 - p) ((1 - q)/(1 - p) - 1) = 0
+    added). x_1 is -log1p(p expm1(d)), d = b - a, and x_p = d + x_1 with the roundings of
+    both sums carried (E(x + lo) = E(x) + expm1(x) lo): an error of x_1 then moves the two
+    terms by p expm1(x_p) + (1 - p) expm1(x_1) = 0 times itself, so that only E's own
+    evaluation, the weights' and the sum's roundings remain (E doubles a log ratio's relative
+    rounding: taken from two roundings each, the log ratios put 4.6 ulps into the value). p
+    E(x_p) is q - p (1 + x_p) above x_p = 2 (where e^x would spread x's rounding).
+
+    Its elements pass in chunks (:func:`_in_chunks`) through the formula for logits and
+    differences within 700; the others (infinite, p subnormal, e^d beyond float64) through
+    :func:`softplus_bregman_generic` alone.
     """
-    np.copyto(out, softplus_bregman_generic(np, a, b))  # its cases, on new arrays
+    return _in_chunks(_softplus_bregman_chunk, out, a, b)
+
+
+def _softplus_bregman_chunk(a: NDArray[np.float64], b: NDArray[np.float64]) -> Any:
+    """:func:`softplus_bregman` on one chunk: the regular formula, the rare elements again."""
+    value = _softplus_bregman_regular(a, b)
+    rare = ~((np.abs(a) <= _BREGMAN_LIMIT) & (np.abs(b - a) <= _BREGMAN_LIMIT))
+    if rare.any():
+        value[rare] = softplus_bregman_generic(np, a[rare], b[rare])
+    return value
+
+
+def _in_chunks(formula: Any, out: NDArray[np.float64], *arrays: Any) -> NDArray[np.float64]:
+    """out = formula(*arrays), each array broadcast to out's shape, computed on consecutive
+    chunks of _CHUNK elements: a formula's temporaries then take 64 KiB, which the
+    allocator reuses (a block's, 256 KiB, took fresh pages from the kernel each time, which
+    cost more than their arithmetic: kl_bernoulli's helpers 2 to 4 times their time). An out
+    that is not C-contiguous is computed whole."""
+    if not out.flags.c_contiguous:
+        np.copyto(out, formula(*(np.broadcast_to(a, out.shape) for a in arrays)))
+        return out
+    flat = out.reshape(-1)
+    arrays = tuple(np.broadcast_to(a, out.shape).reshape(-1) for a in arrays)
+    for start in range(0, flat.size, _CHUNK):
+        part = slice(start, start + _CHUNK)
+        flat[part] = formula(*(a[part] for a in arrays))
     return out
+
+
+def _softplus_bregman_regular(a: NDArray[np.float64], b: NDArray[np.float64]) -> Any:
+    """:func:`softplus_bregman` where |a| and |b - a| are within 700 (no limit, no
+    subnormal p, no overflow of e^d): no case to select but x_p's."""
+    a, b = -np.abs(a), np.copysign(1.0, -a) * b  # at a = 0 too (KL(0, b) = KL(0, -b))
+    d, d_lo = _two_sum(b, -a)
+    e = np.exp(a)
+    p, r = e / (1.0 + e), 1.0 / (1.0 + e)
+    up = np.expm1(d)
+    log_ratio_1 = -np.log1p(p * (up + (1.0 + up) * d_lo))  # e^(d + d_lo) - 1 to first order
+    return _bregman_terms(np, b, d, d_lo, p, r, log_ratio_1, lambda m: p * m)
 
 
 def sigmoid_difference(
@@ -66,9 +118,9 @@ def sigmoid_difference(
     """out = sigmoid(x) - sigmoid(y) = sigmoid(y) sigmoid(-x) expm1(x - y), or for x > y
     its mirror -sigmoid(x) sigmoid(-y) expm1(y - x): expm1 of a number <= 0 (no overflow),
     and no cancellation where x is near y or both are large (there sigmoid(x) - sigmoid(y)
-    rounds to 0 or keeps no correct digit)."""
-    np.copyto(out, sigmoid_difference_generic(np, x, y))
-    return out
+    rounds to 0 or keeps no correct digit). In chunks (:func:`_in_chunks`), each sigmoid as
+    max(e, sign)/(1 + e), e = e^-|x| (no select), over one denominator."""
+    return _in_chunks(functools.partial(sigmoid_difference_generic, np), out, x, y)
 
 
 def exp_difference(
@@ -294,59 +346,58 @@ def heaviside_generic(xp: Any, x: Any) -> Any:
 
 
 def softplus_bregman_generic(xp: Any, a: Any, b: Any) -> Any:
-    """:func:`softplus_bregman` on arrays of ``xp``."""
-    return _softplus_bregman_at(xp, a, b, b - a)
-
-
-def _softplus_bregman_at(xp: Any, a: Any, b: Any, d: Any) -> Any:
-    """softplus_bregman(a, b) given d = b - a. Where p is within [0.27, 1/2] (-1 <= a <= 0)
-    and |d| <= 1, p and 1 - p enter as (1 + t)/2 and (1 - t)/2, t = tanh(a/2): each product
-    with them then rounds t's small share and one sum, where sigmoid's exp, sum and quotient
-    each rounded p and 1 - p (the value 4.7 ulps off at a = -0.08, b = -0.04, where p E(log
-    q/p) doubles its log ratio's rounding; 2.5 this way)."""
+    """:func:`softplus_bregman` on arrays of ``xp``, every case selected by ``where``: beyond
+    d = 700, x_1 is the difference of softplus (e^d would overflow; there is no cancellation);
+    below a = -700, p m is e^a (r m) with e^a applied last (p alone is subnormal)."""
     flip = a > 0
-    a, b, d = xp.where(flip, -a, a), xp.where(flip, -b, b), xp.where(flip, -d, d)
-    zeros = xp.zeros_like(d)
-    p, r = sigmoid_generic(xp, a), sigmoid_generic(xp, -a)
-    near = xp.abs(d) <= 1.0
-    central = near & (a >= -1.0)
-    t = xp.tanh(0.5 * xp.where(central, a, zeros))  # p = (1 + t)/2, 1 - p = (1 - t)/2
-    d_near = xp.where(near, d, zeros)
-    up, down = xp.expm1(d_near), xp.expm1(-d_near)
-    far_1 = softplus_generic(xp, a) - softplus_generic(xp, b)
-    weighted_up = xp.where(central, 0.5 * (up + t * up), p * up)  # p expm1(d)
-    log_ratio_1 = xp.where(near, -xp.log1p(weighted_up), far_1)
-    # log q/p = d + log (1 - q)/(1 - p), where p < 0.27 (a < -1) or |d| > 1; for p < 0.27
-    # the second part is below d/4 and d exact (b near a), where r expm1(-d) rounds r in.
-    direct = -xp.log1p(0.5 * (down - t * down))
-    log_ratio_p = xp.where(central, direct, d + log_ratio_1)
-    far = log_ratio_p > 2.0
-    x = xp.where(far, zeros, log_ratio_p)
-    gap_p = expm1_minus_x_generic(xp, x, xp.expm1(x), _SERIES)
-    # p = e^a r with e^a applied last: p alone is subnormal below a = -708, p_term need not be.
-    p_term = xp.where(central, 0.5 * (gap_p + t * gap_p), exp_product_generic(xp, r * gap_p, a))
-    p_far = sigmoid_generic(xp, b) - exp_product_generic(xp, r * (1.0 + log_ratio_p), a)
-    gap_1 = expm1_minus_x_generic(xp, log_ratio_1, xp.expm1(log_ratio_1), _SERIES)
-    r_term = xp.where(central, 0.5 * (gap_1 - t * gap_1), r * gap_1)
-    finite = xp.where(far, p_far, p_term) + r_term
-    # The limits: p = 0 gives softplus(b); q = 0 or 1 with 0 < p < 1 gives +inf.
+    a, b = xp.where(flip, -a, a), xp.where(flip, -b, b)
+    d, d_lo = _two_sum(b, -a)
+    e = xp.exp(a)
+    p, r = e / (1.0 + e), 1.0 / (1.0 + e)
+    overflow = d > _BREGMAN_LIMIT
+    up = xp.expm1(xp.where(overflow, xp.zeros_like(d), d))
+    log_ratio_1 = xp.where(
+        overflow,
+        softplus_generic(xp, a) - softplus_generic(xp, b),
+        -xp.log1p(p * (up + (1.0 + up) * d_lo)),
+    )
+    deep = a < -_BREGMAN_LIMIT
+
+    def weighted(m: Any) -> Any:  # p m
+        return xp.where(deep, exp_product_generic(xp, r * m, a), p * m)
+
+    finite = _bregman_terms(xp, b, d, d_lo, p, r, log_ratio_1, weighted)
+    # The limits: q = 0 or 1 with 0 < p < 1 gives +inf; p = 0 gives softplus(b), as does a d
+    # beyond float64 (where a < -8e307: p = 0).
     infinite = xp.where(xp.isinf(b) & (a == a), xp.abs(b), finite)
-    return xp.where(a == -xp.inf, softplus_generic(xp, b), infinite)
+    return xp.where((a == -xp.inf) | (d == xp.inf), softplus_generic(xp, b), infinite)
+
+
+def _bregman_terms(
+    xp: Any, b: Any, d: Any, d_lo: Any, p: Any, r: Any, log_ratio_1: Any, weighted: Any
+) -> Any:
+    """p E(x_p) + r E(x_1) given x_1 = log_ratio_1, x_p = d + x_1 (d + d_lo = b - a) carried
+    as a rounded sum and its error, and ``weighted(m)`` = p m; p E(x_p) as q - p (1 + x_p)
+    where x_p > 2."""
+    log_ratio_p, lo = _two_sum(d, log_ratio_1)
+    lo = lo + d_lo
+    expm1_p = xp.expm1(log_ratio_p)
+    gap_p = expm1_minus_x_generic(xp, log_ratio_p, expm1_p, _SERIES) + expm1_p * lo
+    p_far = sigmoid_generic(xp, b) - weighted(1.0 + (log_ratio_p + lo))
+    gap_1 = expm1_minus_x_generic(xp, log_ratio_1, xp.expm1(log_ratio_1), _SERIES)
+    return xp.where(log_ratio_p > 2.0, p_far, weighted(gap_p)) + r * gap_1
 
 
 def sigmoid_difference_generic(xp: Any, x: Any, y: Any) -> Any:
-    """:func:`sigmoid_difference` on arrays of ``xp``."""
-    difference = _sigmoid_difference_at(xp, x, y, x - y)
-    return xp.where(x == y, xp.zeros_like(difference), difference)  # 0, not NaN, at +-inf
-
-
-def _sigmoid_difference_at(xp: Any, x: Any, y: Any, d: Any) -> Any:
-    """sigmoid(x) - sigmoid(y) given d = x - y."""
-    mirror = d > 0
-    u, v = xp.where(mirror, x, y), xp.where(mirror, y, x)  # v - u <= 0
-    sign = xp.where(mirror, -xp.ones_like(d), xp.ones_like(d))
-    gap = xp.where(mirror, -d, d)  # v - u
-    return sign * sigmoid_generic(xp, u) * sigmoid_generic(xp, -v) * xp.expm1(gap)
+    """:func:`sigmoid_difference` on arrays of ``xp``: sigmoid(hi) sigmoid(-lo) (1 -
+    e^-|x - y|), hi and lo the larger and the smaller of x and y, signed as x - y; 0 where
+    x = y (also infinite)."""
+    d = x - y
+    hi, lo = xp.maximum(x, y), xp.minimum(x, y)
+    e_hi, e_lo = xp.exp(-xp.abs(hi)), xp.exp(-xp.abs(lo))
+    weights = xp.maximum(e_hi, xp.sign(hi)) * xp.maximum(e_lo, -xp.sign(lo))
+    value = weights / ((1.0 + e_hi) * (1.0 + e_lo)) * -xp.expm1(-xp.abs(d))
+    return xp.where(x == y, xp.zeros_like(d), xp.copysign(value, d))
 
 
 def exp_difference_generic(xp: Any, x: Any, y: Any) -> Any:

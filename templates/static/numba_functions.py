@@ -19,6 +19,8 @@ _RADIUS, _SERIES = EXPM1_MINUS_X_SERIES[HELPER_SERIES_RADIUS]["float64"]
 _LOG2_E = 1.4426950408889634
 _LN2_HI = 0.6931471803691238  # ln 2 to 32 bits: k * _LN2_HI is exact for |k| < 2**21
 _LN2_LO = 1.9082149292705877e-10
+# softplus_bregman's bound on -a and on b - a, as _functions' _BREGMAN_LIMIT.
+_BREGMAN_LIMIT = 700.0
 
 
 @numba.njit(inline="always")
@@ -57,53 +59,64 @@ def expm1_minus_x(t, expm1_t):
 
 @numba.njit(inline="always")
 def softplus_bregman(a, b):
-    """softplus(b) - softplus(a) - sigmoid(a) (b - a), as _functions.softplus_bregman."""
-    return _softplus_bregman_at(a, b, b - a)
-
-
-@numba.njit(inline="always")
-def _softplus_bregman_at(a, b, d):
-    """softplus_bregman(a, b) given d = b - a, as _functions' (p and 1 - p as (1 +- t)/2, t
-    = tanh(a/2), where -1 <= a <= 0 and |d| <= 1)."""
+    """softplus(b) - softplus(a) - sigmoid(a) (b - a), as _functions.softplus_bregman: one
+    case per element."""
     if a > 0:
-        a, b, d = -a, -b, -d
+        a, b = -a, -b
     if a == -np.inf:  # the limits: p = 0 gives softplus(b), q = 0 or 1 with 0 < p < 1 inf
         return softplus(b)
     if abs(b) == np.inf and a == a:
         return np.inf
-    if abs(d) <= 1.0 and a >= -1.0:
-        t = np.tanh(0.5 * a)  # p = (1 + t)/2, 1 - p = (1 - t)/2
-        up, down = np.expm1(d), np.expm1(-d)
-        log_ratio_1 = -np.log1p(0.5 * (up + t * up))
-        log_ratio_p = -np.log1p(0.5 * (down - t * down))
-        gap_p = expm1_minus_x(log_ratio_p, np.expm1(log_ratio_p))
-        gap_1 = expm1_minus_x(log_ratio_1, np.expm1(log_ratio_1))
-        return 0.5 * (gap_p + t * gap_p) + 0.5 * (gap_1 - t * gap_1)
-    p, r = sigmoid(a), sigmoid(-a)
-    if abs(d) <= 1.0:
-        # log q/p = d + log (1 - q)/(1 - p): for p < 0.27 the second part is below d/4 and
-        # d is exact (b near a), where r expm1(-d) would round r in.
-        log_ratio_1 = -np.log1p(p * np.expm1(d))
-        log_ratio_p = d + log_ratio_1
-    else:
+    d, d_lo = _two_sum(b, -a)
+    if d == np.inf:  # a < -8e307: p = 0, as at a = -inf
+        return softplus(b)
+    e = np.exp(a)
+    p, r = e / (1.0 + e), 1.0 / (1.0 + e)
+    if d > _BREGMAN_LIMIT:  # e^d would overflow: the softplus differ by about d
         log_ratio_1 = softplus(a) - softplus(b)
-        log_ratio_p = d + log_ratio_1
-    # p = e^a r with e^a applied last: p alone is subnormal below a = -708, p_term need not be.
-    if log_ratio_p > 2.0:
-        p_term = sigmoid(b) - exp_product(r * (1.0 + log_ratio_p), a)
     else:
-        p_term = exp_product(r * expm1_minus_x(log_ratio_p, np.expm1(log_ratio_p)), a)
-    return p_term + r * expm1_minus_x(log_ratio_1, np.expm1(log_ratio_1))
+        up = np.expm1(d)
+        log_ratio_1 = -np.log1p(p * (up + (1.0 + up) * d_lo))
+    log_ratio_p, lo = _two_sum(d, log_ratio_1)
+    lo = lo + d_lo
+    if log_ratio_p > 2.0:
+        p_term = sigmoid(b) - _weighted(1.0 + (log_ratio_p + lo), a, p, r)
+    else:
+        gap_p, expm1_p = _gap_and_expm1(log_ratio_p)
+        p_term = _weighted(gap_p + expm1_p * lo, a, p, r)
+    return p_term + r * _gap_and_expm1(log_ratio_1)[0]
+
+
+@numba.njit(inline="always")
+def _gap_and_expm1(t):
+    """(e^t - 1 - t, e^t - 1) for |t| <= 2 or so: the series below _RADIUS (and e^t - 1 as
+    t plus it: no expm1 call), expm1(t) - t beyond."""
+    if abs(t) < _RADIUS:
+        gap = expm1_minus_x(t, 0.0)
+        return gap, t + gap
+    expm1_t = np.expm1(t)
+    return expm1_t - t, expm1_t
+
+
+@numba.njit(inline="always")
+def _weighted(m, a, p, r):
+    """p m, as e^a (r m) with e^a applied last where p = sigmoid(a) is subnormal."""
+    if a < -_BREGMAN_LIMIT:
+        return exp_product(r * m, a)
+    return p * m
 
 
 @numba.njit(inline="always")
 def sigmoid_difference(x, y):
-    """sigmoid(x) - sigmoid(y), as _functions.sigmoid_difference."""
+    """sigmoid(x) - sigmoid(y), as _functions.sigmoid_difference: sigmoid(hi) sigmoid(-lo)
+    (1 - e^-|x - y|) over one denominator, signed as x - y."""
     if x == y:  # 0, not NaN, at x = y = +-inf
         return 0.0
-    if x > y:
-        return -sigmoid(x) * sigmoid(-y) * np.expm1(y - x)
-    return sigmoid(y) * sigmoid(-x) * np.expm1(x - y)
+    hi, lo = (x, y) if x > y else (y, x)
+    e_hi, e_lo = np.exp(-abs(hi)), np.exp(-abs(lo))
+    weights = (1.0 if hi >= 0 else e_hi) * (e_lo if lo >= 0 else 1.0)
+    value = weights / ((1.0 + e_hi) * (1.0 + e_lo)) * -np.expm1(-abs(x - y))
+    return value if x > y else -value
 
 
 @numba.njit(inline="always")

@@ -130,9 +130,15 @@ def expm1_minus_x_generic(
     everywhere and selected where |t| < radius (the array API has no in-place update of a
     subset), and +inf at t = +inf (where expm1(t) - t is inf - inf)."""
     radius, coefficients = series
-    acc = coefficients[-1]
-    for c in coefficients[-2::-1]:
-        acc = acc * t + c
+    if xp is np:  # the same steps in place: one temporary, not one a step
+        acc = np.full(np.shape(t), coefficients[-1])
+        for c in coefficients[-2::-1]:
+            acc *= t
+            acc += c
+    else:
+        acc = coefficients[-1]
+        for c in coefficients[-2::-1]:
+            acc = acc * t + c
     direct = xp.where(t == xp.inf, t, expm1_t - t)
     return xp.where(xp.abs(t) < radius, acc * t * t, direct)
 
