@@ -1105,6 +1105,17 @@ def _gap_difference(xp: Any, a: Any, b: Any, delta_a: Any, delta_b: Any) -> Any:
     return total
 
 
+def stirling_gap_difference_generic(xp: Any, x: Any, b: Any, h: Any, k: Any) -> Any:
+    """F(x, x + h) - F(s, s + h + k), s = x + b (the Dirichlet KL's dominant component x and
+    the others' sum b): :func:`_gap_difference` where b, b + k and |h| are below x/8, NaN
+    elsewhere (where its quadrature is not accurate)."""
+    close = _close(xp, x, b, x + h, b + k, h)
+    ones = xp.ones_like(x)
+    x, b = xp.where(close, x, ones), xp.where(close, b, ones / 8.0)
+    h, k = xp.where(close, h, 0.0 * ones), xp.where(close, k, 0.0 * ones)
+    return xp.where(close, _gap_difference(xp, x, b, h, k), xp.full_like(ones, xp.nan))
+
+
 def beta_stirling_slope_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:
     """a dK/da for K = beta_stirling_gap(x, y, u, v), a = e^x: a f''(s) (s_p - s) - a f''(a)
     (a_p - a), or a f''(a) (b_p - b) + a (f''(s) - f''(a)) (s_p - s) (small where b << a),

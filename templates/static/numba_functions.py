@@ -649,6 +649,14 @@ def _gap_difference(a, b, delta_a, delta_b):
 
 
 @numba.njit(error_model="numpy")
+def stirling_gap_difference(x, b, h, k):
+    """F(x, x + h) - F(x + b, x + b + h + k), as _functions.stirling_gap_difference_generic."""
+    if not _close(x, b, x + h, b + k, h):
+        return np.nan
+    return _gap_difference(x, b, h, k)
+
+
+@numba.njit(error_model="numpy")
 def beta_stirling_slope(x, y, u, v):
     """a dK/da, as _functions.beta_stirling_slope_generic."""
     if not _concentrations(x, y, u, v):
