@@ -891,6 +891,17 @@ def exp_difference_split_generic(xp: Any, a: Any, b: Any, c: Any, d: Any) -> Any
     return xp.where(near, near_value, far_value)
 
 
+def exp_difference_ratio_generic(xp: Any, a: Any, b: Any, c: Any, d: Any, s: Any) -> Any:
+    """(e^(b + c - d) - e^a) / s: (e^a / s) expm1(D), e^a applied last (exp_product), where
+    |D| <= 1 and s < 1 (no subnormal e^a expm1(D) at tiny e^a); elsewhere
+    :func:`exp_difference_split_generic` over s."""
+    shift = difference_sum_generic(xp, a, b, c, d)
+    near = (xp.abs(shift) <= 1.0) & (s < 1.0)
+    step = xp.expm1(xp.where(near, shift, xp.zeros_like(shift))) / s
+    near_value = exp_product_generic(xp, step, a)
+    return xp.where(near, near_value, exp_difference_split_generic(xp, a, b, c, d) / s)
+
+
 def difference_sum_generic(xp: Any, a: Any, b: Any, c: Any, d: Any) -> Any:
     """(b - a) + (c - d), its three roundings' errors added back (Knuth's two-sum): 0 exactly
     where b = a and c = d, and accurate where the two differences cancel (a Gamma of the

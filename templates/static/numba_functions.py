@@ -916,3 +916,12 @@ def exp_difference_split(a, b, c, d):
     if abs(shift) <= 1.0:
         return exp_product(np.expm1(shift), a)
     return _exp_of_sum(1.0, b, c, d) - np.exp(a)
+
+
+@numba.njit(inline="always")
+def exp_difference_ratio(a, b, c, d, s):
+    """(e^(b + c - d) - e^a) / s, as _functions'."""
+    shift = difference_sum(a, b, c, d)
+    if abs(shift) <= 1.0 and s < 1.0:
+        return exp_product(np.expm1(shift) / s, a)
+    return exp_difference_split(a, b, c, d) / s
