@@ -3,8 +3,8 @@ one value per row (density Gamma(a0) prod_j z_j^(a_j - 1) / prod_j Gamma(a_j) on
 simplex, a0 = sum_j a_j) (compiled with numba).
 
 The last axis is the one the kernel reduces itself, through row statistics, each a sum or a
-maximum over the row's elements j (size, A, B, B_less_A, m, n_top, rest, rest_p, n_gap,
-d_max, shifted, shifted_less_B, F_sum, H_sum in turn):
+maximum over the row's elements j (size, A, B, B_less_A, R, m, n_top, rest, rest_p, R_rest,
+rest_change, n_gap, d_max, shifted, shift_step, F_sum, H_sum in turn):
 
 .. math::
 
@@ -22,6 +22,11 @@ d_max, shifted, shifted_less_B, F_sum, H_sum in turn):
 
     \mathrm{B\_less}_{A} = \sum_{j} \operatorname{exp\_difference}\left(
             \mathrm{log\_alpha}_{p,j}, \mathrm{log\_alpha}_{j}\right)
+
+.. math::
+
+    R = \sum_{j} \operatorname{exp\_difference\_ratio}\left(
+            \mathrm{log\_alpha}_{j}, \mathrm{log\_alpha}_{p,j}, 0, 0, A\right)
 
 .. math::
 
@@ -45,6 +50,20 @@ d_max, shifted, shifted_less_B, F_sum, H_sum in turn):
 
 .. math::
 
+    \mathrm{R\_rest} = \sum_{j} \begin{cases} 0 & \text{for}\:
+            \mathrm{log\_alpha}_{j} \geq m \\\operatorname{exp\_difference\_ratio}\left(
+            \mathrm{log\_alpha}_{j}, \mathrm{log\_alpha}_{p,j}, 0, 0, A\right) &
+            \text{otherwise} \end{cases}
+
+.. math::
+
+    \mathrm{rest\_change} = \sum_{j} \begin{cases} 0 & \text{for}\:
+            \mathrm{log\_alpha}_{j} \geq m \\\operatorname{exp\_difference}\left(
+            \mathrm{log\_alpha}_{p,j}, \mathrm{log\_alpha}_{j}\right) & \text{otherwise}
+            \end{cases}
+
+.. math::
+
     \mathrm{n\_gap} = \sum_{j} \begin{cases} 1 & \text{for}\: A \geq 2 \mathrm{rest}
             \wedge B \geq 2 \mathrm{rest}_{p} \wedge \mathrm{log\_alpha}_{j} \geq m \wedge
             \mathrm{n\_top} < \frac{3}{2} \wedge \mathrm{rest} + \mathrm{rest}_{p} <
@@ -62,13 +81,24 @@ d_max, shifted, shifted_less_B, F_sum, H_sum in turn):
 
 .. math::
 
-    \mathrm{shifted\_less}_{B} = \sum_{j}
-            \operatorname{exp\_difference\_split}\left( \mathrm{log\_alpha}_{p,j},
-            \mathrm{log\_alpha}_{j}, 0, \mathrm{d}_max\right)
+    \mathrm{shift\_step} = \sum_{j} \operatorname{exp\_difference\_ratio}\left(
+            \mathrm{log\_alpha}_{p,j}, \mathrm{log\_alpha}_{j}, 0, \mathrm{d}_max, B\right)
 
 .. math::
 
-    \mathrm{F\_sum} = \sum_{j} \begin{cases} -
+    \mathrm{F\_sum} = \sum_{j} \begin{cases}
+            \operatorname{stirling\_gap\_difference}\left( e^{\mathrm{log\_alpha}_{j}},
+            \mathrm{rest}, \operatorname{exp\_difference}\left( \mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{j}\right), \mathrm{rest\_change}\right) & \text{for}\: A
+            \geq 2 \mathrm{rest} \wedge B \geq 2 \mathrm{rest}_{p} \wedge
+            \mathrm{log\_alpha}_{j} \geq m \wedge e^{\mathrm{log\_alpha}_{j}} \geq 9
+            \left|{\operatorname{exp\_difference}\left( \mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{j}\right)}\right| \wedge e^{\mathrm{log\_alpha}_{p,j}} \geq
+            9 \left|{\operatorname{exp\_difference}\left( \mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{j}\right)}\right| \wedge \mathrm{n\_top} < \frac{3}{2}
+            \wedge \mathrm{rest} + \mathrm{rest}_{p} <
+            \left|{\operatorname{exp\_difference}\left( \mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{j}\right)}\right| \\-
             \operatorname{stirling\_bregman\_pair}\left( e^{\mathrm{log\_alpha}_{p,j}}, B,
             \mathrm{rest}_{p}, \operatorname{log1p}{\left( \mathrm{rest}_{p} e^{-
             \mathrm{log\_alpha}_{p,j}} \right)}\right) + \mathrm{B\_less}_{A}
@@ -82,9 +112,162 @@ d_max, shifted, shifted_less_B, F_sum, H_sum in turn):
             \geq 2 \mathrm{rest} \wedge B \geq 2 \mathrm{rest}_{p} \wedge
             \mathrm{log\_alpha}_{j} \geq m \wedge \mathrm{n\_top} < \frac{3}{2} \wedge
             \mathrm{rest} + \mathrm{rest}_{p} < \left|{\operatorname{exp\_difference}\left(
-            \mathrm{log\_alpha}_{p,j}, \mathrm{log\_alpha}_{j}\right)}\right|
+            \mathrm{log\_alpha}_{p,j}, \mathrm{log\_alpha}_{j}\right)}\right| \\-
+            \operatorname{exp\_bregman}\left( \mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{j}\right) + B \operatorname{exp\_bregman}\left( 0, -
+            \begin{cases} \operatorname{log1p}{\left( R \right)} & \text{for}\:
+            \left|{R}\right| \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19}
+            \wedge B < 8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
+            \frac{\mathrm{B\_less}_{A}}{A} \right)} & \text{for}\:
+            \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left( \frac{B}{A}
+            \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left( A
+            \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
+            \text{otherwise} \end{cases}\right) + \left( 1 + R\right)
+            \operatorname{exp\_bregman}\left( 0, - \begin{cases} \operatorname{log1p}{\left(
+            \left( \mathrm{R\_rest} - \frac{\mathrm{rest} \operatorname{expm1}\left(
+            \mathrm{log\_alpha}_{p,j} - \mathrm{log\_alpha}_{j}\right)}{A}\right)
+            e^{\mathrm{log\_alpha}_{j} - \mathrm{log\_alpha}_{p,j}} \right)} & \text{for}\:
+            \left|{\mathrm{log\_alpha}_{j} - \mathrm{log\_alpha}_{p,j}}\right| >
+            \frac{\mathrm{rest} \left|{\operatorname{expm1}\left( \mathrm{log\_alpha}_{p,j}
+            - \mathrm{log\_alpha}_{j}\right)}\right|}{A} + \left|{\mathrm{R\_rest}}\right|
+            \\\begin{cases} \operatorname{difference\_sum}\left( \mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{p,j}, \operatorname{log1p}{\left( \mathrm{rest}_{p} e^{-
+            \mathrm{log\_alpha}_{p,j}} \right)}, \operatorname{log1p}{\left( \mathrm{rest}
+            e^{- \mathrm{log\_alpha}_{j}} \right)}\right) & \text{for}\: A \geq 2
+            \mathrm{rest} \wedge B \geq 2 \mathrm{rest}_{p} \wedge \mathrm{log\_alpha}_{j}
+            \geq m \wedge \left|{- \ln{\left( B \right)} + \ln{\left( A \right)}}\right| >
+            \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} + \mathrm{rest}_{p} e^{-
+            \mathrm{log\_alpha}_{p,j}} \wedge \mathrm{n\_top} < \frac{3}{2} \wedge
+            \mathrm{shift\_step} < - \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} -
+            \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}}
+            \\\operatorname{difference\_sum}\left( \mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{p,j}, \begin{cases}
+            \operatorname{difference\_of\_differences}\left( \ln{\left(
+            \frac{e^{\mathrm{log\_alpha}_{j}}}{A} \right)}, \ln{\left(
+            \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B} \right)}, 0, 0, 0\right) & \text{for}\:
+            \left|{- \ln{\left( B \right)} + \ln{\left( A \right)}}\right| > 3 +
+            \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{j}}}{A} \right)}}\right| +
+            \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B} \right)}}\right|
+            \wedge \left|{- \ln{\left( \mathrm{shifted} \right)} + \ln{\left( B
+            \right)}}\right| > 3 + \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{j}}}{A}
+            \right)}}\right| + \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B}
+            \right)}}\right| \\\operatorname{difference\_of\_differences}\left(
+            \mathrm{log\_alpha}_{j}, \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases}
+            \operatorname{log1p}{\left( R \right)} & \text{for}\: \left|{R}\right| \leq
+            \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
+            \frac{\mathrm{B\_less}_{A}}{A} \right)} & \text{for}\:
+            \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left( \frac{B}{A}
+            \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left( A
+            \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
+            \text{otherwise} \end{cases}\right) & \text{for}\: \left|{- \ln{\left( B
+            \right)} + \ln{\left( A \right)}}\right| < \left|{- \ln{\left( \mathrm{shifted}
+            \right)} + \ln{\left( B \right)}}\right|
+            \\\operatorname{difference\_of\_differences}\left( \mathrm{log\_alpha}_{j},
+            \mathrm{log\_alpha}_{p,j}, \mathrm{d}_max, 0, \begin{cases}
+            \operatorname{log1p}{\left( \mathrm{shift\_step} \right)} & \text{for}\:
+            \mathrm{shift\_step} \geq - \frac{1}{2} \\\ln{\left( \frac{\mathrm{shifted}}{B}
+            \right)} & \text{for}\: \mathrm{shifted} \geq 1.0 \cdot 10^{-300} B \\-
+            \ln{\left( B \right)} + \ln{\left( \mathrm{shifted} \right)} & \text{otherwise}
+            \end{cases}\right) & \text{otherwise} \end{cases}, 0\right) & \text{otherwise}
+            \end{cases} & \text{otherwise} \end{cases}\right) - R \left( \begin{cases}
+            \operatorname{log1p}{\left( \left( \mathrm{R\_rest} - \frac{\mathrm{rest}
+            \operatorname{expm1}\left( \mathrm{log\_alpha}_{p,j} -
+            \mathrm{log\_alpha}_{j}\right)}{A}\right) e^{\mathrm{log\_alpha}_{j} -
+            \mathrm{log\_alpha}_{p,j}} \right)} & \text{for}\:
+            \left|{\mathrm{log\_alpha}_{j} - \mathrm{log\_alpha}_{p,j}}\right| >
+            \frac{\mathrm{rest} \left|{\operatorname{expm1}\left( \mathrm{log\_alpha}_{p,j}
+            - \mathrm{log\_alpha}_{j}\right)}\right|}{A} + \left|{\mathrm{R\_rest}}\right|
+            \\\begin{cases} \operatorname{difference\_sum}\left( \mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{p,j}, \operatorname{log1p}{\left( \mathrm{rest}_{p} e^{-
+            \mathrm{log\_alpha}_{p,j}} \right)}, \operatorname{log1p}{\left( \mathrm{rest}
+            e^{- \mathrm{log\_alpha}_{j}} \right)}\right) & \text{for}\: A \geq 2
+            \mathrm{rest} \wedge B \geq 2 \mathrm{rest}_{p} \wedge \mathrm{log\_alpha}_{j}
+            \geq m \wedge \left|{- \ln{\left( B \right)} + \ln{\left( A \right)}}\right| >
+            \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} + \mathrm{rest}_{p} e^{-
+            \mathrm{log\_alpha}_{p,j}} \wedge \mathrm{n\_top} < \frac{3}{2} \wedge
+            \mathrm{shift\_step} < - \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} -
+            \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}}
+            \\\operatorname{difference\_sum}\left( \mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{p,j}, \begin{cases}
+            \operatorname{difference\_of\_differences}\left( \ln{\left(
+            \frac{e^{\mathrm{log\_alpha}_{j}}}{A} \right)}, \ln{\left(
+            \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B} \right)}, 0, 0, 0\right) & \text{for}\:
+            \left|{- \ln{\left( B \right)} + \ln{\left( A \right)}}\right| > 3 +
+            \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{j}}}{A} \right)}}\right| +
+            \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B} \right)}}\right|
+            \wedge \left|{- \ln{\left( \mathrm{shifted} \right)} + \ln{\left( B
+            \right)}}\right| > 3 + \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{j}}}{A}
+            \right)}}\right| + \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B}
+            \right)}}\right| \\\operatorname{difference\_of\_differences}\left(
+            \mathrm{log\_alpha}_{j}, \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases}
+            \operatorname{log1p}{\left( R \right)} & \text{for}\: \left|{R}\right| \leq
+            \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
+            \frac{\mathrm{B\_less}_{A}}{A} \right)} & \text{for}\:
+            \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left( \frac{B}{A}
+            \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left( A
+            \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
+            \text{otherwise} \end{cases}\right) & \text{for}\: \left|{- \ln{\left( B
+            \right)} + \ln{\left( A \right)}}\right| < \left|{- \ln{\left( \mathrm{shifted}
+            \right)} + \ln{\left( B \right)}}\right|
+            \\\operatorname{difference\_of\_differences}\left( \mathrm{log\_alpha}_{j},
+            \mathrm{log\_alpha}_{p,j}, \mathrm{d}_max, 0, \begin{cases}
+            \operatorname{log1p}{\left( \mathrm{shift\_step} \right)} & \text{for}\:
+            \mathrm{shift\_step} \geq - \frac{1}{2} \\\ln{\left( \frac{\mathrm{shifted}}{B}
+            \right)} & \text{for}\: \mathrm{shifted} \geq 1.0 \cdot 10^{-300} B \\-
+            \ln{\left( B \right)} + \ln{\left( \mathrm{shifted} \right)} & \text{otherwise}
+            \end{cases}\right) & \text{otherwise} \end{cases}, 0\right) & \text{otherwise}
+            \end{cases} & \text{otherwise} \end{cases}\right) & \text{for}\:
+            \mathrm{log\_alpha}_{j} \geq m \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge
+            B < 8.67361737988404 \cdot 10^{-19} \wedge \mathrm{n\_top} < \frac{3}{2} \\-
+            \frac{\begin{cases} - B \operatorname{exp\_bregman}\left( 0, - \begin{cases}
+            \operatorname{log1p}{\left( R \right)} & \text{for}\: \left|{R}\right| \leq
+            \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
+            \frac{\mathrm{B\_less}_{A}}{A} \right)} & \text{for}\:
+            \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left( \frac{B}{A}
+            \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left( A
+            \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
+            \text{otherwise} \end{cases}\right) + \operatorname{exp\_bregman}\left( 0,
+            \begin{cases} \operatorname{log1p}{\left( R \right)} & \text{for}\:
+            \left|{R}\right| \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19}
+            \wedge B < 8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
+            \frac{\mathrm{B\_less}_{A}}{A} \right)} & \text{for}\:
+            \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left( \frac{B}{A}
+            \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left( A
+            \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
+            \text{otherwise} \end{cases}\right) & \text{for}\: A < 8.67361737988404 \cdot
+            10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{stirling\_bregman\_pair}\left( A, B, \mathrm{B\_less}_{A},
+            \begin{cases} \operatorname{log1p}{\left( R \right)} & \text{for}\:
+            \left|{R}\right| \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19}
+            \wedge B < 8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
+            \frac{\mathrm{B\_less}_{A}}{A} \right)} & \text{for}\:
+            \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left( \frac{B}{A}
+            \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left( A
+            \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
+            \text{otherwise} \end{cases}\right) & \text{otherwise}
+            \end{cases}}{\mathrm{n\_top}} + \begin{cases} -
+            \operatorname{exp\_bregman}\left( \mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{j}\right) + \operatorname{exp\_bregman}\left( 0,
+            \mathrm{log\_alpha}_{p,j} - \mathrm{log\_alpha}_{j}\right) & \text{for}\:
+            \left|{\mathrm{log\_alpha}_{j} - \mathrm{log\_alpha}_{p,j}}\right| \leq 1 \wedge
+            e^{\mathrm{log\_alpha}_{j}} < 8.67361737988404 \cdot 10^{-19} \wedge
+            e^{\mathrm{log\_alpha}_{p,j}} < 8.67361737988404 \cdot 10^{-19}
             \\\operatorname{stirling\_bregman}\left( \mathrm{log\_alpha}_{j},
-            \mathrm{log\_alpha}_{p,j}\right) & \text{otherwise} \end{cases}
+            \mathrm{log\_alpha}_{p,j}\right) & \text{otherwise} \end{cases} & \text{for}\:
+            \mathrm{log\_alpha}_{j} \geq m \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge
+            B < 8.67361737988404 \cdot 10^{-19} \\\begin{cases} -
+            \operatorname{exp\_bregman}\left( \mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{j}\right) + \operatorname{exp\_bregman}\left( 0,
+            \mathrm{log\_alpha}_{p,j} - \mathrm{log\_alpha}_{j}\right) & \text{for}\:
+            \left|{\mathrm{log\_alpha}_{j} - \mathrm{log\_alpha}_{p,j}}\right| \leq 1 \wedge
+            e^{\mathrm{log\_alpha}_{j}} < 8.67361737988404 \cdot 10^{-19} \wedge
+            e^{\mathrm{log\_alpha}_{p,j}} < 8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{stirling\_bregman}\left( \mathrm{log\_alpha}_{j},
+            \mathrm{log\_alpha}_{p,j}\right) & \text{otherwise} \end{cases} &
+            \text{otherwise} \end{cases}
 
 .. math::
 
@@ -97,8 +280,8 @@ d_max, shifted, shifted_less_B, F_sum, H_sum in turn):
             \geq m \wedge \left|{- \ln{\left( B \right)} + \ln{\left( A \right)}}\right| >
             \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} + \mathrm{rest}_{p} e^{-
             \mathrm{log\_alpha}_{p,j}} \wedge \mathrm{n\_top} < \frac{3}{2} \wedge
-            \frac{\mathrm{shifted\_less}_{B}}{B} < - \mathrm{rest} e^{-
-            \mathrm{log\_alpha}_{j}} - \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}} \\-
+            \mathrm{shift\_step} < - \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} -
+            \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}} \\-
             e^{\mathrm{log\_alpha}_{p,j}} - \operatorname{exp\_product}\left( \begin{cases}
             \operatorname{difference\_of\_differences}\left( \ln{\left(
             \frac{e^{\mathrm{log\_alpha}_{j}}}{A} \right)}, \ln{\left(
@@ -111,20 +294,23 @@ d_max, shifted, shifted_less_B, F_sum, H_sum in turn):
             \right)}}\right| + \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B}
             \right)}}\right| \\\operatorname{difference\_of\_differences}\left(
             \mathrm{log\_alpha}_{j}, \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases}
-            \operatorname{log1p}{\left( \frac{\mathrm{B\_less}_{A}}{A} \right)} &
-            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left(
-            \frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left(
-            A \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
+            \operatorname{log1p}{\left( R \right)} & \text{for}\: \left|{R}\right| \leq
+            \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
+            \frac{\mathrm{B\_less}_{A}}{A} \right)} & \text{for}\:
+            \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left( \frac{B}{A}
+            \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left( A
+            \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
             \text{otherwise} \end{cases}\right) & \text{for}\: \left|{- \ln{\left( B
             \right)} + \ln{\left( A \right)}}\right| < \left|{- \ln{\left( \mathrm{shifted}
             \right)} + \ln{\left( B \right)}}\right|
             \\\operatorname{difference\_of\_differences}\left( \mathrm{log\_alpha}_{j},
             \mathrm{log\_alpha}_{p,j}, \mathrm{d}_max, 0, \begin{cases}
-            \operatorname{log1p}{\left( \frac{\mathrm{shifted\_less}_{B}}{B} \right)} &
-            \text{for}\: B \geq - 2 \mathrm{shifted\_less}_{B} \\\ln{\left(
-            \frac{\mathrm{shifted}}{B} \right)} & \text{for}\: \mathrm{shifted} \geq 1.0
-            \cdot 10^{-300} B \\- \ln{\left( B \right)} + \ln{\left( \mathrm{shifted}
-            \right)} & \text{otherwise} \end{cases}\right) & \text{otherwise} \end{cases},
+            \operatorname{log1p}{\left( \mathrm{shift\_step} \right)} & \text{for}\:
+            \mathrm{shift\_step} \geq - \frac{1}{2} \\\ln{\left( \frac{\mathrm{shifted}}{B}
+            \right)} & \text{for}\: \mathrm{shifted} \geq 1.0 \cdot 10^{-300} B \\-
+            \ln{\left( B \right)} + \ln{\left( \mathrm{shifted} \right)} & \text{otherwise}
+            \end{cases}\right) & \text{otherwise} \end{cases},
             \mathrm{log\_alpha}_{p,j}\right) + \operatorname{exp\_product}\left(
             \frac{B}{A}, \mathrm{log\_alpha}_{j}\right) & \text{for}\:
             \mathrm{log\_alpha}_{j} - \mathrm{log\_alpha}_{p,j} - \ln{\left( A \right)} +
@@ -138,8 +324,8 @@ d_max, shifted, shifted_less_B, F_sum, H_sum in turn):
             \left|{- \ln{\left( B \right)} + \ln{\left( A \right)}}\right| > \mathrm{rest}
             e^{- \mathrm{log\_alpha}_{j}} + \mathrm{rest}_{p} e^{-
             \mathrm{log\_alpha}_{p,j}} \wedge \mathrm{n\_top} < \frac{3}{2} \wedge
-            \frac{\mathrm{shifted\_less}_{B}}{B} < - \mathrm{rest} e^{-
-            \mathrm{log\_alpha}_{j}} - \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}}
+            \mathrm{shift\_step} < - \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} -
+            \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}}
             \\\operatorname{exp\_bregman\_split}\left( \mathrm{log\_alpha}_{p,j},
             \mathrm{log\_alpha}_{p,j}, \begin{cases}
             \operatorname{difference\_of\_differences}\left( \ln{\left(
@@ -153,35 +339,60 @@ d_max, shifted, shifted_less_B, F_sum, H_sum in turn):
             \right)}}\right| + \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B}
             \right)}}\right| \\\operatorname{difference\_of\_differences}\left(
             \mathrm{log\_alpha}_{j}, \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases}
-            \operatorname{log1p}{\left( \frac{\mathrm{B\_less}_{A}}{A} \right)} &
-            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left(
-            \frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left(
-            A \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
+            \operatorname{log1p}{\left( R \right)} & \text{for}\: \left|{R}\right| \leq
+            \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
+            \frac{\mathrm{B\_less}_{A}}{A} \right)} & \text{for}\:
+            \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left( \frac{B}{A}
+            \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left( A
+            \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
             \text{otherwise} \end{cases}\right) & \text{for}\: \left|{- \ln{\left( B
             \right)} + \ln{\left( A \right)}}\right| < \left|{- \ln{\left( \mathrm{shifted}
             \right)} + \ln{\left( B \right)}}\right|
             \\\operatorname{difference\_of\_differences}\left( \mathrm{log\_alpha}_{j},
             \mathrm{log\_alpha}_{p,j}, \mathrm{d}_max, 0, \begin{cases}
-            \operatorname{log1p}{\left( \frac{\mathrm{shifted\_less}_{B}}{B} \right)} &
-            \text{for}\: B \geq - 2 \mathrm{shifted\_less}_{B} \\\ln{\left(
-            \frac{\mathrm{shifted}}{B} \right)} & \text{for}\: \mathrm{shifted} \geq 1.0
-            \cdot 10^{-300} B \\- \ln{\left( B \right)} + \ln{\left( \mathrm{shifted}
-            \right)} & \text{otherwise} \end{cases}\right) & \text{otherwise} \end{cases},
-            0\right) & \text{otherwise} \end{cases} & \text{otherwise} \end{cases}
+            \operatorname{log1p}{\left( \mathrm{shift\_step} \right)} & \text{for}\:
+            \mathrm{shift\_step} \geq - \frac{1}{2} \\\ln{\left( \frac{\mathrm{shifted}}{B}
+            \right)} & \text{for}\: \mathrm{shifted} \geq 1.0 \cdot 10^{-300} B \\-
+            \ln{\left( B \right)} + \ln{\left( \mathrm{shifted} \right)} & \text{otherwise}
+            \end{cases}\right) & \text{otherwise} \end{cases}, 0\right) & \text{otherwise}
+            \end{cases} & \text{otherwise} \end{cases}
 
 and the row value
 
 .. math::
 
     \ell = \begin{cases} 0 & \text{for}\: \mathrm{size} < \frac{3}{2} \\\mathrm{F\_sum} +
-            \mathrm{H\_sum} - \begin{cases} 0 & \text{for}\: \mathrm{n\_gap} > \frac{1}{2}
+            \mathrm{H\_sum} - \begin{cases} 0 & \text{for}\: \left(A < 8.67361737988404
+            \cdot 10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}\right) \vee
+            \mathrm{n\_gap} > \frac{1}{2} \\\begin{cases} - B
+            \operatorname{exp\_bregman}\left(0, - \begin{cases} \operatorname{log1p}{\left(R
+            \right)} & \text{for}\: \left|{R}\right| \leq \frac{1}{2} \wedge A <
+            8.67361737988404 \cdot 10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
+            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
+            \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
+            \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
+            \right)} & \text{otherwise} \end{cases}\right) +
+            \operatorname{exp\_bregman}\left(0, \begin{cases} \operatorname{log1p}{\left(R
+            \right)} & \text{for}\: \left|{R}\right| \leq \frac{1}{2} \wedge A <
+            8.67361737988404 \cdot 10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
+            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
+            \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
+            \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
+            \right)} & \text{otherwise} \end{cases}\right) & \text{for}\: A <
+            8.67361737988404 \cdot 10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
             \\\operatorname{stirling\_bregman\_pair}\left(A, B, \mathrm{B\_less}_{A},
-            \begin{cases} \operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)}
-            & \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
+            \begin{cases} \operatorname{log1p}{\left(R \right)} & \text{for}\:
+            \left|{R}\right| \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19}
+            \wedge B < 8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
+            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
             \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
             \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
             \right)} & \text{otherwise} \end{cases}\right) & \text{otherwise} \end{cases} &
-            \text{otherwise} \end{cases}
+            \text{otherwise} \end{cases} & \text{otherwise} \end{cases}
 
 Leading axes are batch axes; the last axis must not be empty.
 ``kl_dirichlet`` gives one value per row, ``kl_dirichlet_grad`` the gradient of their sum with
@@ -197,7 +408,7 @@ type and device. A NaN gives NaN in its own row only.
 Generated by klgen from kernel kl_dirichlet of the spec file dirichlet.py.
 Do not edit: change its file in specs/ and run `klgen generate`;
 `klgen check` fails while this file differs from what they make.
-klgen-hash: 1ff4950e0b4cd651
+klgen-hash: 8c57b455dd442d81
 """
 
 import numba
@@ -208,8 +419,10 @@ from ._functions import (
     compensated_row_sum_generic,
     difference_of_differences_generic,
     difference_sum_generic,
+    exp_bregman_generic,
     exp_bregman_split_generic,
     exp_difference_generic,
+    exp_difference_ratio_generic,
     exp_difference_split_generic,
     exp_of_difference_generic,
     exp_product_generic,
@@ -217,14 +430,17 @@ from ._functions import (
     stirling_bregman_pair_generic,
     stirling_curvature_at_generic,
     stirling_curvature_generic,
+    stirling_gap_difference_generic,
     stirling_slope_difference_generic,
     stirling_slope_difference_pair_generic,
 )
 from ._numba_functions import (
     difference_of_differences,
     difference_sum,
+    exp_bregman,
     exp_bregman_split,
     exp_difference,
+    exp_difference_ratio,
     exp_difference_split,
     exp_of_difference,
     exp_product,
@@ -232,6 +448,7 @@ from ._numba_functions import (
     stirling_bregman_pair,
     stirling_curvature,
     stirling_curvature_at,
+    stirling_gap_difference,
     stirling_slope_difference,
     stirling_slope_difference_pair,
 )
@@ -255,7 +472,7 @@ from ._runtime import (
 
 # Compiled against these files as sealed (numba caches this module's loops by this file
 # alone, so naming their seals here makes a changed helper module recompile them):
-#     _numba_functions.py sealed 1ce3e233aa555700
+#     _numba_functions.py sealed 04e58ca13bcc4b3b
 #     _constants.py sealed b50e8ba3c891ea93
 
 __all__ = ["kl_dirichlet", "kl_dirichlet_grad", "kl_dirichlet_value_and_grad"]
@@ -290,12 +507,23 @@ def kl_dirichlet_grad(
     .. math::
 
         \frac{\partial \ell}{\partial \mathrm{log\_alpha}_{j}} = \begin{cases} 0 &
-            \text{for}\: \mathrm{size} < \frac{3}{2} \\-
-            \operatorname{exp\_difference}\left(\mathrm{log\_alpha}_{p,j},
+            \text{for}\: \mathrm{size} < \frac{3}{2} \\- \begin{cases}
+            \operatorname{exp\_product}\left(\operatorname{expm1}\left(\mathrm{log\_alpha}_{p,j}
+            - \mathrm{log\_alpha}_{j}\right)
+            \operatorname{stirling\_curvature}\left(\mathrm{log\_alpha}_{j}\right),
+            \mathrm{log\_alpha}_{j}\right) & \text{for}\: \left|{\mathrm{log\_alpha}_{j} -
+            \mathrm{log\_alpha}_{p,j}}\right| \leq 1 \wedge e^{\mathrm{log\_alpha}_{j}} <
+            8.67361737988404 \cdot 10^{-19} \wedge e^{\mathrm{log\_alpha}_{p,j}} <
+            8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{exp\_difference}\left(\mathrm{log\_alpha}_{p,j},
             \mathrm{log\_alpha}_{j}\right)
-            \operatorname{stirling\_curvature}\left(\mathrm{log\_alpha}_{j}\right) +
-            \frac{\mathrm{B\_less}_{A} e^{\mathrm{log\_alpha}_{j}}
-            \operatorname{stirling\_curvature\_at}\left(A\right)}{A} + \begin{cases}
+            \operatorname{stirling\_curvature}\left(\mathrm{log\_alpha}_{j}\right) &
+            \text{otherwise} \end{cases} + \begin{cases} \operatorname{exp\_product}\left(R
+            \operatorname{stirling\_curvature\_at}\left(A\right),
+            \mathrm{log\_alpha}_{j}\right) & \text{for}\: A < 8.67361737988404 \cdot
+            10^{-19} \\\frac{\mathrm{B\_less}_{A} e^{\mathrm{log\_alpha}_{j}}
+            \operatorname{stirling\_curvature\_at}\left(A\right)}{A} & \text{otherwise}
+            \end{cases} + \begin{cases}
             \operatorname{exp\_difference\_split}\left(\mathrm{log\_alpha}_{p,j},
             \mathrm{log\_alpha}_{p,j}, \operatorname{log1p}{\left(\mathrm{rest}_{p} e^{-
             \mathrm{log\_alpha}_{p,j}} \right)}, \operatorname{log1p}{\left(\mathrm{rest}
@@ -304,8 +532,8 @@ def kl_dirichlet_grad(
             \geq m \wedge \left|{- \ln{\left(B \right)} + \ln{\left(A \right)}}\right| >
             \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} + \mathrm{rest}_{p} e^{-
             \mathrm{log\_alpha}_{p,j}} \wedge \mathrm{n\_top} < \frac{3}{2} \wedge
-            \frac{\mathrm{shifted\_less}_{B}}{B} < - \mathrm{rest} e^{-
-            \mathrm{log\_alpha}_{j}} - \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}} \\-
+            \mathrm{shift\_step} < - \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} -
+            \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}} \\-
             e^{\mathrm{log\_alpha}_{p,j}} + \operatorname{exp\_product}\left(\frac{B}{A},
             \mathrm{log\_alpha}_{j}\right) & \text{for}\: \mathrm{log\_alpha}_{j} -
             \mathrm{log\_alpha}_{p,j} - \ln{\left(A \right)} + \ln{\left(B \right)} > 1
@@ -318,8 +546,8 @@ def kl_dirichlet_grad(
             \geq m \wedge \left|{- \ln{\left(B \right)} + \ln{\left(A \right)}}\right| >
             \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} + \mathrm{rest}_{p} e^{-
             \mathrm{log\_alpha}_{p,j}} \wedge \mathrm{n\_top} < \frac{3}{2} \wedge
-            \frac{\mathrm{shifted\_less}_{B}}{B} < - \mathrm{rest} e^{-
-            \mathrm{log\_alpha}_{j}} - \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}}
+            \mathrm{shift\_step} < - \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} -
+            \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}}
             \\\operatorname{exp\_difference\_split}\left(\mathrm{log\_alpha}_{p,j},
             \mathrm{log\_alpha}_{p,j}, \begin{cases}
             \operatorname{difference\_of\_differences}\left(\ln{\left(\frac{e^{\mathrm{log\_alpha}_{j}}}{A}
@@ -332,8 +560,10 @@ def kl_dirichlet_grad(
             \left|{\ln{\left(\frac{e^{\mathrm{log\_alpha}_{j}}}{A} \right)}}\right| +
             \left|{\ln{\left(\frac{e^{\mathrm{log\_alpha}_{p,j}}}{B} \right)}}\right|
             \\\operatorname{difference\_of\_differences}\left(\mathrm{log\_alpha}_{j},
-            \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases}
-            \operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
+            \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases} \operatorname{log1p}{\left(R
+            \right)} & \text{for}\: \left|{R}\right| \leq \frac{1}{2} \wedge A <
+            8.67361737988404 \cdot 10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
             \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
             \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
             \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
@@ -342,16 +572,33 @@ def kl_dirichlet_grad(
             \ln{\left(\mathrm{shifted} \right)} + \ln{\left(B \right)}}\right|
             \\\operatorname{difference\_of\_differences}\left(\mathrm{log\_alpha}_{j},
             \mathrm{log\_alpha}_{p,j}, \mathrm{d}_max, 0, \begin{cases}
-            \operatorname{log1p}{\left(\frac{\mathrm{shifted\_less}_{B}}{B} \right)} &
-            \text{for}\: B \geq - 2 \mathrm{shifted\_less}_{B}
-            \\\ln{\left(\frac{\mathrm{shifted}}{B} \right)} & \text{for}\: \mathrm{shifted}
-            \geq 1.0 \cdot 10^{-300} B \\- \ln{\left(B \right)} + \ln{\left(\mathrm{shifted}
-            \right)} & \text{otherwise} \end{cases}\right) & \text{otherwise} \end{cases},
-            0\right) & \text{otherwise} \end{cases} & \text{otherwise} \end{cases} &
-            \text{otherwise} \end{cases}
+            \operatorname{log1p}{\left(\mathrm{shift\_step} \right)} & \text{for}\:
+            \mathrm{shift\_step} \geq - \frac{1}{2} \\\ln{\left(\frac{\mathrm{shifted}}{B}
+            \right)} & \text{for}\: \mathrm{shifted} \geq 1.0 \cdot 10^{-300} B \\-
+            \ln{\left(B \right)} + \ln{\left(\mathrm{shifted} \right)} & \text{otherwise}
+            \end{cases}\right) & \text{otherwise} \end{cases}, 0\right) & \text{otherwise}
+            \end{cases} & \text{otherwise} \end{cases} & \text{otherwise} \end{cases}
 
         \frac{\partial \ell}{\partial \mathrm{log\_alpha}_{p,j}} = \begin{cases} 0 &
             \text{for}\: \mathrm{size} < \frac{3}{2} \\\operatorname{exp\_product}\left(-
+            \begin{cases} - \begin{cases} \operatorname{log1p}{\left(R \right)} &
+            \text{for}\: \left|{R}\right| \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot
+            10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
+            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
+            \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
+            \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
+            \right)} & \text{otherwise} \end{cases} + \frac{R}{B} & \text{for}\: A <
+            8.67361737988404 \cdot 10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{stirling\_slope\_difference\_pair}\left(A, B,
+            \mathrm{B\_less}_{A}, \begin{cases} \operatorname{log1p}{\left(R \right)} &
+            \text{for}\: \left|{R}\right| \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot
+            10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
+            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
+            \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
+            \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
+            \right)} & \text{otherwise} \end{cases}\right) & \text{otherwise} \end{cases} -
             \begin{cases} \operatorname{difference\_sum}\left(\mathrm{log\_alpha}_{p,j},
             \mathrm{log\_alpha}_{p,j}, \operatorname{log1p}{\left(\mathrm{rest}_{p} e^{-
             \mathrm{log\_alpha}_{p,j}} \right)}, \operatorname{log1p}{\left(\mathrm{rest}
@@ -360,8 +607,8 @@ def kl_dirichlet_grad(
             \geq m \wedge \left|{- \ln{\left(B \right)} + \ln{\left(A \right)}}\right| >
             \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} + \mathrm{rest}_{p} e^{-
             \mathrm{log\_alpha}_{p,j}} \wedge \mathrm{n\_top} < \frac{3}{2} \wedge
-            \frac{\mathrm{shifted\_less}_{B}}{B} < - \mathrm{rest} e^{-
-            \mathrm{log\_alpha}_{j}} - \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}}
+            \mathrm{shift\_step} < - \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} -
+            \mathrm{rest}_{p} e^{- \mathrm{log\_alpha}_{p,j}}
             \\\operatorname{difference\_sum}\left(\mathrm{log\_alpha}_{p,j},
             \mathrm{log\_alpha}_{p,j}, \begin{cases}
             \operatorname{difference\_of\_differences}\left(\ln{\left(\frac{e^{\mathrm{log\_alpha}_{j}}}{A}
@@ -374,8 +621,10 @@ def kl_dirichlet_grad(
             \left|{\ln{\left(\frac{e^{\mathrm{log\_alpha}_{j}}}{A} \right)}}\right| +
             \left|{\ln{\left(\frac{e^{\mathrm{log\_alpha}_{p,j}}}{B} \right)}}\right|
             \\\operatorname{difference\_of\_differences}\left(\mathrm{log\_alpha}_{j},
-            \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases}
-            \operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
+            \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases} \operatorname{log1p}{\left(R
+            \right)} & \text{for}\: \left|{R}\right| \leq \frac{1}{2} \wedge A <
+            8.67361737988404 \cdot 10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
             \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
             \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
             \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
@@ -384,22 +633,21 @@ def kl_dirichlet_grad(
             \ln{\left(\mathrm{shifted} \right)} + \ln{\left(B \right)}}\right|
             \\\operatorname{difference\_of\_differences}\left(\mathrm{log\_alpha}_{j},
             \mathrm{log\_alpha}_{p,j}, \mathrm{d}_max, 0, \begin{cases}
-            \operatorname{log1p}{\left(\frac{\mathrm{shifted\_less}_{B}}{B} \right)} &
-            \text{for}\: B \geq - 2 \mathrm{shifted\_less}_{B}
-            \\\ln{\left(\frac{\mathrm{shifted}}{B} \right)} & \text{for}\: \mathrm{shifted}
-            \geq 1.0 \cdot 10^{-300} B \\- \ln{\left(B \right)} + \ln{\left(\mathrm{shifted}
-            \right)} & \text{otherwise} \end{cases}\right) & \text{otherwise} \end{cases},
-            0\right) & \text{otherwise} \end{cases} -
-            \operatorname{stirling\_slope\_difference\_pair}\left(A, B,
-            \mathrm{B\_less}_{A}, \begin{cases}
-            \operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
-            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
-            \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
-            \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
-            \right)} & \text{otherwise} \end{cases}\right) +
-            \operatorname{stirling\_slope\_difference}\left(\mathrm{log\_alpha}_{j},
-            \mathrm{log\_alpha}_{p,j}\right), \mathrm{log\_alpha}_{p,j}\right) &
-            \text{otherwise} \end{cases}
+            \operatorname{log1p}{\left(\mathrm{shift\_step} \right)} & \text{for}\:
+            \mathrm{shift\_step} \geq - \frac{1}{2} \\\ln{\left(\frac{\mathrm{shifted}}{B}
+            \right)} & \text{for}\: \mathrm{shifted} \geq 1.0 \cdot 10^{-300} B \\-
+            \ln{\left(B \right)} + \ln{\left(\mathrm{shifted} \right)} & \text{otherwise}
+            \end{cases}\right) & \text{otherwise} \end{cases}, 0\right) & \text{otherwise}
+            \end{cases} + \begin{cases} \mathrm{log\_alpha}_{j} - \mathrm{log\_alpha}_{p,j}
+            +
+            \operatorname{exp\_product}\left(\operatorname{expm1}\left(\mathrm{log\_alpha}_{p,j}
+            - \mathrm{log\_alpha}_{j}\right), - \mathrm{log\_alpha}_{p,j}\right) &
+            \text{for}\: \left|{\mathrm{log\_alpha}_{j} - \mathrm{log\_alpha}_{p,j}}\right|
+            \leq 1 \wedge e^{\mathrm{log\_alpha}_{j}} < 8.67361737988404 \cdot 10^{-19}
+            \wedge e^{\mathrm{log\_alpha}_{p,j}} < 8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{stirling\_slope\_difference}\left(\mathrm{log\_alpha}_{j},
+            \mathrm{log\_alpha}_{p,j}\right) & \text{otherwise} \end{cases},
+            \mathrm{log\_alpha}_{p,j}\right) & \text{otherwise} \end{cases}
     """
     arrays = (log_alpha, log_alpha_p)
     if is_dask(arrays):
@@ -502,6 +750,18 @@ def _value_rows(log_alpha_flat, log_alpha_p_flat, value, latent, first, last):
                 compensation += (B_less_A - (partial - from_term)) + (term - from_term)
             B_less_A = partial
         B_less_A += compensation
+        R = 0.0
+        compensation = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = exp_difference_ratio(log_alpha, log_alpha_p, 0.0, 0.0, A)
+            partial = R + term
+            if abs(partial) < np.inf:  # two-sum: the addition's rounding error, kept
+                from_term = partial - R
+                compensation += (R - (partial - from_term)) + (term - from_term)
+            R = partial
+        R += compensation
         m = -np.inf
         for j in range(latent):
             log_alpha = np.float64(log_alpha_flat[start + j])
@@ -532,6 +792,34 @@ def _value_rows(log_alpha_flat, log_alpha_p_flat, value, latent, first, last):
             exp_log_alpha_p = np.exp(log_alpha_p)
             term = 0.0 if log_alpha_ge_m else exp_log_alpha_p
             rest_p += term
+        R_rest = 0.0
+        compensation = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            log_alpha_ge_m = log_alpha >= m
+            exp_difference_ratio_2 = exp_difference_ratio(log_alpha, log_alpha_p, 0.0, 0.0, A)
+            term = 0.0 if log_alpha_ge_m else exp_difference_ratio_2
+            partial = R_rest + term
+            if abs(partial) < np.inf:  # two-sum: the addition's rounding error, kept
+                from_term = partial - R_rest
+                compensation += (R_rest - (partial - from_term)) + (term - from_term)
+            R_rest = partial
+        R_rest += compensation
+        rest_change = 0.0
+        compensation = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            log_alpha_ge_m = log_alpha >= m
+            exp_difference_log_alpha_p_log_alpha = exp_difference(log_alpha_p, log_alpha)
+            term = 0.0 if log_alpha_ge_m else exp_difference_log_alpha_p_log_alpha
+            partial = rest_change + term
+            if abs(partial) < np.inf:  # two-sum: the addition's rounding error, kept
+                from_term = partial - rest_change
+                compensation += (rest_change - (partial - from_term)) + (term - from_term)
+            rest_change = partial
+        rest_change += compensation
         n_gap = 0.0
         for j in range(latent):
             log_alpha = np.float64(log_alpha_flat[start + j])
@@ -568,26 +856,186 @@ def _value_rows(log_alpha_flat, log_alpha_p_flat, value, latent, first, last):
             log_alpha_p = np.float64(log_alpha_p_flat[start + j])
             term = exp_of_difference(1.0, log_alpha, d_max)
             shifted += term
-        shifted_less_B = 0.0
+        shift_step = 0.0
         for j in range(latent):
             log_alpha = np.float64(log_alpha_flat[start + j])
             log_alpha_p = np.float64(log_alpha_p_flat[start + j])
-            term = exp_difference_split(log_alpha_p, log_alpha, 0.0, d_max)
-            shifted_less_B += term
+            term = exp_difference_ratio(log_alpha_p, log_alpha, 0.0, d_max, B)
+            shift_step += term
         F_sum = 0.0
         for j in range(latent):
             log_alpha = np.float64(log_alpha_flat[start + j])
             log_alpha_p = np.float64(log_alpha_p_flat[start + j])
             exp_log_alpha = np.exp(log_alpha)
-            neg_log_alpha = -log_alpha
-            exp_neg_log_alpha = np.exp(neg_log_alpha)
-            rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
-            log1p_rest_exp_neg_log_alpha = np.log1p(rest_exp_neg_log_alpha)
+            exp_difference_log_alpha_p_log_alpha = exp_difference(log_alpha_p, log_alpha)
+            log_alpha_ge_m = log_alpha >= m
+            condition_n_top = n_top < 1.5
+            twice_rest = 2.0 * rest
+            A_ge_twice_rest = A >= twice_rest
+            twice_rest_p = 2.0 * rest_p
+            B_ge_twice_rest_p = B >= twice_rest_p
+            abs_log_alpha_log_alpha_p = np.absolute(exp_difference_log_alpha_p_log_alpha)
+            rest_plus_rest_p = rest + rest_p
+            condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
+            product_log_alpha_log_alpha_p = 9.0 * abs_log_alpha_log_alpha_p
             exp_log_alpha_p = np.exp(log_alpha_p)
             neg_log_alpha_p = -log_alpha_p
             exp_neg_log_alpha_p = np.exp(neg_log_alpha_p)
             rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
             log1p_rest_p_exp_neg_log_alpha_p = np.log1p(rest_p_exp_neg_log_alpha_p)
+            neg_log_alpha = -log_alpha
+            exp_neg_log_alpha = np.exp(neg_log_alpha)
+            rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
+            log1p_rest_exp_neg_log_alpha = np.log1p(rest_exp_neg_log_alpha)
+            exp_bregman_log_alpha_p_log_alpha = exp_bregman(log_alpha_p, log_alpha)
+            product_log_alpha_log_alpha_p_2 = -exp_bregman_log_alpha_p_log_alpha
+            condition_A = A < 8.673617379884035e-19
+            condition_B = B < 8.673617379884035e-19
+            inv_A = 1.0 / A
+            log_B = np.log(B)
+            log_A = np.log(A)
+            log_A_minus_log_B = log_A - log_B
+            abs_log_A_minus_log_B = np.absolute(log_A_minus_log_B)
+            log1p_R = np.log1p(R)
+            abs_R = np.absolute(R)
+            abs_R_le_half = abs_R <= 0.5
+            condition_A_B_R = abs_R_le_half and condition_A and condition_B
+            B_less_A_inv_A = B_less_A * inv_A
+            log1p_B_less_A_inv_A = np.log1p(B_less_A_inv_A)
+            abs_B_less_A = np.absolute(B_less_A)
+            half_A = 0.5 * A
+            abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+            B_inv_A = B * inv_A
+            log_B_inv_A = np.log(B_inv_A)
+            condition_A_B = abs_log_A_minus_log_B < 700.0
+            neg_log_A_minus_log_B = -log_A_minus_log_B
+            piecewise_A_B_B_less_A_R = (
+                log1p_R
+                if condition_A_B_R
+                else (
+                    log1p_B_less_A_inv_A
+                    if abs_B_less_A_le_half_A
+                    else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+                )
+            )
+            neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
+            exp_bregman_A_B_B_less_A_R = exp_bregman(0.0, neg_piecewise_A_B_B_less_A_R)
+            B_exp_bregman_A_B_B_less_A_R = B * exp_bregman_A_B_B_less_A_R
+            log_alpha_plus_neg_log_alpha_p = log_alpha + neg_log_alpha_p
+            neg_log_alpha_plus_neg_log_alpha_p = -log_alpha_plus_neg_log_alpha_p
+            expm1_log_alpha_log_alpha_p = np.expm1(neg_log_alpha_plus_neg_log_alpha_p)
+            inv_A_rest = inv_A * rest
+            abs_log_alpha_plus_neg_log_alpha_p = np.absolute(log_alpha_plus_neg_log_alpha_p)
+            sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
+            exp_log_alpha_inv_A = exp_log_alpha * inv_A
+            log_exp_log_alpha_inv_A = np.log(exp_log_alpha_inv_A)
+            inv_B = 1.0 / B
+            exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
+            log_exp_log_alpha_p_inv_B = np.log(exp_log_alpha_p_inv_B)
+            abs_log_exp_log_alpha_inv_A = np.absolute(log_exp_log_alpha_inv_A)
+            abs_log_exp_log_alpha_p_inv_B = np.absolute(log_exp_log_alpha_p_inv_B)
+            sum_A_B_log_alpha_log_alpha_p = (
+                abs_log_exp_log_alpha_inv_A + abs_log_exp_log_alpha_p_inv_B + 3.0
+            )
+            log_shifted = np.log(shifted)
+            log_B_minus_log_shifted = log_B - log_shifted
+            abs_log_B_minus_log_shifted = np.absolute(log_B_minus_log_shifted)
+            product_A_log_alpha_log_alpha_p_rest = expm1_log_alpha_log_alpha_p * inv_A_rest
+            sum_2 = R_rest - product_A_log_alpha_log_alpha_p_rest
+            exp_log_alpha_plus_neg_log_alpha_p = np.exp(log_alpha_plus_neg_log_alpha_p)
+            product = sum_2 * exp_log_alpha_plus_neg_log_alpha_p
+            log1p_product = np.log1p(product)
+            abs_expm1_log_alpha_log_alpha_p = np.absolute(expm1_log_alpha_log_alpha_p)
+            product_A_log_alpha_log_alpha_p_rest_2 = inv_A_rest * abs_expm1_log_alpha_log_alpha_p
+            abs_R_rest = np.absolute(R_rest)
+            sum_3 = product_A_log_alpha_log_alpha_p_rest_2 + abs_R_rest
+            condition_2 = abs_log_alpha_plus_neg_log_alpha_p > sum_3
+            difference_sum_2 = difference_sum(
+                log_alpha_p,
+                log_alpha_p,
+                log1p_rest_p_exp_neg_log_alpha_p,
+                log1p_rest_exp_neg_log_alpha,
+            )
+            abs_log_A_minus_log_B_gt_sum = abs_log_A_minus_log_B > sum
+            neg_sum = -sum
+            shift_step_lt_neg_sum = shift_step < neg_sum
+            condition_3 = (
+                A_ge_twice_rest
+                and B_ge_twice_rest_p
+                and abs_log_A_minus_log_B_gt_sum
+                and condition_n_top
+                and log_alpha_ge_m
+                and shift_step_lt_neg_sum
+            )
+            difference_of_differences_2 = difference_of_differences(
+                log_exp_log_alpha_inv_A, log_exp_log_alpha_p_inv_B, 0.0, 0.0, 0.0
+            )
+            condition_A_B_log_alpha_log_alpha_p = (
+                abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
+            )
+            condition_4 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
+            condition_5 = condition_4 and condition_A_B_log_alpha_log_alpha_p
+            difference_of_differences_3 = difference_of_differences(
+                log_alpha, log_alpha_p, 0.0, 0.0, neg_piecewise_A_B_B_less_A_R
+            )
+            condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
+            log1p_shift_step = np.log1p(shift_step)
+            condition_shift_step = shift_step >= -0.5
+            inv_B_shifted = inv_B * shifted
+            log_inv_B_shifted = np.log(inv_B_shifted)
+            product_B = 1e-300 * B
+            shifted_ge_product_B = shifted >= product_B
+            neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
+            piecewise_B_shift_step_shifted = (
+                log1p_shift_step
+                if condition_shift_step
+                else (log_inv_B_shifted if shifted_ge_product_B else neg_log_B_minus_log_shifted)
+            )
+            difference_of_differences_4 = difference_of_differences(
+                log_alpha, log_alpha_p, d_max, 0.0, piecewise_B_shift_step_shifted
+            )
+            piecewise = (
+                difference_of_differences_2
+                if condition_5
+                else (
+                    difference_of_differences_3
+                    if condition_A_B_shifted
+                    else difference_of_differences_4
+                )
+            )
+            difference_sum_3 = difference_sum(log_alpha_p, log_alpha_p, piecewise, 0.0)
+            piecewise_2 = difference_sum_2 if condition_3 else difference_sum_3
+            piecewise_3 = log1p_product if condition_2 else piecewise_2
+            exp_bregman_log_alpha_log_alpha_p = exp_bregman(0.0, neg_log_alpha_plus_neg_log_alpha_p)
+            sum_log_alpha_log_alpha_p = (
+                product_log_alpha_log_alpha_p_2 + exp_bregman_log_alpha_log_alpha_p
+            )
+            condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+            condition_log_alpha_p = exp_log_alpha_p < 8.673617379884035e-19
+            condition_log_alpha_log_alpha_p = abs_log_alpha_plus_neg_log_alpha_p <= 1.0
+            condition_log_alpha_log_alpha_p_2 = (
+                condition_log_alpha and condition_log_alpha_log_alpha_p and condition_log_alpha_p
+            )
+            stirling_bregman_2 = stirling_bregman(log_alpha, log_alpha_p)
+            piecewise_log_alpha_log_alpha_p = (
+                sum_log_alpha_log_alpha_p
+                if condition_log_alpha_log_alpha_p_2
+                else stirling_bregman_2
+            )
+            stirling_gap_difference_2 = stirling_gap_difference(
+                exp_log_alpha, rest, exp_difference_log_alpha_p_log_alpha, rest_change
+            )
+            condition_log_alpha_log_alpha_p_3 = exp_log_alpha >= product_log_alpha_log_alpha_p
+            condition_log_alpha_log_alpha_p_4 = exp_log_alpha_p >= product_log_alpha_log_alpha_p
+            condition_6 = (
+                A_ge_twice_rest
+                and B_ge_twice_rest_p
+                and condition
+                and condition_log_alpha_log_alpha_p_3
+                and condition_log_alpha_log_alpha_p_4
+                and condition_n_top
+                and log_alpha_ge_m
+            )
             stirling_bregman_pair_2 = stirling_bregman_pair(
                 exp_log_alpha_p, B, rest_p, log1p_rest_p_exp_neg_log_alpha_p
             )
@@ -600,31 +1048,60 @@ def _value_rows(log_alpha_flat, log_alpha_p_flat, value, latent, first, last):
             stirling_bregman_pair_3 = stirling_bregman_pair(
                 exp_log_alpha, A, rest, log1p_rest_exp_neg_log_alpha
             )
-            sum = (
+            sum_4 = (
                 product_A_B_less_A_log_alpha_rest
                 + stirling_bregman_pair_3
                 - stirling_bregman_pair_2
                 - rest_p_stirling_slope_difference_2
             )
-            log_alpha_ge_m = log_alpha >= m
-            condition_n_top = n_top < 1.5
-            twice_rest = 2.0 * rest
-            A_ge_twice_rest = A >= twice_rest
-            twice_rest_p = 2.0 * rest_p
-            B_ge_twice_rest_p = B >= twice_rest_p
-            rest_plus_rest_p = rest + rest_p
-            exp_difference_log_alpha_p_log_alpha = exp_difference(log_alpha_p, log_alpha)
-            abs_log_alpha_log_alpha_p = np.absolute(exp_difference_log_alpha_p_log_alpha)
-            condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
-            condition_2 = (
+            condition_7 = (
                 A_ge_twice_rest
                 and B_ge_twice_rest_p
                 and condition
                 and condition_n_top
                 and log_alpha_ge_m
             )
-            stirling_bregman_2 = stirling_bregman(log_alpha, log_alpha_p)
-            term = sum if condition_2 else stirling_bregman_2
+            R_plus_1 = R + 1.0
+            neg_piecewise_3 = -piecewise_3
+            exp_bregman_2 = exp_bregman(0.0, neg_piecewise_3)
+            R_plus_1_exp_bregman_2 = R_plus_1 * exp_bregman_2
+            R_piecewise_3 = R * piecewise_3
+            sum_5 = (
+                B_exp_bregman_A_B_B_less_A_R
+                + product_log_alpha_log_alpha_p_2
+                + R_plus_1_exp_bregman_2
+                - R_piecewise_3
+            )
+            condition_A_B_log_alpha_m_n_top = (
+                condition_A and condition_B and condition_n_top and log_alpha_ge_m
+            )
+            exp_bregman_A_B_B_less_A_R_2 = exp_bregman(0.0, piecewise_A_B_B_less_A_R)
+            sum_A_B_B_less_A_R = exp_bregman_A_B_B_less_A_R_2 - B_exp_bregman_A_B_B_less_A_R
+            condition_A_B_2 = condition_A and condition_B
+            stirling_bregman_pair_A_B_B_less_A_R = stirling_bregman_pair(
+                A, B, B_less_A, piecewise_A_B_B_less_A_R
+            )
+            piecewise_A_B_B_less_A_R_2 = (
+                sum_A_B_B_less_A_R if condition_A_B_2 else stirling_bregman_pair_A_B_B_less_A_R
+            )
+            product_A_B_B_less_A_R_n_top = piecewise_A_B_B_less_A_R_2 / n_top
+            sum_6 = piecewise_log_alpha_log_alpha_p - product_A_B_B_less_A_R_n_top
+            condition_A_B_log_alpha_m = condition_A and condition_B and log_alpha_ge_m
+            term = (
+                stirling_gap_difference_2
+                if condition_6
+                else (
+                    sum_4
+                    if condition_7
+                    else (
+                        sum_5
+                        if condition_A_B_log_alpha_m_n_top
+                        else (
+                            sum_6 if condition_A_B_log_alpha_m else piecewise_log_alpha_log_alpha_p
+                        )
+                    )
+                )
+            )
             F_sum += term
         H_sum = 0.0
         for j in range(latent):
@@ -644,8 +1121,6 @@ def _value_rows(log_alpha_flat, log_alpha_p_flat, value, latent, first, last):
                 log1p_rest_p_exp_neg_log_alpha_p,
                 log1p_rest_exp_neg_log_alpha,
             )
-            inv_B = 1.0 / B
-            inv_B_shifted_less_B = inv_B * shifted_less_B
             sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
             log_B = np.log(B)
             log_A = np.log(A)
@@ -659,14 +1134,14 @@ def _value_rows(log_alpha_flat, log_alpha_p_flat, value, latent, first, last):
             twice_rest_p = 2.0 * rest_p
             B_ge_twice_rest_p = B >= twice_rest_p
             neg_sum = -sum
-            inv_B_shifted_less_B_lt_neg_sum = inv_B_shifted_less_B < neg_sum
+            shift_step_lt_neg_sum = shift_step < neg_sum
             condition = (
                 A_ge_twice_rest
                 and B_ge_twice_rest_p
                 and abs_log_A_minus_log_B_gt_sum
                 and condition_n_top
-                and inv_B_shifted_less_B_lt_neg_sum
                 and log_alpha_ge_m
+                and shift_step_lt_neg_sum
             )
             inv_A = 1.0 / A
             B_inv_A = B * inv_A
@@ -674,6 +1149,7 @@ def _value_rows(log_alpha_flat, log_alpha_p_flat, value, latent, first, last):
             exp_log_alpha = np.exp(log_alpha)
             inv_A_exp_log_alpha = inv_A * exp_log_alpha
             log_inv_A_exp_log_alpha = np.log(inv_A_exp_log_alpha)
+            inv_B = 1.0 / B
             exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
             log_exp_log_alpha_p_inv_B = np.log(exp_log_alpha_p_inv_B)
             abs_log_exp_log_alpha_p_inv_B = np.absolute(log_exp_log_alpha_p_inv_B)
@@ -692,6 +1168,12 @@ def _value_rows(log_alpha_flat, log_alpha_p_flat, value, latent, first, last):
             )
             condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
             condition_3 = condition_2 and condition_A_B_log_alpha_log_alpha_p
+            log1p_R = np.log1p(R)
+            condition_A = A < 8.673617379884035e-19
+            condition_B = B < 8.673617379884035e-19
+            abs_R = np.absolute(R)
+            abs_R_le_half = abs_R <= 0.5
+            condition_A_B_R = abs_R_le_half and condition_A and condition_B
             B_less_A_inv_A = B_less_A * inv_A
             log1p_B_less_A_inv_A = np.log1p(B_less_A_inv_A)
             abs_B_less_A = np.absolute(B_less_A)
@@ -700,31 +1182,34 @@ def _value_rows(log_alpha_flat, log_alpha_p_flat, value, latent, first, last):
             log_B_inv_A = np.log(B_inv_A)
             condition_A_B = abs_log_A_minus_log_B < 700.0
             neg_log_A_minus_log_B = -log_A_minus_log_B
-            piecewise_A_B_B_less_A = (
-                log1p_B_less_A_inv_A
-                if abs_B_less_A_le_half_A
-                else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+            piecewise_A_B_B_less_A_R = (
+                log1p_R
+                if condition_A_B_R
+                else (
+                    log1p_B_less_A_inv_A
+                    if abs_B_less_A_le_half_A
+                    else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+                )
             )
-            neg_piecewise_A_B_B_less_A = -piecewise_A_B_B_less_A
+            neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
             difference_of_differences_3 = difference_of_differences(
-                log_alpha, log_alpha_p, 0.0, 0.0, neg_piecewise_A_B_B_less_A
+                log_alpha, log_alpha_p, 0.0, 0.0, neg_piecewise_A_B_B_less_A_R
             )
             condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
-            log1p_inv_B_shifted_less_B = np.log1p(inv_B_shifted_less_B)
-            product_shifted_less_B = -2.0 * shifted_less_B
-            B_ge_product_shifted_less_B = B >= product_shifted_less_B
+            log1p_shift_step = np.log1p(shift_step)
+            condition_shift_step = shift_step >= -0.5
             inv_B_shifted = inv_B * shifted
             log_inv_B_shifted = np.log(inv_B_shifted)
             product_B = 1e-300 * B
             shifted_ge_product_B = shifted >= product_B
             neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
-            piecewise_B_shifted_shifted_less_B = (
-                log1p_inv_B_shifted_less_B
-                if B_ge_product_shifted_less_B
+            piecewise_B_shift_step_shifted = (
+                log1p_shift_step
+                if condition_shift_step
                 else (log_inv_B_shifted if shifted_ge_product_B else neg_log_B_minus_log_shifted)
             )
             difference_of_differences_4 = difference_of_differences(
-                log_alpha, log_alpha_p, d_max, 0.0, piecewise_B_shifted_shifted_less_B
+                log_alpha, log_alpha_p, d_max, 0.0, piecewise_B_shift_step_shifted
             )
             piecewise = (
                 difference_of_differences_2
@@ -754,12 +1239,17 @@ def _value_rows(log_alpha_flat, log_alpha_p_flat, value, latent, first, last):
                 else (sum_2 if condition_A_B_log_alpha_log_alpha_p_2 else piecewise_2)
             )
             H_sum += term
+        condition_A = A < 8.673617379884035e-19
+        condition_B = B < 8.673617379884035e-19
+        condition_A_B = condition_A and condition_B
         inv_A = 1.0 / A
         log_B = np.log(B)
         log_A = np.log(A)
         log_A_minus_log_B = log_A - log_B
-        condition_size = size < 1.5
-        n_gap_gt_half = n_gap > 0.5
+        log1p_R = np.log1p(R)
+        abs_R = np.absolute(R)
+        abs_R_le_half = abs_R <= 0.5
+        condition_A_B_R = abs_R_le_half and condition_A and condition_B
         B_less_A_inv_A = B_less_A * inv_A
         log1p_B_less_A_inv_A = np.log1p(B_less_A_inv_A)
         abs_B_less_A = np.absolute(B_less_A)
@@ -768,19 +1258,34 @@ def _value_rows(log_alpha_flat, log_alpha_p_flat, value, latent, first, last):
         B_inv_A = B * inv_A
         log_B_inv_A = np.log(B_inv_A)
         abs_log_A_minus_log_B = np.absolute(log_A_minus_log_B)
-        condition_A_B = abs_log_A_minus_log_B < 700.0
+        condition_A_B_2 = abs_log_A_minus_log_B < 700.0
         neg_log_A_minus_log_B = -log_A_minus_log_B
-        piecewise_A_B_B_less_A = (
-            log1p_B_less_A_inv_A
-            if abs_B_less_A_le_half_A
-            else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+        piecewise_A_B_B_less_A_R = (
+            log1p_R
+            if condition_A_B_R
+            else (
+                log1p_B_less_A_inv_A
+                if abs_B_less_A_le_half_A
+                else (log_B_inv_A if condition_A_B_2 else neg_log_A_minus_log_B)
+            )
         )
-        stirling_bregman_pair_A_B_B_less_A = stirling_bregman_pair(
-            A, B, B_less_A, piecewise_A_B_B_less_A
+        condition_size = size < 1.5
+        n_gap_gt_half = n_gap > 0.5
+        condition_A_B_n_gap = condition_A_B or n_gap_gt_half
+        neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
+        exp_bregman_A_B_B_less_A_R = exp_bregman(0.0, neg_piecewise_A_B_B_less_A_R)
+        B_exp_bregman_A_B_B_less_A_R = B * exp_bregman_A_B_B_less_A_R
+        exp_bregman_A_B_B_less_A_R_2 = exp_bregman(0.0, piecewise_A_B_B_less_A_R)
+        sum_A_B_B_less_A_R = exp_bregman_A_B_B_less_A_R_2 - B_exp_bregman_A_B_B_less_A_R
+        stirling_bregman_pair_A_B_B_less_A_R = stirling_bregman_pair(
+            A, B, B_less_A, piecewise_A_B_B_less_A_R
         )
-        piecewise_A_B_B_less_A_n_gap = 0.0 if n_gap_gt_half else stirling_bregman_pair_A_B_B_less_A
-        sum_A_B_B_less_A_F_sum_H_sum_n_gap = F_sum + H_sum - piecewise_A_B_B_less_A_n_gap
-        result = 0.0 if condition_size else sum_A_B_B_less_A_F_sum_H_sum_n_gap
+        piecewise_A_B_B_less_A_R_2 = (
+            sum_A_B_B_less_A_R if condition_A_B else stirling_bregman_pair_A_B_B_less_A_R
+        )
+        piecewise_A_B_B_less_A_R_n_gap = 0.0 if condition_A_B_n_gap else piecewise_A_B_B_less_A_R_2
+        sum_A_B_B_less_A_F_sum_H_sum_R_n_gap = F_sum + H_sum - piecewise_A_B_B_less_A_R_n_gap
+        result = 0.0 if condition_size else sum_A_B_B_less_A_F_sum_H_sum_R_n_gap
         value[row] = result
 
 
@@ -821,6 +1326,18 @@ def _grad_rows(log_alpha_flat, log_alpha_p_flat, dlog_alpha, dlog_alpha_p, laten
                 compensation += (B_less_A - (partial - from_term)) + (term - from_term)
             B_less_A = partial
         B_less_A += compensation
+        R = 0.0
+        compensation = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = exp_difference_ratio(log_alpha, log_alpha_p, 0.0, 0.0, A)
+            partial = R + term
+            if abs(partial) < np.inf:  # two-sum: the addition's rounding error, kept
+                from_term = partial - R
+                compensation += (R - (partial - from_term)) + (term - from_term)
+            R = partial
+        R += compensation
         m = -np.inf
         for j in range(latent):
             log_alpha = np.float64(log_alpha_flat[start + j])
@@ -864,20 +1381,34 @@ def _grad_rows(log_alpha_flat, log_alpha_p_flat, dlog_alpha, dlog_alpha_p, laten
             log_alpha_p = np.float64(log_alpha_p_flat[start + j])
             term = exp_of_difference(1.0, log_alpha, d_max)
             shifted += term
-        shifted_less_B = 0.0
+        shift_step = 0.0
         for j in range(latent):
             log_alpha = np.float64(log_alpha_flat[start + j])
             log_alpha_p = np.float64(log_alpha_p_flat[start + j])
-            term = exp_difference_split(log_alpha_p, log_alpha, 0.0, d_max)
-            shifted_less_B += term
+            term = exp_difference_ratio(log_alpha_p, log_alpha, 0.0, d_max, B)
+            shift_step += term
         for j in range(latent):
             log_alpha = np.float64(log_alpha_flat[start + j])
             log_alpha_p = np.float64(log_alpha_p_flat[start + j])
             condition_size = size < 1.5
-            inv_A = 1.0 / A
-            exp_log_alpha = np.exp(log_alpha)
-            inv_A_exp_log_alpha = inv_A * exp_log_alpha
             neg_log_alpha_p = -log_alpha_p
+            log_alpha_plus_neg_log_alpha_p = log_alpha + neg_log_alpha_p
+            neg_log_alpha_plus_neg_log_alpha_p = -log_alpha_plus_neg_log_alpha_p
+            expm1_log_alpha_log_alpha_p = np.expm1(neg_log_alpha_plus_neg_log_alpha_p)
+            stirling_curvature_log_alpha = stirling_curvature(log_alpha)
+            exp_log_alpha = np.exp(log_alpha)
+            exp_log_alpha_p = np.exp(log_alpha_p)
+            condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+            condition_log_alpha_p = exp_log_alpha_p < 8.673617379884035e-19
+            abs_log_alpha_plus_neg_log_alpha_p = np.absolute(log_alpha_plus_neg_log_alpha_p)
+            condition_log_alpha_log_alpha_p = abs_log_alpha_plus_neg_log_alpha_p <= 1.0
+            condition_log_alpha_log_alpha_p_2 = (
+                condition_log_alpha and condition_log_alpha_log_alpha_p and condition_log_alpha_p
+            )
+            stirling_curvature_at_A = stirling_curvature_at(A)
+            condition_A = A < 8.673617379884035e-19
+            inv_A = 1.0 / A
+            exp_log_alpha_inv_A = exp_log_alpha * inv_A
             exp_neg_log_alpha_p = np.exp(neg_log_alpha_p)
             rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
             log1p_rest_p_exp_neg_log_alpha_p = np.log1p(rest_p_exp_neg_log_alpha_p)
@@ -891,8 +1422,6 @@ def _grad_rows(log_alpha_flat, log_alpha_p_flat, dlog_alpha, dlog_alpha_p, laten
                 log1p_rest_p_exp_neg_log_alpha_p,
                 log1p_rest_exp_neg_log_alpha,
             )
-            inv_B = 1.0 / B
-            inv_B_shifted_less_B = inv_B * shifted_less_B
             sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
             log_B = np.log(B)
             log_A = np.log(A)
@@ -906,28 +1435,33 @@ def _grad_rows(log_alpha_flat, log_alpha_p_flat, dlog_alpha, dlog_alpha_p, laten
             twice_rest_p = 2.0 * rest_p
             B_ge_twice_rest_p = B >= twice_rest_p
             neg_sum = -sum
-            inv_B_shifted_less_B_lt_neg_sum = inv_B_shifted_less_B < neg_sum
+            shift_step_lt_neg_sum = shift_step < neg_sum
             condition = (
                 A_ge_twice_rest
                 and B_ge_twice_rest_p
                 and abs_log_A_minus_log_B_gt_sum
                 and condition_n_top
-                and inv_B_shifted_less_B_lt_neg_sum
                 and log_alpha_ge_m
+                and shift_step_lt_neg_sum
             )
             B_inv_A = B * inv_A
-            exp_log_alpha_p = np.exp(log_alpha_p)
-            log_inv_A_exp_log_alpha = np.log(inv_A_exp_log_alpha)
+            log_exp_log_alpha_inv_A = np.log(exp_log_alpha_inv_A)
+            inv_B = 1.0 / B
             exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
             log_exp_log_alpha_p_inv_B = np.log(exp_log_alpha_p_inv_B)
+            abs_log_exp_log_alpha_inv_A = np.absolute(log_exp_log_alpha_inv_A)
             abs_log_exp_log_alpha_p_inv_B = np.absolute(log_exp_log_alpha_p_inv_B)
-            abs_log_inv_A_exp_log_alpha = np.absolute(log_inv_A_exp_log_alpha)
             sum_A_B_log_alpha_log_alpha_p = (
-                abs_log_exp_log_alpha_p_inv_B + abs_log_inv_A_exp_log_alpha + 3.0
+                abs_log_exp_log_alpha_inv_A + abs_log_exp_log_alpha_p_inv_B + 3.0
             )
             log_shifted = np.log(shifted)
             log_B_minus_log_shifted = log_B - log_shifted
             abs_log_B_minus_log_shifted = np.absolute(log_B_minus_log_shifted)
+            condition_B = B < 8.673617379884035e-19
+            log1p_R = np.log1p(R)
+            abs_R = np.absolute(R)
+            abs_R_le_half = abs_R <= 0.5
+            condition_A_B_R = abs_R_le_half and condition_A and condition_B
             B_less_A_inv_A = B_less_A * inv_A
             log1p_B_less_A_inv_A = np.log1p(B_less_A_inv_A)
             abs_B_less_A = np.absolute(B_less_A)
@@ -936,39 +1470,42 @@ def _grad_rows(log_alpha_flat, log_alpha_p_flat, dlog_alpha, dlog_alpha_p, laten
             log_B_inv_A = np.log(B_inv_A)
             condition_A_B = abs_log_A_minus_log_B < 700.0
             neg_log_A_minus_log_B = -log_A_minus_log_B
-            piecewise_A_B_B_less_A = (
-                log1p_B_less_A_inv_A
-                if abs_B_less_A_le_half_A
-                else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+            piecewise_A_B_B_less_A_R = (
+                log1p_R
+                if condition_A_B_R
+                else (
+                    log1p_B_less_A_inv_A
+                    if abs_B_less_A_le_half_A
+                    else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+                )
             )
             difference_of_differences_2 = difference_of_differences(
-                log_inv_A_exp_log_alpha, log_exp_log_alpha_p_inv_B, 0.0, 0.0, 0.0
+                log_exp_log_alpha_inv_A, log_exp_log_alpha_p_inv_B, 0.0, 0.0, 0.0
             )
             condition_A_B_log_alpha_log_alpha_p = (
                 abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
             )
             condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
             condition_3 = condition_2 and condition_A_B_log_alpha_log_alpha_p
-            neg_piecewise_A_B_B_less_A = -piecewise_A_B_B_less_A
+            neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
             difference_of_differences_3 = difference_of_differences(
-                log_alpha, log_alpha_p, 0.0, 0.0, neg_piecewise_A_B_B_less_A
+                log_alpha, log_alpha_p, 0.0, 0.0, neg_piecewise_A_B_B_less_A_R
             )
             condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
-            log1p_inv_B_shifted_less_B = np.log1p(inv_B_shifted_less_B)
-            product_shifted_less_B = -2.0 * shifted_less_B
-            B_ge_product_shifted_less_B = B >= product_shifted_less_B
+            log1p_shift_step = np.log1p(shift_step)
+            condition_shift_step = shift_step >= -0.5
             inv_B_shifted = inv_B * shifted
             log_inv_B_shifted = np.log(inv_B_shifted)
             product_B = 1e-300 * B
             shifted_ge_product_B = shifted >= product_B
             neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
-            piecewise_B_shifted_shifted_less_B = (
-                log1p_inv_B_shifted_less_B
-                if B_ge_product_shifted_less_B
+            piecewise_B_shift_step_shifted = (
+                log1p_shift_step
+                if condition_shift_step
                 else (log_inv_B_shifted if shifted_ge_product_B else neg_log_B_minus_log_shifted)
             )
             difference_of_differences_4 = difference_of_differences(
-                log_alpha, log_alpha_p, d_max, 0.0, piecewise_B_shifted_shifted_less_B
+                log_alpha, log_alpha_p, d_max, 0.0, piecewise_B_shift_step_shifted
             )
             piecewise = (
                 difference_of_differences_2
@@ -979,17 +1516,31 @@ def _grad_rows(log_alpha_flat, log_alpha_p_flat, dlog_alpha, dlog_alpha_p, laten
                     else difference_of_differences_4
                 )
             )
-            exp_difference_log_alpha_p_log_alpha = exp_difference(log_alpha_p, log_alpha)
-            stirling_curvature_log_alpha = stirling_curvature(log_alpha)
             product_log_alpha_log_alpha_p = (
-                exp_difference_log_alpha_p_log_alpha * stirling_curvature_log_alpha
+                expm1_log_alpha_log_alpha_p * stirling_curvature_log_alpha
             )
-            stirling_curvature_at_A = stirling_curvature_at(A)
-            product_A_B_less_A_log_alpha = B_less_A * inv_A_exp_log_alpha * stirling_curvature_at_A
+            exp_product_log_alpha_log_alpha_p = exp_product(
+                product_log_alpha_log_alpha_p, log_alpha
+            )
+            exp_difference_log_alpha_p_log_alpha = exp_difference(log_alpha_p, log_alpha)
+            product_log_alpha_log_alpha_p_2 = (
+                stirling_curvature_log_alpha * exp_difference_log_alpha_p_log_alpha
+            )
+            piecewise_log_alpha_log_alpha_p = (
+                exp_product_log_alpha_log_alpha_p
+                if condition_log_alpha_log_alpha_p_2
+                else product_log_alpha_log_alpha_p_2
+            )
+            R_stirling_curvature_at_A = R * stirling_curvature_at_A
+            exp_product_A_R_log_alpha = exp_product(R_stirling_curvature_at_A, log_alpha)
+            product_A_B_less_A_log_alpha = B_less_A * exp_log_alpha_inv_A * stirling_curvature_at_A
+            piecewise_A_B_less_A_R_log_alpha = (
+                exp_product_A_R_log_alpha if condition_A else product_A_B_less_A_log_alpha
+            )
             exp_product_B_inv_A_log_alpha = exp_product(B_inv_A, log_alpha)
             sum_A_B_log_alpha_log_alpha_p_2 = exp_product_B_inv_A_log_alpha - exp_log_alpha_p
             condition_A_B_2 = B_inv_A < 1e308
-            sum_A_B_log_alpha_log_alpha_p_3 = log_B + log_alpha + neg_log_alpha_p - log_A
+            sum_A_B_log_alpha_log_alpha_p_3 = log_B + log_alpha_plus_neg_log_alpha_p - log_A
             sum_A_B_log_alpha_log_alpha_p_3_gt_1 = sum_A_B_log_alpha_log_alpha_p_3 > 1.0
             condition_A_B_log_alpha_log_alpha_p_2 = (
                 condition_A_B_2 and sum_A_B_log_alpha_log_alpha_p_3_gt_1
@@ -1005,8 +1556,17 @@ def _grad_rows(log_alpha_flat, log_alpha_p_flat, dlog_alpha, dlog_alpha_p, laten
                     else piecewise_2
                 )
             )
-            sum_2 = product_A_B_less_A_log_alpha + piecewise_3 - product_log_alpha_log_alpha_p
+            sum_2 = piecewise_A_B_less_A_R_log_alpha + piecewise_3 - piecewise_log_alpha_log_alpha_p
             dlog_alpha_element = 0.0 if condition_size else sum_2
+            R_inv_B = R * inv_B
+            sum_A_B_B_less_A_R = R_inv_B - piecewise_A_B_B_less_A_R
+            condition_A_B_3 = condition_A and condition_B
+            stirling_slope_difference_pair_2 = stirling_slope_difference_pair(
+                A, B, B_less_A, piecewise_A_B_B_less_A_R
+            )
+            piecewise_A_B_B_less_A_R_2 = (
+                sum_A_B_B_less_A_R if condition_A_B_3 else stirling_slope_difference_pair_2
+            )
             difference_sum_2 = difference_sum(
                 log_alpha_p,
                 log_alpha_p,
@@ -1015,11 +1575,19 @@ def _grad_rows(log_alpha_flat, log_alpha_p_flat, dlog_alpha, dlog_alpha_p, laten
             )
             difference_sum_3 = difference_sum(log_alpha_p, log_alpha_p, piecewise, 0.0)
             piecewise_4 = difference_sum_2 if condition else difference_sum_3
-            stirling_slope_difference_pair_2 = stirling_slope_difference_pair(
-                A, B, B_less_A, piecewise_A_B_B_less_A
+            exp_product_log_alpha_log_alpha_p_2 = exp_product(
+                expm1_log_alpha_log_alpha_p, neg_log_alpha_p
+            )
+            sum_log_alpha_log_alpha_p = (
+                log_alpha_plus_neg_log_alpha_p + exp_product_log_alpha_log_alpha_p_2
             )
             stirling_slope_difference_2 = stirling_slope_difference(log_alpha, log_alpha_p)
-            sum_3 = stirling_slope_difference_2 - piecewise_4 - stirling_slope_difference_pair_2
+            piecewise_log_alpha_log_alpha_p_2 = (
+                sum_log_alpha_log_alpha_p
+                if condition_log_alpha_log_alpha_p_2
+                else stirling_slope_difference_2
+            )
+            sum_3 = piecewise_log_alpha_log_alpha_p_2 - piecewise_A_B_B_less_A_R_2 - piecewise_4
             exp_product_sum_3_log_alpha_p = exp_product(sum_3, log_alpha_p)
             dlog_alpha_p_element = 0.0 if condition_size else exp_product_sum_3_log_alpha_p
             dlog_alpha[start + j] = dlog_alpha_element
@@ -1065,6 +1633,18 @@ def _value_and_grad_rows(
                 compensation += (B_less_A - (partial - from_term)) + (term - from_term)
             B_less_A = partial
         B_less_A += compensation
+        R = 0.0
+        compensation = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            term = exp_difference_ratio(log_alpha, log_alpha_p, 0.0, 0.0, A)
+            partial = R + term
+            if abs(partial) < np.inf:  # two-sum: the addition's rounding error, kept
+                from_term = partial - R
+                compensation += (R - (partial - from_term)) + (term - from_term)
+            R = partial
+        R += compensation
         m = -np.inf
         for j in range(latent):
             log_alpha = np.float64(log_alpha_flat[start + j])
@@ -1095,6 +1675,34 @@ def _value_and_grad_rows(
             exp_log_alpha_p = np.exp(log_alpha_p)
             term = 0.0 if log_alpha_ge_m else exp_log_alpha_p
             rest_p += term
+        R_rest = 0.0
+        compensation = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            log_alpha_ge_m = log_alpha >= m
+            exp_difference_ratio_2 = exp_difference_ratio(log_alpha, log_alpha_p, 0.0, 0.0, A)
+            term = 0.0 if log_alpha_ge_m else exp_difference_ratio_2
+            partial = R_rest + term
+            if abs(partial) < np.inf:  # two-sum: the addition's rounding error, kept
+                from_term = partial - R_rest
+                compensation += (R_rest - (partial - from_term)) + (term - from_term)
+            R_rest = partial
+        R_rest += compensation
+        rest_change = 0.0
+        compensation = 0.0
+        for j in range(latent):
+            log_alpha = np.float64(log_alpha_flat[start + j])
+            log_alpha_p = np.float64(log_alpha_p_flat[start + j])
+            log_alpha_ge_m = log_alpha >= m
+            exp_difference_log_alpha_p_log_alpha = exp_difference(log_alpha_p, log_alpha)
+            term = 0.0 if log_alpha_ge_m else exp_difference_log_alpha_p_log_alpha
+            partial = rest_change + term
+            if abs(partial) < np.inf:  # two-sum: the addition's rounding error, kept
+                from_term = partial - rest_change
+                compensation += (rest_change - (partial - from_term)) + (term - from_term)
+            rest_change = partial
+        rest_change += compensation
         n_gap = 0.0
         for j in range(latent):
             log_alpha = np.float64(log_alpha_flat[start + j])
@@ -1131,26 +1739,186 @@ def _value_and_grad_rows(
             log_alpha_p = np.float64(log_alpha_p_flat[start + j])
             term = exp_of_difference(1.0, log_alpha, d_max)
             shifted += term
-        shifted_less_B = 0.0
+        shift_step = 0.0
         for j in range(latent):
             log_alpha = np.float64(log_alpha_flat[start + j])
             log_alpha_p = np.float64(log_alpha_p_flat[start + j])
-            term = exp_difference_split(log_alpha_p, log_alpha, 0.0, d_max)
-            shifted_less_B += term
+            term = exp_difference_ratio(log_alpha_p, log_alpha, 0.0, d_max, B)
+            shift_step += term
         F_sum = 0.0
         for j in range(latent):
             log_alpha = np.float64(log_alpha_flat[start + j])
             log_alpha_p = np.float64(log_alpha_p_flat[start + j])
             exp_log_alpha = np.exp(log_alpha)
-            neg_log_alpha = -log_alpha
-            exp_neg_log_alpha = np.exp(neg_log_alpha)
-            rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
-            log1p_rest_exp_neg_log_alpha = np.log1p(rest_exp_neg_log_alpha)
+            exp_difference_log_alpha_p_log_alpha = exp_difference(log_alpha_p, log_alpha)
+            log_alpha_ge_m = log_alpha >= m
+            condition_n_top = n_top < 1.5
+            twice_rest = 2.0 * rest
+            A_ge_twice_rest = A >= twice_rest
+            twice_rest_p = 2.0 * rest_p
+            B_ge_twice_rest_p = B >= twice_rest_p
+            abs_log_alpha_log_alpha_p = np.absolute(exp_difference_log_alpha_p_log_alpha)
+            rest_plus_rest_p = rest + rest_p
+            condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
+            product_log_alpha_log_alpha_p = 9.0 * abs_log_alpha_log_alpha_p
             exp_log_alpha_p = np.exp(log_alpha_p)
             neg_log_alpha_p = -log_alpha_p
             exp_neg_log_alpha_p = np.exp(neg_log_alpha_p)
             rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
             log1p_rest_p_exp_neg_log_alpha_p = np.log1p(rest_p_exp_neg_log_alpha_p)
+            neg_log_alpha = -log_alpha
+            exp_neg_log_alpha = np.exp(neg_log_alpha)
+            rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
+            log1p_rest_exp_neg_log_alpha = np.log1p(rest_exp_neg_log_alpha)
+            exp_bregman_log_alpha_p_log_alpha = exp_bregman(log_alpha_p, log_alpha)
+            product_log_alpha_log_alpha_p_2 = -exp_bregman_log_alpha_p_log_alpha
+            condition_A = A < 8.673617379884035e-19
+            condition_B = B < 8.673617379884035e-19
+            inv_A = 1.0 / A
+            log_B = np.log(B)
+            log_A = np.log(A)
+            log_A_minus_log_B = log_A - log_B
+            abs_log_A_minus_log_B = np.absolute(log_A_minus_log_B)
+            log1p_R = np.log1p(R)
+            abs_R = np.absolute(R)
+            abs_R_le_half = abs_R <= 0.5
+            condition_A_B_R = abs_R_le_half and condition_A and condition_B
+            B_less_A_inv_A = B_less_A * inv_A
+            log1p_B_less_A_inv_A = np.log1p(B_less_A_inv_A)
+            abs_B_less_A = np.absolute(B_less_A)
+            half_A = 0.5 * A
+            abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+            B_inv_A = B * inv_A
+            log_B_inv_A = np.log(B_inv_A)
+            condition_A_B = abs_log_A_minus_log_B < 700.0
+            neg_log_A_minus_log_B = -log_A_minus_log_B
+            piecewise_A_B_B_less_A_R = (
+                log1p_R
+                if condition_A_B_R
+                else (
+                    log1p_B_less_A_inv_A
+                    if abs_B_less_A_le_half_A
+                    else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+                )
+            )
+            neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
+            exp_bregman_A_B_B_less_A_R = exp_bregman(0.0, neg_piecewise_A_B_B_less_A_R)
+            B_exp_bregman_A_B_B_less_A_R = B * exp_bregman_A_B_B_less_A_R
+            log_alpha_plus_neg_log_alpha_p = log_alpha + neg_log_alpha_p
+            neg_log_alpha_plus_neg_log_alpha_p = -log_alpha_plus_neg_log_alpha_p
+            expm1_log_alpha_log_alpha_p = np.expm1(neg_log_alpha_plus_neg_log_alpha_p)
+            inv_A_rest = inv_A * rest
+            abs_log_alpha_plus_neg_log_alpha_p = np.absolute(log_alpha_plus_neg_log_alpha_p)
+            sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
+            exp_log_alpha_inv_A = exp_log_alpha * inv_A
+            log_exp_log_alpha_inv_A = np.log(exp_log_alpha_inv_A)
+            inv_B = 1.0 / B
+            exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
+            log_exp_log_alpha_p_inv_B = np.log(exp_log_alpha_p_inv_B)
+            abs_log_exp_log_alpha_inv_A = np.absolute(log_exp_log_alpha_inv_A)
+            abs_log_exp_log_alpha_p_inv_B = np.absolute(log_exp_log_alpha_p_inv_B)
+            sum_A_B_log_alpha_log_alpha_p = (
+                abs_log_exp_log_alpha_inv_A + abs_log_exp_log_alpha_p_inv_B + 3.0
+            )
+            log_shifted = np.log(shifted)
+            log_B_minus_log_shifted = log_B - log_shifted
+            abs_log_B_minus_log_shifted = np.absolute(log_B_minus_log_shifted)
+            product_A_log_alpha_log_alpha_p_rest = expm1_log_alpha_log_alpha_p * inv_A_rest
+            sum_2 = R_rest - product_A_log_alpha_log_alpha_p_rest
+            exp_log_alpha_plus_neg_log_alpha_p = np.exp(log_alpha_plus_neg_log_alpha_p)
+            product = sum_2 * exp_log_alpha_plus_neg_log_alpha_p
+            log1p_product = np.log1p(product)
+            abs_expm1_log_alpha_log_alpha_p = np.absolute(expm1_log_alpha_log_alpha_p)
+            product_A_log_alpha_log_alpha_p_rest_2 = inv_A_rest * abs_expm1_log_alpha_log_alpha_p
+            abs_R_rest = np.absolute(R_rest)
+            sum_3 = product_A_log_alpha_log_alpha_p_rest_2 + abs_R_rest
+            condition_2 = abs_log_alpha_plus_neg_log_alpha_p > sum_3
+            difference_sum_2 = difference_sum(
+                log_alpha_p,
+                log_alpha_p,
+                log1p_rest_p_exp_neg_log_alpha_p,
+                log1p_rest_exp_neg_log_alpha,
+            )
+            abs_log_A_minus_log_B_gt_sum = abs_log_A_minus_log_B > sum
+            neg_sum = -sum
+            shift_step_lt_neg_sum = shift_step < neg_sum
+            condition_3 = (
+                A_ge_twice_rest
+                and B_ge_twice_rest_p
+                and abs_log_A_minus_log_B_gt_sum
+                and condition_n_top
+                and log_alpha_ge_m
+                and shift_step_lt_neg_sum
+            )
+            difference_of_differences_2 = difference_of_differences(
+                log_exp_log_alpha_inv_A, log_exp_log_alpha_p_inv_B, 0.0, 0.0, 0.0
+            )
+            condition_A_B_log_alpha_log_alpha_p = (
+                abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
+            )
+            condition_4 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
+            condition_5 = condition_4 and condition_A_B_log_alpha_log_alpha_p
+            difference_of_differences_3 = difference_of_differences(
+                log_alpha, log_alpha_p, 0.0, 0.0, neg_piecewise_A_B_B_less_A_R
+            )
+            condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
+            log1p_shift_step = np.log1p(shift_step)
+            condition_shift_step = shift_step >= -0.5
+            inv_B_shifted = inv_B * shifted
+            log_inv_B_shifted = np.log(inv_B_shifted)
+            product_B = 1e-300 * B
+            shifted_ge_product_B = shifted >= product_B
+            neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
+            piecewise_B_shift_step_shifted = (
+                log1p_shift_step
+                if condition_shift_step
+                else (log_inv_B_shifted if shifted_ge_product_B else neg_log_B_minus_log_shifted)
+            )
+            difference_of_differences_4 = difference_of_differences(
+                log_alpha, log_alpha_p, d_max, 0.0, piecewise_B_shift_step_shifted
+            )
+            piecewise = (
+                difference_of_differences_2
+                if condition_5
+                else (
+                    difference_of_differences_3
+                    if condition_A_B_shifted
+                    else difference_of_differences_4
+                )
+            )
+            difference_sum_3 = difference_sum(log_alpha_p, log_alpha_p, piecewise, 0.0)
+            piecewise_2 = difference_sum_2 if condition_3 else difference_sum_3
+            piecewise_3 = log1p_product if condition_2 else piecewise_2
+            exp_bregman_log_alpha_log_alpha_p = exp_bregman(0.0, neg_log_alpha_plus_neg_log_alpha_p)
+            sum_log_alpha_log_alpha_p = (
+                product_log_alpha_log_alpha_p_2 + exp_bregman_log_alpha_log_alpha_p
+            )
+            condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+            condition_log_alpha_p = exp_log_alpha_p < 8.673617379884035e-19
+            condition_log_alpha_log_alpha_p = abs_log_alpha_plus_neg_log_alpha_p <= 1.0
+            condition_log_alpha_log_alpha_p_2 = (
+                condition_log_alpha and condition_log_alpha_log_alpha_p and condition_log_alpha_p
+            )
+            stirling_bregman_2 = stirling_bregman(log_alpha, log_alpha_p)
+            piecewise_log_alpha_log_alpha_p = (
+                sum_log_alpha_log_alpha_p
+                if condition_log_alpha_log_alpha_p_2
+                else stirling_bregman_2
+            )
+            stirling_gap_difference_2 = stirling_gap_difference(
+                exp_log_alpha, rest, exp_difference_log_alpha_p_log_alpha, rest_change
+            )
+            condition_log_alpha_log_alpha_p_3 = exp_log_alpha >= product_log_alpha_log_alpha_p
+            condition_log_alpha_log_alpha_p_4 = exp_log_alpha_p >= product_log_alpha_log_alpha_p
+            condition_6 = (
+                A_ge_twice_rest
+                and B_ge_twice_rest_p
+                and condition
+                and condition_log_alpha_log_alpha_p_3
+                and condition_log_alpha_log_alpha_p_4
+                and condition_n_top
+                and log_alpha_ge_m
+            )
             stirling_bregman_pair_2 = stirling_bregman_pair(
                 exp_log_alpha_p, B, rest_p, log1p_rest_p_exp_neg_log_alpha_p
             )
@@ -1163,31 +1931,60 @@ def _value_and_grad_rows(
             stirling_bregman_pair_3 = stirling_bregman_pair(
                 exp_log_alpha, A, rest, log1p_rest_exp_neg_log_alpha
             )
-            sum = (
+            sum_4 = (
                 product_A_B_less_A_log_alpha_rest
                 + stirling_bregman_pair_3
                 - stirling_bregman_pair_2
                 - rest_p_stirling_slope_difference_2
             )
-            log_alpha_ge_m = log_alpha >= m
-            condition_n_top = n_top < 1.5
-            twice_rest = 2.0 * rest
-            A_ge_twice_rest = A >= twice_rest
-            twice_rest_p = 2.0 * rest_p
-            B_ge_twice_rest_p = B >= twice_rest_p
-            rest_plus_rest_p = rest + rest_p
-            exp_difference_log_alpha_p_log_alpha = exp_difference(log_alpha_p, log_alpha)
-            abs_log_alpha_log_alpha_p = np.absolute(exp_difference_log_alpha_p_log_alpha)
-            condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
-            condition_2 = (
+            condition_7 = (
                 A_ge_twice_rest
                 and B_ge_twice_rest_p
                 and condition
                 and condition_n_top
                 and log_alpha_ge_m
             )
-            stirling_bregman_2 = stirling_bregman(log_alpha, log_alpha_p)
-            term = sum if condition_2 else stirling_bregman_2
+            R_plus_1 = R + 1.0
+            neg_piecewise_3 = -piecewise_3
+            exp_bregman_2 = exp_bregman(0.0, neg_piecewise_3)
+            R_plus_1_exp_bregman_2 = R_plus_1 * exp_bregman_2
+            R_piecewise_3 = R * piecewise_3
+            sum_5 = (
+                B_exp_bregman_A_B_B_less_A_R
+                + product_log_alpha_log_alpha_p_2
+                + R_plus_1_exp_bregman_2
+                - R_piecewise_3
+            )
+            condition_A_B_log_alpha_m_n_top = (
+                condition_A and condition_B and condition_n_top and log_alpha_ge_m
+            )
+            exp_bregman_A_B_B_less_A_R_2 = exp_bregman(0.0, piecewise_A_B_B_less_A_R)
+            sum_A_B_B_less_A_R = exp_bregman_A_B_B_less_A_R_2 - B_exp_bregman_A_B_B_less_A_R
+            condition_A_B_2 = condition_A and condition_B
+            stirling_bregman_pair_A_B_B_less_A_R = stirling_bregman_pair(
+                A, B, B_less_A, piecewise_A_B_B_less_A_R
+            )
+            piecewise_A_B_B_less_A_R_2 = (
+                sum_A_B_B_less_A_R if condition_A_B_2 else stirling_bregman_pair_A_B_B_less_A_R
+            )
+            product_A_B_B_less_A_R_n_top = piecewise_A_B_B_less_A_R_2 / n_top
+            sum_6 = piecewise_log_alpha_log_alpha_p - product_A_B_B_less_A_R_n_top
+            condition_A_B_log_alpha_m = condition_A and condition_B and log_alpha_ge_m
+            term = (
+                stirling_gap_difference_2
+                if condition_6
+                else (
+                    sum_4
+                    if condition_7
+                    else (
+                        sum_5
+                        if condition_A_B_log_alpha_m_n_top
+                        else (
+                            sum_6 if condition_A_B_log_alpha_m else piecewise_log_alpha_log_alpha_p
+                        )
+                    )
+                )
+            )
             F_sum += term
         H_sum = 0.0
         for j in range(latent):
@@ -1207,8 +2004,6 @@ def _value_and_grad_rows(
                 log1p_rest_p_exp_neg_log_alpha_p,
                 log1p_rest_exp_neg_log_alpha,
             )
-            inv_B = 1.0 / B
-            inv_B_shifted_less_B = inv_B * shifted_less_B
             sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
             log_B = np.log(B)
             log_A = np.log(A)
@@ -1222,14 +2017,14 @@ def _value_and_grad_rows(
             twice_rest_p = 2.0 * rest_p
             B_ge_twice_rest_p = B >= twice_rest_p
             neg_sum = -sum
-            inv_B_shifted_less_B_lt_neg_sum = inv_B_shifted_less_B < neg_sum
+            shift_step_lt_neg_sum = shift_step < neg_sum
             condition = (
                 A_ge_twice_rest
                 and B_ge_twice_rest_p
                 and abs_log_A_minus_log_B_gt_sum
                 and condition_n_top
-                and inv_B_shifted_less_B_lt_neg_sum
                 and log_alpha_ge_m
+                and shift_step_lt_neg_sum
             )
             inv_A = 1.0 / A
             B_inv_A = B * inv_A
@@ -1237,6 +2032,7 @@ def _value_and_grad_rows(
             exp_log_alpha = np.exp(log_alpha)
             inv_A_exp_log_alpha = inv_A * exp_log_alpha
             log_inv_A_exp_log_alpha = np.log(inv_A_exp_log_alpha)
+            inv_B = 1.0 / B
             exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
             log_exp_log_alpha_p_inv_B = np.log(exp_log_alpha_p_inv_B)
             abs_log_exp_log_alpha_p_inv_B = np.absolute(log_exp_log_alpha_p_inv_B)
@@ -1255,6 +2051,12 @@ def _value_and_grad_rows(
             )
             condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
             condition_3 = condition_2 and condition_A_B_log_alpha_log_alpha_p
+            log1p_R = np.log1p(R)
+            condition_A = A < 8.673617379884035e-19
+            condition_B = B < 8.673617379884035e-19
+            abs_R = np.absolute(R)
+            abs_R_le_half = abs_R <= 0.5
+            condition_A_B_R = abs_R_le_half and condition_A and condition_B
             B_less_A_inv_A = B_less_A * inv_A
             log1p_B_less_A_inv_A = np.log1p(B_less_A_inv_A)
             abs_B_less_A = np.absolute(B_less_A)
@@ -1263,31 +2065,34 @@ def _value_and_grad_rows(
             log_B_inv_A = np.log(B_inv_A)
             condition_A_B = abs_log_A_minus_log_B < 700.0
             neg_log_A_minus_log_B = -log_A_minus_log_B
-            piecewise_A_B_B_less_A = (
-                log1p_B_less_A_inv_A
-                if abs_B_less_A_le_half_A
-                else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+            piecewise_A_B_B_less_A_R = (
+                log1p_R
+                if condition_A_B_R
+                else (
+                    log1p_B_less_A_inv_A
+                    if abs_B_less_A_le_half_A
+                    else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+                )
             )
-            neg_piecewise_A_B_B_less_A = -piecewise_A_B_B_less_A
+            neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
             difference_of_differences_3 = difference_of_differences(
-                log_alpha, log_alpha_p, 0.0, 0.0, neg_piecewise_A_B_B_less_A
+                log_alpha, log_alpha_p, 0.0, 0.0, neg_piecewise_A_B_B_less_A_R
             )
             condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
-            log1p_inv_B_shifted_less_B = np.log1p(inv_B_shifted_less_B)
-            product_shifted_less_B = -2.0 * shifted_less_B
-            B_ge_product_shifted_less_B = B >= product_shifted_less_B
+            log1p_shift_step = np.log1p(shift_step)
+            condition_shift_step = shift_step >= -0.5
             inv_B_shifted = inv_B * shifted
             log_inv_B_shifted = np.log(inv_B_shifted)
             product_B = 1e-300 * B
             shifted_ge_product_B = shifted >= product_B
             neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
-            piecewise_B_shifted_shifted_less_B = (
-                log1p_inv_B_shifted_less_B
-                if B_ge_product_shifted_less_B
+            piecewise_B_shift_step_shifted = (
+                log1p_shift_step
+                if condition_shift_step
                 else (log_inv_B_shifted if shifted_ge_product_B else neg_log_B_minus_log_shifted)
             )
             difference_of_differences_4 = difference_of_differences(
-                log_alpha, log_alpha_p, d_max, 0.0, piecewise_B_shifted_shifted_less_B
+                log_alpha, log_alpha_p, d_max, 0.0, piecewise_B_shift_step_shifted
             )
             piecewise = (
                 difference_of_differences_2
@@ -1317,12 +2122,17 @@ def _value_and_grad_rows(
                 else (sum_2 if condition_A_B_log_alpha_log_alpha_p_2 else piecewise_2)
             )
             H_sum += term
+        condition_A = A < 8.673617379884035e-19
+        condition_B = B < 8.673617379884035e-19
+        condition_A_B = condition_A and condition_B
         inv_A = 1.0 / A
         log_B = np.log(B)
         log_A = np.log(A)
         log_A_minus_log_B = log_A - log_B
-        condition_size = size < 1.5
-        n_gap_gt_half = n_gap > 0.5
+        log1p_R = np.log1p(R)
+        abs_R = np.absolute(R)
+        abs_R_le_half = abs_R <= 0.5
+        condition_A_B_R = abs_R_le_half and condition_A and condition_B
         B_less_A_inv_A = B_less_A * inv_A
         log1p_B_less_A_inv_A = np.log1p(B_less_A_inv_A)
         abs_B_less_A = np.absolute(B_less_A)
@@ -1331,28 +2141,57 @@ def _value_and_grad_rows(
         B_inv_A = B * inv_A
         log_B_inv_A = np.log(B_inv_A)
         abs_log_A_minus_log_B = np.absolute(log_A_minus_log_B)
-        condition_A_B = abs_log_A_minus_log_B < 700.0
+        condition_A_B_2 = abs_log_A_minus_log_B < 700.0
         neg_log_A_minus_log_B = -log_A_minus_log_B
-        piecewise_A_B_B_less_A = (
-            log1p_B_less_A_inv_A
-            if abs_B_less_A_le_half_A
-            else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+        piecewise_A_B_B_less_A_R = (
+            log1p_R
+            if condition_A_B_R
+            else (
+                log1p_B_less_A_inv_A
+                if abs_B_less_A_le_half_A
+                else (log_B_inv_A if condition_A_B_2 else neg_log_A_minus_log_B)
+            )
         )
-        stirling_bregman_pair_A_B_B_less_A = stirling_bregman_pair(
-            A, B, B_less_A, piecewise_A_B_B_less_A
+        condition_size = size < 1.5
+        n_gap_gt_half = n_gap > 0.5
+        condition_A_B_n_gap = condition_A_B or n_gap_gt_half
+        neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
+        exp_bregman_A_B_B_less_A_R = exp_bregman(0.0, neg_piecewise_A_B_B_less_A_R)
+        B_exp_bregman_A_B_B_less_A_R = B * exp_bregman_A_B_B_less_A_R
+        exp_bregman_A_B_B_less_A_R_2 = exp_bregman(0.0, piecewise_A_B_B_less_A_R)
+        sum_A_B_B_less_A_R = exp_bregman_A_B_B_less_A_R_2 - B_exp_bregman_A_B_B_less_A_R
+        stirling_bregman_pair_A_B_B_less_A_R = stirling_bregman_pair(
+            A, B, B_less_A, piecewise_A_B_B_less_A_R
         )
-        piecewise_A_B_B_less_A_n_gap = 0.0 if n_gap_gt_half else stirling_bregman_pair_A_B_B_less_A
-        sum_A_B_B_less_A_F_sum_H_sum_n_gap = F_sum + H_sum - piecewise_A_B_B_less_A_n_gap
-        result = 0.0 if condition_size else sum_A_B_B_less_A_F_sum_H_sum_n_gap
+        piecewise_A_B_B_less_A_R_2 = (
+            sum_A_B_B_less_A_R if condition_A_B else stirling_bregman_pair_A_B_B_less_A_R
+        )
+        piecewise_A_B_B_less_A_R_n_gap = 0.0 if condition_A_B_n_gap else piecewise_A_B_B_less_A_R_2
+        sum_A_B_B_less_A_F_sum_H_sum_R_n_gap = F_sum + H_sum - piecewise_A_B_B_less_A_R_n_gap
+        result = 0.0 if condition_size else sum_A_B_B_less_A_F_sum_H_sum_R_n_gap
         value[row] = result
         for j in range(latent):
             log_alpha = np.float64(log_alpha_flat[start + j])
             log_alpha_p = np.float64(log_alpha_p_flat[start + j])
             condition_size = size < 1.5
-            inv_A = 1.0 / A
-            exp_log_alpha = np.exp(log_alpha)
-            inv_A_exp_log_alpha = inv_A * exp_log_alpha
             neg_log_alpha_p = -log_alpha_p
+            log_alpha_plus_neg_log_alpha_p = log_alpha + neg_log_alpha_p
+            neg_log_alpha_plus_neg_log_alpha_p = -log_alpha_plus_neg_log_alpha_p
+            expm1_log_alpha_log_alpha_p = np.expm1(neg_log_alpha_plus_neg_log_alpha_p)
+            stirling_curvature_log_alpha = stirling_curvature(log_alpha)
+            exp_log_alpha = np.exp(log_alpha)
+            exp_log_alpha_p = np.exp(log_alpha_p)
+            condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+            condition_log_alpha_p = exp_log_alpha_p < 8.673617379884035e-19
+            abs_log_alpha_plus_neg_log_alpha_p = np.absolute(log_alpha_plus_neg_log_alpha_p)
+            condition_log_alpha_log_alpha_p = abs_log_alpha_plus_neg_log_alpha_p <= 1.0
+            condition_log_alpha_log_alpha_p_2 = (
+                condition_log_alpha and condition_log_alpha_log_alpha_p and condition_log_alpha_p
+            )
+            stirling_curvature_at_A = stirling_curvature_at(A)
+            condition_A = A < 8.673617379884035e-19
+            inv_A = 1.0 / A
+            exp_log_alpha_inv_A = exp_log_alpha * inv_A
             exp_neg_log_alpha_p = np.exp(neg_log_alpha_p)
             rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
             log1p_rest_p_exp_neg_log_alpha_p = np.log1p(rest_p_exp_neg_log_alpha_p)
@@ -1366,8 +2205,6 @@ def _value_and_grad_rows(
                 log1p_rest_p_exp_neg_log_alpha_p,
                 log1p_rest_exp_neg_log_alpha,
             )
-            inv_B = 1.0 / B
-            inv_B_shifted_less_B = inv_B * shifted_less_B
             sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
             log_B = np.log(B)
             log_A = np.log(A)
@@ -1381,28 +2218,33 @@ def _value_and_grad_rows(
             twice_rest_p = 2.0 * rest_p
             B_ge_twice_rest_p = B >= twice_rest_p
             neg_sum = -sum
-            inv_B_shifted_less_B_lt_neg_sum = inv_B_shifted_less_B < neg_sum
+            shift_step_lt_neg_sum = shift_step < neg_sum
             condition = (
                 A_ge_twice_rest
                 and B_ge_twice_rest_p
                 and abs_log_A_minus_log_B_gt_sum
                 and condition_n_top
-                and inv_B_shifted_less_B_lt_neg_sum
                 and log_alpha_ge_m
+                and shift_step_lt_neg_sum
             )
             B_inv_A = B * inv_A
-            exp_log_alpha_p = np.exp(log_alpha_p)
-            log_inv_A_exp_log_alpha = np.log(inv_A_exp_log_alpha)
+            log_exp_log_alpha_inv_A = np.log(exp_log_alpha_inv_A)
+            inv_B = 1.0 / B
             exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
             log_exp_log_alpha_p_inv_B = np.log(exp_log_alpha_p_inv_B)
+            abs_log_exp_log_alpha_inv_A = np.absolute(log_exp_log_alpha_inv_A)
             abs_log_exp_log_alpha_p_inv_B = np.absolute(log_exp_log_alpha_p_inv_B)
-            abs_log_inv_A_exp_log_alpha = np.absolute(log_inv_A_exp_log_alpha)
             sum_A_B_log_alpha_log_alpha_p = (
-                abs_log_exp_log_alpha_p_inv_B + abs_log_inv_A_exp_log_alpha + 3.0
+                abs_log_exp_log_alpha_inv_A + abs_log_exp_log_alpha_p_inv_B + 3.0
             )
             log_shifted = np.log(shifted)
             log_B_minus_log_shifted = log_B - log_shifted
             abs_log_B_minus_log_shifted = np.absolute(log_B_minus_log_shifted)
+            condition_B = B < 8.673617379884035e-19
+            log1p_R = np.log1p(R)
+            abs_R = np.absolute(R)
+            abs_R_le_half = abs_R <= 0.5
+            condition_A_B_R = abs_R_le_half and condition_A and condition_B
             B_less_A_inv_A = B_less_A * inv_A
             log1p_B_less_A_inv_A = np.log1p(B_less_A_inv_A)
             abs_B_less_A = np.absolute(B_less_A)
@@ -1411,39 +2253,42 @@ def _value_and_grad_rows(
             log_B_inv_A = np.log(B_inv_A)
             condition_A_B = abs_log_A_minus_log_B < 700.0
             neg_log_A_minus_log_B = -log_A_minus_log_B
-            piecewise_A_B_B_less_A = (
-                log1p_B_less_A_inv_A
-                if abs_B_less_A_le_half_A
-                else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+            piecewise_A_B_B_less_A_R = (
+                log1p_R
+                if condition_A_B_R
+                else (
+                    log1p_B_less_A_inv_A
+                    if abs_B_less_A_le_half_A
+                    else (log_B_inv_A if condition_A_B else neg_log_A_minus_log_B)
+                )
             )
             difference_of_differences_2 = difference_of_differences(
-                log_inv_A_exp_log_alpha, log_exp_log_alpha_p_inv_B, 0.0, 0.0, 0.0
+                log_exp_log_alpha_inv_A, log_exp_log_alpha_p_inv_B, 0.0, 0.0, 0.0
             )
             condition_A_B_log_alpha_log_alpha_p = (
                 abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
             )
             condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
             condition_3 = condition_2 and condition_A_B_log_alpha_log_alpha_p
-            neg_piecewise_A_B_B_less_A = -piecewise_A_B_B_less_A
+            neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
             difference_of_differences_3 = difference_of_differences(
-                log_alpha, log_alpha_p, 0.0, 0.0, neg_piecewise_A_B_B_less_A
+                log_alpha, log_alpha_p, 0.0, 0.0, neg_piecewise_A_B_B_less_A_R
             )
             condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
-            log1p_inv_B_shifted_less_B = np.log1p(inv_B_shifted_less_B)
-            product_shifted_less_B = -2.0 * shifted_less_B
-            B_ge_product_shifted_less_B = B >= product_shifted_less_B
+            log1p_shift_step = np.log1p(shift_step)
+            condition_shift_step = shift_step >= -0.5
             inv_B_shifted = inv_B * shifted
             log_inv_B_shifted = np.log(inv_B_shifted)
             product_B = 1e-300 * B
             shifted_ge_product_B = shifted >= product_B
             neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
-            piecewise_B_shifted_shifted_less_B = (
-                log1p_inv_B_shifted_less_B
-                if B_ge_product_shifted_less_B
+            piecewise_B_shift_step_shifted = (
+                log1p_shift_step
+                if condition_shift_step
                 else (log_inv_B_shifted if shifted_ge_product_B else neg_log_B_minus_log_shifted)
             )
             difference_of_differences_4 = difference_of_differences(
-                log_alpha, log_alpha_p, d_max, 0.0, piecewise_B_shifted_shifted_less_B
+                log_alpha, log_alpha_p, d_max, 0.0, piecewise_B_shift_step_shifted
             )
             piecewise = (
                 difference_of_differences_2
@@ -1454,17 +2299,31 @@ def _value_and_grad_rows(
                     else difference_of_differences_4
                 )
             )
-            exp_difference_log_alpha_p_log_alpha = exp_difference(log_alpha_p, log_alpha)
-            stirling_curvature_log_alpha = stirling_curvature(log_alpha)
             product_log_alpha_log_alpha_p = (
-                exp_difference_log_alpha_p_log_alpha * stirling_curvature_log_alpha
+                expm1_log_alpha_log_alpha_p * stirling_curvature_log_alpha
             )
-            stirling_curvature_at_A = stirling_curvature_at(A)
-            product_A_B_less_A_log_alpha = B_less_A * inv_A_exp_log_alpha * stirling_curvature_at_A
+            exp_product_log_alpha_log_alpha_p = exp_product(
+                product_log_alpha_log_alpha_p, log_alpha
+            )
+            exp_difference_log_alpha_p_log_alpha = exp_difference(log_alpha_p, log_alpha)
+            product_log_alpha_log_alpha_p_2 = (
+                stirling_curvature_log_alpha * exp_difference_log_alpha_p_log_alpha
+            )
+            piecewise_log_alpha_log_alpha_p = (
+                exp_product_log_alpha_log_alpha_p
+                if condition_log_alpha_log_alpha_p_2
+                else product_log_alpha_log_alpha_p_2
+            )
+            R_stirling_curvature_at_A = R * stirling_curvature_at_A
+            exp_product_A_R_log_alpha = exp_product(R_stirling_curvature_at_A, log_alpha)
+            product_A_B_less_A_log_alpha = B_less_A * exp_log_alpha_inv_A * stirling_curvature_at_A
+            piecewise_A_B_less_A_R_log_alpha = (
+                exp_product_A_R_log_alpha if condition_A else product_A_B_less_A_log_alpha
+            )
             exp_product_B_inv_A_log_alpha = exp_product(B_inv_A, log_alpha)
             sum_A_B_log_alpha_log_alpha_p_2 = exp_product_B_inv_A_log_alpha - exp_log_alpha_p
             condition_A_B_2 = B_inv_A < 1e308
-            sum_A_B_log_alpha_log_alpha_p_3 = log_B + log_alpha + neg_log_alpha_p - log_A
+            sum_A_B_log_alpha_log_alpha_p_3 = log_B + log_alpha_plus_neg_log_alpha_p - log_A
             sum_A_B_log_alpha_log_alpha_p_3_gt_1 = sum_A_B_log_alpha_log_alpha_p_3 > 1.0
             condition_A_B_log_alpha_log_alpha_p_2 = (
                 condition_A_B_2 and sum_A_B_log_alpha_log_alpha_p_3_gt_1
@@ -1480,8 +2339,17 @@ def _value_and_grad_rows(
                     else piecewise_2
                 )
             )
-            sum_2 = product_A_B_less_A_log_alpha + piecewise_3 - product_log_alpha_log_alpha_p
+            sum_2 = piecewise_A_B_less_A_R_log_alpha + piecewise_3 - piecewise_log_alpha_log_alpha_p
             dlog_alpha_element = 0.0 if condition_size else sum_2
+            R_inv_B = R * inv_B
+            sum_A_B_B_less_A_R = R_inv_B - piecewise_A_B_B_less_A_R
+            condition_A_B_3 = condition_A and condition_B
+            stirling_slope_difference_pair_2 = stirling_slope_difference_pair(
+                A, B, B_less_A, piecewise_A_B_B_less_A_R
+            )
+            piecewise_A_B_B_less_A_R_2 = (
+                sum_A_B_B_less_A_R if condition_A_B_3 else stirling_slope_difference_pair_2
+            )
             difference_sum_2 = difference_sum(
                 log_alpha_p,
                 log_alpha_p,
@@ -1490,11 +2358,19 @@ def _value_and_grad_rows(
             )
             difference_sum_3 = difference_sum(log_alpha_p, log_alpha_p, piecewise, 0.0)
             piecewise_4 = difference_sum_2 if condition else difference_sum_3
-            stirling_slope_difference_pair_2 = stirling_slope_difference_pair(
-                A, B, B_less_A, piecewise_A_B_B_less_A
+            exp_product_log_alpha_log_alpha_p_2 = exp_product(
+                expm1_log_alpha_log_alpha_p, neg_log_alpha_p
+            )
+            sum_log_alpha_log_alpha_p = (
+                log_alpha_plus_neg_log_alpha_p + exp_product_log_alpha_log_alpha_p_2
             )
             stirling_slope_difference_2 = stirling_slope_difference(log_alpha, log_alpha_p)
-            sum_3 = stirling_slope_difference_2 - piecewise_4 - stirling_slope_difference_pair_2
+            piecewise_log_alpha_log_alpha_p_2 = (
+                sum_log_alpha_log_alpha_p
+                if condition_log_alpha_log_alpha_p_2
+                else stirling_slope_difference_2
+            )
+            sum_3 = piecewise_log_alpha_log_alpha_p_2 - piecewise_A_B_B_less_A_R_2 - piecewise_4
             exp_product_sum_3_log_alpha_p = exp_product(sum_3, log_alpha_p)
             dlog_alpha_p_element = 0.0 if condition_size else exp_product_sum_3_log_alpha_p
             dlog_alpha[start + j] = dlog_alpha_element
@@ -1554,6 +2430,10 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     B = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     term = exp_difference_generic(xp, log_alpha_p, log_alpha)
     B_less_A = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    term = exp_difference_ratio_generic(
+        xp, log_alpha, log_alpha_p, xp.full_like(like, 0.0), xp.full_like(like, 0.0), A
+    )
+    R = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
     term = log_alpha
     m = xp.max(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     log_alpha_ge_m = log_alpha >= m
@@ -1567,6 +2447,16 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     exp_log_alpha_p = xp.exp(log_alpha_p)
     term = xp.where(log_alpha_ge_m, xp.full_like(like, 0.0), exp_log_alpha_p)
     rest_p = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    log_alpha_ge_m = log_alpha >= m
+    exp_difference_ratio_2 = exp_difference_ratio_generic(
+        xp, log_alpha, log_alpha_p, xp.full_like(like, 0.0), xp.full_like(like, 0.0), A
+    )
+    term = xp.where(log_alpha_ge_m, xp.full_like(like, 0.0), exp_difference_ratio_2)
+    R_rest = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    log_alpha_ge_m = log_alpha >= m
+    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    term = xp.where(log_alpha_ge_m, xp.full_like(like, 0.0), exp_difference_log_alpha_p_log_alpha)
+    rest_change = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
     log_alpha_ge_m = log_alpha >= m
     condition_n_top = n_top < 1.5
     twice_rest = 2.0 * rest
@@ -1590,18 +2480,191 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     d_max = xp.max(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     term = exp_of_difference_generic(xp, xp.full_like(like, 1.0), log_alpha, d_max)
     shifted = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
-    term = exp_difference_split_generic(xp, log_alpha_p, log_alpha, xp.full_like(like, 0.0), d_max)
-    shifted_less_B = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = exp_difference_ratio_generic(
+        xp, log_alpha_p, log_alpha, xp.full_like(like, 0.0), d_max, B
+    )
+    shift_step = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     exp_log_alpha = xp.exp(log_alpha)
-    neg_log_alpha = -log_alpha
-    exp_neg_log_alpha = xp.exp(neg_log_alpha)
-    rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
-    log1p_rest_exp_neg_log_alpha = xp.log1p(rest_exp_neg_log_alpha)
+    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    log_alpha_ge_m = log_alpha >= m
+    condition_n_top = n_top < 1.5
+    twice_rest = 2.0 * rest
+    A_ge_twice_rest = A >= twice_rest
+    twice_rest_p = 2.0 * rest_p
+    B_ge_twice_rest_p = B >= twice_rest_p
+    abs_log_alpha_log_alpha_p = xp.abs(exp_difference_log_alpha_p_log_alpha)
+    rest_plus_rest_p = rest + rest_p
+    condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
+    product_log_alpha_log_alpha_p = 9.0 * abs_log_alpha_log_alpha_p
     exp_log_alpha_p = xp.exp(log_alpha_p)
     neg_log_alpha_p = -log_alpha_p
     exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
     rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
     log1p_rest_p_exp_neg_log_alpha_p = xp.log1p(rest_p_exp_neg_log_alpha_p)
+    neg_log_alpha = -log_alpha
+    exp_neg_log_alpha = xp.exp(neg_log_alpha)
+    rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
+    log1p_rest_exp_neg_log_alpha = xp.log1p(rest_exp_neg_log_alpha)
+    exp_bregman_log_alpha_p_log_alpha = exp_bregman_generic(xp, log_alpha_p, log_alpha)
+    product_log_alpha_log_alpha_p_2 = -exp_bregman_log_alpha_p_log_alpha
+    condition_A = A < 8.673617379884035e-19
+    condition_B = B < 8.673617379884035e-19
+    inv_A = 1.0 / A
+    log_B = xp.log(B)
+    log_A = xp.log(A)
+    log_A_minus_log_B = log_A - log_B
+    abs_log_A_minus_log_B = xp.abs(log_A_minus_log_B)
+    log1p_R = xp.log1p(R)
+    abs_R = xp.abs(R)
+    abs_R_le_half = abs_R <= 0.5
+    condition_A_B_R = xp.logical_and(xp.logical_and(abs_R_le_half, condition_A), condition_B)
+    B_less_A_inv_A = B_less_A * inv_A
+    log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
+    abs_B_less_A = xp.abs(B_less_A)
+    half_A = 0.5 * A
+    abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+    B_inv_A = B * inv_A
+    log_B_inv_A = xp.log(B_inv_A)
+    condition_A_B = abs_log_A_minus_log_B < 700.0
+    neg_log_A_minus_log_B = -log_A_minus_log_B
+    piecewise_A_B_B_less_A_R = xp.where(
+        condition_A_B_R,
+        log1p_R,
+        xp.where(
+            abs_B_less_A_le_half_A,
+            log1p_B_less_A_inv_A,
+            xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+        ),
+    )
+    neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
+    exp_bregman_A_B_B_less_A_R = exp_bregman_generic(
+        xp, xp.full_like(like, 0.0), neg_piecewise_A_B_B_less_A_R
+    )
+    B_exp_bregman_A_B_B_less_A_R = B * exp_bregman_A_B_B_less_A_R
+    log_alpha_plus_neg_log_alpha_p = log_alpha + neg_log_alpha_p
+    neg_log_alpha_plus_neg_log_alpha_p = -log_alpha_plus_neg_log_alpha_p
+    expm1_log_alpha_log_alpha_p = xp.expm1(neg_log_alpha_plus_neg_log_alpha_p)
+    inv_A_rest = inv_A * rest
+    abs_log_alpha_plus_neg_log_alpha_p = xp.abs(log_alpha_plus_neg_log_alpha_p)
+    sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
+    exp_log_alpha_inv_A = exp_log_alpha * inv_A
+    log_exp_log_alpha_inv_A = xp.log(exp_log_alpha_inv_A)
+    inv_B = 1.0 / B
+    exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
+    log_exp_log_alpha_p_inv_B = xp.log(exp_log_alpha_p_inv_B)
+    abs_log_exp_log_alpha_inv_A = xp.abs(log_exp_log_alpha_inv_A)
+    abs_log_exp_log_alpha_p_inv_B = xp.abs(log_exp_log_alpha_p_inv_B)
+    sum_A_B_log_alpha_log_alpha_p = (
+        abs_log_exp_log_alpha_inv_A + abs_log_exp_log_alpha_p_inv_B + 3.0
+    )
+    log_shifted = xp.log(shifted)
+    log_B_minus_log_shifted = log_B - log_shifted
+    abs_log_B_minus_log_shifted = xp.abs(log_B_minus_log_shifted)
+    product_A_log_alpha_log_alpha_p_rest = expm1_log_alpha_log_alpha_p * inv_A_rest
+    sum_2 = R_rest - product_A_log_alpha_log_alpha_p_rest
+    exp_log_alpha_plus_neg_log_alpha_p = xp.exp(log_alpha_plus_neg_log_alpha_p)
+    product = sum_2 * exp_log_alpha_plus_neg_log_alpha_p
+    log1p_product = xp.log1p(product)
+    abs_expm1_log_alpha_log_alpha_p = xp.abs(expm1_log_alpha_log_alpha_p)
+    product_A_log_alpha_log_alpha_p_rest_2 = inv_A_rest * abs_expm1_log_alpha_log_alpha_p
+    abs_R_rest = xp.abs(R_rest)
+    sum_3 = product_A_log_alpha_log_alpha_p_rest_2 + abs_R_rest
+    condition_2 = abs_log_alpha_plus_neg_log_alpha_p > sum_3
+    difference_sum_2 = difference_sum_generic(
+        xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
+    )
+    abs_log_A_minus_log_B_gt_sum = abs_log_A_minus_log_B > sum
+    neg_sum = -sum
+    shift_step_lt_neg_sum = shift_step < neg_sum
+    condition_3 = xp.logical_and(
+        xp.logical_and(
+            xp.logical_and(
+                xp.logical_and(
+                    xp.logical_and(A_ge_twice_rest, B_ge_twice_rest_p), abs_log_A_minus_log_B_gt_sum
+                ),
+                condition_n_top,
+            ),
+            log_alpha_ge_m,
+        ),
+        shift_step_lt_neg_sum,
+    )
+    difference_of_differences_2 = difference_of_differences_generic(
+        xp,
+        log_exp_log_alpha_inv_A,
+        log_exp_log_alpha_p_inv_B,
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+    )
+    condition_A_B_log_alpha_log_alpha_p = abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
+    condition_4 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
+    condition_5 = xp.logical_and(condition_4, condition_A_B_log_alpha_log_alpha_p)
+    difference_of_differences_3 = difference_of_differences_generic(
+        xp,
+        log_alpha,
+        log_alpha_p,
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+        neg_piecewise_A_B_B_less_A_R,
+    )
+    condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
+    log1p_shift_step = xp.log1p(shift_step)
+    condition_shift_step = shift_step >= -0.5
+    inv_B_shifted = inv_B * shifted
+    log_inv_B_shifted = xp.log(inv_B_shifted)
+    product_B = 1e-300 * B
+    shifted_ge_product_B = shifted >= product_B
+    neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
+    piecewise_B_shift_step_shifted = xp.where(
+        condition_shift_step,
+        log1p_shift_step,
+        xp.where(shifted_ge_product_B, log_inv_B_shifted, neg_log_B_minus_log_shifted),
+    )
+    difference_of_differences_4 = difference_of_differences_generic(
+        xp, log_alpha, log_alpha_p, d_max, xp.full_like(like, 0.0), piecewise_B_shift_step_shifted
+    )
+    piecewise = xp.where(
+        condition_5,
+        difference_of_differences_2,
+        xp.where(condition_A_B_shifted, difference_of_differences_3, difference_of_differences_4),
+    )
+    difference_sum_3 = difference_sum_generic(
+        xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
+    )
+    piecewise_2 = xp.where(condition_3, difference_sum_2, difference_sum_3)
+    piecewise_3 = xp.where(condition_2, log1p_product, piecewise_2)
+    exp_bregman_log_alpha_log_alpha_p = exp_bregman_generic(
+        xp, xp.full_like(like, 0.0), neg_log_alpha_plus_neg_log_alpha_p
+    )
+    sum_log_alpha_log_alpha_p = product_log_alpha_log_alpha_p_2 + exp_bregman_log_alpha_log_alpha_p
+    condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+    condition_log_alpha_p = exp_log_alpha_p < 8.673617379884035e-19
+    condition_log_alpha_log_alpha_p = abs_log_alpha_plus_neg_log_alpha_p <= 1.0
+    condition_log_alpha_log_alpha_p_2 = xp.logical_and(
+        xp.logical_and(condition_log_alpha, condition_log_alpha_log_alpha_p), condition_log_alpha_p
+    )
+    stirling_bregman_2 = stirling_bregman_generic(xp, log_alpha, log_alpha_p)
+    piecewise_log_alpha_log_alpha_p = xp.where(
+        condition_log_alpha_log_alpha_p_2, sum_log_alpha_log_alpha_p, stirling_bregman_2
+    )
+    stirling_gap_difference_2 = stirling_gap_difference_generic(
+        xp, exp_log_alpha, rest, exp_difference_log_alpha_p_log_alpha, rest_change
+    )
+    condition_log_alpha_log_alpha_p_3 = exp_log_alpha >= product_log_alpha_log_alpha_p
+    condition_log_alpha_log_alpha_p_4 = exp_log_alpha_p >= product_log_alpha_log_alpha_p
+    condition_6 = xp.logical_and(
+        xp.logical_and(
+            xp.logical_and(
+                xp.logical_and(
+                    xp.logical_and(xp.logical_and(A_ge_twice_rest, B_ge_twice_rest_p), condition),
+                    condition_log_alpha_log_alpha_p_3,
+                ),
+                condition_log_alpha_log_alpha_p_4,
+            ),
+            condition_n_top,
+        ),
+        log_alpha_ge_m,
+    )
     stirling_bregman_pair_2 = stirling_bregman_pair_generic(
         xp, exp_log_alpha_p, B, rest_p, log1p_rest_p_exp_neg_log_alpha_p
     )
@@ -1614,31 +2677,62 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     stirling_bregman_pair_3 = stirling_bregman_pair_generic(
         xp, exp_log_alpha, A, rest, log1p_rest_exp_neg_log_alpha
     )
-    sum = (
+    sum_4 = (
         product_A_B_less_A_log_alpha_rest
         + stirling_bregman_pair_3
         - stirling_bregman_pair_2
         - rest_p_stirling_slope_difference_2
     )
-    log_alpha_ge_m = log_alpha >= m
-    condition_n_top = n_top < 1.5
-    twice_rest = 2.0 * rest
-    A_ge_twice_rest = A >= twice_rest
-    twice_rest_p = 2.0 * rest_p
-    B_ge_twice_rest_p = B >= twice_rest_p
-    rest_plus_rest_p = rest + rest_p
-    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
-    abs_log_alpha_log_alpha_p = xp.abs(exp_difference_log_alpha_p_log_alpha)
-    condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
-    condition_2 = xp.logical_and(
+    condition_7 = xp.logical_and(
         xp.logical_and(
             xp.logical_and(xp.logical_and(A_ge_twice_rest, B_ge_twice_rest_p), condition),
             condition_n_top,
         ),
         log_alpha_ge_m,
     )
-    stirling_bregman_2 = stirling_bregman_generic(xp, log_alpha, log_alpha_p)
-    term = xp.where(condition_2, sum, stirling_bregman_2)
+    R_plus_1 = R + 1.0
+    neg_piecewise_3 = -piecewise_3
+    exp_bregman_2 = exp_bregman_generic(xp, xp.full_like(like, 0.0), neg_piecewise_3)
+    R_plus_1_exp_bregman_2 = R_plus_1 * exp_bregman_2
+    R_piecewise_3 = R * piecewise_3
+    sum_5 = (
+        B_exp_bregman_A_B_B_less_A_R
+        + product_log_alpha_log_alpha_p_2
+        + R_plus_1_exp_bregman_2
+        - R_piecewise_3
+    )
+    condition_A_B_log_alpha_m_n_top = xp.logical_and(
+        xp.logical_and(xp.logical_and(condition_A, condition_B), condition_n_top), log_alpha_ge_m
+    )
+    exp_bregman_A_B_B_less_A_R_2 = exp_bregman_generic(
+        xp, xp.full_like(like, 0.0), piecewise_A_B_B_less_A_R
+    )
+    sum_A_B_B_less_A_R = exp_bregman_A_B_B_less_A_R_2 - B_exp_bregman_A_B_B_less_A_R
+    condition_A_B_2 = xp.logical_and(condition_A, condition_B)
+    stirling_bregman_pair_A_B_B_less_A_R = stirling_bregman_pair_generic(
+        xp, A, B, B_less_A, piecewise_A_B_B_less_A_R
+    )
+    piecewise_A_B_B_less_A_R_2 = xp.where(
+        condition_A_B_2, sum_A_B_B_less_A_R, stirling_bregman_pair_A_B_B_less_A_R
+    )
+    product_A_B_B_less_A_R_n_top = piecewise_A_B_B_less_A_R_2 / n_top
+    sum_6 = piecewise_log_alpha_log_alpha_p - product_A_B_B_less_A_R_n_top
+    condition_A_B_log_alpha_m = xp.logical_and(
+        xp.logical_and(condition_A, condition_B), log_alpha_ge_m
+    )
+    term = xp.where(
+        condition_6,
+        stirling_gap_difference_2,
+        xp.where(
+            condition_7,
+            sum_4,
+            xp.where(
+                condition_A_B_log_alpha_m_n_top,
+                sum_5,
+                xp.where(condition_A_B_log_alpha_m, sum_6, piecewise_log_alpha_log_alpha_p),
+            ),
+        ),
+    )
     F_sum = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     neg_log_alpha_p = -log_alpha_p
     exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
@@ -1651,8 +2745,6 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     exp_bregman_split_2 = exp_bregman_split_generic(
         xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
     )
-    inv_B = 1.0 / B
-    inv_B_shifted_less_B = inv_B * shifted_less_B
     sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
     log_B = xp.log(B)
     log_A = xp.log(A)
@@ -1666,7 +2758,7 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     twice_rest_p = 2.0 * rest_p
     B_ge_twice_rest_p = B >= twice_rest_p
     neg_sum = -sum
-    inv_B_shifted_less_B_lt_neg_sum = inv_B_shifted_less_B < neg_sum
+    shift_step_lt_neg_sum = shift_step < neg_sum
     condition = xp.logical_and(
         xp.logical_and(
             xp.logical_and(
@@ -1675,9 +2767,9 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
                 ),
                 condition_n_top,
             ),
-            inv_B_shifted_less_B_lt_neg_sum,
+            log_alpha_ge_m,
         ),
-        log_alpha_ge_m,
+        shift_step_lt_neg_sum,
     )
     inv_A = 1.0 / A
     B_inv_A = B * inv_A
@@ -1685,6 +2777,7 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     exp_log_alpha = xp.exp(log_alpha)
     inv_A_exp_log_alpha = inv_A * exp_log_alpha
     log_inv_A_exp_log_alpha = xp.log(inv_A_exp_log_alpha)
+    inv_B = 1.0 / B
     exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
     log_exp_log_alpha_p_inv_B = xp.log(exp_log_alpha_p_inv_B)
     abs_log_exp_log_alpha_p_inv_B = xp.abs(log_exp_log_alpha_p_inv_B)
@@ -1706,6 +2799,12 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     condition_A_B_log_alpha_log_alpha_p = abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
     condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
     condition_3 = xp.logical_and(condition_2, condition_A_B_log_alpha_log_alpha_p)
+    log1p_R = xp.log1p(R)
+    condition_A = A < 8.673617379884035e-19
+    condition_B = B < 8.673617379884035e-19
+    abs_R = xp.abs(R)
+    abs_R_le_half = abs_R <= 0.5
+    condition_A_B_R = xp.logical_and(xp.logical_and(abs_R_le_half, condition_A), condition_B)
     B_less_A_inv_A = B_less_A * inv_A
     log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
     abs_B_less_A = xp.abs(B_less_A)
@@ -1714,41 +2813,39 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     log_B_inv_A = xp.log(B_inv_A)
     condition_A_B = abs_log_A_minus_log_B < 700.0
     neg_log_A_minus_log_B = -log_A_minus_log_B
-    piecewise_A_B_B_less_A = xp.where(
-        abs_B_less_A_le_half_A,
-        log1p_B_less_A_inv_A,
-        xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+    piecewise_A_B_B_less_A_R = xp.where(
+        condition_A_B_R,
+        log1p_R,
+        xp.where(
+            abs_B_less_A_le_half_A,
+            log1p_B_less_A_inv_A,
+            xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+        ),
     )
-    neg_piecewise_A_B_B_less_A = -piecewise_A_B_B_less_A
+    neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
     difference_of_differences_3 = difference_of_differences_generic(
         xp,
         log_alpha,
         log_alpha_p,
         xp.full_like(like, 0.0),
         xp.full_like(like, 0.0),
-        neg_piecewise_A_B_B_less_A,
+        neg_piecewise_A_B_B_less_A_R,
     )
     condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
-    log1p_inv_B_shifted_less_B = xp.log1p(inv_B_shifted_less_B)
-    product_shifted_less_B = -2.0 * shifted_less_B
-    B_ge_product_shifted_less_B = B >= product_shifted_less_B
+    log1p_shift_step = xp.log1p(shift_step)
+    condition_shift_step = shift_step >= -0.5
     inv_B_shifted = inv_B * shifted
     log_inv_B_shifted = xp.log(inv_B_shifted)
     product_B = 1e-300 * B
     shifted_ge_product_B = shifted >= product_B
     neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
-    piecewise_B_shifted_shifted_less_B = xp.where(
-        B_ge_product_shifted_less_B,
-        log1p_inv_B_shifted_less_B,
+    piecewise_B_shift_step_shifted = xp.where(
+        condition_shift_step,
+        log1p_shift_step,
         xp.where(shifted_ge_product_B, log_inv_B_shifted, neg_log_B_minus_log_shifted),
     )
     difference_of_differences_4 = difference_of_differences_generic(
-        xp,
-        log_alpha,
-        log_alpha_p,
-        d_max,
-        xp.full_like(like, 0.0),
-        piecewise_B_shifted_shifted_less_B,
+        xp, log_alpha, log_alpha_p, d_max, xp.full_like(like, 0.0), piecewise_B_shift_step_shifted
     )
     piecewise = xp.where(
         condition_3,
@@ -1774,12 +2871,17 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
         xp.where(condition_A_B_log_alpha_log_alpha_p_2, sum_2, piecewise_2),
     )
     H_sum = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    condition_A = A < 8.673617379884035e-19
+    condition_B = B < 8.673617379884035e-19
+    condition_A_B = xp.logical_and(condition_A, condition_B)
     inv_A = 1.0 / A
     log_B = xp.log(B)
     log_A = xp.log(A)
     log_A_minus_log_B = log_A - log_B
-    condition_size = size < 1.5
-    n_gap_gt_half = n_gap > 0.5
+    log1p_R = xp.log1p(R)
+    abs_R = xp.abs(R)
+    abs_R_le_half = abs_R <= 0.5
+    condition_A_B_R = xp.logical_and(xp.logical_and(abs_R_le_half, condition_A), condition_B)
     B_less_A_inv_A = B_less_A * inv_A
     log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
     abs_B_less_A = xp.abs(B_less_A)
@@ -1788,21 +2890,40 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     B_inv_A = B * inv_A
     log_B_inv_A = xp.log(B_inv_A)
     abs_log_A_minus_log_B = xp.abs(log_A_minus_log_B)
-    condition_A_B = abs_log_A_minus_log_B < 700.0
+    condition_A_B_2 = abs_log_A_minus_log_B < 700.0
     neg_log_A_minus_log_B = -log_A_minus_log_B
-    piecewise_A_B_B_less_A = xp.where(
-        abs_B_less_A_le_half_A,
-        log1p_B_less_A_inv_A,
-        xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+    piecewise_A_B_B_less_A_R = xp.where(
+        condition_A_B_R,
+        log1p_R,
+        xp.where(
+            abs_B_less_A_le_half_A,
+            log1p_B_less_A_inv_A,
+            xp.where(condition_A_B_2, log_B_inv_A, neg_log_A_minus_log_B),
+        ),
     )
-    stirling_bregman_pair_A_B_B_less_A = stirling_bregman_pair_generic(
-        xp, A, B, B_less_A, piecewise_A_B_B_less_A
+    condition_size = size < 1.5
+    n_gap_gt_half = n_gap > 0.5
+    condition_A_B_n_gap = xp.logical_or(condition_A_B, n_gap_gt_half)
+    neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
+    exp_bregman_A_B_B_less_A_R = exp_bregman_generic(
+        xp, xp.full_like(like, 0.0), neg_piecewise_A_B_B_less_A_R
     )
-    piecewise_A_B_B_less_A_n_gap = xp.where(
-        n_gap_gt_half, xp.full_like(like, 0.0), stirling_bregman_pair_A_B_B_less_A
+    B_exp_bregman_A_B_B_less_A_R = B * exp_bregman_A_B_B_less_A_R
+    exp_bregman_A_B_B_less_A_R_2 = exp_bregman_generic(
+        xp, xp.full_like(like, 0.0), piecewise_A_B_B_less_A_R
     )
-    sum_A_B_B_less_A_F_sum_H_sum_n_gap = F_sum + H_sum - piecewise_A_B_B_less_A_n_gap
-    result = xp.where(condition_size, xp.full_like(like, 0.0), sum_A_B_B_less_A_F_sum_H_sum_n_gap)
+    sum_A_B_B_less_A_R = exp_bregman_A_B_B_less_A_R_2 - B_exp_bregman_A_B_B_less_A_R
+    stirling_bregman_pair_A_B_B_less_A_R = stirling_bregman_pair_generic(
+        xp, A, B, B_less_A, piecewise_A_B_B_less_A_R
+    )
+    piecewise_A_B_B_less_A_R_2 = xp.where(
+        condition_A_B, sum_A_B_B_less_A_R, stirling_bregman_pair_A_B_B_less_A_R
+    )
+    piecewise_A_B_B_less_A_R_n_gap = xp.where(
+        condition_A_B_n_gap, xp.full_like(like, 0.0), piecewise_A_B_B_less_A_R_2
+    )
+    sum_A_B_B_less_A_F_sum_H_sum_R_n_gap = F_sum + H_sum - piecewise_A_B_B_less_A_R_n_gap
+    result = xp.where(condition_size, xp.full_like(like, 0.0), sum_A_B_B_less_A_F_sum_H_sum_R_n_gap)
     value = xp.broadcast_to(result, like.shape)[..., 0]
     grads = ()
     return value, grads
@@ -1819,6 +2940,10 @@ def _grad_lines(xp, log_alpha, log_alpha_p, series):
     B = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     term = exp_difference_generic(xp, log_alpha_p, log_alpha)
     B_less_A = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    term = exp_difference_ratio_generic(
+        xp, log_alpha, log_alpha_p, xp.full_like(like, 0.0), xp.full_like(like, 0.0), A
+    )
+    R = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
     term = log_alpha
     m = xp.max(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     log_alpha_ge_m = log_alpha >= m
@@ -1836,14 +2961,30 @@ def _grad_lines(xp, log_alpha, log_alpha_p, series):
     d_max = xp.max(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     term = exp_of_difference_generic(xp, xp.full_like(like, 1.0), log_alpha, d_max)
     shifted = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
-    term = exp_difference_split_generic(xp, log_alpha_p, log_alpha, xp.full_like(like, 0.0), d_max)
-    shifted_less_B = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = exp_difference_ratio_generic(
+        xp, log_alpha_p, log_alpha, xp.full_like(like, 0.0), d_max, B
+    )
+    shift_step = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     value = None
     condition_size = size < 1.5
-    inv_A = 1.0 / A
-    exp_log_alpha = xp.exp(log_alpha)
-    inv_A_exp_log_alpha = inv_A * exp_log_alpha
     neg_log_alpha_p = -log_alpha_p
+    log_alpha_plus_neg_log_alpha_p = log_alpha + neg_log_alpha_p
+    neg_log_alpha_plus_neg_log_alpha_p = -log_alpha_plus_neg_log_alpha_p
+    expm1_log_alpha_log_alpha_p = xp.expm1(neg_log_alpha_plus_neg_log_alpha_p)
+    stirling_curvature_log_alpha = stirling_curvature_generic(xp, log_alpha)
+    exp_log_alpha = xp.exp(log_alpha)
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+    condition_log_alpha_p = exp_log_alpha_p < 8.673617379884035e-19
+    abs_log_alpha_plus_neg_log_alpha_p = xp.abs(log_alpha_plus_neg_log_alpha_p)
+    condition_log_alpha_log_alpha_p = abs_log_alpha_plus_neg_log_alpha_p <= 1.0
+    condition_log_alpha_log_alpha_p_2 = xp.logical_and(
+        xp.logical_and(condition_log_alpha, condition_log_alpha_log_alpha_p), condition_log_alpha_p
+    )
+    stirling_curvature_at_A = stirling_curvature_at_generic(xp, A)
+    condition_A = A < 8.673617379884035e-19
+    inv_A = 1.0 / A
+    exp_log_alpha_inv_A = exp_log_alpha * inv_A
     exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
     rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
     log1p_rest_p_exp_neg_log_alpha_p = xp.log1p(rest_p_exp_neg_log_alpha_p)
@@ -1854,8 +2995,6 @@ def _grad_lines(xp, log_alpha, log_alpha_p, series):
     exp_difference_split_2 = exp_difference_split_generic(
         xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
     )
-    inv_B = 1.0 / B
-    inv_B_shifted_less_B = inv_B * shifted_less_B
     sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
     log_B = xp.log(B)
     log_A = xp.log(A)
@@ -1869,7 +3008,7 @@ def _grad_lines(xp, log_alpha, log_alpha_p, series):
     twice_rest_p = 2.0 * rest_p
     B_ge_twice_rest_p = B >= twice_rest_p
     neg_sum = -sum
-    inv_B_shifted_less_B_lt_neg_sum = inv_B_shifted_less_B < neg_sum
+    shift_step_lt_neg_sum = shift_step < neg_sum
     condition = xp.logical_and(
         xp.logical_and(
             xp.logical_and(
@@ -1878,23 +3017,28 @@ def _grad_lines(xp, log_alpha, log_alpha_p, series):
                 ),
                 condition_n_top,
             ),
-            inv_B_shifted_less_B_lt_neg_sum,
+            log_alpha_ge_m,
         ),
-        log_alpha_ge_m,
+        shift_step_lt_neg_sum,
     )
     B_inv_A = B * inv_A
-    exp_log_alpha_p = xp.exp(log_alpha_p)
-    log_inv_A_exp_log_alpha = xp.log(inv_A_exp_log_alpha)
+    log_exp_log_alpha_inv_A = xp.log(exp_log_alpha_inv_A)
+    inv_B = 1.0 / B
     exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
     log_exp_log_alpha_p_inv_B = xp.log(exp_log_alpha_p_inv_B)
+    abs_log_exp_log_alpha_inv_A = xp.abs(log_exp_log_alpha_inv_A)
     abs_log_exp_log_alpha_p_inv_B = xp.abs(log_exp_log_alpha_p_inv_B)
-    abs_log_inv_A_exp_log_alpha = xp.abs(log_inv_A_exp_log_alpha)
     sum_A_B_log_alpha_log_alpha_p = (
-        abs_log_exp_log_alpha_p_inv_B + abs_log_inv_A_exp_log_alpha + 3.0
+        abs_log_exp_log_alpha_inv_A + abs_log_exp_log_alpha_p_inv_B + 3.0
     )
     log_shifted = xp.log(shifted)
     log_B_minus_log_shifted = log_B - log_shifted
     abs_log_B_minus_log_shifted = xp.abs(log_B_minus_log_shifted)
+    condition_B = B < 8.673617379884035e-19
+    log1p_R = xp.log1p(R)
+    abs_R = xp.abs(R)
+    abs_R_le_half = abs_R <= 0.5
+    condition_A_B_R = xp.logical_and(xp.logical_and(abs_R_le_half, condition_A), condition_B)
     B_less_A_inv_A = B_less_A * inv_A
     log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
     abs_B_less_A = xp.abs(B_less_A)
@@ -1903,14 +3047,18 @@ def _grad_lines(xp, log_alpha, log_alpha_p, series):
     log_B_inv_A = xp.log(B_inv_A)
     condition_A_B = abs_log_A_minus_log_B < 700.0
     neg_log_A_minus_log_B = -log_A_minus_log_B
-    piecewise_A_B_B_less_A = xp.where(
-        abs_B_less_A_le_half_A,
-        log1p_B_less_A_inv_A,
-        xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+    piecewise_A_B_B_less_A_R = xp.where(
+        condition_A_B_R,
+        log1p_R,
+        xp.where(
+            abs_B_less_A_le_half_A,
+            log1p_B_less_A_inv_A,
+            xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+        ),
     )
     difference_of_differences_2 = difference_of_differences_generic(
         xp,
-        log_inv_A_exp_log_alpha,
+        log_exp_log_alpha_inv_A,
         log_exp_log_alpha_p_inv_B,
         xp.full_like(like, 0.0),
         xp.full_like(like, 0.0),
@@ -1919,53 +3067,59 @@ def _grad_lines(xp, log_alpha, log_alpha_p, series):
     condition_A_B_log_alpha_log_alpha_p = abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
     condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
     condition_3 = xp.logical_and(condition_2, condition_A_B_log_alpha_log_alpha_p)
-    neg_piecewise_A_B_B_less_A = -piecewise_A_B_B_less_A
+    neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
     difference_of_differences_3 = difference_of_differences_generic(
         xp,
         log_alpha,
         log_alpha_p,
         xp.full_like(like, 0.0),
         xp.full_like(like, 0.0),
-        neg_piecewise_A_B_B_less_A,
+        neg_piecewise_A_B_B_less_A_R,
     )
     condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
-    log1p_inv_B_shifted_less_B = xp.log1p(inv_B_shifted_less_B)
-    product_shifted_less_B = -2.0 * shifted_less_B
-    B_ge_product_shifted_less_B = B >= product_shifted_less_B
+    log1p_shift_step = xp.log1p(shift_step)
+    condition_shift_step = shift_step >= -0.5
     inv_B_shifted = inv_B * shifted
     log_inv_B_shifted = xp.log(inv_B_shifted)
     product_B = 1e-300 * B
     shifted_ge_product_B = shifted >= product_B
     neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
-    piecewise_B_shifted_shifted_less_B = xp.where(
-        B_ge_product_shifted_less_B,
-        log1p_inv_B_shifted_less_B,
+    piecewise_B_shift_step_shifted = xp.where(
+        condition_shift_step,
+        log1p_shift_step,
         xp.where(shifted_ge_product_B, log_inv_B_shifted, neg_log_B_minus_log_shifted),
     )
     difference_of_differences_4 = difference_of_differences_generic(
-        xp,
-        log_alpha,
-        log_alpha_p,
-        d_max,
-        xp.full_like(like, 0.0),
-        piecewise_B_shifted_shifted_less_B,
+        xp, log_alpha, log_alpha_p, d_max, xp.full_like(like, 0.0), piecewise_B_shift_step_shifted
     )
     piecewise = xp.where(
         condition_3,
         difference_of_differences_2,
         xp.where(condition_A_B_shifted, difference_of_differences_3, difference_of_differences_4),
     )
-    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
-    stirling_curvature_log_alpha = stirling_curvature_generic(xp, log_alpha)
-    product_log_alpha_log_alpha_p = (
-        exp_difference_log_alpha_p_log_alpha * stirling_curvature_log_alpha
+    product_log_alpha_log_alpha_p = expm1_log_alpha_log_alpha_p * stirling_curvature_log_alpha
+    exp_product_log_alpha_log_alpha_p = exp_product_generic(
+        xp, product_log_alpha_log_alpha_p, log_alpha
     )
-    stirling_curvature_at_A = stirling_curvature_at_generic(xp, A)
-    product_A_B_less_A_log_alpha = B_less_A * inv_A_exp_log_alpha * stirling_curvature_at_A
+    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    product_log_alpha_log_alpha_p_2 = (
+        stirling_curvature_log_alpha * exp_difference_log_alpha_p_log_alpha
+    )
+    piecewise_log_alpha_log_alpha_p = xp.where(
+        condition_log_alpha_log_alpha_p_2,
+        exp_product_log_alpha_log_alpha_p,
+        product_log_alpha_log_alpha_p_2,
+    )
+    R_stirling_curvature_at_A = R * stirling_curvature_at_A
+    exp_product_A_R_log_alpha = exp_product_generic(xp, R_stirling_curvature_at_A, log_alpha)
+    product_A_B_less_A_log_alpha = B_less_A * exp_log_alpha_inv_A * stirling_curvature_at_A
+    piecewise_A_B_less_A_R_log_alpha = xp.where(
+        condition_A, exp_product_A_R_log_alpha, product_A_B_less_A_log_alpha
+    )
     exp_product_B_inv_A_log_alpha = exp_product_generic(xp, B_inv_A, log_alpha)
     sum_A_B_log_alpha_log_alpha_p_2 = exp_product_B_inv_A_log_alpha - exp_log_alpha_p
     condition_A_B_2 = B_inv_A < 1e308
-    sum_A_B_log_alpha_log_alpha_p_3 = log_B + log_alpha + neg_log_alpha_p - log_A
+    sum_A_B_log_alpha_log_alpha_p_3 = log_B + log_alpha_plus_neg_log_alpha_p - log_A
     sum_A_B_log_alpha_log_alpha_p_3_gt_1 = sum_A_B_log_alpha_log_alpha_p_3 > 1.0
     condition_A_B_log_alpha_log_alpha_p_2 = xp.logical_and(
         condition_A_B_2, sum_A_B_log_alpha_log_alpha_p_3_gt_1
@@ -1981,8 +3135,17 @@ def _grad_lines(xp, log_alpha, log_alpha_p, series):
             condition_A_B_log_alpha_log_alpha_p_2, sum_A_B_log_alpha_log_alpha_p_2, piecewise_2
         ),
     )
-    sum_2 = product_A_B_less_A_log_alpha + piecewise_3 - product_log_alpha_log_alpha_p
+    sum_2 = piecewise_A_B_less_A_R_log_alpha + piecewise_3 - piecewise_log_alpha_log_alpha_p
     dlog_alpha = xp.where(condition_size, xp.full_like(like, 0.0), sum_2)
+    R_inv_B = R * inv_B
+    sum_A_B_B_less_A_R = R_inv_B - piecewise_A_B_B_less_A_R
+    condition_A_B_3 = xp.logical_and(condition_A, condition_B)
+    stirling_slope_difference_pair_2 = stirling_slope_difference_pair_generic(
+        xp, A, B, B_less_A, piecewise_A_B_B_less_A_R
+    )
+    piecewise_A_B_B_less_A_R_2 = xp.where(
+        condition_A_B_3, sum_A_B_B_less_A_R, stirling_slope_difference_pair_2
+    )
     difference_sum_2 = difference_sum_generic(
         xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
     )
@@ -1990,11 +3153,15 @@ def _grad_lines(xp, log_alpha, log_alpha_p, series):
         xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
     )
     piecewise_4 = xp.where(condition, difference_sum_2, difference_sum_3)
-    stirling_slope_difference_pair_2 = stirling_slope_difference_pair_generic(
-        xp, A, B, B_less_A, piecewise_A_B_B_less_A
+    exp_product_log_alpha_log_alpha_p_2 = exp_product_generic(
+        xp, expm1_log_alpha_log_alpha_p, neg_log_alpha_p
     )
+    sum_log_alpha_log_alpha_p = log_alpha_plus_neg_log_alpha_p + exp_product_log_alpha_log_alpha_p_2
     stirling_slope_difference_2 = stirling_slope_difference_generic(xp, log_alpha, log_alpha_p)
-    sum_3 = stirling_slope_difference_2 - piecewise_4 - stirling_slope_difference_pair_2
+    piecewise_log_alpha_log_alpha_p_2 = xp.where(
+        condition_log_alpha_log_alpha_p_2, sum_log_alpha_log_alpha_p, stirling_slope_difference_2
+    )
+    sum_3 = piecewise_log_alpha_log_alpha_p_2 - piecewise_A_B_B_less_A_R_2 - piecewise_4
     exp_product_sum_3_log_alpha_p = exp_product_generic(xp, sum_3, log_alpha_p)
     dlog_alpha_p = xp.where(condition_size, xp.full_like(like, 0.0), exp_product_sum_3_log_alpha_p)
     grads = (
@@ -2015,6 +3182,10 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     B = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     term = exp_difference_generic(xp, log_alpha_p, log_alpha)
     B_less_A = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    term = exp_difference_ratio_generic(
+        xp, log_alpha, log_alpha_p, xp.full_like(like, 0.0), xp.full_like(like, 0.0), A
+    )
+    R = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
     term = log_alpha
     m = xp.max(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     log_alpha_ge_m = log_alpha >= m
@@ -2028,6 +3199,16 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     exp_log_alpha_p = xp.exp(log_alpha_p)
     term = xp.where(log_alpha_ge_m, xp.full_like(like, 0.0), exp_log_alpha_p)
     rest_p = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    log_alpha_ge_m = log_alpha >= m
+    exp_difference_ratio_2 = exp_difference_ratio_generic(
+        xp, log_alpha, log_alpha_p, xp.full_like(like, 0.0), xp.full_like(like, 0.0), A
+    )
+    term = xp.where(log_alpha_ge_m, xp.full_like(like, 0.0), exp_difference_ratio_2)
+    R_rest = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    log_alpha_ge_m = log_alpha >= m
+    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    term = xp.where(log_alpha_ge_m, xp.full_like(like, 0.0), exp_difference_log_alpha_p_log_alpha)
+    rest_change = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
     log_alpha_ge_m = log_alpha >= m
     condition_n_top = n_top < 1.5
     twice_rest = 2.0 * rest
@@ -2051,18 +3232,191 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     d_max = xp.max(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     term = exp_of_difference_generic(xp, xp.full_like(like, 1.0), log_alpha, d_max)
     shifted = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
-    term = exp_difference_split_generic(xp, log_alpha_p, log_alpha, xp.full_like(like, 0.0), d_max)
-    shifted_less_B = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    term = exp_difference_ratio_generic(
+        xp, log_alpha_p, log_alpha, xp.full_like(like, 0.0), d_max, B
+    )
+    shift_step = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     exp_log_alpha = xp.exp(log_alpha)
-    neg_log_alpha = -log_alpha
-    exp_neg_log_alpha = xp.exp(neg_log_alpha)
-    rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
-    log1p_rest_exp_neg_log_alpha = xp.log1p(rest_exp_neg_log_alpha)
+    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    log_alpha_ge_m = log_alpha >= m
+    condition_n_top = n_top < 1.5
+    twice_rest = 2.0 * rest
+    A_ge_twice_rest = A >= twice_rest
+    twice_rest_p = 2.0 * rest_p
+    B_ge_twice_rest_p = B >= twice_rest_p
+    abs_log_alpha_log_alpha_p = xp.abs(exp_difference_log_alpha_p_log_alpha)
+    rest_plus_rest_p = rest + rest_p
+    condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
+    product_log_alpha_log_alpha_p = 9.0 * abs_log_alpha_log_alpha_p
     exp_log_alpha_p = xp.exp(log_alpha_p)
     neg_log_alpha_p = -log_alpha_p
     exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
     rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
     log1p_rest_p_exp_neg_log_alpha_p = xp.log1p(rest_p_exp_neg_log_alpha_p)
+    neg_log_alpha = -log_alpha
+    exp_neg_log_alpha = xp.exp(neg_log_alpha)
+    rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
+    log1p_rest_exp_neg_log_alpha = xp.log1p(rest_exp_neg_log_alpha)
+    exp_bregman_log_alpha_p_log_alpha = exp_bregman_generic(xp, log_alpha_p, log_alpha)
+    product_log_alpha_log_alpha_p_2 = -exp_bregman_log_alpha_p_log_alpha
+    condition_A = A < 8.673617379884035e-19
+    condition_B = B < 8.673617379884035e-19
+    inv_A = 1.0 / A
+    log_B = xp.log(B)
+    log_A = xp.log(A)
+    log_A_minus_log_B = log_A - log_B
+    abs_log_A_minus_log_B = xp.abs(log_A_minus_log_B)
+    log1p_R = xp.log1p(R)
+    abs_R = xp.abs(R)
+    abs_R_le_half = abs_R <= 0.5
+    condition_A_B_R = xp.logical_and(xp.logical_and(abs_R_le_half, condition_A), condition_B)
+    B_less_A_inv_A = B_less_A * inv_A
+    log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
+    abs_B_less_A = xp.abs(B_less_A)
+    half_A = 0.5 * A
+    abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+    B_inv_A = B * inv_A
+    log_B_inv_A = xp.log(B_inv_A)
+    condition_A_B = abs_log_A_minus_log_B < 700.0
+    neg_log_A_minus_log_B = -log_A_minus_log_B
+    piecewise_A_B_B_less_A_R = xp.where(
+        condition_A_B_R,
+        log1p_R,
+        xp.where(
+            abs_B_less_A_le_half_A,
+            log1p_B_less_A_inv_A,
+            xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+        ),
+    )
+    neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
+    exp_bregman_A_B_B_less_A_R = exp_bregman_generic(
+        xp, xp.full_like(like, 0.0), neg_piecewise_A_B_B_less_A_R
+    )
+    B_exp_bregman_A_B_B_less_A_R = B * exp_bregman_A_B_B_less_A_R
+    log_alpha_plus_neg_log_alpha_p = log_alpha + neg_log_alpha_p
+    neg_log_alpha_plus_neg_log_alpha_p = -log_alpha_plus_neg_log_alpha_p
+    expm1_log_alpha_log_alpha_p = xp.expm1(neg_log_alpha_plus_neg_log_alpha_p)
+    inv_A_rest = inv_A * rest
+    abs_log_alpha_plus_neg_log_alpha_p = xp.abs(log_alpha_plus_neg_log_alpha_p)
+    sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
+    exp_log_alpha_inv_A = exp_log_alpha * inv_A
+    log_exp_log_alpha_inv_A = xp.log(exp_log_alpha_inv_A)
+    inv_B = 1.0 / B
+    exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
+    log_exp_log_alpha_p_inv_B = xp.log(exp_log_alpha_p_inv_B)
+    abs_log_exp_log_alpha_inv_A = xp.abs(log_exp_log_alpha_inv_A)
+    abs_log_exp_log_alpha_p_inv_B = xp.abs(log_exp_log_alpha_p_inv_B)
+    sum_A_B_log_alpha_log_alpha_p = (
+        abs_log_exp_log_alpha_inv_A + abs_log_exp_log_alpha_p_inv_B + 3.0
+    )
+    log_shifted = xp.log(shifted)
+    log_B_minus_log_shifted = log_B - log_shifted
+    abs_log_B_minus_log_shifted = xp.abs(log_B_minus_log_shifted)
+    product_A_log_alpha_log_alpha_p_rest = expm1_log_alpha_log_alpha_p * inv_A_rest
+    sum_2 = R_rest - product_A_log_alpha_log_alpha_p_rest
+    exp_log_alpha_plus_neg_log_alpha_p = xp.exp(log_alpha_plus_neg_log_alpha_p)
+    product = sum_2 * exp_log_alpha_plus_neg_log_alpha_p
+    log1p_product = xp.log1p(product)
+    abs_expm1_log_alpha_log_alpha_p = xp.abs(expm1_log_alpha_log_alpha_p)
+    product_A_log_alpha_log_alpha_p_rest_2 = inv_A_rest * abs_expm1_log_alpha_log_alpha_p
+    abs_R_rest = xp.abs(R_rest)
+    sum_3 = product_A_log_alpha_log_alpha_p_rest_2 + abs_R_rest
+    condition_2 = abs_log_alpha_plus_neg_log_alpha_p > sum_3
+    difference_sum_2 = difference_sum_generic(
+        xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
+    )
+    abs_log_A_minus_log_B_gt_sum = abs_log_A_minus_log_B > sum
+    neg_sum = -sum
+    shift_step_lt_neg_sum = shift_step < neg_sum
+    condition_3 = xp.logical_and(
+        xp.logical_and(
+            xp.logical_and(
+                xp.logical_and(
+                    xp.logical_and(A_ge_twice_rest, B_ge_twice_rest_p), abs_log_A_minus_log_B_gt_sum
+                ),
+                condition_n_top,
+            ),
+            log_alpha_ge_m,
+        ),
+        shift_step_lt_neg_sum,
+    )
+    difference_of_differences_2 = difference_of_differences_generic(
+        xp,
+        log_exp_log_alpha_inv_A,
+        log_exp_log_alpha_p_inv_B,
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+    )
+    condition_A_B_log_alpha_log_alpha_p = abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
+    condition_4 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
+    condition_5 = xp.logical_and(condition_4, condition_A_B_log_alpha_log_alpha_p)
+    difference_of_differences_3 = difference_of_differences_generic(
+        xp,
+        log_alpha,
+        log_alpha_p,
+        xp.full_like(like, 0.0),
+        xp.full_like(like, 0.0),
+        neg_piecewise_A_B_B_less_A_R,
+    )
+    condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
+    log1p_shift_step = xp.log1p(shift_step)
+    condition_shift_step = shift_step >= -0.5
+    inv_B_shifted = inv_B * shifted
+    log_inv_B_shifted = xp.log(inv_B_shifted)
+    product_B = 1e-300 * B
+    shifted_ge_product_B = shifted >= product_B
+    neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
+    piecewise_B_shift_step_shifted = xp.where(
+        condition_shift_step,
+        log1p_shift_step,
+        xp.where(shifted_ge_product_B, log_inv_B_shifted, neg_log_B_minus_log_shifted),
+    )
+    difference_of_differences_4 = difference_of_differences_generic(
+        xp, log_alpha, log_alpha_p, d_max, xp.full_like(like, 0.0), piecewise_B_shift_step_shifted
+    )
+    piecewise = xp.where(
+        condition_5,
+        difference_of_differences_2,
+        xp.where(condition_A_B_shifted, difference_of_differences_3, difference_of_differences_4),
+    )
+    difference_sum_3 = difference_sum_generic(
+        xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
+    )
+    piecewise_2 = xp.where(condition_3, difference_sum_2, difference_sum_3)
+    piecewise_3 = xp.where(condition_2, log1p_product, piecewise_2)
+    exp_bregman_log_alpha_log_alpha_p = exp_bregman_generic(
+        xp, xp.full_like(like, 0.0), neg_log_alpha_plus_neg_log_alpha_p
+    )
+    sum_log_alpha_log_alpha_p = product_log_alpha_log_alpha_p_2 + exp_bregman_log_alpha_log_alpha_p
+    condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+    condition_log_alpha_p = exp_log_alpha_p < 8.673617379884035e-19
+    condition_log_alpha_log_alpha_p = abs_log_alpha_plus_neg_log_alpha_p <= 1.0
+    condition_log_alpha_log_alpha_p_2 = xp.logical_and(
+        xp.logical_and(condition_log_alpha, condition_log_alpha_log_alpha_p), condition_log_alpha_p
+    )
+    stirling_bregman_2 = stirling_bregman_generic(xp, log_alpha, log_alpha_p)
+    piecewise_log_alpha_log_alpha_p = xp.where(
+        condition_log_alpha_log_alpha_p_2, sum_log_alpha_log_alpha_p, stirling_bregman_2
+    )
+    stirling_gap_difference_2 = stirling_gap_difference_generic(
+        xp, exp_log_alpha, rest, exp_difference_log_alpha_p_log_alpha, rest_change
+    )
+    condition_log_alpha_log_alpha_p_3 = exp_log_alpha >= product_log_alpha_log_alpha_p
+    condition_log_alpha_log_alpha_p_4 = exp_log_alpha_p >= product_log_alpha_log_alpha_p
+    condition_6 = xp.logical_and(
+        xp.logical_and(
+            xp.logical_and(
+                xp.logical_and(
+                    xp.logical_and(xp.logical_and(A_ge_twice_rest, B_ge_twice_rest_p), condition),
+                    condition_log_alpha_log_alpha_p_3,
+                ),
+                condition_log_alpha_log_alpha_p_4,
+            ),
+            condition_n_top,
+        ),
+        log_alpha_ge_m,
+    )
     stirling_bregman_pair_2 = stirling_bregman_pair_generic(
         xp, exp_log_alpha_p, B, rest_p, log1p_rest_p_exp_neg_log_alpha_p
     )
@@ -2075,31 +3429,62 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     stirling_bregman_pair_3 = stirling_bregman_pair_generic(
         xp, exp_log_alpha, A, rest, log1p_rest_exp_neg_log_alpha
     )
-    sum = (
+    sum_4 = (
         product_A_B_less_A_log_alpha_rest
         + stirling_bregman_pair_3
         - stirling_bregman_pair_2
         - rest_p_stirling_slope_difference_2
     )
-    log_alpha_ge_m = log_alpha >= m
-    condition_n_top = n_top < 1.5
-    twice_rest = 2.0 * rest
-    A_ge_twice_rest = A >= twice_rest
-    twice_rest_p = 2.0 * rest_p
-    B_ge_twice_rest_p = B >= twice_rest_p
-    rest_plus_rest_p = rest + rest_p
-    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
-    abs_log_alpha_log_alpha_p = xp.abs(exp_difference_log_alpha_p_log_alpha)
-    condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
-    condition_2 = xp.logical_and(
+    condition_7 = xp.logical_and(
         xp.logical_and(
             xp.logical_and(xp.logical_and(A_ge_twice_rest, B_ge_twice_rest_p), condition),
             condition_n_top,
         ),
         log_alpha_ge_m,
     )
-    stirling_bregman_2 = stirling_bregman_generic(xp, log_alpha, log_alpha_p)
-    term = xp.where(condition_2, sum, stirling_bregman_2)
+    R_plus_1 = R + 1.0
+    neg_piecewise_3 = -piecewise_3
+    exp_bregman_2 = exp_bregman_generic(xp, xp.full_like(like, 0.0), neg_piecewise_3)
+    R_plus_1_exp_bregman_2 = R_plus_1 * exp_bregman_2
+    R_piecewise_3 = R * piecewise_3
+    sum_5 = (
+        B_exp_bregman_A_B_B_less_A_R
+        + product_log_alpha_log_alpha_p_2
+        + R_plus_1_exp_bregman_2
+        - R_piecewise_3
+    )
+    condition_A_B_log_alpha_m_n_top = xp.logical_and(
+        xp.logical_and(xp.logical_and(condition_A, condition_B), condition_n_top), log_alpha_ge_m
+    )
+    exp_bregman_A_B_B_less_A_R_2 = exp_bregman_generic(
+        xp, xp.full_like(like, 0.0), piecewise_A_B_B_less_A_R
+    )
+    sum_A_B_B_less_A_R = exp_bregman_A_B_B_less_A_R_2 - B_exp_bregman_A_B_B_less_A_R
+    condition_A_B_2 = xp.logical_and(condition_A, condition_B)
+    stirling_bregman_pair_A_B_B_less_A_R = stirling_bregman_pair_generic(
+        xp, A, B, B_less_A, piecewise_A_B_B_less_A_R
+    )
+    piecewise_A_B_B_less_A_R_2 = xp.where(
+        condition_A_B_2, sum_A_B_B_less_A_R, stirling_bregman_pair_A_B_B_less_A_R
+    )
+    product_A_B_B_less_A_R_n_top = piecewise_A_B_B_less_A_R_2 / n_top
+    sum_6 = piecewise_log_alpha_log_alpha_p - product_A_B_B_less_A_R_n_top
+    condition_A_B_log_alpha_m = xp.logical_and(
+        xp.logical_and(condition_A, condition_B), log_alpha_ge_m
+    )
+    term = xp.where(
+        condition_6,
+        stirling_gap_difference_2,
+        xp.where(
+            condition_7,
+            sum_4,
+            xp.where(
+                condition_A_B_log_alpha_m_n_top,
+                sum_5,
+                xp.where(condition_A_B_log_alpha_m, sum_6, piecewise_log_alpha_log_alpha_p),
+            ),
+        ),
+    )
     F_sum = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     neg_log_alpha_p = -log_alpha_p
     exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
@@ -2112,8 +3497,6 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     exp_bregman_split_2 = exp_bregman_split_generic(
         xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
     )
-    inv_B = 1.0 / B
-    inv_B_shifted_less_B = inv_B * shifted_less_B
     sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
     log_B = xp.log(B)
     log_A = xp.log(A)
@@ -2127,7 +3510,7 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     twice_rest_p = 2.0 * rest_p
     B_ge_twice_rest_p = B >= twice_rest_p
     neg_sum = -sum
-    inv_B_shifted_less_B_lt_neg_sum = inv_B_shifted_less_B < neg_sum
+    shift_step_lt_neg_sum = shift_step < neg_sum
     condition = xp.logical_and(
         xp.logical_and(
             xp.logical_and(
@@ -2136,9 +3519,9 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
                 ),
                 condition_n_top,
             ),
-            inv_B_shifted_less_B_lt_neg_sum,
+            log_alpha_ge_m,
         ),
-        log_alpha_ge_m,
+        shift_step_lt_neg_sum,
     )
     inv_A = 1.0 / A
     B_inv_A = B * inv_A
@@ -2146,6 +3529,7 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     exp_log_alpha = xp.exp(log_alpha)
     inv_A_exp_log_alpha = inv_A * exp_log_alpha
     log_inv_A_exp_log_alpha = xp.log(inv_A_exp_log_alpha)
+    inv_B = 1.0 / B
     exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
     log_exp_log_alpha_p_inv_B = xp.log(exp_log_alpha_p_inv_B)
     abs_log_exp_log_alpha_p_inv_B = xp.abs(log_exp_log_alpha_p_inv_B)
@@ -2167,6 +3551,12 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     condition_A_B_log_alpha_log_alpha_p = abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
     condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
     condition_3 = xp.logical_and(condition_2, condition_A_B_log_alpha_log_alpha_p)
+    log1p_R = xp.log1p(R)
+    condition_A = A < 8.673617379884035e-19
+    condition_B = B < 8.673617379884035e-19
+    abs_R = xp.abs(R)
+    abs_R_le_half = abs_R <= 0.5
+    condition_A_B_R = xp.logical_and(xp.logical_and(abs_R_le_half, condition_A), condition_B)
     B_less_A_inv_A = B_less_A * inv_A
     log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
     abs_B_less_A = xp.abs(B_less_A)
@@ -2175,41 +3565,39 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     log_B_inv_A = xp.log(B_inv_A)
     condition_A_B = abs_log_A_minus_log_B < 700.0
     neg_log_A_minus_log_B = -log_A_minus_log_B
-    piecewise_A_B_B_less_A = xp.where(
-        abs_B_less_A_le_half_A,
-        log1p_B_less_A_inv_A,
-        xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+    piecewise_A_B_B_less_A_R = xp.where(
+        condition_A_B_R,
+        log1p_R,
+        xp.where(
+            abs_B_less_A_le_half_A,
+            log1p_B_less_A_inv_A,
+            xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+        ),
     )
-    neg_piecewise_A_B_B_less_A = -piecewise_A_B_B_less_A
+    neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
     difference_of_differences_3 = difference_of_differences_generic(
         xp,
         log_alpha,
         log_alpha_p,
         xp.full_like(like, 0.0),
         xp.full_like(like, 0.0),
-        neg_piecewise_A_B_B_less_A,
+        neg_piecewise_A_B_B_less_A_R,
     )
     condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
-    log1p_inv_B_shifted_less_B = xp.log1p(inv_B_shifted_less_B)
-    product_shifted_less_B = -2.0 * shifted_less_B
-    B_ge_product_shifted_less_B = B >= product_shifted_less_B
+    log1p_shift_step = xp.log1p(shift_step)
+    condition_shift_step = shift_step >= -0.5
     inv_B_shifted = inv_B * shifted
     log_inv_B_shifted = xp.log(inv_B_shifted)
     product_B = 1e-300 * B
     shifted_ge_product_B = shifted >= product_B
     neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
-    piecewise_B_shifted_shifted_less_B = xp.where(
-        B_ge_product_shifted_less_B,
-        log1p_inv_B_shifted_less_B,
+    piecewise_B_shift_step_shifted = xp.where(
+        condition_shift_step,
+        log1p_shift_step,
         xp.where(shifted_ge_product_B, log_inv_B_shifted, neg_log_B_minus_log_shifted),
     )
     difference_of_differences_4 = difference_of_differences_generic(
-        xp,
-        log_alpha,
-        log_alpha_p,
-        d_max,
-        xp.full_like(like, 0.0),
-        piecewise_B_shifted_shifted_less_B,
+        xp, log_alpha, log_alpha_p, d_max, xp.full_like(like, 0.0), piecewise_B_shift_step_shifted
     )
     piecewise = xp.where(
         condition_3,
@@ -2235,12 +3623,17 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
         xp.where(condition_A_B_log_alpha_log_alpha_p_2, sum_2, piecewise_2),
     )
     H_sum = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    condition_A = A < 8.673617379884035e-19
+    condition_B = B < 8.673617379884035e-19
+    condition_A_B = xp.logical_and(condition_A, condition_B)
     inv_A = 1.0 / A
     log_B = xp.log(B)
     log_A = xp.log(A)
     log_A_minus_log_B = log_A - log_B
-    condition_size = size < 1.5
-    n_gap_gt_half = n_gap > 0.5
+    log1p_R = xp.log1p(R)
+    abs_R = xp.abs(R)
+    abs_R_le_half = abs_R <= 0.5
+    condition_A_B_R = xp.logical_and(xp.logical_and(abs_R_le_half, condition_A), condition_B)
     B_less_A_inv_A = B_less_A * inv_A
     log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
     abs_B_less_A = xp.abs(B_less_A)
@@ -2249,27 +3642,60 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     B_inv_A = B * inv_A
     log_B_inv_A = xp.log(B_inv_A)
     abs_log_A_minus_log_B = xp.abs(log_A_minus_log_B)
-    condition_A_B = abs_log_A_minus_log_B < 700.0
+    condition_A_B_2 = abs_log_A_minus_log_B < 700.0
     neg_log_A_minus_log_B = -log_A_minus_log_B
-    piecewise_A_B_B_less_A = xp.where(
-        abs_B_less_A_le_half_A,
-        log1p_B_less_A_inv_A,
-        xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+    piecewise_A_B_B_less_A_R = xp.where(
+        condition_A_B_R,
+        log1p_R,
+        xp.where(
+            abs_B_less_A_le_half_A,
+            log1p_B_less_A_inv_A,
+            xp.where(condition_A_B_2, log_B_inv_A, neg_log_A_minus_log_B),
+        ),
     )
-    stirling_bregman_pair_A_B_B_less_A = stirling_bregman_pair_generic(
-        xp, A, B, B_less_A, piecewise_A_B_B_less_A
+    condition_size = size < 1.5
+    n_gap_gt_half = n_gap > 0.5
+    condition_A_B_n_gap = xp.logical_or(condition_A_B, n_gap_gt_half)
+    neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
+    exp_bregman_A_B_B_less_A_R = exp_bregman_generic(
+        xp, xp.full_like(like, 0.0), neg_piecewise_A_B_B_less_A_R
     )
-    piecewise_A_B_B_less_A_n_gap = xp.where(
-        n_gap_gt_half, xp.full_like(like, 0.0), stirling_bregman_pair_A_B_B_less_A
+    B_exp_bregman_A_B_B_less_A_R = B * exp_bregman_A_B_B_less_A_R
+    exp_bregman_A_B_B_less_A_R_2 = exp_bregman_generic(
+        xp, xp.full_like(like, 0.0), piecewise_A_B_B_less_A_R
     )
-    sum_A_B_B_less_A_F_sum_H_sum_n_gap = F_sum + H_sum - piecewise_A_B_B_less_A_n_gap
-    result = xp.where(condition_size, xp.full_like(like, 0.0), sum_A_B_B_less_A_F_sum_H_sum_n_gap)
+    sum_A_B_B_less_A_R = exp_bregman_A_B_B_less_A_R_2 - B_exp_bregman_A_B_B_less_A_R
+    stirling_bregman_pair_A_B_B_less_A_R = stirling_bregman_pair_generic(
+        xp, A, B, B_less_A, piecewise_A_B_B_less_A_R
+    )
+    piecewise_A_B_B_less_A_R_2 = xp.where(
+        condition_A_B, sum_A_B_B_less_A_R, stirling_bregman_pair_A_B_B_less_A_R
+    )
+    piecewise_A_B_B_less_A_R_n_gap = xp.where(
+        condition_A_B_n_gap, xp.full_like(like, 0.0), piecewise_A_B_B_less_A_R_2
+    )
+    sum_A_B_B_less_A_F_sum_H_sum_R_n_gap = F_sum + H_sum - piecewise_A_B_B_less_A_R_n_gap
+    result = xp.where(condition_size, xp.full_like(like, 0.0), sum_A_B_B_less_A_F_sum_H_sum_R_n_gap)
     value = xp.broadcast_to(result, like.shape)[..., 0]
     condition_size = size < 1.5
-    inv_A = 1.0 / A
-    exp_log_alpha = xp.exp(log_alpha)
-    inv_A_exp_log_alpha = inv_A * exp_log_alpha
     neg_log_alpha_p = -log_alpha_p
+    log_alpha_plus_neg_log_alpha_p = log_alpha + neg_log_alpha_p
+    neg_log_alpha_plus_neg_log_alpha_p = -log_alpha_plus_neg_log_alpha_p
+    expm1_log_alpha_log_alpha_p = xp.expm1(neg_log_alpha_plus_neg_log_alpha_p)
+    stirling_curvature_log_alpha = stirling_curvature_generic(xp, log_alpha)
+    exp_log_alpha = xp.exp(log_alpha)
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+    condition_log_alpha_p = exp_log_alpha_p < 8.673617379884035e-19
+    abs_log_alpha_plus_neg_log_alpha_p = xp.abs(log_alpha_plus_neg_log_alpha_p)
+    condition_log_alpha_log_alpha_p = abs_log_alpha_plus_neg_log_alpha_p <= 1.0
+    condition_log_alpha_log_alpha_p_2 = xp.logical_and(
+        xp.logical_and(condition_log_alpha, condition_log_alpha_log_alpha_p), condition_log_alpha_p
+    )
+    stirling_curvature_at_A = stirling_curvature_at_generic(xp, A)
+    condition_A = A < 8.673617379884035e-19
+    inv_A = 1.0 / A
+    exp_log_alpha_inv_A = exp_log_alpha * inv_A
     exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
     rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
     log1p_rest_p_exp_neg_log_alpha_p = xp.log1p(rest_p_exp_neg_log_alpha_p)
@@ -2280,8 +3706,6 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     exp_difference_split_2 = exp_difference_split_generic(
         xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
     )
-    inv_B = 1.0 / B
-    inv_B_shifted_less_B = inv_B * shifted_less_B
     sum = rest_exp_neg_log_alpha + rest_p_exp_neg_log_alpha_p
     log_B = xp.log(B)
     log_A = xp.log(A)
@@ -2295,7 +3719,7 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     twice_rest_p = 2.0 * rest_p
     B_ge_twice_rest_p = B >= twice_rest_p
     neg_sum = -sum
-    inv_B_shifted_less_B_lt_neg_sum = inv_B_shifted_less_B < neg_sum
+    shift_step_lt_neg_sum = shift_step < neg_sum
     condition = xp.logical_and(
         xp.logical_and(
             xp.logical_and(
@@ -2304,23 +3728,28 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
                 ),
                 condition_n_top,
             ),
-            inv_B_shifted_less_B_lt_neg_sum,
+            log_alpha_ge_m,
         ),
-        log_alpha_ge_m,
+        shift_step_lt_neg_sum,
     )
     B_inv_A = B * inv_A
-    exp_log_alpha_p = xp.exp(log_alpha_p)
-    log_inv_A_exp_log_alpha = xp.log(inv_A_exp_log_alpha)
+    log_exp_log_alpha_inv_A = xp.log(exp_log_alpha_inv_A)
+    inv_B = 1.0 / B
     exp_log_alpha_p_inv_B = exp_log_alpha_p * inv_B
     log_exp_log_alpha_p_inv_B = xp.log(exp_log_alpha_p_inv_B)
+    abs_log_exp_log_alpha_inv_A = xp.abs(log_exp_log_alpha_inv_A)
     abs_log_exp_log_alpha_p_inv_B = xp.abs(log_exp_log_alpha_p_inv_B)
-    abs_log_inv_A_exp_log_alpha = xp.abs(log_inv_A_exp_log_alpha)
     sum_A_B_log_alpha_log_alpha_p = (
-        abs_log_exp_log_alpha_p_inv_B + abs_log_inv_A_exp_log_alpha + 3.0
+        abs_log_exp_log_alpha_inv_A + abs_log_exp_log_alpha_p_inv_B + 3.0
     )
     log_shifted = xp.log(shifted)
     log_B_minus_log_shifted = log_B - log_shifted
     abs_log_B_minus_log_shifted = xp.abs(log_B_minus_log_shifted)
+    condition_B = B < 8.673617379884035e-19
+    log1p_R = xp.log1p(R)
+    abs_R = xp.abs(R)
+    abs_R_le_half = abs_R <= 0.5
+    condition_A_B_R = xp.logical_and(xp.logical_and(abs_R_le_half, condition_A), condition_B)
     B_less_A_inv_A = B_less_A * inv_A
     log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
     abs_B_less_A = xp.abs(B_less_A)
@@ -2329,14 +3758,18 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     log_B_inv_A = xp.log(B_inv_A)
     condition_A_B = abs_log_A_minus_log_B < 700.0
     neg_log_A_minus_log_B = -log_A_minus_log_B
-    piecewise_A_B_B_less_A = xp.where(
-        abs_B_less_A_le_half_A,
-        log1p_B_less_A_inv_A,
-        xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+    piecewise_A_B_B_less_A_R = xp.where(
+        condition_A_B_R,
+        log1p_R,
+        xp.where(
+            abs_B_less_A_le_half_A,
+            log1p_B_less_A_inv_A,
+            xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+        ),
     )
     difference_of_differences_2 = difference_of_differences_generic(
         xp,
-        log_inv_A_exp_log_alpha,
+        log_exp_log_alpha_inv_A,
         log_exp_log_alpha_p_inv_B,
         xp.full_like(like, 0.0),
         xp.full_like(like, 0.0),
@@ -2345,53 +3778,59 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     condition_A_B_log_alpha_log_alpha_p = abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
     condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
     condition_3 = xp.logical_and(condition_2, condition_A_B_log_alpha_log_alpha_p)
-    neg_piecewise_A_B_B_less_A = -piecewise_A_B_B_less_A
+    neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
     difference_of_differences_3 = difference_of_differences_generic(
         xp,
         log_alpha,
         log_alpha_p,
         xp.full_like(like, 0.0),
         xp.full_like(like, 0.0),
-        neg_piecewise_A_B_B_less_A,
+        neg_piecewise_A_B_B_less_A_R,
     )
     condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
-    log1p_inv_B_shifted_less_B = xp.log1p(inv_B_shifted_less_B)
-    product_shifted_less_B = -2.0 * shifted_less_B
-    B_ge_product_shifted_less_B = B >= product_shifted_less_B
+    log1p_shift_step = xp.log1p(shift_step)
+    condition_shift_step = shift_step >= -0.5
     inv_B_shifted = inv_B * shifted
     log_inv_B_shifted = xp.log(inv_B_shifted)
     product_B = 1e-300 * B
     shifted_ge_product_B = shifted >= product_B
     neg_log_B_minus_log_shifted = -log_B_minus_log_shifted
-    piecewise_B_shifted_shifted_less_B = xp.where(
-        B_ge_product_shifted_less_B,
-        log1p_inv_B_shifted_less_B,
+    piecewise_B_shift_step_shifted = xp.where(
+        condition_shift_step,
+        log1p_shift_step,
         xp.where(shifted_ge_product_B, log_inv_B_shifted, neg_log_B_minus_log_shifted),
     )
     difference_of_differences_4 = difference_of_differences_generic(
-        xp,
-        log_alpha,
-        log_alpha_p,
-        d_max,
-        xp.full_like(like, 0.0),
-        piecewise_B_shifted_shifted_less_B,
+        xp, log_alpha, log_alpha_p, d_max, xp.full_like(like, 0.0), piecewise_B_shift_step_shifted
     )
     piecewise = xp.where(
         condition_3,
         difference_of_differences_2,
         xp.where(condition_A_B_shifted, difference_of_differences_3, difference_of_differences_4),
     )
-    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
-    stirling_curvature_log_alpha = stirling_curvature_generic(xp, log_alpha)
-    product_log_alpha_log_alpha_p = (
-        exp_difference_log_alpha_p_log_alpha * stirling_curvature_log_alpha
+    product_log_alpha_log_alpha_p = expm1_log_alpha_log_alpha_p * stirling_curvature_log_alpha
+    exp_product_log_alpha_log_alpha_p = exp_product_generic(
+        xp, product_log_alpha_log_alpha_p, log_alpha
     )
-    stirling_curvature_at_A = stirling_curvature_at_generic(xp, A)
-    product_A_B_less_A_log_alpha = B_less_A * inv_A_exp_log_alpha * stirling_curvature_at_A
+    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    product_log_alpha_log_alpha_p_2 = (
+        stirling_curvature_log_alpha * exp_difference_log_alpha_p_log_alpha
+    )
+    piecewise_log_alpha_log_alpha_p = xp.where(
+        condition_log_alpha_log_alpha_p_2,
+        exp_product_log_alpha_log_alpha_p,
+        product_log_alpha_log_alpha_p_2,
+    )
+    R_stirling_curvature_at_A = R * stirling_curvature_at_A
+    exp_product_A_R_log_alpha = exp_product_generic(xp, R_stirling_curvature_at_A, log_alpha)
+    product_A_B_less_A_log_alpha = B_less_A * exp_log_alpha_inv_A * stirling_curvature_at_A
+    piecewise_A_B_less_A_R_log_alpha = xp.where(
+        condition_A, exp_product_A_R_log_alpha, product_A_B_less_A_log_alpha
+    )
     exp_product_B_inv_A_log_alpha = exp_product_generic(xp, B_inv_A, log_alpha)
     sum_A_B_log_alpha_log_alpha_p_2 = exp_product_B_inv_A_log_alpha - exp_log_alpha_p
     condition_A_B_2 = B_inv_A < 1e308
-    sum_A_B_log_alpha_log_alpha_p_3 = log_B + log_alpha + neg_log_alpha_p - log_A
+    sum_A_B_log_alpha_log_alpha_p_3 = log_B + log_alpha_plus_neg_log_alpha_p - log_A
     sum_A_B_log_alpha_log_alpha_p_3_gt_1 = sum_A_B_log_alpha_log_alpha_p_3 > 1.0
     condition_A_B_log_alpha_log_alpha_p_2 = xp.logical_and(
         condition_A_B_2, sum_A_B_log_alpha_log_alpha_p_3_gt_1
@@ -2407,8 +3846,17 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
             condition_A_B_log_alpha_log_alpha_p_2, sum_A_B_log_alpha_log_alpha_p_2, piecewise_2
         ),
     )
-    sum_2 = product_A_B_less_A_log_alpha + piecewise_3 - product_log_alpha_log_alpha_p
+    sum_2 = piecewise_A_B_less_A_R_log_alpha + piecewise_3 - piecewise_log_alpha_log_alpha_p
     dlog_alpha = xp.where(condition_size, xp.full_like(like, 0.0), sum_2)
+    R_inv_B = R * inv_B
+    sum_A_B_B_less_A_R = R_inv_B - piecewise_A_B_B_less_A_R
+    condition_A_B_3 = xp.logical_and(condition_A, condition_B)
+    stirling_slope_difference_pair_2 = stirling_slope_difference_pair_generic(
+        xp, A, B, B_less_A, piecewise_A_B_B_less_A_R
+    )
+    piecewise_A_B_B_less_A_R_2 = xp.where(
+        condition_A_B_3, sum_A_B_B_less_A_R, stirling_slope_difference_pair_2
+    )
     difference_sum_2 = difference_sum_generic(
         xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
     )
@@ -2416,11 +3864,15 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
         xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
     )
     piecewise_4 = xp.where(condition, difference_sum_2, difference_sum_3)
-    stirling_slope_difference_pair_2 = stirling_slope_difference_pair_generic(
-        xp, A, B, B_less_A, piecewise_A_B_B_less_A
+    exp_product_log_alpha_log_alpha_p_2 = exp_product_generic(
+        xp, expm1_log_alpha_log_alpha_p, neg_log_alpha_p
     )
+    sum_log_alpha_log_alpha_p = log_alpha_plus_neg_log_alpha_p + exp_product_log_alpha_log_alpha_p_2
     stirling_slope_difference_2 = stirling_slope_difference_generic(xp, log_alpha, log_alpha_p)
-    sum_3 = stirling_slope_difference_2 - piecewise_4 - stirling_slope_difference_pair_2
+    piecewise_log_alpha_log_alpha_p_2 = xp.where(
+        condition_log_alpha_log_alpha_p_2, sum_log_alpha_log_alpha_p, stirling_slope_difference_2
+    )
+    sum_3 = piecewise_log_alpha_log_alpha_p_2 - piecewise_A_B_B_less_A_R_2 - piecewise_4
     exp_product_sum_3_log_alpha_p = exp_product_generic(xp, sum_3, log_alpha_p)
     dlog_alpha_p = xp.where(condition_size, xp.full_like(like, 0.0), exp_product_sum_3_log_alpha_p)
     grads = (

@@ -4,14 +4,16 @@ a kernel of row statistics (klgen.Statistic), the density Gamma(a0) prod_j z_j^(
 prod_j Gamma(a_j) on the simplex, a0 = sum_j a_j."""
 
 import sympy as sp
-from sympy.codegen.cfunctions import log1p
+from sympy.codegen.cfunctions import expm1, log1p
 
 import klgen
 from klgen.derive.functions import (
     difference_of_differences,
     difference_sum,
+    exp_bregman,
     exp_bregman_split,
     exp_difference,
+    exp_difference_ratio,
     exp_difference_split,
     exp_of_difference,
     exp_product,
@@ -19,6 +21,7 @@ from klgen.derive.functions import (
     stirling_bregman_pair,
     stirling_curvature,
     stirling_curvature_at,
+    stirling_gap_difference,
     stirling_slope_difference,
     stirling_slope_difference_pair,
 )
@@ -36,13 +39,17 @@ a0, b0 = row(a), row(b)
 # Q = a/A): B KL(Cat(P) || Cat(Q)), t_j summed as (log_alpha_j - log_alpha_p_j) + log(B/A)
 # with the roundings added back.
 A, B, B_less_A, F_sum, H_sum = sp.symbols("A B B_less_A F_sum H_sum", real=True)
+R, R_rest = sp.symbols("R R_rest", real=True)
 m, n_top, rest, rest_p, n_gap = sp.symbols("m n_top rest rest_p n_gap", real=True)
-d_max, shifted, shifted_less_B = sp.symbols("d_max shifted shifted_less_B", real=True)
+rest_change = sp.Symbol("rest_change", real=True)
+d_max, shifted, shift_step = sp.symbols("d_max shifted shift_step", real=True)
 size = sp.Symbol("size", real=True)
+TINY = sp.Float(2.0**-60)  # below it, B - A is carried as R = (B - A)/A (below)
 # log(B/A) from B - A where the ratio is near 1, else from the ratio (each rounded once: the
 # logarithms' difference would carry |log A| eps, up to 700 eps), its logarithms' difference
 # where the ratio overflows.
 LOG_RATIO = sp.Piecewise(
+    (log1p(R), (A < TINY) & (B < TINY) & (sp.Abs(R) <= sp.S.Half)),
     (log1p(B_less_A / A), sp.Abs(B_less_A) <= A / 2),
     (sp.log(B / A), sp.Abs(sp.log(B) - sp.log(A)) < 700),
     (sp.log(B) - sp.log(A), True),
@@ -74,8 +81,11 @@ KEPT = TOP & DOMINANT
 # square the rounding of any larger quantity in t (log(B/A) rounded, eps |log(B/A)|, put 1e245
 # ulps into the value where q = p scaled by e^0.5 at e^600; here that row's d_j - d_max are 0,
 # so c and t are exactly 0).
+# shift_step = (shifted - B)/B, summed as its terms (e^(log_alpha_j - d_max) - b_j)/B
+# (exp_difference_ratio: b_j expm1(d_j - d_max) is subnormal at e^-700 and steps of 1e-9).
+SHIFT_STEP = exp_difference_ratio(log_alpha_p, log_alpha, 0, d_max, B)
 C = sp.Piecewise(
-    (log1p(shifted_less_B / B), 2 * shifted_less_B >= -B),
+    (log1p(shift_step), 2 * shift_step >= -1),
     (sp.log(shifted / B), shifted >= B * sp.Float(1e-300)),
     (sp.log(shifted) - sp.log(B), True),
 )
@@ -99,14 +109,25 @@ T = sp.Piecewise(
     (T_SHIFTED, True),
 )
 # The kept component's t_k from the rests carries their shares' roundings: where they are
-# below both |c| (about -shifted_less_B / B) and |log(B/A)| (t_k = 1.2e-6 with shares 0.05
+# below both |c| (about -shift_step) and |log(B/A)| (t_k = 1.2e-6 with shares 0.05
 # and log(B/A) = 6.5e-4: 28 ulps of dlog_alpha from the rests).
 SHARE_SIZE = rest / a + rest_p / b
-SMALL_RESTS = (SHARE_SIZE < -shifted_less_B / B) & (SHARE_SIZE < RATIO_SIZE)
+SMALL_RESTS = (SHARE_SIZE < -shift_step) & (SHARE_SIZE < RATIO_SIZE)
 # The form of F(a_k, b_k) - F(A, B) from the rests has terms of their size (about f''(a_k)
 # rest^2), the plain one of the size of b_k - a_k's (about f''(a_k) (b_k - a_k)^2): the rests'
 # where they are the smaller.
 GAP_KEPT = KEPT & (rest + rest_p < sp.Abs(exp_difference(log_alpha_p, log_alpha)))
+# Where also b_k - a_k is below a_k/9 and b_k/9 (so the rests are too), the form's last two
+# terms cancel, -S(a_k, b_k) rest_p + S(a_k, A) (B - A) with S(x, y) = f'(y) - f'(x): each
+# of first order in b_k - a_k times the rests, their sum of second order (4e-24 each, 7e-30
+# the sum, at a_k = e^-658 moved by 1e-6 among components of e^-700: 8.6e5 ulps). There the
+# difference F(a_k, b_k) - F(A, B) as Taylor's remainder (stirling_gap_difference, the Beta
+# KL's): each term of the result's size, from b_k - a_k and the rests' change rest_change =
+# rest_p - rest (summed as B - A, from the components' differences).
+GAP_CLOSE = (9 * sp.Abs(exp_difference(log_alpha_p, log_alpha)) <= a) & (
+    9 * sp.Abs(exp_difference(log_alpha_p, log_alpha)) <= b
+)
+GAP_TAYLOR = stirling_gap_difference(a, rest, exp_difference(log_alpha_p, log_alpha), rest_change)
 
 
 # Where t_j > 1 (read from plain logarithms: T's Piecewise would not print in a condition) and
@@ -135,6 +156,72 @@ def by_component(function):
     return sp.Piecewise((kept, KEPT & SMALL_RESTS), (other, True))
 
 
+# Below e^-42 (2^-60), b_j - a_j of q close to p is subnormal (1e-313 at e^-700 and a step of
+# 1e-9: 1e-10 of it rounded away, 7e5 ulps of the gradients); the outputs are not (the KL is
+# about the steps squared). There the differences are carried relative to a concentration:
+# R = (B - A)/A as the sum of the (b_j - a_j)/A, each (a_j/A) expm1(d_j) where A < 1 and
+# |d_j| <= 1 (exp_difference_ratio; d_j = log_alpha_p_j - log_alpha_j, a_j/A a share).
+D = log_alpha_p - log_alpha
+SHARE_STEP = exp_difference_ratio(log_alpha, log_alpha_p, 0, 0, A)
+# Where both of a pair are below TINY, f'(y) - f'(x) = (1/x - 1/y) - log(y/x) + (psi(y + 1) -
+# psi(x + 1)), the last below 1e-36 of the first (psi'(1) x y): expm1(d)/y - d for a
+# component, R/B - log(B/A) for the sums.
+COMPONENT_TINY = (a < TINY) & (b < TINY) & (sp.Abs(D) <= 1)
+SUMS_TINY = (A < TINY) & (B < TINY)
+SLOPE = sp.Piecewise(
+    (exp_product(expm1(D), -log_alpha_p) - D, COMPONENT_TINY),
+    (stirling_slope_difference(log_alpha, log_alpha_p), True),
+)
+SLOPE_OF_SUMS = sp.Piecewise(
+    (R / B - LOG_RATIO, SUMS_TINY),
+    (stirling_slope_difference_pair(A, B, B_less_A, LOG_RATIO), True),
+)
+# And f's gap F(x, y) = E(d) - y E(-d) + (lgamma's gap between 1 + x and 1 + y), d = log(y/x),
+# the last about (pi^2/12) (y - x)^2, below 1e-36 of the first (f = lgamma(1 + x) - log x -
+# x log x + x): its own helpers take y - x where the first two terms take d alone.
+GAP = sp.Piecewise(
+    (exp_bregman(0, D) - exp_bregman(log_alpha_p, log_alpha), COMPONENT_TINY),
+    (stirling_bregman(log_alpha, log_alpha_p), True),
+)
+GAP_OF_SUMS = sp.Piecewise(
+    (exp_bregman(0, LOG_RATIO) - B * exp_bregman(0, -LOG_RATIO), SUMS_TINY),
+    (stirling_bregman_pair(A, B, B_less_A, LOG_RATIO), True),
+)
+# There the KL's F terms are E(d_j) and E(D), D = log(B/A) = log1p(R), each less a part below
+# 2^-60 of it; where one component k holds most of both rows, d_k is near D and E(d_k) - E(D)
+# cancels (1e2 ulps at shares of 0.99 moved by 1e-6). Exactly, with t_k = D - d_k (the
+# Bernoulli part's t_k) and e^D = 1 + R: E(d_k) - E(D) = (1 + R) E(-t_k) - t_k R, each term
+# of one sign where the others are not moved (-t_k R >= 0). The top component's term is its F
+# less F(A, B) in this form (where several share the top, each F less F(A, B)/n_top), and the
+# KL subtracts nothing more in these rows (nor in those n_gap counts).
+# t_k itself is D - d_k, which cancels there (shares of 0.99: 85 ulps of the KL from -t_k R):
+# it is log1p((R - expm1(d_k)) e^-d_k), R - expm1(d_k) = R_rest - (rest/A) expm1(d_k) with
+# R_rest = sum_{j != k} (a_j/A) expm1(d_j) (R's terms less the top's): 0 where only k moves.
+# That form where its terms are the smaller (where the others move as k does, they cancel).
+T_TOP = sp.Piecewise(
+    (
+        log1p((R_rest - rest / A * expm1(D)) * sp.exp(-D)),
+        sp.Abs(R_rest) + rest / A * sp.Abs(expm1(D)) < sp.Abs(D),
+    ),
+    (by_component(difference_sum), True),
+)
+TOP_GAP = (
+    (1 + R) * exp_bregman(0, -T_TOP)
+    - T_TOP * R
+    - exp_bregman(log_alpha_p, log_alpha)
+    + B * exp_bregman(0, -LOG_RATIO)
+)
+# a_j f''(A) (B - A) = a_j c(log A) R and c(log_alpha_j) (b_j - a_j) = a_j c(log_alpha_j)
+# expm1(d_j), with a_j applied last (exp_product) where the concentrations are tiny.
+CURVED_SUM = sp.Piecewise(
+    (exp_product(stirling_curvature_at(A) * R, log_alpha), A < TINY),
+    (sp.exp(log_alpha) / A * stirling_curvature_at(A) * B_less_A, True),
+)
+CURVED_OWN = sp.Piecewise(
+    (exp_product(stirling_curvature(log_alpha) * expm1(D), log_alpha), COMPONENT_TINY),
+    (stirling_curvature(log_alpha) * exp_difference(log_alpha_p, log_alpha), True),
+)
+
 STATISTICS = (
     klgen.Statistic(size, sp.Integer(1)),
     klgen.Statistic(A, a),
@@ -145,17 +232,30 @@ STATISTICS = (
     # concentration of 1 moved to another, 1 - 1), and a plain sum loses the remainder that
     # psi(B) - psi(A) is made of (1.5e15 ulps of dlog_alpha_p at B - A = 3.6e-108).
     klgen.Statistic(B_less_A, exp_difference(log_alpha_p, log_alpha), compensated=True),
+    klgen.Statistic(R, SHARE_STEP, compensated=True),
     klgen.Statistic(m, log_alpha, "max"),
     klgen.Statistic(n_top, sp.Piecewise((1, TOP), (0, True))),
     klgen.Statistic(rest, sp.Piecewise((0, TOP), (a, True))),
     klgen.Statistic(rest_p, sp.Piecewise((0, TOP), (b, True))),
+    klgen.Statistic(R_rest, sp.Piecewise((0, TOP), (SHARE_STEP, True)), compensated=True),
+    klgen.Statistic(
+        rest_change,
+        sp.Piecewise((0, TOP), (exp_difference(log_alpha_p, log_alpha), True)),
+        compensated=True,
+    ),
     klgen.Statistic(n_gap, sp.Piecewise((1, GAP_KEPT), (0, True))),
     klgen.Statistic(d_max, log_alpha - log_alpha_p, "max"),
     klgen.Statistic(shifted, exp_of_difference(1, log_alpha, d_max)),
-    klgen.Statistic(shifted_less_B, exp_difference_split(log_alpha_p, log_alpha, 0, d_max)),
+    klgen.Statistic(shift_step, SHIFT_STEP),
     klgen.Statistic(
         F_sum,
-        sp.Piecewise((DOMINANT_GAP, GAP_KEPT), (stirling_bregman(log_alpha, log_alpha_p), True)),
+        sp.Piecewise(
+            (GAP_TAYLOR, GAP_KEPT & GAP_CLOSE),
+            (DOMINANT_GAP, GAP_KEPT),
+            (TOP_GAP, SUMS_TINY & TOP & (n_top < sp.Rational(3, 2))),
+            (GAP - GAP_OF_SUMS / n_top, SUMS_TINY & TOP),
+            (GAP, True),
+        ),
     ),
     klgen.Statistic(H_sum, bernoulli(exp_bregman_split, SCALED - b - exp_product(T, log_alpha_p))),
 )
@@ -163,11 +263,7 @@ STATISTICS = (
 KL = sp.Piecewise(
     (0, size < sp.Rational(3, 2)),
     (
-        F_sum
-        - sp.Piecewise(
-            (0, n_gap > sp.S.Half), (stirling_bregman_pair(A, B, B_less_A, LOG_RATIO), True)
-        )
-        + H_sum,
+        F_sum - sp.Piecewise((0, (n_gap > sp.S.Half) | SUMS_TINY), (GAP_OF_SUMS, True)) + H_sum,
         True,
     ),
 )
@@ -178,13 +274,9 @@ KL = sp.Piecewise(
 # ((psi(b_j) - psi(a_j)) - (psi(B) - psi(A))) = b_j (S(log_alpha_j, log_alpha_p_j) - S(log A,
 # log B) - t_j). Each a multiple of differences that are exactly 0 at q = p.
 FORMS = (
-    sp.exp(log_alpha) / A * stirling_curvature_at(A) * B_less_A
-    - stirling_curvature(log_alpha) * exp_difference(log_alpha_p, log_alpha)
-    + bernoulli(exp_difference_split, SCALED - b),
+    CURVED_SUM - CURVED_OWN + bernoulli(exp_difference_split, SCALED - b),
     exp_product(
-        stirling_slope_difference(log_alpha, log_alpha_p)
-        - stirling_slope_difference_pair(A, B, B_less_A, LOG_RATIO)
-        - by_component(difference_sum),
+        SLOPE - SLOPE_OF_SUMS - by_component(difference_sum),
         log_alpha_p,
     ),
 )

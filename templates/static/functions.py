@@ -942,6 +942,17 @@ def exp_difference_split_generic(xp: Any, a: Any, b: Any, c: Any, d: Any) -> Any
     return xp.where(near, near_value, far_value)
 
 
+def exp_difference_ratio_generic(xp: Any, a: Any, b: Any, c: Any, d: Any, s: Any) -> Any:
+    """(e^(b + c - d) - e^a) / s: (e^a / s) expm1(D), e^a applied last (exp_product), where
+    |D| <= 1 and s < 1 (no subnormal e^a expm1(D) at tiny e^a); elsewhere
+    :func:`exp_difference_split_generic` over s."""
+    shift = difference_sum_generic(xp, a, b, c, d)
+    near = (xp.abs(shift) <= 1.0) & (s < 1.0)
+    step = xp.expm1(xp.where(near, shift, xp.zeros_like(shift))) / s
+    near_value = exp_product_generic(xp, step, a)
+    return xp.where(near, near_value, exp_difference_split_generic(xp, a, b, c, d) / s)
+
+
 def difference_sum_generic(xp: Any, a: Any, b: Any, c: Any, d: Any) -> Any:
     """(b - a) + (c - d), its three roundings' errors added back (Knuth's two-sum): 0 exactly
     where b = a and c = d, and accurate where the two differences cancel (a Gamma of the
@@ -1154,6 +1165,17 @@ def _gap_difference(xp: Any, a: Any, b: Any, delta_a: Any, delta_b: Any) -> Any:
         cross = (delta_b / s_t) * (2.0 * delta_a + delta_b) * _curvature_at(xp, s_t)
         total = total - weight * (curvatures + cross)
     return total
+
+
+def stirling_gap_difference_generic(xp: Any, x: Any, b: Any, h: Any, k: Any) -> Any:
+    """F(x, x + h) - F(s, s + h + k), s = x + b (the Dirichlet KL's dominant component x and
+    the others' sum b): :func:`_gap_difference` where b, b + k and |h| are below x/8, NaN
+    elsewhere (where its quadrature is not accurate)."""
+    close = _close(xp, x, b, x + h, b + k, h)
+    ones = xp.ones_like(x)
+    x, b = xp.where(close, x, ones), xp.where(close, b, ones / 8.0)
+    h, k = xp.where(close, h, 0.0 * ones), xp.where(close, k, 0.0 * ones)
+    return xp.where(close, _gap_difference(xp, x, b, h, k), xp.full_like(ones, xp.nan))
 
 
 def beta_stirling_slope_generic(xp: Any, x: Any, y: Any, u: Any, v: Any) -> Any:

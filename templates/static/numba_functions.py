@@ -662,6 +662,14 @@ def _gap_difference(a, b, delta_a, delta_b):
 
 
 @numba.njit(error_model="numpy")
+def stirling_gap_difference(x, b, h, k):
+    """F(x, x + h) - F(x + b, x + b + h + k), as _functions.stirling_gap_difference_generic."""
+    if not _close(x, b, x + h, b + k, h):
+        return np.nan
+    return _gap_difference(x, b, h, k)
+
+
+@numba.njit(error_model="numpy")
 def beta_stirling_slope(x, y, u, v):
     """a dK/da, as _functions.beta_stirling_slope_generic."""
     if not _concentrations(x, y, u, v):
@@ -921,3 +929,12 @@ def exp_difference_split(a, b, c, d):
     if abs(shift) <= 1.0:
         return exp_product(np.expm1(shift), a)
     return _exp_of_sum(1.0, b, c, d) - np.exp(a)
+
+
+@numba.njit(inline="always")
+def exp_difference_ratio(a, b, c, d, s):
+    """(e^(b + c - d) - e^a) / s, as _functions'."""
+    shift = difference_sum(a, b, c, d)
+    if abs(shift) <= 1.0 and s < 1.0:
+        return exp_product(np.expm1(shift) / s, a)
+    return exp_difference_split(a, b, c, d) / s
