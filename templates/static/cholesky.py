@@ -576,7 +576,9 @@ def _log_ratio(xp, a, b):
     numpy computes on contiguous copies (a and b are diagonals: strided views, several
     times slower to compute on) and skips ln a - ln b where no entry takes it."""
     if xp is np:
-        a, b = (np.ascontiguousarray(v) for v in np.broadcast_arrays(a, b))
+        if a.shape != b.shape:
+            a, b = np.broadcast_arrays(a, b)
+        a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
     near = xp.abs(a - b) < 0.5 * b
     close = xp.log1p((a - b) / b)
     if xp is np and near.all():
@@ -615,6 +617,16 @@ def _half_expm1_minus_x(xp, x):
         return 0.5 * _expm1_minus_x(xp, x)
     e = xp.exp(xp.where(big, x, xp.zeros_like(x)) / 2)
     return xp.where(big, (0.5 * e) * e - 0.5 * (1 + x), 0.5 * _expm1_minus_x(xp, x))
+
+
+def _frobenius(xp, a, b):
+    """<a, b>_F of each batch entry's (rows, cols) matrices: numpy as one dot product of
+    the flattened matrices (np.vecdot, without the array of products a sum needs)."""
+    if xp is np:
+        a, b = np.broadcast_arrays(a, b)
+        shape = (*a.shape[:-2], a.shape[-2] * a.shape[-1])
+        return np.vecdot(a.reshape(shape), b.reshape(shape))
+    return xp.sum(a * b, axis=(-2, -1))
 
 
 def _diagonal_matrix(xp, v):
