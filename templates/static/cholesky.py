@@ -326,7 +326,12 @@ def _solve_lower(xp, L, full, lower):
         shifted.append(part)
     Y, width = _columns(xp, full, shifted, d, clear=True)
     if xp is np:
-        _forward_in_place(L / d, Y, width, len(lower), 0, L.shape[-1])
+        # D^-1 L into the memory of a shifted right-hand side (a new array, read by now;
+        # never an input), else a new array
+        spare = [p for p, a in zip(shifted, lower, strict=True) if p is not a]
+        spare = [p for p in spare if p.shape == L.shape and p is not L]
+        U = np.divide(L, d, out=spare[0] if spare else None)
+        _forward_in_place(U, Y, width, len(lower), 0, L.shape[-1])
         return _blocks(xp, _plus_identity(Y, width, near), full, lower, clear=False)
     Y = _forward(xp, L, d, Y, width, len(lower), 0, L.shape[-1])
     blocks = _blocks(xp, Y, full, lower, clear=False)
@@ -348,8 +353,9 @@ def _near_shifted(xp, a, L):
     np.abs(size, out=size)
     np.abs(gap, out=gap)
     near = (np.max(gap, axis=-1) <= np.max(size, axis=-1))[..., None, None]
-    if not near.all():
-        np.copyto(diff, a, where=~near)
+    far = ~near[..., 0, 0]
+    if far.any():  # a where not near, copied into those batch entries alone
+        diff[far] = a[far]
     return near, diff
 
 
