@@ -159,7 +159,7 @@ class ArrayPrinter(Printer):
         a, b = expr.args
         if isinstance(a, sp.OneMatrix):
             return f"xp.sum({self.code(b)}, axis=(-2, -1))"
-        return f"xp.sum({self.operand(a)} * {self.operand(b)}, axis=(-2, -1))"
+        return f"_frobenius(xp, {self.code(a)}, {self.code(b)})"
 
     def _lower_part(self, expr, coeff=sp.S.One):
         """c tril(X) or c tril_-1(X) as one masked product (the mask carries c)."""

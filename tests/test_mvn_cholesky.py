@@ -148,6 +148,43 @@ def test_nearly_equal_distributions_keep_their_digits(delta):
     np.testing.assert_allclose(kl, want, rtol=1e-12)
 
 
+def test_a_batch_mixing_near_and_far_factors_gives_each_entry_its_own_result():
+    """Entries with L0 close to L1 (solved as I + L1^-1 (L0 - L1)) among entries far from
+    it (L0 solved as it is): each result is the entry's alone, bit for bit; the KL is the
+    exact one (mpmath; about 1e-18 for the near ones); the gradients match central
+    differences (h, tolerance: test_every_gradient_matches_central_differences), also in
+    M's diagonal, which only they read; and the inputs are not written (the kernel reuses
+    its own arrays)."""
+    m0, L0, m1, L1 = problem(5, shape=(6,), seed=7)
+    L0[::2] = L1[::2] * (1 + 2.0**-30)
+    m0[::2] = m1[::2]
+    L0[1::2] /= 8  # max |L0 - L1| > max |L0|: far
+    args = (m0, L0, m1, L1)
+    copies = [a.copy() for a in args]
+    kl, grads = kl_mvn_cholesky_value_and_grad(*args)
+    for a, copy in zip(args, copies, strict=True):
+        assert np.array_equal(a, copy)
+    for i in range(6):
+        alone, alone_grads = kl_mvn_cholesky_value_and_grad(*(a[i : i + 1] for a in args))
+        assert kl[i] == alone[0]
+        for g, want in zip(grads, alone_grads, strict=True):
+            assert np.array_equal(g[i : i + 1], want)
+    exact = [exact_kl(*(a[i] for a in args)) for i in range(6)]
+    np.testing.assert_allclose(kl, exact, rtol=1e-12)
+    h = 1e-5
+    for which, grad in enumerate(grads):
+        want = np.zeros_like(grad)
+        for index in np.ndindex(grad.shape[1:]):
+            if len(index) == 2 and index[1] > index[0]:
+                continue  # above the diagonal: not a parameter
+            up, down = [a.copy() for a in args], [a.copy() for a in args]
+            up[which][(slice(None), *index)] += h
+            down[which][(slice(None), *index)] -= h
+            difference = kl_mvn_cholesky(*up) - kl_mvn_cholesky(*down)
+            want[(slice(None), *index)] = difference / (2 * h)
+        np.testing.assert_allclose(grad, want, rtol=1e-7, atol=1e-7, err_msg=f"argument {which}")
+
+
 def test_badly_conditioned_factor_gives_a_finite_result():
     k = 6
     rng = np.random.default_rng(4)

@@ -55,9 +55,20 @@ def _compute(xp, routine, arrays, names):
     results = _run(xp, routine, arrays)
     if names[0] == "kl":  # finite inputs, NaN: an intermediate overflowed (inf - inf)
         results = (xp.where(xp.isnan(results[0]), math.inf, results[0]), *results[1:])
-    if all(bool(xp.all(xp.isfinite(a))) for a in arrays):
+    if _all_finite(xp, arrays):
         return results
     return _special_values(xp, arrays, results, names)
+
+
+def _all_finite(xp, arrays):
+    """Whether every entry of every array is finite. numpy first sums the arrays (a read
+    with no array of flags): a finite sum means finite entries; a sum that overflowed or
+    met a NaN or an infinity is checked entry by entry."""
+    if xp is np:
+        with np.errstate(all="ignore"):
+            if math.isfinite(sum(float(np.add.reduce(a, axis=None)) for a in arrays)):
+                return True
+    return all(bool(xp.all(xp.isfinite(a))) for a in arrays)
 
 
 def _special_values(xp, arrays, results, names):
@@ -159,6 +170,10 @@ def _prepare(name, *values):
     """Check the inputs of the kernel ``name``; return the namespace, the inputs as float64
     arrays broadcast to one batch shape (only the lower triangles of L0, L1 kept), the
     result dtype and the inputs' own shapes."""
+    if _plain(values):  # the common call: nothing to convert or broadcast
+        for matrix in _MATRICES:
+            _check_diagonal(np, matrix, values[_NAMES.index(matrix)])
+        return np, list(values), np.float64, [v.shape for v in values]
     xp = _namespace(name, values)
     if xp is np:  # masked arrays, ragged lists, other dtypes and 0-d values are refused
         arrays = [_as_array(name, v) for name, v in zip(_NAMES, values, strict=True)]
@@ -183,12 +198,27 @@ def _prepare(name, *values):
     return xp, out, dtype, [tuple(a.shape) for a in arrays]
 
 
+def _plain(values):
+    """True for numpy float64 arrays (native byte order) m0, m1 of one shape (..., k) and
+    L0, L1 of shape (..., k, k): inputs that :func:`_prepare` would return as they are."""
+    m0, L0, m1, L1 = values
+    if not all(type(v) is np.ndarray and v.dtype == np.float64 for v in values):
+        return False
+    square = (*m0.shape, m0.shape[-1]) if m0.ndim else None
+    return m1.shape == m0.shape and L0.shape == L1.shape == square
+
+
 def _check_diagonal(xp, name, a):
     """ValueError naming the first entry of ``a``'s diagonals that is 0, negative or -inf
     (NaN passes: it gives NaN, as the kernel module's docstring says)."""
-    diagonal = xp.linalg.diagonal(a)
-    if not bool(xp.any(diagonal <= 0)):
-        return
+    if xp is np:  # the method: fewer Python layers than np.linalg.diagonal
+        diagonal = a.diagonal(axis1=-2, axis2=-1)
+        if not (diagonal <= 0).any():
+            return
+    else:
+        diagonal = xp.linalg.diagonal(a)
+        if not bool(xp.any(diagonal <= 0)):
+            return
     where = ""
     if xp is np:
         first = tuple(int(i) for i in np.argwhere(diagonal <= 0)[0])
@@ -289,11 +319,19 @@ def _solve_lower(xp, L, full, lower):
     as I + L^-1 (Y - L) (see :func:`_near`).
     """
     d = xp.linalg.diagonal(L)[..., None]
-    near = [_near(xp, a, L) for a in lower]
-    shifted = [_shifted(xp, a, L, n) for a, n in zip(lower, near, strict=True)]
+    near, shifted = [], []
+    for a in lower:
+        shift, part = _near_shifted(xp, a, L)
+        near.append(shift)
+        shifted.append(part)
     Y, width = _columns(xp, full, shifted, d, clear=True)
     if xp is np:
-        _forward_in_place(L / d, Y, width, len(lower), 0, L.shape[-1])
+        # D^-1 L into the memory of a shifted right-hand side (a new array, read by now;
+        # never an input), else a new array
+        spare = [p for p, a in zip(shifted, lower, strict=True) if p is not a]
+        spare = [p for p in spare if p.shape == L.shape and p is not L]
+        U = np.divide(L, d, out=spare[0] if spare else None)
+        _forward_in_place(U, Y, width, len(lower), 0, L.shape[-1])
         return _blocks(xp, _plus_identity(Y, width, near), full, lower, clear=False)
     Y = _forward(xp, L, d, Y, width, len(lower), 0, L.shape[-1])
     blocks = _blocks(xp, Y, full, lower, clear=False)
@@ -303,13 +341,22 @@ def _solve_lower(xp, L, full, lower):
     return [*blocks[: len(full)], *(x + shift for x, shift in lower_blocks)]
 
 
-def _shifted(xp, a, L, near):
-    """a - L where ``near``, else a (numpy: no pass where no entry is near, or every one)."""
-    if xp is np and not near.any():
-        return a
-    if xp is np and near.all():
-        return a - L
-    return xp.where(near, a - L, a)
+def _near_shifted(xp, a, L):
+    """(:func:`_near`, the right-hand side solved for): a - L where near, else a; numpy
+    forms a - L once, for the test and the result, and only its lower triangles for the
+    test (fewer and smaller passes)."""
+    if xp is not np or L.shape[-1] == 0:
+        near = _near(xp, a, L)
+        return near, xp.where(near, a - L, a)
+    diff = a - L
+    size, gap = _lower_entries(a), _lower_entries(diff)
+    np.abs(size, out=size)
+    np.abs(gap, out=gap)
+    near = (np.max(gap, axis=-1) <= np.max(size, axis=-1))[..., None, None]
+    far = ~near[..., 0, 0]
+    if far.any():  # a where not near, copied into those batch entries alone
+        diff[far] = a[far]
+    return near, diff
 
 
 def _plus_identity(Y, width, near):
@@ -329,13 +376,10 @@ def _near(xp, a, L):
     """Per batch entry (shape (..., 1, 1)): whether the lower triangle of a - L is no larger
     than a's (max norm). There L^-1 a is computed as I + L^-1 (a - L), accurate relative
     to a - L rather than to a: for q close to p, M = L1^-1 L0 is I plus a tiny N whose
-    digits the KL needs (a - L is exact when a is within a factor 2 of L)."""
+    digits the KL needs (a - L is exact when a is within a factor 2 of L). Any namespace
+    (numpy takes :func:`_near_shifted`'s own pass)."""
     if L.shape[-1] == 0:  # no entries: nothing to shift (and max has no identity)
         return xp.zeros((*L.shape[:-2], 1, 1), dtype=xp.bool, device=_device(L))
-    if xp is np:  # the lower triangles gathered: fewer and smaller passes
-        a, L = _lower_entries(a), _lower_entries(L)
-        size, gap = np.max(np.abs(a), axis=-1), np.max(np.abs(a - L), axis=-1)
-        return (gap <= size)[..., None, None]
     lower = _lower_mask(xp, L)
     size = xp.max(xp.where(lower, xp.abs(a), xp.zeros_like(a)), axis=(-2, -1))
     gap = xp.max(xp.where(lower, xp.abs(a - L), xp.zeros_like(a)), axis=(-2, -1))
@@ -343,9 +387,15 @@ def _near(xp, a, L):
 
 
 def _lower_entries(a):
-    """numpy: the entries on and below the diagonals of a's (k, k) matrices, (..., k(k+1)/2)."""
+    """numpy: the entries on and below the diagonals of a's (k, k) matrices, (..., k(k+1)/2).
+    Up to k = 12 by an index array (its result is laid out batch axis last, so the max
+    over the entries runs along the batch: 3-10x faster than take's at k = 2-8), beyond by
+    take (index arrays gather 2-7x slower there)."""
     k = a.shape[-1]
-    return a.reshape(*a.shape[:-2], k * k)[..., _lower_flat_indices(k)]
+    flat = a.reshape(*a.shape[:-2], k * k)
+    if k <= 12:
+        return flat[..., _lower_flat_indices(k)]
+    return np.take(flat, _lower_flat_indices(k), axis=-1)
 
 
 @functools.cache
@@ -504,8 +554,12 @@ def _tril(xp, x, k=0, scale=1.0):
     """scale times the lower triangle of x (diagonal k and below), exactly 0 above it
     (by where, not a product: an overflowed entry there is inf)."""
     mask = _tril_mask(*x.shape[-2:], k)
-    if xp is not np:
-        mask = xp.asarray(mask.copy(), device=_device(x))  # a writable copy for torch
+    if xp is np:  # a scalar 0 (no array of zeros), the scale applied in place
+        out = np.where(mask, x, 0.0)
+        if scale != 1.0:
+            np.multiply(out, scale, out=out, where=mask)
+        return out
+    mask = xp.asarray(mask.copy(), device=_device(x))  # a writable copy for torch
     return xp.where(mask, x * scale if scale != 1.0 else x, xp.zeros_like(x))
 
 
@@ -533,7 +587,9 @@ def _log_ratio(xp, a, b):
     numpy computes on contiguous copies (a and b are diagonals: strided views, several
     times slower to compute on) and skips ln a - ln b where no entry takes it."""
     if xp is np:
-        a, b = (np.ascontiguousarray(v) for v in np.broadcast_arrays(a, b))
+        if a.shape != b.shape:
+            a, b = np.broadcast_arrays(a, b)
+        a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
     near = xp.abs(a - b) < 0.5 * b
     close = xp.log1p((a - b) / b)
     if xp is np and near.all():
@@ -572,6 +628,16 @@ def _half_expm1_minus_x(xp, x):
         return 0.5 * _expm1_minus_x(xp, x)
     e = xp.exp(xp.where(big, x, xp.zeros_like(x)) / 2)
     return xp.where(big, (0.5 * e) * e - 0.5 * (1 + x), 0.5 * _expm1_minus_x(xp, x))
+
+
+def _frobenius(xp, a, b):
+    """<a, b>_F of each batch entry's (rows, cols) matrices: numpy as one dot product of
+    the flattened matrices (np.vecdot, without the array of products a sum needs)."""
+    if xp is np:
+        a, b = np.broadcast_arrays(a, b)
+        shape = (*a.shape[:-2], a.shape[-2] * a.shape[-1])
+        return np.vecdot(a.reshape(shape), b.reshape(shape))
+    return xp.sum(a * b, axis=(-2, -1))
 
 
 def _diagonal_matrix(xp, v):
