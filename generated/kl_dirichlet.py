@@ -3,8 +3,9 @@ one value per row (density Gamma(a0) prod_j z_j^(a_j - 1) / prod_j Gamma(a_j) on
 simplex, a0 = sum_j a_j).
 
 The last axis is the one the kernel reduces itself, through row statistics, each a sum or a
-maximum over the row's elements j (size, A, B, B_less_A, R, m, n_top, rest, rest_p, R_rest,
-rest_change, n_gap, d_max, shifted, shift_step, F_sum, H_sum in turn):
+maximum over the row's elements j (size, A, B, B_first, B_second, A_scaled, R_first,
+R_second, m, n_top, rest, rest_p, R_rest, rest_change, n_gap, d_max, shifted, shift_step,
+F_sum, H_sum in turn):
 
 .. math::
 
@@ -20,13 +21,56 @@ rest_change, n_gap, d_max, shifted, shift_step, F_sum, H_sum in turn):
 
 .. math::
 
-    \mathrm{B\_less}_{A} = \sum_{j} \operatorname{exp\_difference}\left(
-            \mathrm{log\_alpha}_{p,j}, \mathrm{log\_alpha}_{j}\right)
+    \mathrm{B\_first} = \sum_{j} \begin{cases} \operatorname{exp\_product}\left(
+            \mathrm{log\_alpha}_{p,j} - \mathrm{log\_alpha}_{j},
+            \mathrm{log\_alpha}_{j}\right) & \text{for}\: \left|{\mathrm{log\_alpha}_{j} -
+            \mathrm{log\_alpha}_{p,j}}\right| \leq 1 \\0 & \text{otherwise} \end{cases}
 
 .. math::
 
-    R = \sum_{j} \operatorname{exp\_difference\_ratio}\left(
-            \mathrm{log\_alpha}_{j}, \mathrm{log\_alpha}_{p,j}, 0, 0, A\right)
+    \mathrm{B\_second} = \sum_{j} \begin{cases} \operatorname{exp\_product}\left(
+            \operatorname{exp\_bregman}\left( 0, \mathrm{log\_alpha}_{p,j} -
+            \mathrm{log\_alpha}_{j}\right), \mathrm{log\_alpha}_{j}\right) +
+            \operatorname{product\_error}\left( \mathrm{log\_alpha}_{p,j} -
+            \mathrm{log\_alpha}_{j}, \mathrm{log\_alpha}_{j}\right) & \text{for}\:
+            \left|{\mathrm{log\_alpha}_{j} - \mathrm{log\_alpha}_{p,j}}\right| \leq 1
+            \\\operatorname{exp\_difference}\left( \mathrm{log\_alpha}_{p,j},
+            \mathrm{log\_alpha}_{j}\right) & \text{otherwise} \end{cases}
+
+.. math::
+
+    \mathrm{A\_scaled} = \sum_{j} \begin{cases} \operatorname{exp\_product}\left(
+            4.14951556888099 \cdot 10^{180}, \mathrm{log\_alpha}_{j}\right) & \text{for}\:
+            e^{\mathrm{log\_alpha}_{j}} < 8.67361737988404 \cdot 10^{-19} \\3.59913103563456
+            \cdot 10^{162} & \text{otherwise} \end{cases}
+
+.. math::
+
+    \mathrm{R\_first} = \sum_{j} \begin{cases} \operatorname{exp\_product}\left(
+            4.14951556888099 \cdot 10^{180} \mathrm{log\_alpha}_{p,j} - 4.14951556888099
+            \cdot 10^{180} \mathrm{log\_alpha}_{j}, \mathrm{log\_alpha}_{j}\right) &
+            \text{for}\: \left|{\mathrm{log\_alpha}_{j} - \mathrm{log\_alpha}_{p,j}}\right|
+            \leq 1 \wedge e^{\mathrm{log\_alpha}_{j}} < 8.67361737988404 \cdot 10^{-19}
+            \wedge e^{\mathrm{log\_alpha}_{p,j}} < 8.67361737988404 \cdot 10^{-19} \\0 &
+            \text{otherwise} \end{cases}
+
+.. math::
+
+    \mathrm{R\_second} = \sum_{j} \begin{cases} \operatorname{exp\_product}\left(
+            4.14951556888099 \cdot 10^{180} \operatorname{exp\_bregman}\left( 0,
+            \mathrm{log\_alpha}_{p,j} - \mathrm{log\_alpha}_{j}\right),
+            \mathrm{log\_alpha}_{j}\right) + \operatorname{product\_error}\left(
+            4.14951556888099 \cdot 10^{180} \mathrm{log\_alpha}_{p,j} - 4.14951556888099
+            \cdot 10^{180} \mathrm{log\_alpha}_{j}, \mathrm{log\_alpha}_{j}\right) &
+            \text{for}\: \left|{\mathrm{log\_alpha}_{j} - \mathrm{log\_alpha}_{p,j}}\right|
+            \leq 1 \wedge e^{\mathrm{log\_alpha}_{j}} < 8.67361737988404 \cdot 10^{-19}
+            \wedge e^{\mathrm{log\_alpha}_{p,j}} < 8.67361737988404 \cdot 10^{-19} \\-
+            \operatorname{exp\_product}\left( 4.14951556888099 \cdot 10^{180},
+            \mathrm{log\_alpha}_{j}\right) + \operatorname{exp\_product}\left(
+            4.14951556888099 \cdot 10^{180}, \mathrm{log\_alpha}_{p,j}\right) & \text{for}\:
+            e^{\mathrm{log\_alpha}_{j}} < 8.67361737988404 \cdot 10^{-19} \wedge
+            e^{\mathrm{log\_alpha}_{p,j}} < 8.67361737988404 \cdot 10^{-19} \\0 &
+            \text{otherwise} \end{cases}
 
 .. math::
 
@@ -101,8 +145,8 @@ rest_change, n_gap, d_max, shifted, shift_step, F_sum, H_sum in turn):
             \mathrm{log\_alpha}_{j}\right)}\right| \\-
             \operatorname{stirling\_bregman\_pair}\left( e^{\mathrm{log\_alpha}_{p,j}}, B,
             \mathrm{rest}_{p}, \operatorname{log1p}{\left( \mathrm{rest}_{p} e^{-
-            \mathrm{log\_alpha}_{p,j}} \right)}\right) + \mathrm{B\_less}_{A}
-            \operatorname{stirling\_slope\_difference\_pair}\left(
+            \mathrm{log\_alpha}_{p,j}} \right)}\right) + \left( \mathrm{B\_first} +
+            \mathrm{B\_second}\right) \operatorname{stirling\_slope\_difference\_pair}\left(
             e^{\mathrm{log\_alpha}_{j}}, A, \mathrm{rest}, \operatorname{log1p}{\left(
             \mathrm{rest} e^{- \mathrm{log\_alpha}_{j}} \right)}\right) - \mathrm{rest}_{p}
             \operatorname{stirling\_slope\_difference}\left( \mathrm{log\_alpha}_{j},
@@ -115,18 +159,21 @@ rest_change, n_gap, d_max, shifted, shift_step, F_sum, H_sum in turn):
             \mathrm{log\_alpha}_{p,j}, \mathrm{log\_alpha}_{j}\right)}\right| \\-
             \operatorname{exp\_bregman}\left( \mathrm{log\_alpha}_{p,j},
             \mathrm{log\_alpha}_{j}\right) + B \operatorname{exp\_bregman}\left( 0, -
-            \begin{cases} \operatorname{log1p}{\left( R \right)} & \text{for}\:
-            \left|{R}\right| \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19}
-            \wedge B < 8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
-            \frac{\mathrm{B\_less}_{A}}{A} \right)} & \text{for}\:
-            \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left( \frac{B}{A}
+            \begin{cases} \operatorname{log1p}{\left( \frac{\mathrm{R\_first} +
+            \mathrm{R\_second}}{\mathrm{A\_scaled}} \right)} & \text{for}\:
+            \left|{\frac{\mathrm{R\_first} + \mathrm{R\_second}}{\mathrm{A\_scaled}}}\right|
+            \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
+            \frac{\mathrm{B\_first} + \mathrm{B\_second}}{A} \right)} & \text{for}\: A \geq
+            2 \left|{\mathrm{B\_first} + \mathrm{B\_second}}\right| \\\ln{\left( \frac{B}{A}
             \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left( A
             \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
-            \text{otherwise} \end{cases}\right) + \left( 1 + R\right)
-            \operatorname{exp\_bregman}\left( 0, - \begin{cases} \operatorname{log1p}{\left(
-            \left( \mathrm{R\_rest} - \frac{\mathrm{rest} \operatorname{expm1}\left(
-            \mathrm{log\_alpha}_{p,j} - \mathrm{log\_alpha}_{j}\right)}{A}\right)
-            e^{\mathrm{log\_alpha}_{j} - \mathrm{log\_alpha}_{p,j}} \right)} & \text{for}\:
+            \text{otherwise} \end{cases}\right) + \left( 1 + \frac{\mathrm{R\_first} +
+            \mathrm{R\_second}}{\mathrm{A\_scaled}}\right) \operatorname{exp\_bregman}\left(
+            0, - \begin{cases} \operatorname{log1p}{\left( \left( \mathrm{R\_rest} -
+            \frac{\mathrm{rest} \operatorname{expm1}\left( \mathrm{log\_alpha}_{p,j} -
+            \mathrm{log\_alpha}_{j}\right)}{A}\right) e^{\mathrm{log\_alpha}_{j} -
+            \mathrm{log\_alpha}_{p,j}} \right)} & \text{for}\:
             \left|{\mathrm{log\_alpha}_{j} - \mathrm{log\_alpha}_{p,j}}\right| >
             \frac{\mathrm{rest} \left|{\operatorname{expm1}\left( \mathrm{log\_alpha}_{p,j}
             - \mathrm{log\_alpha}_{j}\right)}\right|}{A} + \left|{\mathrm{R\_rest}}\right|
@@ -153,11 +200,13 @@ rest_change, n_gap, d_max, shifted, shift_step, F_sum, H_sum in turn):
             \right)}}\right| + \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B}
             \right)}}\right| \\\operatorname{difference\_of\_differences}\left(
             \mathrm{log\_alpha}_{j}, \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases}
-            \operatorname{log1p}{\left( R \right)} & \text{for}\: \left|{R}\right| \leq
-            \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            \operatorname{log1p}{\left( \frac{\mathrm{R\_first} +
+            \mathrm{R\_second}}{\mathrm{A\_scaled}} \right)} & \text{for}\:
+            \left|{\frac{\mathrm{R\_first} + \mathrm{R\_second}}{\mathrm{A\_scaled}}}\right|
+            \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
             8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
-            \frac{\mathrm{B\_less}_{A}}{A} \right)} & \text{for}\:
-            \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left( \frac{B}{A}
+            \frac{\mathrm{B\_first} + \mathrm{B\_second}}{A} \right)} & \text{for}\: A \geq
+            2 \left|{\mathrm{B\_first} + \mathrm{B\_second}}\right| \\\ln{\left( \frac{B}{A}
             \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left( A
             \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
             \text{otherwise} \end{cases}\right) & \text{for}\: \left|{- \ln{\left( B
@@ -170,7 +219,8 @@ rest_change, n_gap, d_max, shifted, shift_step, F_sum, H_sum in turn):
             \right)} & \text{for}\: \mathrm{shifted} \geq 1.0 \cdot 10^{-300} B \\-
             \ln{\left( B \right)} + \ln{\left( \mathrm{shifted} \right)} & \text{otherwise}
             \end{cases}\right) & \text{otherwise} \end{cases}, 0\right) & \text{otherwise}
-            \end{cases} & \text{otherwise} \end{cases}\right) - R \left( \begin{cases}
+            \end{cases} & \text{otherwise} \end{cases}\right) - \frac{\left(
+            \mathrm{R\_first} + \mathrm{R\_second}\right) \left( \begin{cases}
             \operatorname{log1p}{\left( \left( \mathrm{R\_rest} - \frac{\mathrm{rest}
             \operatorname{expm1}\left( \mathrm{log\_alpha}_{p,j} -
             \mathrm{log\_alpha}_{j}\right)}{A}\right) e^{\mathrm{log\_alpha}_{j} -
@@ -201,11 +251,13 @@ rest_change, n_gap, d_max, shifted, shift_step, F_sum, H_sum in turn):
             \right)}}\right| + \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B}
             \right)}}\right| \\\operatorname{difference\_of\_differences}\left(
             \mathrm{log\_alpha}_{j}, \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases}
-            \operatorname{log1p}{\left( R \right)} & \text{for}\: \left|{R}\right| \leq
-            \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            \operatorname{log1p}{\left( \frac{\mathrm{R\_first} +
+            \mathrm{R\_second}}{\mathrm{A\_scaled}} \right)} & \text{for}\:
+            \left|{\frac{\mathrm{R\_first} + \mathrm{R\_second}}{\mathrm{A\_scaled}}}\right|
+            \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
             8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
-            \frac{\mathrm{B\_less}_{A}}{A} \right)} & \text{for}\:
-            \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left( \frac{B}{A}
+            \frac{\mathrm{B\_first} + \mathrm{B\_second}}{A} \right)} & \text{for}\: A \geq
+            2 \left|{\mathrm{B\_first} + \mathrm{B\_second}}\right| \\\ln{\left( \frac{B}{A}
             \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left( A
             \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
             \text{otherwise} \end{cases}\right) & \text{for}\: \left|{- \ln{\left( B
@@ -218,38 +270,44 @@ rest_change, n_gap, d_max, shifted, shift_step, F_sum, H_sum in turn):
             \right)} & \text{for}\: \mathrm{shifted} \geq 1.0 \cdot 10^{-300} B \\-
             \ln{\left( B \right)} + \ln{\left( \mathrm{shifted} \right)} & \text{otherwise}
             \end{cases}\right) & \text{otherwise} \end{cases}, 0\right) & \text{otherwise}
-            \end{cases} & \text{otherwise} \end{cases}\right) & \text{for}\:
-            \mathrm{log\_alpha}_{j} \geq m \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge
-            B < 8.67361737988404 \cdot 10^{-19} \wedge \mathrm{n\_top} < \frac{3}{2} \\-
-            \frac{\begin{cases} - B \operatorname{exp\_bregman}\left( 0, - \begin{cases}
-            \operatorname{log1p}{\left( R \right)} & \text{for}\: \left|{R}\right| \leq
-            \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            \end{cases} & \text{otherwise} \end{cases}\right)}{\mathrm{A\_scaled}} &
+            \text{for}\: \mathrm{log\_alpha}_{j} \geq m \wedge A < 8.67361737988404 \cdot
+            10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19} \wedge \mathrm{n\_top} <
+            \frac{3}{2} \\- \frac{\begin{cases} - B \operatorname{exp\_bregman}\left( 0, -
+            \begin{cases} \operatorname{log1p}{\left( \frac{\mathrm{R\_first} +
+            \mathrm{R\_second}}{\mathrm{A\_scaled}} \right)} & \text{for}\:
+            \left|{\frac{\mathrm{R\_first} + \mathrm{R\_second}}{\mathrm{A\_scaled}}}\right|
+            \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
             8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
-            \frac{\mathrm{B\_less}_{A}}{A} \right)} & \text{for}\:
-            \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left( \frac{B}{A}
+            \frac{\mathrm{B\_first} + \mathrm{B\_second}}{A} \right)} & \text{for}\: A \geq
+            2 \left|{\mathrm{B\_first} + \mathrm{B\_second}}\right| \\\ln{\left( \frac{B}{A}
             \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left( A
             \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
             \text{otherwise} \end{cases}\right) + \operatorname{exp\_bregman}\left( 0,
-            \begin{cases} \operatorname{log1p}{\left( R \right)} & \text{for}\:
-            \left|{R}\right| \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19}
-            \wedge B < 8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
-            \frac{\mathrm{B\_less}_{A}}{A} \right)} & \text{for}\:
-            \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left( \frac{B}{A}
+            \begin{cases} \operatorname{log1p}{\left( \frac{\mathrm{R\_first} +
+            \mathrm{R\_second}}{\mathrm{A\_scaled}} \right)} & \text{for}\:
+            \left|{\frac{\mathrm{R\_first} + \mathrm{R\_second}}{\mathrm{A\_scaled}}}\right|
+            \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
+            \frac{\mathrm{B\_first} + \mathrm{B\_second}}{A} \right)} & \text{for}\: A \geq
+            2 \left|{\mathrm{B\_first} + \mathrm{B\_second}}\right| \\\ln{\left( \frac{B}{A}
             \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left( A
             \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
             \text{otherwise} \end{cases}\right) & \text{for}\: A < 8.67361737988404 \cdot
             10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
-            \\\operatorname{stirling\_bregman\_pair}\left( A, B, \mathrm{B\_less}_{A},
-            \begin{cases} \operatorname{log1p}{\left( R \right)} & \text{for}\:
-            \left|{R}\right| \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19}
-            \wedge B < 8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
-            \frac{\mathrm{B\_less}_{A}}{A} \right)} & \text{for}\:
-            \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left( \frac{B}{A}
-            \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left( A
-            \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
-            \text{otherwise} \end{cases}\right) & \text{otherwise}
-            \end{cases}}{\mathrm{n\_top}} + \begin{cases} -
-            \operatorname{exp\_bregman}\left( \mathrm{log\_alpha}_{p,j},
+            \\\operatorname{stirling\_bregman\_pair}\left( A, B, \mathrm{B\_first} +
+            \mathrm{B\_second}, \begin{cases} \operatorname{log1p}{\left(
+            \frac{\mathrm{R\_first} + \mathrm{R\_second}}{\mathrm{A\_scaled}} \right)} &
+            \text{for}\: \left|{\frac{\mathrm{R\_first} +
+            \mathrm{R\_second}}{\mathrm{A\_scaled}}}\right| \leq \frac{1}{2} \wedge A <
+            8.67361737988404 \cdot 10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{log1p}{\left( \frac{\mathrm{B\_first} + \mathrm{B\_second}}{A}
+            \right)} & \text{for}\: A \geq 2 \left|{\mathrm{B\_first} +
+            \mathrm{B\_second}}\right| \\\ln{\left( \frac{B}{A} \right)} & \text{for}\:
+            \left|{- \ln{\left( B \right)} + \ln{\left( A \right)}}\right| < 700 \\-
+            \ln{\left( A \right)} + \ln{\left( B \right)} & \text{otherwise}
+            \end{cases}\right) & \text{otherwise} \end{cases}}{\mathrm{n\_top}} +
+            \begin{cases} - \operatorname{exp\_bregman}\left( \mathrm{log\_alpha}_{p,j},
             \mathrm{log\_alpha}_{j}\right) + \operatorname{exp\_bregman}\left( 0,
             \mathrm{log\_alpha}_{p,j} - \mathrm{log\_alpha}_{j}\right) & \text{for}\:
             \left|{\mathrm{log\_alpha}_{j} - \mathrm{log\_alpha}_{p,j}}\right| \leq 1 \wedge
@@ -294,11 +352,13 @@ rest_change, n_gap, d_max, shifted, shift_step, F_sum, H_sum in turn):
             \right)}}\right| + \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B}
             \right)}}\right| \\\operatorname{difference\_of\_differences}\left(
             \mathrm{log\_alpha}_{j}, \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases}
-            \operatorname{log1p}{\left( R \right)} & \text{for}\: \left|{R}\right| \leq
-            \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            \operatorname{log1p}{\left( \frac{\mathrm{R\_first} +
+            \mathrm{R\_second}}{\mathrm{A\_scaled}} \right)} & \text{for}\:
+            \left|{\frac{\mathrm{R\_first} + \mathrm{R\_second}}{\mathrm{A\_scaled}}}\right|
+            \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
             8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
-            \frac{\mathrm{B\_less}_{A}}{A} \right)} & \text{for}\:
-            \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left( \frac{B}{A}
+            \frac{\mathrm{B\_first} + \mathrm{B\_second}}{A} \right)} & \text{for}\: A \geq
+            2 \left|{\mathrm{B\_first} + \mathrm{B\_second}}\right| \\\ln{\left( \frac{B}{A}
             \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left( A
             \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
             \text{otherwise} \end{cases}\right) & \text{for}\: \left|{- \ln{\left( B
@@ -339,11 +399,13 @@ rest_change, n_gap, d_max, shifted, shift_step, F_sum, H_sum in turn):
             \right)}}\right| + \left|{\ln{\left( \frac{e^{\mathrm{log\_alpha}_{p,j}}}{B}
             \right)}}\right| \\\operatorname{difference\_of\_differences}\left(
             \mathrm{log\_alpha}_{j}, \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases}
-            \operatorname{log1p}{\left( R \right)} & \text{for}\: \left|{R}\right| \leq
-            \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            \operatorname{log1p}{\left( \frac{\mathrm{R\_first} +
+            \mathrm{R\_second}}{\mathrm{A\_scaled}} \right)} & \text{for}\:
+            \left|{\frac{\mathrm{R\_first} + \mathrm{R\_second}}{\mathrm{A\_scaled}}}\right|
+            \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
             8.67361737988404 \cdot 10^{-19} \\\operatorname{log1p}{\left(
-            \frac{\mathrm{B\_less}_{A}}{A} \right)} & \text{for}\:
-            \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A \\\ln{\left( \frac{B}{A}
+            \frac{\mathrm{B\_first} + \mathrm{B\_second}}{A} \right)} & \text{for}\: A \geq
+            2 \left|{\mathrm{B\_first} + \mathrm{B\_second}}\right| \\\ln{\left( \frac{B}{A}
             \right)} & \text{for}\: \left|{- \ln{\left( B \right)} + \ln{\left( A
             \right)}}\right| < 700 \\- \ln{\left( A \right)} + \ln{\left( B \right)} &
             \text{otherwise} \end{cases}\right) & \text{for}\: \left|{- \ln{\left( B
@@ -366,33 +428,43 @@ and the row value
             \mathrm{H\_sum} - \begin{cases} 0 & \text{for}\: \left(A < 8.67361737988404
             \cdot 10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}\right) \vee
             \mathrm{n\_gap} > \frac{1}{2} \\\begin{cases} - B
-            \operatorname{exp\_bregman}\left(0, - \begin{cases} \operatorname{log1p}{\left(R
-            \right)} & \text{for}\: \left|{R}\right| \leq \frac{1}{2} \wedge A <
-            8.67361737988404 \cdot 10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
-            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
-            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
-            \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
-            \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
-            \right)} & \text{otherwise} \end{cases}\right) +
-            \operatorname{exp\_bregman}\left(0, \begin{cases} \operatorname{log1p}{\left(R
-            \right)} & \text{for}\: \left|{R}\right| \leq \frac{1}{2} \wedge A <
-            8.67361737988404 \cdot 10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
-            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
-            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
-            \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
-            \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
-            \right)} & \text{otherwise} \end{cases}\right) & \text{for}\: A <
-            8.67361737988404 \cdot 10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
-            \\\operatorname{stirling\_bregman\_pair}\left(A, B, \mathrm{B\_less}_{A},
-            \begin{cases} \operatorname{log1p}{\left(R \right)} & \text{for}\:
-            \left|{R}\right| \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19}
-            \wedge B < 8.67361737988404 \cdot 10^{-19}
-            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
-            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
-            \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
-            \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
-            \right)} & \text{otherwise} \end{cases}\right) & \text{otherwise} \end{cases} &
-            \text{otherwise} \end{cases} & \text{otherwise} \end{cases}
+            \operatorname{exp\_bregman}\left(0, - \begin{cases}
+            \operatorname{log1p}{\left(\frac{\mathrm{R\_first} +
+            \mathrm{R\_second}}{\mathrm{A\_scaled}} \right)} & \text{for}\:
+            \left|{\frac{\mathrm{R\_first} + \mathrm{R\_second}}{\mathrm{A\_scaled}}}\right|
+            \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_first} + \mathrm{B\_second}}{A}
+            \right)} & \text{for}\: A \geq 2 \left|{\mathrm{B\_first} +
+            \mathrm{B\_second}}\right| \\\ln{\left(\frac{B}{A} \right)} & \text{for}\:
+            \left|{- \ln{\left(B \right)} + \ln{\left(A \right)}}\right| < 700 \\-
+            \ln{\left(A \right)} + \ln{\left(B \right)} & \text{otherwise}
+            \end{cases}\right) + \operatorname{exp\_bregman}\left(0, \begin{cases}
+            \operatorname{log1p}{\left(\frac{\mathrm{R\_first} +
+            \mathrm{R\_second}}{\mathrm{A\_scaled}} \right)} & \text{for}\:
+            \left|{\frac{\mathrm{R\_first} + \mathrm{R\_second}}{\mathrm{A\_scaled}}}\right|
+            \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_first} + \mathrm{B\_second}}{A}
+            \right)} & \text{for}\: A \geq 2 \left|{\mathrm{B\_first} +
+            \mathrm{B\_second}}\right| \\\ln{\left(\frac{B}{A} \right)} & \text{for}\:
+            \left|{- \ln{\left(B \right)} + \ln{\left(A \right)}}\right| < 700 \\-
+            \ln{\left(A \right)} + \ln{\left(B \right)} & \text{otherwise}
+            \end{cases}\right) & \text{for}\: A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            8.67361737988404 \cdot 10^{-19} \\\operatorname{stirling\_bregman\_pair}\left(A,
+            B, \mathrm{B\_first} + \mathrm{B\_second}, \begin{cases}
+            \operatorname{log1p}{\left(\frac{\mathrm{R\_first} +
+            \mathrm{R\_second}}{\mathrm{A\_scaled}} \right)} & \text{for}\:
+            \left|{\frac{\mathrm{R\_first} + \mathrm{R\_second}}{\mathrm{A\_scaled}}}\right|
+            \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_first} + \mathrm{B\_second}}{A}
+            \right)} & \text{for}\: A \geq 2 \left|{\mathrm{B\_first} +
+            \mathrm{B\_second}}\right| \\\ln{\left(\frac{B}{A} \right)} & \text{for}\:
+            \left|{- \ln{\left(B \right)} + \ln{\left(A \right)}}\right| < 700 \\-
+            \ln{\left(A \right)} + \ln{\left(B \right)} & \text{otherwise}
+            \end{cases}\right) & \text{otherwise} \end{cases} & \text{otherwise} \end{cases}
+            & \text{otherwise} \end{cases}
 
 Leading axes are batch axes; the last axis must not be empty.
 ``kl_dirichlet`` gives one value per row, ``kl_dirichlet_grad`` the gradient of their sum with
@@ -408,7 +480,7 @@ type and device. A NaN gives NaN in its own row only.
 Generated by klgen from kernel kl_dirichlet of the spec file dirichlet.py.
 Do not edit: change its file in specs/ and run `klgen generate`;
 `klgen check` fails while this file differs from what they make.
-klgen-hash: 840486cd9fb5c2e4
+klgen-hash: 968492dd45f3a191
 """
 
 import numpy as np
@@ -425,6 +497,7 @@ from ._functions import (
     exp_difference_split_generic,
     exp_of_difference_generic,
     exp_product_generic,
+    product_error_generic,
     stirling_bregman_generic,
     stirling_bregman_pair_generic,
     stirling_curvature_at_generic,
@@ -493,10 +566,14 @@ def kl_dirichlet_grad(
             \\\operatorname{exp\_difference}\left(\mathrm{log\_alpha}_{p,j},
             \mathrm{log\_alpha}_{j}\right)
             \operatorname{stirling\_curvature}\left(\mathrm{log\_alpha}_{j}\right) &
-            \text{otherwise} \end{cases} + \begin{cases} \operatorname{exp\_product}\left(R
-            \operatorname{stirling\_curvature\_at}\left(A\right),
+            \text{otherwise} \end{cases} + \begin{cases}
+            \operatorname{exp\_product}\left(\frac{\left(\mathrm{R\_first} +
+            \mathrm{R\_second}\right)
+            \operatorname{stirling\_curvature\_at}\left(A\right)}{\mathrm{A\_scaled}},
             \mathrm{log\_alpha}_{j}\right) & \text{for}\: A < 8.67361737988404 \cdot
-            10^{-19} \\\frac{\mathrm{B\_less}_{A} e^{\mathrm{log\_alpha}_{j}}
+            10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
+            \\\frac{\left(\mathrm{B\_first} + \mathrm{B\_second}\right)
+            e^{\mathrm{log\_alpha}_{j}}
             \operatorname{stirling\_curvature\_at}\left(A\right)}{A} & \text{otherwise}
             \end{cases} + \begin{cases}
             \operatorname{exp\_difference\_split}\left(\mathrm{log\_alpha}_{p,j},
@@ -535,16 +612,20 @@ def kl_dirichlet_grad(
             \left|{\ln{\left(\frac{e^{\mathrm{log\_alpha}_{j}}}{A} \right)}}\right| +
             \left|{\ln{\left(\frac{e^{\mathrm{log\_alpha}_{p,j}}}{B} \right)}}\right|
             \\\operatorname{difference\_of\_differences}\left(\mathrm{log\_alpha}_{j},
-            \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases} \operatorname{log1p}{\left(R
-            \right)} & \text{for}\: \left|{R}\right| \leq \frac{1}{2} \wedge A <
-            8.67361737988404 \cdot 10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
-            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
-            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
-            \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
-            \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
-            \right)} & \text{otherwise} \end{cases}\right) & \text{for}\: \left|{-
-            \ln{\left(B \right)} + \ln{\left(A \right)}}\right| < \left|{-
-            \ln{\left(\mathrm{shifted} \right)} + \ln{\left(B \right)}}\right|
+            \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases}
+            \operatorname{log1p}{\left(\frac{\mathrm{R\_first} +
+            \mathrm{R\_second}}{\mathrm{A\_scaled}} \right)} & \text{for}\:
+            \left|{\frac{\mathrm{R\_first} + \mathrm{R\_second}}{\mathrm{A\_scaled}}}\right|
+            \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_first} + \mathrm{B\_second}}{A}
+            \right)} & \text{for}\: A \geq 2 \left|{\mathrm{B\_first} +
+            \mathrm{B\_second}}\right| \\\ln{\left(\frac{B}{A} \right)} & \text{for}\:
+            \left|{- \ln{\left(B \right)} + \ln{\left(A \right)}}\right| < 700 \\-
+            \ln{\left(A \right)} + \ln{\left(B \right)} & \text{otherwise}
+            \end{cases}\right) & \text{for}\: \left|{- \ln{\left(B \right)} + \ln{\left(A
+            \right)}}\right| < \left|{- \ln{\left(\mathrm{shifted} \right)} + \ln{\left(B
+            \right)}}\right|
             \\\operatorname{difference\_of\_differences}\left(\mathrm{log\_alpha}_{j},
             \mathrm{log\_alpha}_{p,j}, \mathrm{d}_max, 0, \begin{cases}
             \operatorname{log1p}{\left(\mathrm{shift\_step} \right)} & \text{for}\:
@@ -556,25 +637,32 @@ def kl_dirichlet_grad(
 
         \frac{\partial \ell}{\partial \mathrm{log\_alpha}_{p,j}} = \begin{cases} 0 &
             \text{for}\: \mathrm{size} < \frac{3}{2} \\\operatorname{exp\_product}\left(-
-            \begin{cases} - \begin{cases} \operatorname{log1p}{\left(R \right)} &
-            \text{for}\: \left|{R}\right| \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot
-            10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
-            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
-            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
-            \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
-            \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
-            \right)} & \text{otherwise} \end{cases} + \frac{R}{B} & \text{for}\: A <
-            8.67361737988404 \cdot 10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
-            \\\operatorname{stirling\_slope\_difference\_pair}\left(A, B,
-            \mathrm{B\_less}_{A}, \begin{cases} \operatorname{log1p}{\left(R \right)} &
-            \text{for}\: \left|{R}\right| \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot
-            10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
-            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
-            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
-            \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
-            \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
-            \right)} & \text{otherwise} \end{cases}\right) & \text{otherwise} \end{cases} -
-            \begin{cases} \operatorname{difference\_sum}\left(\mathrm{log\_alpha}_{p,j},
+            \begin{cases} - \begin{cases} \operatorname{log1p}{\left(\frac{\mathrm{R\_first}
+            + \mathrm{R\_second}}{\mathrm{A\_scaled}} \right)} & \text{for}\:
+            \left|{\frac{\mathrm{R\_first} + \mathrm{R\_second}}{\mathrm{A\_scaled}}}\right|
+            \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_first} + \mathrm{B\_second}}{A}
+            \right)} & \text{for}\: A \geq 2 \left|{\mathrm{B\_first} +
+            \mathrm{B\_second}}\right| \\\ln{\left(\frac{B}{A} \right)} & \text{for}\:
+            \left|{- \ln{\left(B \right)} + \ln{\left(A \right)}}\right| < 700 \\-
+            \ln{\left(A \right)} + \ln{\left(B \right)} & \text{otherwise} \end{cases} +
+            \frac{\mathrm{R\_first} + \mathrm{R\_second}}{\mathrm{A\_scaled} B} &
+            \text{for}\: A < 8.67361737988404 \cdot 10^{-19} \wedge B < 8.67361737988404
+            \cdot 10^{-19} \\\operatorname{stirling\_slope\_difference\_pair}\left(A, B,
+            \mathrm{B\_first} + \mathrm{B\_second}, \begin{cases}
+            \operatorname{log1p}{\left(\frac{\mathrm{R\_first} +
+            \mathrm{R\_second}}{\mathrm{A\_scaled}} \right)} & \text{for}\:
+            \left|{\frac{\mathrm{R\_first} + \mathrm{R\_second}}{\mathrm{A\_scaled}}}\right|
+            \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_first} + \mathrm{B\_second}}{A}
+            \right)} & \text{for}\: A \geq 2 \left|{\mathrm{B\_first} +
+            \mathrm{B\_second}}\right| \\\ln{\left(\frac{B}{A} \right)} & \text{for}\:
+            \left|{- \ln{\left(B \right)} + \ln{\left(A \right)}}\right| < 700 \\-
+            \ln{\left(A \right)} + \ln{\left(B \right)} & \text{otherwise}
+            \end{cases}\right) & \text{otherwise} \end{cases} - \begin{cases}
+            \operatorname{difference\_sum}\left(\mathrm{log\_alpha}_{p,j},
             \mathrm{log\_alpha}_{p,j}, \operatorname{log1p}{\left(\mathrm{rest}_{p} e^{-
             \mathrm{log\_alpha}_{p,j}} \right)}, \operatorname{log1p}{\left(\mathrm{rest}
             e^{- \mathrm{log\_alpha}_{j}} \right)}\right) & \text{for}\: A \geq 2
@@ -596,16 +684,20 @@ def kl_dirichlet_grad(
             \left|{\ln{\left(\frac{e^{\mathrm{log\_alpha}_{j}}}{A} \right)}}\right| +
             \left|{\ln{\left(\frac{e^{\mathrm{log\_alpha}_{p,j}}}{B} \right)}}\right|
             \\\operatorname{difference\_of\_differences}\left(\mathrm{log\_alpha}_{j},
-            \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases} \operatorname{log1p}{\left(R
-            \right)} & \text{for}\: \left|{R}\right| \leq \frac{1}{2} \wedge A <
-            8.67361737988404 \cdot 10^{-19} \wedge B < 8.67361737988404 \cdot 10^{-19}
-            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_less}_{A}}{A} \right)} &
-            \text{for}\: \left|{\mathrm{B\_less}_{A}}\right| \leq \frac{1}{2} A
-            \\\ln{\left(\frac{B}{A} \right)} & \text{for}\: \left|{- \ln{\left(B \right)} +
-            \ln{\left(A \right)}}\right| < 700 \\- \ln{\left(A \right)} + \ln{\left(B
-            \right)} & \text{otherwise} \end{cases}\right) & \text{for}\: \left|{-
-            \ln{\left(B \right)} + \ln{\left(A \right)}}\right| < \left|{-
-            \ln{\left(\mathrm{shifted} \right)} + \ln{\left(B \right)}}\right|
+            \mathrm{log\_alpha}_{p,j}, 0, 0, - \begin{cases}
+            \operatorname{log1p}{\left(\frac{\mathrm{R\_first} +
+            \mathrm{R\_second}}{\mathrm{A\_scaled}} \right)} & \text{for}\:
+            \left|{\frac{\mathrm{R\_first} + \mathrm{R\_second}}{\mathrm{A\_scaled}}}\right|
+            \leq \frac{1}{2} \wedge A < 8.67361737988404 \cdot 10^{-19} \wedge B <
+            8.67361737988404 \cdot 10^{-19}
+            \\\operatorname{log1p}{\left(\frac{\mathrm{B\_first} + \mathrm{B\_second}}{A}
+            \right)} & \text{for}\: A \geq 2 \left|{\mathrm{B\_first} +
+            \mathrm{B\_second}}\right| \\\ln{\left(\frac{B}{A} \right)} & \text{for}\:
+            \left|{- \ln{\left(B \right)} + \ln{\left(A \right)}}\right| < 700 \\-
+            \ln{\left(A \right)} + \ln{\left(B \right)} & \text{otherwise}
+            \end{cases}\right) & \text{for}\: \left|{- \ln{\left(B \right)} + \ln{\left(A
+            \right)}}\right| < \left|{- \ln{\left(\mathrm{shifted} \right)} + \ln{\left(B
+            \right)}}\right|
             \\\operatorname{difference\_of\_differences}\left(\mathrm{log\_alpha}_{j},
             \mathrm{log\_alpha}_{p,j}, \mathrm{d}_max, 0, \begin{cases}
             \operatorname{log1p}{\left(\mathrm{shift\_step} \right)} & \text{for}\:
@@ -736,12 +828,116 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     A = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     term = xp.exp(log_alpha_p)
     B = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
-    term = exp_difference_generic(xp, log_alpha_p, log_alpha)
-    B_less_A = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
-    term = exp_difference_ratio_generic(
-        xp, log_alpha, log_alpha_p, xp.full_like(like, 0.0), xp.full_like(like, 0.0), A
+    log_alpha_minus_log_alpha_p = log_alpha - log_alpha_p
+    neg_log_alpha_minus_log_alpha_p = -log_alpha_minus_log_alpha_p
+    exp_product_log_alpha_log_alpha_p = exp_product_generic(
+        xp, neg_log_alpha_minus_log_alpha_p, log_alpha
     )
-    R = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    abs_log_alpha_minus_log_alpha_p = xp.abs(log_alpha_minus_log_alpha_p)
+    abs_log_alpha_minus_log_alpha_p_le_1 = abs_log_alpha_minus_log_alpha_p <= 1.0
+    term = xp.where(
+        abs_log_alpha_minus_log_alpha_p_le_1,
+        exp_product_log_alpha_log_alpha_p,
+        xp.full_like(like, 0.0),
+    )
+    B_first = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    log_alpha_minus_log_alpha_p = log_alpha - log_alpha_p
+    neg_log_alpha_minus_log_alpha_p = -log_alpha_minus_log_alpha_p
+    exp_bregman_log_alpha_log_alpha_p = exp_bregman_generic(
+        xp, xp.full_like(like, 0.0), neg_log_alpha_minus_log_alpha_p
+    )
+    exp_product_log_alpha_log_alpha_p = exp_product_generic(
+        xp, exp_bregman_log_alpha_log_alpha_p, log_alpha
+    )
+    product_error_log_alpha_log_alpha_p = product_error_generic(
+        xp, neg_log_alpha_minus_log_alpha_p, log_alpha
+    )
+    sum_log_alpha_log_alpha_p = (
+        exp_product_log_alpha_log_alpha_p + product_error_log_alpha_log_alpha_p
+    )
+    abs_log_alpha_minus_log_alpha_p = xp.abs(log_alpha_minus_log_alpha_p)
+    abs_log_alpha_minus_log_alpha_p_le_1 = abs_log_alpha_minus_log_alpha_p <= 1.0
+    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    term = xp.where(
+        abs_log_alpha_minus_log_alpha_p_le_1,
+        sum_log_alpha_log_alpha_p,
+        exp_difference_log_alpha_p_log_alpha,
+    )
+    B_second = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    exp_product_log_alpha = exp_product_generic(
+        xp, xp.full_like(like, 4.149515568880993e180), log_alpha
+    )
+    exp_log_alpha = xp.exp(log_alpha)
+    condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+    term = xp.where(
+        condition_log_alpha, exp_product_log_alpha, xp.full_like(like, 3.599131035634557e162)
+    )
+    A_scaled = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    product_log_alpha_p = 4.149515568880993e180 * log_alpha_p
+    product_log_alpha = 4.149515568880993e180 * log_alpha
+    sum_log_alpha_log_alpha_p = product_log_alpha_p - product_log_alpha
+    exp_product_log_alpha_log_alpha_p = exp_product_generic(
+        xp, sum_log_alpha_log_alpha_p, log_alpha
+    )
+    exp_log_alpha = xp.exp(log_alpha)
+    condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    condition_log_alpha_p = exp_log_alpha_p < 8.673617379884035e-19
+    log_alpha_minus_log_alpha_p = log_alpha - log_alpha_p
+    abs_log_alpha_minus_log_alpha_p = xp.abs(log_alpha_minus_log_alpha_p)
+    abs_log_alpha_minus_log_alpha_p_le_1 = abs_log_alpha_minus_log_alpha_p <= 1.0
+    condition_log_alpha_log_alpha_p = xp.logical_and(
+        xp.logical_and(abs_log_alpha_minus_log_alpha_p_le_1, condition_log_alpha),
+        condition_log_alpha_p,
+    )
+    term = xp.where(
+        condition_log_alpha_log_alpha_p, exp_product_log_alpha_log_alpha_p, xp.full_like(like, 0.0)
+    )
+    R_first = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    log_alpha_minus_log_alpha_p = log_alpha - log_alpha_p
+    exp_log_alpha = xp.exp(log_alpha)
+    condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    condition_log_alpha_p = exp_log_alpha_p < 8.673617379884035e-19
+    neg_log_alpha_minus_log_alpha_p = -log_alpha_minus_log_alpha_p
+    exp_bregman_log_alpha_log_alpha_p = exp_bregman_generic(
+        xp, xp.full_like(like, 0.0), neg_log_alpha_minus_log_alpha_p
+    )
+    product_log_alpha_log_alpha_p = 4.149515568880993e180 * exp_bregman_log_alpha_log_alpha_p
+    exp_product_log_alpha_log_alpha_p = exp_product_generic(
+        xp, product_log_alpha_log_alpha_p, log_alpha
+    )
+    product_log_alpha_p = 4.149515568880993e180 * log_alpha_p
+    product_log_alpha = 4.149515568880993e180 * log_alpha
+    sum_log_alpha_log_alpha_p = product_log_alpha_p - product_log_alpha
+    product_error_log_alpha_log_alpha_p = product_error_generic(
+        xp, sum_log_alpha_log_alpha_p, log_alpha
+    )
+    sum_log_alpha_log_alpha_p_2 = (
+        exp_product_log_alpha_log_alpha_p + product_error_log_alpha_log_alpha_p
+    )
+    abs_log_alpha_minus_log_alpha_p = xp.abs(log_alpha_minus_log_alpha_p)
+    abs_log_alpha_minus_log_alpha_p_le_1 = abs_log_alpha_minus_log_alpha_p <= 1.0
+    condition_log_alpha_log_alpha_p = xp.logical_and(
+        xp.logical_and(abs_log_alpha_minus_log_alpha_p_le_1, condition_log_alpha),
+        condition_log_alpha_p,
+    )
+    exp_product_log_alpha = exp_product_generic(
+        xp, xp.full_like(like, 4.149515568880993e180), log_alpha
+    )
+    exp_product_log_alpha_p = exp_product_generic(
+        xp, xp.full_like(like, 4.149515568880993e180), log_alpha_p
+    )
+    sum_log_alpha_log_alpha_p_3 = exp_product_log_alpha_p - exp_product_log_alpha
+    condition_log_alpha_log_alpha_p_2 = xp.logical_and(condition_log_alpha, condition_log_alpha_p)
+    term = xp.where(
+        condition_log_alpha_log_alpha_p,
+        sum_log_alpha_log_alpha_p_2,
+        xp.where(
+            condition_log_alpha_log_alpha_p_2, sum_log_alpha_log_alpha_p_3, xp.full_like(like, 0.0)
+        ),
+    )
+    R_second = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
     term = log_alpha
     m = xp.max(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     log_alpha_ge_m = log_alpha >= m
@@ -805,16 +1001,19 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
     product_log_alpha_log_alpha_p = 9.0 * abs_log_alpha_log_alpha_p
     exp_log_alpha_p = xp.exp(log_alpha_p)
-    neg_log_alpha_p = -log_alpha_p
-    exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
-    rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
-    log1p_rest_p_exp_neg_log_alpha_p = xp.log1p(rest_p_exp_neg_log_alpha_p)
     neg_log_alpha = -log_alpha
     exp_neg_log_alpha = xp.exp(neg_log_alpha)
     rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
     log1p_rest_exp_neg_log_alpha = xp.log1p(rest_exp_neg_log_alpha)
+    B_first_plus_B_second = B_first + B_second
+    neg_log_alpha_p = -log_alpha_p
+    exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
+    rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
+    log1p_rest_p_exp_neg_log_alpha_p = xp.log1p(rest_p_exp_neg_log_alpha_p)
     exp_bregman_log_alpha_p_log_alpha = exp_bregman_generic(xp, log_alpha_p, log_alpha)
     product_log_alpha_log_alpha_p_2 = -exp_bregman_log_alpha_p_log_alpha
+    R_first_plus_R_second = R_first + R_second
+    over_A_scaled_R_first_plus_R_second = R_first_plus_R_second / A_scaled
     condition_A = A < 8.673617379884035e-19
     condition_B = B < 8.673617379884035e-19
     inv_A = 1.0 / A
@@ -822,33 +1021,33 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     log_A = xp.log(A)
     log_A_minus_log_B = log_A - log_B
     abs_log_A_minus_log_B = xp.abs(log_A_minus_log_B)
-    log1p_R = xp.log1p(R)
-    abs_R = xp.abs(R)
-    abs_R_le_half = abs_R <= 0.5
-    condition_A_B_R = xp.logical_and(xp.logical_and(abs_R_le_half, condition_A), condition_B)
-    B_less_A_inv_A = B_less_A * inv_A
-    log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
-    abs_B_less_A = xp.abs(B_less_A)
-    half_A = 0.5 * A
-    abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+    log1p_A_scaled_R_first_R_second = xp.log1p(over_A_scaled_R_first_plus_R_second)
+    abs_A_scaled_R_first_R_second = xp.abs(over_A_scaled_R_first_plus_R_second)
+    condition_A_scaled_R_first_R_second = abs_A_scaled_R_first_R_second <= 0.5
+    condition_2 = xp.logical_and(
+        xp.logical_and(condition_A, condition_A_scaled_R_first_R_second), condition_B
+    )
+    B_first_plus_B_second_inv_A = B_first_plus_B_second * inv_A
+    log1p_B_first_plus_B_second_inv_A = xp.log1p(B_first_plus_B_second_inv_A)
+    abs_B_first_plus_B_second = xp.abs(B_first_plus_B_second)
+    twice_abs_B_first_plus_B_second = 2.0 * abs_B_first_plus_B_second
+    A_ge_twice_abs_B_first_plus_B_second = A >= twice_abs_B_first_plus_B_second
     B_inv_A = B * inv_A
     log_B_inv_A = xp.log(B_inv_A)
     condition_A_B = abs_log_A_minus_log_B < 700.0
     neg_log_A_minus_log_B = -log_A_minus_log_B
-    piecewise_A_B_B_less_A_R = xp.where(
-        condition_A_B_R,
-        log1p_R,
+    piecewise = xp.where(
+        condition_2,
+        log1p_A_scaled_R_first_R_second,
         xp.where(
-            abs_B_less_A_le_half_A,
-            log1p_B_less_A_inv_A,
+            A_ge_twice_abs_B_first_plus_B_second,
+            log1p_B_first_plus_B_second_inv_A,
             xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
         ),
     )
-    neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
-    exp_bregman_A_B_B_less_A_R = exp_bregman_generic(
-        xp, xp.full_like(like, 0.0), neg_piecewise_A_B_B_less_A_R
-    )
-    B_exp_bregman_A_B_B_less_A_R = B * exp_bregman_A_B_B_less_A_R
+    neg_piecewise = -piecewise
+    exp_bregman_2 = exp_bregman_generic(xp, xp.full_like(like, 0.0), neg_piecewise)
+    B_exp_bregman_2 = B * exp_bregman_2
     log_alpha_plus_neg_log_alpha_p = log_alpha + neg_log_alpha_p
     neg_log_alpha_plus_neg_log_alpha_p = -log_alpha_plus_neg_log_alpha_p
     expm1_log_alpha_log_alpha_p = xp.expm1(neg_log_alpha_plus_neg_log_alpha_p)
@@ -877,14 +1076,14 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     product_A_log_alpha_log_alpha_p_rest_2 = inv_A_rest * abs_expm1_log_alpha_log_alpha_p
     abs_R_rest = xp.abs(R_rest)
     sum_3 = product_A_log_alpha_log_alpha_p_rest_2 + abs_R_rest
-    condition_2 = abs_log_alpha_plus_neg_log_alpha_p > sum_3
+    condition_3 = abs_log_alpha_plus_neg_log_alpha_p > sum_3
     difference_sum_2 = difference_sum_generic(
         xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
     )
     abs_log_A_minus_log_B_gt_sum = abs_log_A_minus_log_B > sum
     neg_sum = -sum
     shift_step_lt_neg_sum = shift_step < neg_sum
-    condition_3 = xp.logical_and(
+    condition_4 = xp.logical_and(
         xp.logical_and(
             xp.logical_and(
                 xp.logical_and(
@@ -905,15 +1104,10 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
         xp.full_like(like, 0.0),
     )
     condition_A_B_log_alpha_log_alpha_p = abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
-    condition_4 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
-    condition_5 = xp.logical_and(condition_4, condition_A_B_log_alpha_log_alpha_p)
+    condition_5 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
+    condition_6 = xp.logical_and(condition_5, condition_A_B_log_alpha_log_alpha_p)
     difference_of_differences_3 = difference_of_differences_generic(
-        xp,
-        log_alpha,
-        log_alpha_p,
-        xp.full_like(like, 0.0),
-        xp.full_like(like, 0.0),
-        neg_piecewise_A_B_B_less_A_R,
+        xp, log_alpha, log_alpha_p, xp.full_like(like, 0.0), xp.full_like(like, 0.0), neg_piecewise
     )
     condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
     log1p_shift_step = xp.log1p(shift_step)
@@ -931,16 +1125,16 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     difference_of_differences_4 = difference_of_differences_generic(
         xp, log_alpha, log_alpha_p, d_max, xp.full_like(like, 0.0), piecewise_B_shift_step_shifted
     )
-    piecewise = xp.where(
-        condition_5,
+    piecewise_2 = xp.where(
+        condition_6,
         difference_of_differences_2,
         xp.where(condition_A_B_shifted, difference_of_differences_3, difference_of_differences_4),
     )
     difference_sum_3 = difference_sum_generic(
-        xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
+        xp, log_alpha_p, log_alpha_p, piecewise_2, xp.full_like(like, 0.0)
     )
-    piecewise_2 = xp.where(condition_3, difference_sum_2, difference_sum_3)
-    piecewise_3 = xp.where(condition_2, log1p_product, piecewise_2)
+    piecewise_3 = xp.where(condition_4, difference_sum_2, difference_sum_3)
+    piecewise_4 = xp.where(condition_3, log1p_product, piecewise_3)
     exp_bregman_log_alpha_log_alpha_p = exp_bregman_generic(
         xp, xp.full_like(like, 0.0), neg_log_alpha_plus_neg_log_alpha_p
     )
@@ -960,7 +1154,7 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     )
     condition_log_alpha_log_alpha_p_3 = exp_log_alpha >= product_log_alpha_log_alpha_p
     condition_log_alpha_log_alpha_p_4 = exp_log_alpha_p >= product_log_alpha_log_alpha_p
-    condition_6 = xp.logical_and(
+    condition_7 = xp.logical_and(
         xp.logical_and(
             xp.logical_and(
                 xp.logical_and(
@@ -979,60 +1173,53 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     stirling_slope_difference_pair_2 = stirling_slope_difference_pair_generic(
         xp, exp_log_alpha, A, rest, log1p_rest_exp_neg_log_alpha
     )
-    product_A_B_less_A_log_alpha_rest = B_less_A * stirling_slope_difference_pair_2
+    product_2 = B_first_plus_B_second * stirling_slope_difference_pair_2
     stirling_slope_difference_2 = stirling_slope_difference_generic(xp, log_alpha, log_alpha_p)
     rest_p_stirling_slope_difference_2 = rest_p * stirling_slope_difference_2
     stirling_bregman_pair_3 = stirling_bregman_pair_generic(
         xp, exp_log_alpha, A, rest, log1p_rest_exp_neg_log_alpha
     )
     sum_4 = (
-        product_A_B_less_A_log_alpha_rest
+        product_2
         + stirling_bregman_pair_3
         - stirling_bregman_pair_2
         - rest_p_stirling_slope_difference_2
     )
-    condition_7 = xp.logical_and(
+    condition_8 = xp.logical_and(
         xp.logical_and(
             xp.logical_and(xp.logical_and(A_ge_twice_rest, B_ge_twice_rest_p), condition),
             condition_n_top,
         ),
         log_alpha_ge_m,
     )
-    R_plus_1 = R + 1.0
-    neg_piecewise_3 = -piecewise_3
-    exp_bregman_2 = exp_bregman_generic(xp, xp.full_like(like, 0.0), neg_piecewise_3)
-    R_plus_1_exp_bregman_2 = R_plus_1 * exp_bregman_2
-    R_piecewise_3 = R * piecewise_3
-    sum_5 = (
-        B_exp_bregman_A_B_B_less_A_R
-        + product_log_alpha_log_alpha_p_2
-        + R_plus_1_exp_bregman_2
-        - R_piecewise_3
-    )
+    sum_A_scaled_R_first_R_second = over_A_scaled_R_first_plus_R_second + 1.0
+    neg_piecewise_4 = -piecewise_4
+    exp_bregman_3 = exp_bregman_generic(xp, xp.full_like(like, 0.0), neg_piecewise_4)
+    product_3 = sum_A_scaled_R_first_R_second * exp_bregman_3
+    product_4 = over_A_scaled_R_first_plus_R_second * piecewise_4
+    sum_5 = B_exp_bregman_2 + product_log_alpha_log_alpha_p_2 + product_3 - product_4
     condition_A_B_log_alpha_m_n_top = xp.logical_and(
         xp.logical_and(xp.logical_and(condition_A, condition_B), condition_n_top), log_alpha_ge_m
     )
-    exp_bregman_A_B_B_less_A_R_2 = exp_bregman_generic(
-        xp, xp.full_like(like, 0.0), piecewise_A_B_B_less_A_R
-    )
-    sum_A_B_B_less_A_R = exp_bregman_A_B_B_less_A_R_2 - B_exp_bregman_A_B_B_less_A_R
+    exp_bregman_4 = exp_bregman_generic(xp, xp.full_like(like, 0.0), piecewise)
+    exp_bregman_4_minus_B_exp_bregman_2 = exp_bregman_4 - B_exp_bregman_2
     condition_A_B_2 = xp.logical_and(condition_A, condition_B)
-    stirling_bregman_pair_A_B_B_less_A_R = stirling_bregman_pair_generic(
-        xp, A, B, B_less_A, piecewise_A_B_B_less_A_R
+    stirling_bregman_pair_4 = stirling_bregman_pair_generic(
+        xp, A, B, B_first_plus_B_second, piecewise
     )
-    piecewise_A_B_B_less_A_R_2 = xp.where(
-        condition_A_B_2, sum_A_B_B_less_A_R, stirling_bregman_pair_A_B_B_less_A_R
+    piecewise_5 = xp.where(
+        condition_A_B_2, exp_bregman_4_minus_B_exp_bregman_2, stirling_bregman_pair_4
     )
-    product_A_B_B_less_A_R_n_top = piecewise_A_B_B_less_A_R_2 / n_top
-    sum_6 = piecewise_log_alpha_log_alpha_p - product_A_B_B_less_A_R_n_top
+    over_n_top_piecewise_5 = piecewise_5 / n_top
+    sum_6 = piecewise_log_alpha_log_alpha_p - over_n_top_piecewise_5
     condition_A_B_log_alpha_m = xp.logical_and(
         xp.logical_and(condition_A, condition_B), log_alpha_ge_m
     )
     term = xp.where(
-        condition_6,
+        condition_7,
         stirling_gap_difference_2,
         xp.where(
-            condition_7,
+            condition_8,
             sum_4,
             xp.where(
                 condition_A_B_log_alpha_m_n_top,
@@ -1096,6 +1283,9 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     log_shifted = xp.log(shifted)
     log_B_minus_log_shifted = log_B - log_shifted
     abs_log_B_minus_log_shifted = xp.abs(log_B_minus_log_shifted)
+    R_first_plus_R_second = R_first + R_second
+    over_A_scaled_R_first_plus_R_second = R_first_plus_R_second / A_scaled
+    B_first_plus_B_second = B_first + B_second
     difference_of_differences_2 = difference_of_differences_generic(
         xp,
         log_inv_A_exp_log_alpha,
@@ -1107,37 +1297,34 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     condition_A_B_log_alpha_log_alpha_p = abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
     condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
     condition_3 = xp.logical_and(condition_2, condition_A_B_log_alpha_log_alpha_p)
-    log1p_R = xp.log1p(R)
+    log1p_A_scaled_R_first_R_second = xp.log1p(over_A_scaled_R_first_plus_R_second)
     condition_A = A < 8.673617379884035e-19
     condition_B = B < 8.673617379884035e-19
-    abs_R = xp.abs(R)
-    abs_R_le_half = abs_R <= 0.5
-    condition_A_B_R = xp.logical_and(xp.logical_and(abs_R_le_half, condition_A), condition_B)
-    B_less_A_inv_A = B_less_A * inv_A
-    log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
-    abs_B_less_A = xp.abs(B_less_A)
-    half_A = 0.5 * A
-    abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+    abs_A_scaled_R_first_R_second = xp.abs(over_A_scaled_R_first_plus_R_second)
+    condition_A_scaled_R_first_R_second = abs_A_scaled_R_first_R_second <= 0.5
+    condition_4 = xp.logical_and(
+        xp.logical_and(condition_A, condition_A_scaled_R_first_R_second), condition_B
+    )
+    B_first_plus_B_second_inv_A = B_first_plus_B_second * inv_A
+    log1p_B_first_plus_B_second_inv_A = xp.log1p(B_first_plus_B_second_inv_A)
+    abs_B_first_plus_B_second = xp.abs(B_first_plus_B_second)
+    twice_abs_B_first_plus_B_second = 2.0 * abs_B_first_plus_B_second
+    A_ge_twice_abs_B_first_plus_B_second = A >= twice_abs_B_first_plus_B_second
     log_B_inv_A = xp.log(B_inv_A)
     condition_A_B = abs_log_A_minus_log_B < 700.0
     neg_log_A_minus_log_B = -log_A_minus_log_B
-    piecewise_A_B_B_less_A_R = xp.where(
-        condition_A_B_R,
-        log1p_R,
+    piecewise = xp.where(
+        condition_4,
+        log1p_A_scaled_R_first_R_second,
         xp.where(
-            abs_B_less_A_le_half_A,
-            log1p_B_less_A_inv_A,
+            A_ge_twice_abs_B_first_plus_B_second,
+            log1p_B_first_plus_B_second_inv_A,
             xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
         ),
     )
-    neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
+    neg_piecewise = -piecewise
     difference_of_differences_3 = difference_of_differences_generic(
-        xp,
-        log_alpha,
-        log_alpha_p,
-        xp.full_like(like, 0.0),
-        xp.full_like(like, 0.0),
-        neg_piecewise_A_B_B_less_A_R,
+        xp, log_alpha, log_alpha_p, xp.full_like(like, 0.0), xp.full_like(like, 0.0), neg_piecewise
     )
     condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
     log1p_shift_step = xp.log1p(shift_step)
@@ -1155,14 +1342,14 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
     difference_of_differences_4 = difference_of_differences_generic(
         xp, log_alpha, log_alpha_p, d_max, xp.full_like(like, 0.0), piecewise_B_shift_step_shifted
     )
-    piecewise = xp.where(
+    piecewise_2 = xp.where(
         condition_3,
         difference_of_differences_2,
         xp.where(condition_A_B_shifted, difference_of_differences_3, difference_of_differences_4),
     )
-    exp_product_piecewise_log_alpha_p = exp_product_generic(xp, piecewise, log_alpha_p)
+    exp_product_piecewise_2_log_alpha_p = exp_product_generic(xp, piecewise_2, log_alpha_p)
     exp_product_B_inv_A_log_alpha = exp_product_generic(xp, B_inv_A, log_alpha)
-    sum_2 = exp_product_B_inv_A_log_alpha - exp_log_alpha_p - exp_product_piecewise_log_alpha_p
+    sum_2 = exp_product_B_inv_A_log_alpha - exp_log_alpha_p - exp_product_piecewise_2_log_alpha_p
     condition_A_B_2 = B_inv_A < 1e308
     sum_A_B_log_alpha_log_alpha_p_2 = log_B + log_alpha + neg_log_alpha_p - log_A
     sum_A_B_log_alpha_log_alpha_p_2_gt_1 = sum_A_B_log_alpha_log_alpha_p_2 > 1.0
@@ -1170,68 +1357,67 @@ def _value_lines(xp, log_alpha, log_alpha_p, series):
         condition_A_B_2, sum_A_B_log_alpha_log_alpha_p_2_gt_1
     )
     exp_bregman_split_3 = exp_bregman_split_generic(
-        xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
+        xp, log_alpha_p, log_alpha_p, piecewise_2, xp.full_like(like, 0.0)
     )
-    piecewise_2 = xp.where(condition, exp_bregman_split_2, exp_bregman_split_3)
+    piecewise_3 = xp.where(condition, exp_bregman_split_2, exp_bregman_split_3)
     term = xp.where(
         condition,
         exp_bregman_split_2,
-        xp.where(condition_A_B_log_alpha_log_alpha_p_2, sum_2, piecewise_2),
+        xp.where(condition_A_B_log_alpha_log_alpha_p_2, sum_2, piecewise_3),
     )
     H_sum = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     condition_A = A < 8.673617379884035e-19
     condition_B = B < 8.673617379884035e-19
     condition_A_B = xp.logical_and(condition_A, condition_B)
+    R_first_plus_R_second = R_first + R_second
+    over_A_scaled_R_first_plus_R_second = R_first_plus_R_second / A_scaled
     inv_A = 1.0 / A
+    B_first_plus_B_second = B_first + B_second
     log_B = xp.log(B)
     log_A = xp.log(A)
     log_A_minus_log_B = log_A - log_B
-    log1p_R = xp.log1p(R)
-    abs_R = xp.abs(R)
-    abs_R_le_half = abs_R <= 0.5
-    condition_A_B_R = xp.logical_and(xp.logical_and(abs_R_le_half, condition_A), condition_B)
-    B_less_A_inv_A = B_less_A * inv_A
-    log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
-    abs_B_less_A = xp.abs(B_less_A)
-    half_A = 0.5 * A
-    abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+    log1p_A_scaled_R_first_R_second = xp.log1p(over_A_scaled_R_first_plus_R_second)
+    abs_A_scaled_R_first_R_second = xp.abs(over_A_scaled_R_first_plus_R_second)
+    condition_A_scaled_R_first_R_second = abs_A_scaled_R_first_R_second <= 0.5
+    condition = xp.logical_and(
+        xp.logical_and(condition_A, condition_A_scaled_R_first_R_second), condition_B
+    )
+    B_first_plus_B_second_inv_A = B_first_plus_B_second * inv_A
+    log1p_B_first_plus_B_second_inv_A = xp.log1p(B_first_plus_B_second_inv_A)
+    abs_B_first_plus_B_second = xp.abs(B_first_plus_B_second)
+    twice_abs_B_first_plus_B_second = 2.0 * abs_B_first_plus_B_second
+    A_ge_twice_abs_B_first_plus_B_second = A >= twice_abs_B_first_plus_B_second
     B_inv_A = B * inv_A
     log_B_inv_A = xp.log(B_inv_A)
     abs_log_A_minus_log_B = xp.abs(log_A_minus_log_B)
     condition_A_B_2 = abs_log_A_minus_log_B < 700.0
     neg_log_A_minus_log_B = -log_A_minus_log_B
-    piecewise_A_B_B_less_A_R = xp.where(
-        condition_A_B_R,
-        log1p_R,
+    piecewise = xp.where(
+        condition,
+        log1p_A_scaled_R_first_R_second,
         xp.where(
-            abs_B_less_A_le_half_A,
-            log1p_B_less_A_inv_A,
+            A_ge_twice_abs_B_first_plus_B_second,
+            log1p_B_first_plus_B_second_inv_A,
             xp.where(condition_A_B_2, log_B_inv_A, neg_log_A_minus_log_B),
         ),
     )
     condition_size = size < 1.5
     n_gap_gt_half = n_gap > 0.5
     condition_A_B_n_gap = xp.logical_or(condition_A_B, n_gap_gt_half)
-    neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
-    exp_bregman_A_B_B_less_A_R = exp_bregman_generic(
-        xp, xp.full_like(like, 0.0), neg_piecewise_A_B_B_less_A_R
+    neg_piecewise = -piecewise
+    exp_bregman_2 = exp_bregman_generic(xp, xp.full_like(like, 0.0), neg_piecewise)
+    B_exp_bregman_2 = B * exp_bregman_2
+    exp_bregman_3 = exp_bregman_generic(xp, xp.full_like(like, 0.0), piecewise)
+    exp_bregman_3_minus_B_exp_bregman_2 = exp_bregman_3 - B_exp_bregman_2
+    stirling_bregman_pair_2 = stirling_bregman_pair_generic(
+        xp, A, B, B_first_plus_B_second, piecewise
     )
-    B_exp_bregman_A_B_B_less_A_R = B * exp_bregman_A_B_B_less_A_R
-    exp_bregman_A_B_B_less_A_R_2 = exp_bregman_generic(
-        xp, xp.full_like(like, 0.0), piecewise_A_B_B_less_A_R
+    piecewise_2 = xp.where(
+        condition_A_B, exp_bregman_3_minus_B_exp_bregman_2, stirling_bregman_pair_2
     )
-    sum_A_B_B_less_A_R = exp_bregman_A_B_B_less_A_R_2 - B_exp_bregman_A_B_B_less_A_R
-    stirling_bregman_pair_A_B_B_less_A_R = stirling_bregman_pair_generic(
-        xp, A, B, B_less_A, piecewise_A_B_B_less_A_R
-    )
-    piecewise_A_B_B_less_A_R_2 = xp.where(
-        condition_A_B, sum_A_B_B_less_A_R, stirling_bregman_pair_A_B_B_less_A_R
-    )
-    piecewise_A_B_B_less_A_R_n_gap = xp.where(
-        condition_A_B_n_gap, xp.full_like(like, 0.0), piecewise_A_B_B_less_A_R_2
-    )
-    sum_A_B_B_less_A_F_sum_H_sum_R_n_gap = F_sum + H_sum - piecewise_A_B_B_less_A_R_n_gap
-    result = xp.where(condition_size, xp.full_like(like, 0.0), sum_A_B_B_less_A_F_sum_H_sum_R_n_gap)
+    piecewise_3 = xp.where(condition_A_B_n_gap, xp.full_like(like, 0.0), piecewise_2)
+    F_sum_plus_H_sum_minus_piecewise_3 = F_sum + H_sum - piecewise_3
+    result = xp.where(condition_size, xp.full_like(like, 0.0), F_sum_plus_H_sum_minus_piecewise_3)
     value = xp.broadcast_to(result, like.shape)[..., 0]
     grads = ()
     return value, grads
@@ -1246,12 +1432,116 @@ def _grad_lines(xp, log_alpha, log_alpha_p, series):
     A = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     term = xp.exp(log_alpha_p)
     B = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
-    term = exp_difference_generic(xp, log_alpha_p, log_alpha)
-    B_less_A = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
-    term = exp_difference_ratio_generic(
-        xp, log_alpha, log_alpha_p, xp.full_like(like, 0.0), xp.full_like(like, 0.0), A
+    log_alpha_minus_log_alpha_p = log_alpha - log_alpha_p
+    neg_log_alpha_minus_log_alpha_p = -log_alpha_minus_log_alpha_p
+    exp_product_log_alpha_log_alpha_p = exp_product_generic(
+        xp, neg_log_alpha_minus_log_alpha_p, log_alpha
     )
-    R = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    abs_log_alpha_minus_log_alpha_p = xp.abs(log_alpha_minus_log_alpha_p)
+    abs_log_alpha_minus_log_alpha_p_le_1 = abs_log_alpha_minus_log_alpha_p <= 1.0
+    term = xp.where(
+        abs_log_alpha_minus_log_alpha_p_le_1,
+        exp_product_log_alpha_log_alpha_p,
+        xp.full_like(like, 0.0),
+    )
+    B_first = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    log_alpha_minus_log_alpha_p = log_alpha - log_alpha_p
+    neg_log_alpha_minus_log_alpha_p = -log_alpha_minus_log_alpha_p
+    exp_bregman_log_alpha_log_alpha_p = exp_bregman_generic(
+        xp, xp.full_like(like, 0.0), neg_log_alpha_minus_log_alpha_p
+    )
+    exp_product_log_alpha_log_alpha_p = exp_product_generic(
+        xp, exp_bregman_log_alpha_log_alpha_p, log_alpha
+    )
+    product_error_log_alpha_log_alpha_p = product_error_generic(
+        xp, neg_log_alpha_minus_log_alpha_p, log_alpha
+    )
+    sum_log_alpha_log_alpha_p = (
+        exp_product_log_alpha_log_alpha_p + product_error_log_alpha_log_alpha_p
+    )
+    abs_log_alpha_minus_log_alpha_p = xp.abs(log_alpha_minus_log_alpha_p)
+    abs_log_alpha_minus_log_alpha_p_le_1 = abs_log_alpha_minus_log_alpha_p <= 1.0
+    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    term = xp.where(
+        abs_log_alpha_minus_log_alpha_p_le_1,
+        sum_log_alpha_log_alpha_p,
+        exp_difference_log_alpha_p_log_alpha,
+    )
+    B_second = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    exp_product_log_alpha = exp_product_generic(
+        xp, xp.full_like(like, 4.149515568880993e180), log_alpha
+    )
+    exp_log_alpha = xp.exp(log_alpha)
+    condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+    term = xp.where(
+        condition_log_alpha, exp_product_log_alpha, xp.full_like(like, 3.599131035634557e162)
+    )
+    A_scaled = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    product_log_alpha_p = 4.149515568880993e180 * log_alpha_p
+    product_log_alpha = 4.149515568880993e180 * log_alpha
+    sum_log_alpha_log_alpha_p = product_log_alpha_p - product_log_alpha
+    exp_product_log_alpha_log_alpha_p = exp_product_generic(
+        xp, sum_log_alpha_log_alpha_p, log_alpha
+    )
+    exp_log_alpha = xp.exp(log_alpha)
+    condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    condition_log_alpha_p = exp_log_alpha_p < 8.673617379884035e-19
+    log_alpha_minus_log_alpha_p = log_alpha - log_alpha_p
+    abs_log_alpha_minus_log_alpha_p = xp.abs(log_alpha_minus_log_alpha_p)
+    abs_log_alpha_minus_log_alpha_p_le_1 = abs_log_alpha_minus_log_alpha_p <= 1.0
+    condition_log_alpha_log_alpha_p = xp.logical_and(
+        xp.logical_and(abs_log_alpha_minus_log_alpha_p_le_1, condition_log_alpha),
+        condition_log_alpha_p,
+    )
+    term = xp.where(
+        condition_log_alpha_log_alpha_p, exp_product_log_alpha_log_alpha_p, xp.full_like(like, 0.0)
+    )
+    R_first = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    log_alpha_minus_log_alpha_p = log_alpha - log_alpha_p
+    exp_log_alpha = xp.exp(log_alpha)
+    condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    condition_log_alpha_p = exp_log_alpha_p < 8.673617379884035e-19
+    neg_log_alpha_minus_log_alpha_p = -log_alpha_minus_log_alpha_p
+    exp_bregman_log_alpha_log_alpha_p = exp_bregman_generic(
+        xp, xp.full_like(like, 0.0), neg_log_alpha_minus_log_alpha_p
+    )
+    product_log_alpha_log_alpha_p = 4.149515568880993e180 * exp_bregman_log_alpha_log_alpha_p
+    exp_product_log_alpha_log_alpha_p = exp_product_generic(
+        xp, product_log_alpha_log_alpha_p, log_alpha
+    )
+    product_log_alpha_p = 4.149515568880993e180 * log_alpha_p
+    product_log_alpha = 4.149515568880993e180 * log_alpha
+    sum_log_alpha_log_alpha_p = product_log_alpha_p - product_log_alpha
+    product_error_log_alpha_log_alpha_p = product_error_generic(
+        xp, sum_log_alpha_log_alpha_p, log_alpha
+    )
+    sum_log_alpha_log_alpha_p_2 = (
+        exp_product_log_alpha_log_alpha_p + product_error_log_alpha_log_alpha_p
+    )
+    abs_log_alpha_minus_log_alpha_p = xp.abs(log_alpha_minus_log_alpha_p)
+    abs_log_alpha_minus_log_alpha_p_le_1 = abs_log_alpha_minus_log_alpha_p <= 1.0
+    condition_log_alpha_log_alpha_p = xp.logical_and(
+        xp.logical_and(abs_log_alpha_minus_log_alpha_p_le_1, condition_log_alpha),
+        condition_log_alpha_p,
+    )
+    exp_product_log_alpha = exp_product_generic(
+        xp, xp.full_like(like, 4.149515568880993e180), log_alpha
+    )
+    exp_product_log_alpha_p = exp_product_generic(
+        xp, xp.full_like(like, 4.149515568880993e180), log_alpha_p
+    )
+    sum_log_alpha_log_alpha_p_3 = exp_product_log_alpha_p - exp_product_log_alpha
+    condition_log_alpha_log_alpha_p_2 = xp.logical_and(condition_log_alpha, condition_log_alpha_p)
+    term = xp.where(
+        condition_log_alpha_log_alpha_p,
+        sum_log_alpha_log_alpha_p_2,
+        xp.where(
+            condition_log_alpha_log_alpha_p_2, sum_log_alpha_log_alpha_p_3, xp.full_like(like, 0.0)
+        ),
+    )
+    R_second = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
     term = log_alpha
     m = xp.max(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     log_alpha_ge_m = log_alpha >= m
@@ -1290,7 +1580,13 @@ def _grad_lines(xp, log_alpha, log_alpha_p, series):
         xp.logical_and(condition_log_alpha, condition_log_alpha_log_alpha_p), condition_log_alpha_p
     )
     stirling_curvature_at_A = stirling_curvature_at_generic(xp, A)
+    inv_A_scaled = 1.0 / A_scaled
+    R_first_plus_R_second = R_first + R_second
+    R_first_plus_R_second_inv_A_scaled = R_first_plus_R_second * inv_A_scaled
     condition_A = A < 8.673617379884035e-19
+    condition_B = B < 8.673617379884035e-19
+    condition_A_B = xp.logical_and(condition_A, condition_B)
+    B_first_plus_B_second = B_first + B_second
     inv_A = 1.0 / A
     exp_log_alpha_inv_A = exp_log_alpha * inv_A
     exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
@@ -1342,26 +1638,27 @@ def _grad_lines(xp, log_alpha, log_alpha_p, series):
     log_shifted = xp.log(shifted)
     log_B_minus_log_shifted = log_B - log_shifted
     abs_log_B_minus_log_shifted = xp.abs(log_B_minus_log_shifted)
-    condition_B = B < 8.673617379884035e-19
-    log1p_R = xp.log1p(R)
-    abs_R = xp.abs(R)
-    abs_R_le_half = abs_R <= 0.5
-    condition_A_B_R = xp.logical_and(xp.logical_and(abs_R_le_half, condition_A), condition_B)
-    B_less_A_inv_A = B_less_A * inv_A
-    log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
-    abs_B_less_A = xp.abs(B_less_A)
-    half_A = 0.5 * A
-    abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+    log1p_A_scaled_R_first_R_second = xp.log1p(R_first_plus_R_second_inv_A_scaled)
+    abs_A_scaled_R_first_R_second = xp.abs(R_first_plus_R_second_inv_A_scaled)
+    condition_A_scaled_R_first_R_second = abs_A_scaled_R_first_R_second <= 0.5
+    condition_2 = xp.logical_and(
+        xp.logical_and(condition_A, condition_A_scaled_R_first_R_second), condition_B
+    )
+    B_first_plus_B_second_inv_A = B_first_plus_B_second * inv_A
+    log1p_B_first_plus_B_second_inv_A = xp.log1p(B_first_plus_B_second_inv_A)
+    abs_B_first_plus_B_second = xp.abs(B_first_plus_B_second)
+    twice_abs_B_first_plus_B_second = 2.0 * abs_B_first_plus_B_second
+    A_ge_twice_abs_B_first_plus_B_second = A >= twice_abs_B_first_plus_B_second
     log_B_inv_A = xp.log(B_inv_A)
-    condition_A_B = abs_log_A_minus_log_B < 700.0
+    condition_A_B_2 = abs_log_A_minus_log_B < 700.0
     neg_log_A_minus_log_B = -log_A_minus_log_B
-    piecewise_A_B_B_less_A_R = xp.where(
-        condition_A_B_R,
-        log1p_R,
+    piecewise = xp.where(
+        condition_2,
+        log1p_A_scaled_R_first_R_second,
         xp.where(
-            abs_B_less_A_le_half_A,
-            log1p_B_less_A_inv_A,
-            xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+            A_ge_twice_abs_B_first_plus_B_second,
+            log1p_B_first_plus_B_second_inv_A,
+            xp.where(condition_A_B_2, log_B_inv_A, neg_log_A_minus_log_B),
         ),
     )
     difference_of_differences_2 = difference_of_differences_generic(
@@ -1373,16 +1670,11 @@ def _grad_lines(xp, log_alpha, log_alpha_p, series):
         xp.full_like(like, 0.0),
     )
     condition_A_B_log_alpha_log_alpha_p = abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
-    condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
-    condition_3 = xp.logical_and(condition_2, condition_A_B_log_alpha_log_alpha_p)
-    neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
+    condition_3 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
+    condition_4 = xp.logical_and(condition_3, condition_A_B_log_alpha_log_alpha_p)
+    neg_piecewise = -piecewise
     difference_of_differences_3 = difference_of_differences_generic(
-        xp,
-        log_alpha,
-        log_alpha_p,
-        xp.full_like(like, 0.0),
-        xp.full_like(like, 0.0),
-        neg_piecewise_A_B_B_less_A_R,
+        xp, log_alpha, log_alpha_p, xp.full_like(like, 0.0), xp.full_like(like, 0.0), neg_piecewise
     )
     condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
     log1p_shift_step = xp.log1p(shift_step)
@@ -1400,8 +1692,8 @@ def _grad_lines(xp, log_alpha, log_alpha_p, series):
     difference_of_differences_4 = difference_of_differences_generic(
         xp, log_alpha, log_alpha_p, d_max, xp.full_like(like, 0.0), piecewise_B_shift_step_shifted
     )
-    piecewise = xp.where(
-        condition_3,
+    piecewise_2 = xp.where(
+        condition_4,
         difference_of_differences_2,
         xp.where(condition_A_B_shifted, difference_of_differences_3, difference_of_differences_4),
     )
@@ -1418,49 +1710,48 @@ def _grad_lines(xp, log_alpha, log_alpha_p, series):
         exp_product_log_alpha_log_alpha_p,
         product_log_alpha_log_alpha_p_2,
     )
-    R_stirling_curvature_at_A = R * stirling_curvature_at_A
-    exp_product_A_R_log_alpha = exp_product_generic(xp, R_stirling_curvature_at_A, log_alpha)
-    product_A_B_less_A_log_alpha = B_less_A * exp_log_alpha_inv_A * stirling_curvature_at_A
-    piecewise_A_B_less_A_R_log_alpha = xp.where(
-        condition_A, exp_product_A_R_log_alpha, product_A_B_less_A_log_alpha
+    product_A_A_scaled_R_first_R_second = (
+        R_first_plus_R_second_inv_A_scaled * stirling_curvature_at_A
     )
+    exp_product_2 = exp_product_generic(xp, product_A_A_scaled_R_first_R_second, log_alpha)
+    product_A_B_first_B_second_log_alpha = (
+        B_first_plus_B_second * exp_log_alpha_inv_A * stirling_curvature_at_A
+    )
+    piecewise_3 = xp.where(condition_A_B, exp_product_2, product_A_B_first_B_second_log_alpha)
     exp_product_B_inv_A_log_alpha = exp_product_generic(xp, B_inv_A, log_alpha)
     sum_A_B_log_alpha_log_alpha_p_2 = exp_product_B_inv_A_log_alpha - exp_log_alpha_p
-    condition_A_B_2 = B_inv_A < 1e308
+    condition_A_B_3 = B_inv_A < 1e308
     sum_A_B_log_alpha_log_alpha_p_3 = log_B + log_alpha_plus_neg_log_alpha_p - log_A
     sum_A_B_log_alpha_log_alpha_p_3_gt_1 = sum_A_B_log_alpha_log_alpha_p_3 > 1.0
     condition_A_B_log_alpha_log_alpha_p_2 = xp.logical_and(
-        condition_A_B_2, sum_A_B_log_alpha_log_alpha_p_3_gt_1
+        condition_A_B_3, sum_A_B_log_alpha_log_alpha_p_3_gt_1
     )
     exp_difference_split_3 = exp_difference_split_generic(
-        xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
+        xp, log_alpha_p, log_alpha_p, piecewise_2, xp.full_like(like, 0.0)
     )
-    piecewise_2 = xp.where(condition, exp_difference_split_2, exp_difference_split_3)
-    piecewise_3 = xp.where(
+    piecewise_4 = xp.where(condition, exp_difference_split_2, exp_difference_split_3)
+    piecewise_5 = xp.where(
         condition,
         exp_difference_split_2,
         xp.where(
-            condition_A_B_log_alpha_log_alpha_p_2, sum_A_B_log_alpha_log_alpha_p_2, piecewise_2
+            condition_A_B_log_alpha_log_alpha_p_2, sum_A_B_log_alpha_log_alpha_p_2, piecewise_4
         ),
     )
-    sum_2 = piecewise_A_B_less_A_R_log_alpha + piecewise_3 - piecewise_log_alpha_log_alpha_p
+    sum_2 = piecewise_3 + piecewise_5 - piecewise_log_alpha_log_alpha_p
     dlog_alpha = xp.where(condition_size, xp.full_like(like, 0.0), sum_2)
-    R_inv_B = R * inv_B
-    sum_A_B_B_less_A_R = R_inv_B - piecewise_A_B_B_less_A_R
-    condition_A_B_3 = xp.logical_and(condition_A, condition_B)
+    product_A_scaled_B_R_first_R_second = R_first_plus_R_second * inv_A_scaled * inv_B
+    sum_3 = product_A_scaled_B_R_first_R_second - piecewise
     stirling_slope_difference_pair_2 = stirling_slope_difference_pair_generic(
-        xp, A, B, B_less_A, piecewise_A_B_B_less_A_R
+        xp, A, B, B_first_plus_B_second, piecewise
     )
-    piecewise_A_B_B_less_A_R_2 = xp.where(
-        condition_A_B_3, sum_A_B_B_less_A_R, stirling_slope_difference_pair_2
-    )
+    piecewise_6 = xp.where(condition_A_B, sum_3, stirling_slope_difference_pair_2)
     difference_sum_2 = difference_sum_generic(
         xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
     )
     difference_sum_3 = difference_sum_generic(
-        xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
+        xp, log_alpha_p, log_alpha_p, piecewise_2, xp.full_like(like, 0.0)
     )
-    piecewise_4 = xp.where(condition, difference_sum_2, difference_sum_3)
+    piecewise_7 = xp.where(condition, difference_sum_2, difference_sum_3)
     exp_product_log_alpha_log_alpha_p_2 = exp_product_generic(
         xp, expm1_log_alpha_log_alpha_p, neg_log_alpha_p
     )
@@ -1469,9 +1760,9 @@ def _grad_lines(xp, log_alpha, log_alpha_p, series):
     piecewise_log_alpha_log_alpha_p_2 = xp.where(
         condition_log_alpha_log_alpha_p_2, sum_log_alpha_log_alpha_p, stirling_slope_difference_2
     )
-    sum_3 = piecewise_log_alpha_log_alpha_p_2 - piecewise_A_B_B_less_A_R_2 - piecewise_4
-    exp_product_sum_3_log_alpha_p = exp_product_generic(xp, sum_3, log_alpha_p)
-    dlog_alpha_p = xp.where(condition_size, xp.full_like(like, 0.0), exp_product_sum_3_log_alpha_p)
+    sum_4 = piecewise_log_alpha_log_alpha_p_2 - piecewise_6 - piecewise_7
+    exp_product_sum_4_log_alpha_p = exp_product_generic(xp, sum_4, log_alpha_p)
+    dlog_alpha_p = xp.where(condition_size, xp.full_like(like, 0.0), exp_product_sum_4_log_alpha_p)
     grads = (
         xp.broadcast_to(dlog_alpha, like.shape),
         xp.broadcast_to(dlog_alpha_p, like.shape),
@@ -1488,12 +1779,116 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     A = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     term = xp.exp(log_alpha_p)
     B = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
-    term = exp_difference_generic(xp, log_alpha_p, log_alpha)
-    B_less_A = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
-    term = exp_difference_ratio_generic(
-        xp, log_alpha, log_alpha_p, xp.full_like(like, 0.0), xp.full_like(like, 0.0), A
+    log_alpha_minus_log_alpha_p = log_alpha - log_alpha_p
+    neg_log_alpha_minus_log_alpha_p = -log_alpha_minus_log_alpha_p
+    exp_product_log_alpha_log_alpha_p = exp_product_generic(
+        xp, neg_log_alpha_minus_log_alpha_p, log_alpha
     )
-    R = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    abs_log_alpha_minus_log_alpha_p = xp.abs(log_alpha_minus_log_alpha_p)
+    abs_log_alpha_minus_log_alpha_p_le_1 = abs_log_alpha_minus_log_alpha_p <= 1.0
+    term = xp.where(
+        abs_log_alpha_minus_log_alpha_p_le_1,
+        exp_product_log_alpha_log_alpha_p,
+        xp.full_like(like, 0.0),
+    )
+    B_first = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    log_alpha_minus_log_alpha_p = log_alpha - log_alpha_p
+    neg_log_alpha_minus_log_alpha_p = -log_alpha_minus_log_alpha_p
+    exp_bregman_log_alpha_log_alpha_p = exp_bregman_generic(
+        xp, xp.full_like(like, 0.0), neg_log_alpha_minus_log_alpha_p
+    )
+    exp_product_log_alpha_log_alpha_p = exp_product_generic(
+        xp, exp_bregman_log_alpha_log_alpha_p, log_alpha
+    )
+    product_error_log_alpha_log_alpha_p = product_error_generic(
+        xp, neg_log_alpha_minus_log_alpha_p, log_alpha
+    )
+    sum_log_alpha_log_alpha_p = (
+        exp_product_log_alpha_log_alpha_p + product_error_log_alpha_log_alpha_p
+    )
+    abs_log_alpha_minus_log_alpha_p = xp.abs(log_alpha_minus_log_alpha_p)
+    abs_log_alpha_minus_log_alpha_p_le_1 = abs_log_alpha_minus_log_alpha_p <= 1.0
+    exp_difference_log_alpha_p_log_alpha = exp_difference_generic(xp, log_alpha_p, log_alpha)
+    term = xp.where(
+        abs_log_alpha_minus_log_alpha_p_le_1,
+        sum_log_alpha_log_alpha_p,
+        exp_difference_log_alpha_p_log_alpha,
+    )
+    B_second = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    exp_product_log_alpha = exp_product_generic(
+        xp, xp.full_like(like, 4.149515568880993e180), log_alpha
+    )
+    exp_log_alpha = xp.exp(log_alpha)
+    condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+    term = xp.where(
+        condition_log_alpha, exp_product_log_alpha, xp.full_like(like, 3.599131035634557e162)
+    )
+    A_scaled = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
+    product_log_alpha_p = 4.149515568880993e180 * log_alpha_p
+    product_log_alpha = 4.149515568880993e180 * log_alpha
+    sum_log_alpha_log_alpha_p = product_log_alpha_p - product_log_alpha
+    exp_product_log_alpha_log_alpha_p = exp_product_generic(
+        xp, sum_log_alpha_log_alpha_p, log_alpha
+    )
+    exp_log_alpha = xp.exp(log_alpha)
+    condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    condition_log_alpha_p = exp_log_alpha_p < 8.673617379884035e-19
+    log_alpha_minus_log_alpha_p = log_alpha - log_alpha_p
+    abs_log_alpha_minus_log_alpha_p = xp.abs(log_alpha_minus_log_alpha_p)
+    abs_log_alpha_minus_log_alpha_p_le_1 = abs_log_alpha_minus_log_alpha_p <= 1.0
+    condition_log_alpha_log_alpha_p = xp.logical_and(
+        xp.logical_and(abs_log_alpha_minus_log_alpha_p_le_1, condition_log_alpha),
+        condition_log_alpha_p,
+    )
+    term = xp.where(
+        condition_log_alpha_log_alpha_p, exp_product_log_alpha_log_alpha_p, xp.full_like(like, 0.0)
+    )
+    R_first = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
+    log_alpha_minus_log_alpha_p = log_alpha - log_alpha_p
+    exp_log_alpha = xp.exp(log_alpha)
+    condition_log_alpha = exp_log_alpha < 8.673617379884035e-19
+    exp_log_alpha_p = xp.exp(log_alpha_p)
+    condition_log_alpha_p = exp_log_alpha_p < 8.673617379884035e-19
+    neg_log_alpha_minus_log_alpha_p = -log_alpha_minus_log_alpha_p
+    exp_bregman_log_alpha_log_alpha_p = exp_bregman_generic(
+        xp, xp.full_like(like, 0.0), neg_log_alpha_minus_log_alpha_p
+    )
+    product_log_alpha_log_alpha_p = 4.149515568880993e180 * exp_bregman_log_alpha_log_alpha_p
+    exp_product_log_alpha_log_alpha_p = exp_product_generic(
+        xp, product_log_alpha_log_alpha_p, log_alpha
+    )
+    product_log_alpha_p = 4.149515568880993e180 * log_alpha_p
+    product_log_alpha = 4.149515568880993e180 * log_alpha
+    sum_log_alpha_log_alpha_p = product_log_alpha_p - product_log_alpha
+    product_error_log_alpha_log_alpha_p = product_error_generic(
+        xp, sum_log_alpha_log_alpha_p, log_alpha
+    )
+    sum_log_alpha_log_alpha_p_2 = (
+        exp_product_log_alpha_log_alpha_p + product_error_log_alpha_log_alpha_p
+    )
+    abs_log_alpha_minus_log_alpha_p = xp.abs(log_alpha_minus_log_alpha_p)
+    abs_log_alpha_minus_log_alpha_p_le_1 = abs_log_alpha_minus_log_alpha_p <= 1.0
+    condition_log_alpha_log_alpha_p = xp.logical_and(
+        xp.logical_and(abs_log_alpha_minus_log_alpha_p_le_1, condition_log_alpha),
+        condition_log_alpha_p,
+    )
+    exp_product_log_alpha = exp_product_generic(
+        xp, xp.full_like(like, 4.149515568880993e180), log_alpha
+    )
+    exp_product_log_alpha_p = exp_product_generic(
+        xp, xp.full_like(like, 4.149515568880993e180), log_alpha_p
+    )
+    sum_log_alpha_log_alpha_p_3 = exp_product_log_alpha_p - exp_product_log_alpha
+    condition_log_alpha_log_alpha_p_2 = xp.logical_and(condition_log_alpha, condition_log_alpha_p)
+    term = xp.where(
+        condition_log_alpha_log_alpha_p,
+        sum_log_alpha_log_alpha_p_2,
+        xp.where(
+            condition_log_alpha_log_alpha_p_2, sum_log_alpha_log_alpha_p_3, xp.full_like(like, 0.0)
+        ),
+    )
+    R_second = compensated_row_sum_generic(xp, xp.broadcast_to(term, like.shape))
     term = log_alpha
     m = xp.max(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     log_alpha_ge_m = log_alpha >= m
@@ -1557,16 +1952,19 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     condition = rest_plus_rest_p < abs_log_alpha_log_alpha_p
     product_log_alpha_log_alpha_p = 9.0 * abs_log_alpha_log_alpha_p
     exp_log_alpha_p = xp.exp(log_alpha_p)
-    neg_log_alpha_p = -log_alpha_p
-    exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
-    rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
-    log1p_rest_p_exp_neg_log_alpha_p = xp.log1p(rest_p_exp_neg_log_alpha_p)
     neg_log_alpha = -log_alpha
     exp_neg_log_alpha = xp.exp(neg_log_alpha)
     rest_exp_neg_log_alpha = rest * exp_neg_log_alpha
     log1p_rest_exp_neg_log_alpha = xp.log1p(rest_exp_neg_log_alpha)
+    B_first_plus_B_second = B_first + B_second
+    neg_log_alpha_p = -log_alpha_p
+    exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
+    rest_p_exp_neg_log_alpha_p = rest_p * exp_neg_log_alpha_p
+    log1p_rest_p_exp_neg_log_alpha_p = xp.log1p(rest_p_exp_neg_log_alpha_p)
     exp_bregman_log_alpha_p_log_alpha = exp_bregman_generic(xp, log_alpha_p, log_alpha)
     product_log_alpha_log_alpha_p_2 = -exp_bregman_log_alpha_p_log_alpha
+    R_first_plus_R_second = R_first + R_second
+    over_A_scaled_R_first_plus_R_second = R_first_plus_R_second / A_scaled
     condition_A = A < 8.673617379884035e-19
     condition_B = B < 8.673617379884035e-19
     inv_A = 1.0 / A
@@ -1574,33 +1972,33 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     log_A = xp.log(A)
     log_A_minus_log_B = log_A - log_B
     abs_log_A_minus_log_B = xp.abs(log_A_minus_log_B)
-    log1p_R = xp.log1p(R)
-    abs_R = xp.abs(R)
-    abs_R_le_half = abs_R <= 0.5
-    condition_A_B_R = xp.logical_and(xp.logical_and(abs_R_le_half, condition_A), condition_B)
-    B_less_A_inv_A = B_less_A * inv_A
-    log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
-    abs_B_less_A = xp.abs(B_less_A)
-    half_A = 0.5 * A
-    abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+    log1p_A_scaled_R_first_R_second = xp.log1p(over_A_scaled_R_first_plus_R_second)
+    abs_A_scaled_R_first_R_second = xp.abs(over_A_scaled_R_first_plus_R_second)
+    condition_A_scaled_R_first_R_second = abs_A_scaled_R_first_R_second <= 0.5
+    condition_2 = xp.logical_and(
+        xp.logical_and(condition_A, condition_A_scaled_R_first_R_second), condition_B
+    )
+    B_first_plus_B_second_inv_A = B_first_plus_B_second * inv_A
+    log1p_B_first_plus_B_second_inv_A = xp.log1p(B_first_plus_B_second_inv_A)
+    abs_B_first_plus_B_second = xp.abs(B_first_plus_B_second)
+    twice_abs_B_first_plus_B_second = 2.0 * abs_B_first_plus_B_second
+    A_ge_twice_abs_B_first_plus_B_second = A >= twice_abs_B_first_plus_B_second
     B_inv_A = B * inv_A
     log_B_inv_A = xp.log(B_inv_A)
     condition_A_B = abs_log_A_minus_log_B < 700.0
     neg_log_A_minus_log_B = -log_A_minus_log_B
-    piecewise_A_B_B_less_A_R = xp.where(
-        condition_A_B_R,
-        log1p_R,
+    piecewise = xp.where(
+        condition_2,
+        log1p_A_scaled_R_first_R_second,
         xp.where(
-            abs_B_less_A_le_half_A,
-            log1p_B_less_A_inv_A,
+            A_ge_twice_abs_B_first_plus_B_second,
+            log1p_B_first_plus_B_second_inv_A,
             xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
         ),
     )
-    neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
-    exp_bregman_A_B_B_less_A_R = exp_bregman_generic(
-        xp, xp.full_like(like, 0.0), neg_piecewise_A_B_B_less_A_R
-    )
-    B_exp_bregman_A_B_B_less_A_R = B * exp_bregman_A_B_B_less_A_R
+    neg_piecewise = -piecewise
+    exp_bregman_2 = exp_bregman_generic(xp, xp.full_like(like, 0.0), neg_piecewise)
+    B_exp_bregman_2 = B * exp_bregman_2
     log_alpha_plus_neg_log_alpha_p = log_alpha + neg_log_alpha_p
     neg_log_alpha_plus_neg_log_alpha_p = -log_alpha_plus_neg_log_alpha_p
     expm1_log_alpha_log_alpha_p = xp.expm1(neg_log_alpha_plus_neg_log_alpha_p)
@@ -1629,14 +2027,14 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     product_A_log_alpha_log_alpha_p_rest_2 = inv_A_rest * abs_expm1_log_alpha_log_alpha_p
     abs_R_rest = xp.abs(R_rest)
     sum_3 = product_A_log_alpha_log_alpha_p_rest_2 + abs_R_rest
-    condition_2 = abs_log_alpha_plus_neg_log_alpha_p > sum_3
+    condition_3 = abs_log_alpha_plus_neg_log_alpha_p > sum_3
     difference_sum_2 = difference_sum_generic(
         xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
     )
     abs_log_A_minus_log_B_gt_sum = abs_log_A_minus_log_B > sum
     neg_sum = -sum
     shift_step_lt_neg_sum = shift_step < neg_sum
-    condition_3 = xp.logical_and(
+    condition_4 = xp.logical_and(
         xp.logical_and(
             xp.logical_and(
                 xp.logical_and(
@@ -1657,15 +2055,10 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
         xp.full_like(like, 0.0),
     )
     condition_A_B_log_alpha_log_alpha_p = abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
-    condition_4 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
-    condition_5 = xp.logical_and(condition_4, condition_A_B_log_alpha_log_alpha_p)
+    condition_5 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
+    condition_6 = xp.logical_and(condition_5, condition_A_B_log_alpha_log_alpha_p)
     difference_of_differences_3 = difference_of_differences_generic(
-        xp,
-        log_alpha,
-        log_alpha_p,
-        xp.full_like(like, 0.0),
-        xp.full_like(like, 0.0),
-        neg_piecewise_A_B_B_less_A_R,
+        xp, log_alpha, log_alpha_p, xp.full_like(like, 0.0), xp.full_like(like, 0.0), neg_piecewise
     )
     condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
     log1p_shift_step = xp.log1p(shift_step)
@@ -1683,16 +2076,16 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     difference_of_differences_4 = difference_of_differences_generic(
         xp, log_alpha, log_alpha_p, d_max, xp.full_like(like, 0.0), piecewise_B_shift_step_shifted
     )
-    piecewise = xp.where(
-        condition_5,
+    piecewise_2 = xp.where(
+        condition_6,
         difference_of_differences_2,
         xp.where(condition_A_B_shifted, difference_of_differences_3, difference_of_differences_4),
     )
     difference_sum_3 = difference_sum_generic(
-        xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
+        xp, log_alpha_p, log_alpha_p, piecewise_2, xp.full_like(like, 0.0)
     )
-    piecewise_2 = xp.where(condition_3, difference_sum_2, difference_sum_3)
-    piecewise_3 = xp.where(condition_2, log1p_product, piecewise_2)
+    piecewise_3 = xp.where(condition_4, difference_sum_2, difference_sum_3)
+    piecewise_4 = xp.where(condition_3, log1p_product, piecewise_3)
     exp_bregman_log_alpha_log_alpha_p = exp_bregman_generic(
         xp, xp.full_like(like, 0.0), neg_log_alpha_plus_neg_log_alpha_p
     )
@@ -1712,7 +2105,7 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     )
     condition_log_alpha_log_alpha_p_3 = exp_log_alpha >= product_log_alpha_log_alpha_p
     condition_log_alpha_log_alpha_p_4 = exp_log_alpha_p >= product_log_alpha_log_alpha_p
-    condition_6 = xp.logical_and(
+    condition_7 = xp.logical_and(
         xp.logical_and(
             xp.logical_and(
                 xp.logical_and(
@@ -1731,60 +2124,53 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     stirling_slope_difference_pair_2 = stirling_slope_difference_pair_generic(
         xp, exp_log_alpha, A, rest, log1p_rest_exp_neg_log_alpha
     )
-    product_A_B_less_A_log_alpha_rest = B_less_A * stirling_slope_difference_pair_2
+    product_2 = B_first_plus_B_second * stirling_slope_difference_pair_2
     stirling_slope_difference_2 = stirling_slope_difference_generic(xp, log_alpha, log_alpha_p)
     rest_p_stirling_slope_difference_2 = rest_p * stirling_slope_difference_2
     stirling_bregman_pair_3 = stirling_bregman_pair_generic(
         xp, exp_log_alpha, A, rest, log1p_rest_exp_neg_log_alpha
     )
     sum_4 = (
-        product_A_B_less_A_log_alpha_rest
+        product_2
         + stirling_bregman_pair_3
         - stirling_bregman_pair_2
         - rest_p_stirling_slope_difference_2
     )
-    condition_7 = xp.logical_and(
+    condition_8 = xp.logical_and(
         xp.logical_and(
             xp.logical_and(xp.logical_and(A_ge_twice_rest, B_ge_twice_rest_p), condition),
             condition_n_top,
         ),
         log_alpha_ge_m,
     )
-    R_plus_1 = R + 1.0
-    neg_piecewise_3 = -piecewise_3
-    exp_bregman_2 = exp_bregman_generic(xp, xp.full_like(like, 0.0), neg_piecewise_3)
-    R_plus_1_exp_bregman_2 = R_plus_1 * exp_bregman_2
-    R_piecewise_3 = R * piecewise_3
-    sum_5 = (
-        B_exp_bregman_A_B_B_less_A_R
-        + product_log_alpha_log_alpha_p_2
-        + R_plus_1_exp_bregman_2
-        - R_piecewise_3
-    )
+    sum_A_scaled_R_first_R_second = over_A_scaled_R_first_plus_R_second + 1.0
+    neg_piecewise_4 = -piecewise_4
+    exp_bregman_3 = exp_bregman_generic(xp, xp.full_like(like, 0.0), neg_piecewise_4)
+    product_3 = sum_A_scaled_R_first_R_second * exp_bregman_3
+    product_4 = over_A_scaled_R_first_plus_R_second * piecewise_4
+    sum_5 = B_exp_bregman_2 + product_log_alpha_log_alpha_p_2 + product_3 - product_4
     condition_A_B_log_alpha_m_n_top = xp.logical_and(
         xp.logical_and(xp.logical_and(condition_A, condition_B), condition_n_top), log_alpha_ge_m
     )
-    exp_bregman_A_B_B_less_A_R_2 = exp_bregman_generic(
-        xp, xp.full_like(like, 0.0), piecewise_A_B_B_less_A_R
-    )
-    sum_A_B_B_less_A_R = exp_bregman_A_B_B_less_A_R_2 - B_exp_bregman_A_B_B_less_A_R
+    exp_bregman_4 = exp_bregman_generic(xp, xp.full_like(like, 0.0), piecewise)
+    exp_bregman_4_minus_B_exp_bregman_2 = exp_bregman_4 - B_exp_bregman_2
     condition_A_B_2 = xp.logical_and(condition_A, condition_B)
-    stirling_bregman_pair_A_B_B_less_A_R = stirling_bregman_pair_generic(
-        xp, A, B, B_less_A, piecewise_A_B_B_less_A_R
+    stirling_bregman_pair_4 = stirling_bregman_pair_generic(
+        xp, A, B, B_first_plus_B_second, piecewise
     )
-    piecewise_A_B_B_less_A_R_2 = xp.where(
-        condition_A_B_2, sum_A_B_B_less_A_R, stirling_bregman_pair_A_B_B_less_A_R
+    piecewise_5 = xp.where(
+        condition_A_B_2, exp_bregman_4_minus_B_exp_bregman_2, stirling_bregman_pair_4
     )
-    product_A_B_B_less_A_R_n_top = piecewise_A_B_B_less_A_R_2 / n_top
-    sum_6 = piecewise_log_alpha_log_alpha_p - product_A_B_B_less_A_R_n_top
+    over_n_top_piecewise_5 = piecewise_5 / n_top
+    sum_6 = piecewise_log_alpha_log_alpha_p - over_n_top_piecewise_5
     condition_A_B_log_alpha_m = xp.logical_and(
         xp.logical_and(condition_A, condition_B), log_alpha_ge_m
     )
     term = xp.where(
-        condition_6,
+        condition_7,
         stirling_gap_difference_2,
         xp.where(
-            condition_7,
+            condition_8,
             sum_4,
             xp.where(
                 condition_A_B_log_alpha_m_n_top,
@@ -1848,6 +2234,9 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     log_shifted = xp.log(shifted)
     log_B_minus_log_shifted = log_B - log_shifted
     abs_log_B_minus_log_shifted = xp.abs(log_B_minus_log_shifted)
+    R_first_plus_R_second = R_first + R_second
+    over_A_scaled_R_first_plus_R_second = R_first_plus_R_second / A_scaled
+    B_first_plus_B_second = B_first + B_second
     difference_of_differences_2 = difference_of_differences_generic(
         xp,
         log_inv_A_exp_log_alpha,
@@ -1859,37 +2248,34 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     condition_A_B_log_alpha_log_alpha_p = abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
     condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
     condition_3 = xp.logical_and(condition_2, condition_A_B_log_alpha_log_alpha_p)
-    log1p_R = xp.log1p(R)
+    log1p_A_scaled_R_first_R_second = xp.log1p(over_A_scaled_R_first_plus_R_second)
     condition_A = A < 8.673617379884035e-19
     condition_B = B < 8.673617379884035e-19
-    abs_R = xp.abs(R)
-    abs_R_le_half = abs_R <= 0.5
-    condition_A_B_R = xp.logical_and(xp.logical_and(abs_R_le_half, condition_A), condition_B)
-    B_less_A_inv_A = B_less_A * inv_A
-    log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
-    abs_B_less_A = xp.abs(B_less_A)
-    half_A = 0.5 * A
-    abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+    abs_A_scaled_R_first_R_second = xp.abs(over_A_scaled_R_first_plus_R_second)
+    condition_A_scaled_R_first_R_second = abs_A_scaled_R_first_R_second <= 0.5
+    condition_4 = xp.logical_and(
+        xp.logical_and(condition_A, condition_A_scaled_R_first_R_second), condition_B
+    )
+    B_first_plus_B_second_inv_A = B_first_plus_B_second * inv_A
+    log1p_B_first_plus_B_second_inv_A = xp.log1p(B_first_plus_B_second_inv_A)
+    abs_B_first_plus_B_second = xp.abs(B_first_plus_B_second)
+    twice_abs_B_first_plus_B_second = 2.0 * abs_B_first_plus_B_second
+    A_ge_twice_abs_B_first_plus_B_second = A >= twice_abs_B_first_plus_B_second
     log_B_inv_A = xp.log(B_inv_A)
     condition_A_B = abs_log_A_minus_log_B < 700.0
     neg_log_A_minus_log_B = -log_A_minus_log_B
-    piecewise_A_B_B_less_A_R = xp.where(
-        condition_A_B_R,
-        log1p_R,
+    piecewise = xp.where(
+        condition_4,
+        log1p_A_scaled_R_first_R_second,
         xp.where(
-            abs_B_less_A_le_half_A,
-            log1p_B_less_A_inv_A,
+            A_ge_twice_abs_B_first_plus_B_second,
+            log1p_B_first_plus_B_second_inv_A,
             xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
         ),
     )
-    neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
+    neg_piecewise = -piecewise
     difference_of_differences_3 = difference_of_differences_generic(
-        xp,
-        log_alpha,
-        log_alpha_p,
-        xp.full_like(like, 0.0),
-        xp.full_like(like, 0.0),
-        neg_piecewise_A_B_B_less_A_R,
+        xp, log_alpha, log_alpha_p, xp.full_like(like, 0.0), xp.full_like(like, 0.0), neg_piecewise
     )
     condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
     log1p_shift_step = xp.log1p(shift_step)
@@ -1907,14 +2293,14 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     difference_of_differences_4 = difference_of_differences_generic(
         xp, log_alpha, log_alpha_p, d_max, xp.full_like(like, 0.0), piecewise_B_shift_step_shifted
     )
-    piecewise = xp.where(
+    piecewise_2 = xp.where(
         condition_3,
         difference_of_differences_2,
         xp.where(condition_A_B_shifted, difference_of_differences_3, difference_of_differences_4),
     )
-    exp_product_piecewise_log_alpha_p = exp_product_generic(xp, piecewise, log_alpha_p)
+    exp_product_piecewise_2_log_alpha_p = exp_product_generic(xp, piecewise_2, log_alpha_p)
     exp_product_B_inv_A_log_alpha = exp_product_generic(xp, B_inv_A, log_alpha)
-    sum_2 = exp_product_B_inv_A_log_alpha - exp_log_alpha_p - exp_product_piecewise_log_alpha_p
+    sum_2 = exp_product_B_inv_A_log_alpha - exp_log_alpha_p - exp_product_piecewise_2_log_alpha_p
     condition_A_B_2 = B_inv_A < 1e308
     sum_A_B_log_alpha_log_alpha_p_2 = log_B + log_alpha + neg_log_alpha_p - log_A
     sum_A_B_log_alpha_log_alpha_p_2_gt_1 = sum_A_B_log_alpha_log_alpha_p_2 > 1.0
@@ -1922,68 +2308,67 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
         condition_A_B_2, sum_A_B_log_alpha_log_alpha_p_2_gt_1
     )
     exp_bregman_split_3 = exp_bregman_split_generic(
-        xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
+        xp, log_alpha_p, log_alpha_p, piecewise_2, xp.full_like(like, 0.0)
     )
-    piecewise_2 = xp.where(condition, exp_bregman_split_2, exp_bregman_split_3)
+    piecewise_3 = xp.where(condition, exp_bregman_split_2, exp_bregman_split_3)
     term = xp.where(
         condition,
         exp_bregman_split_2,
-        xp.where(condition_A_B_log_alpha_log_alpha_p_2, sum_2, piecewise_2),
+        xp.where(condition_A_B_log_alpha_log_alpha_p_2, sum_2, piecewise_3),
     )
     H_sum = xp.sum(xp.broadcast_to(term, like.shape), axis=-1, keepdims=True)
     condition_A = A < 8.673617379884035e-19
     condition_B = B < 8.673617379884035e-19
     condition_A_B = xp.logical_and(condition_A, condition_B)
+    R_first_plus_R_second = R_first + R_second
+    over_A_scaled_R_first_plus_R_second = R_first_plus_R_second / A_scaled
     inv_A = 1.0 / A
+    B_first_plus_B_second = B_first + B_second
     log_B = xp.log(B)
     log_A = xp.log(A)
     log_A_minus_log_B = log_A - log_B
-    log1p_R = xp.log1p(R)
-    abs_R = xp.abs(R)
-    abs_R_le_half = abs_R <= 0.5
-    condition_A_B_R = xp.logical_and(xp.logical_and(abs_R_le_half, condition_A), condition_B)
-    B_less_A_inv_A = B_less_A * inv_A
-    log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
-    abs_B_less_A = xp.abs(B_less_A)
-    half_A = 0.5 * A
-    abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+    log1p_A_scaled_R_first_R_second = xp.log1p(over_A_scaled_R_first_plus_R_second)
+    abs_A_scaled_R_first_R_second = xp.abs(over_A_scaled_R_first_plus_R_second)
+    condition_A_scaled_R_first_R_second = abs_A_scaled_R_first_R_second <= 0.5
+    condition = xp.logical_and(
+        xp.logical_and(condition_A, condition_A_scaled_R_first_R_second), condition_B
+    )
+    B_first_plus_B_second_inv_A = B_first_plus_B_second * inv_A
+    log1p_B_first_plus_B_second_inv_A = xp.log1p(B_first_plus_B_second_inv_A)
+    abs_B_first_plus_B_second = xp.abs(B_first_plus_B_second)
+    twice_abs_B_first_plus_B_second = 2.0 * abs_B_first_plus_B_second
+    A_ge_twice_abs_B_first_plus_B_second = A >= twice_abs_B_first_plus_B_second
     B_inv_A = B * inv_A
     log_B_inv_A = xp.log(B_inv_A)
     abs_log_A_minus_log_B = xp.abs(log_A_minus_log_B)
     condition_A_B_2 = abs_log_A_minus_log_B < 700.0
     neg_log_A_minus_log_B = -log_A_minus_log_B
-    piecewise_A_B_B_less_A_R = xp.where(
-        condition_A_B_R,
-        log1p_R,
+    piecewise = xp.where(
+        condition,
+        log1p_A_scaled_R_first_R_second,
         xp.where(
-            abs_B_less_A_le_half_A,
-            log1p_B_less_A_inv_A,
+            A_ge_twice_abs_B_first_plus_B_second,
+            log1p_B_first_plus_B_second_inv_A,
             xp.where(condition_A_B_2, log_B_inv_A, neg_log_A_minus_log_B),
         ),
     )
     condition_size = size < 1.5
     n_gap_gt_half = n_gap > 0.5
     condition_A_B_n_gap = xp.logical_or(condition_A_B, n_gap_gt_half)
-    neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
-    exp_bregman_A_B_B_less_A_R = exp_bregman_generic(
-        xp, xp.full_like(like, 0.0), neg_piecewise_A_B_B_less_A_R
+    neg_piecewise = -piecewise
+    exp_bregman_2 = exp_bregman_generic(xp, xp.full_like(like, 0.0), neg_piecewise)
+    B_exp_bregman_2 = B * exp_bregman_2
+    exp_bregman_3 = exp_bregman_generic(xp, xp.full_like(like, 0.0), piecewise)
+    exp_bregman_3_minus_B_exp_bregman_2 = exp_bregman_3 - B_exp_bregman_2
+    stirling_bregman_pair_2 = stirling_bregman_pair_generic(
+        xp, A, B, B_first_plus_B_second, piecewise
     )
-    B_exp_bregman_A_B_B_less_A_R = B * exp_bregman_A_B_B_less_A_R
-    exp_bregman_A_B_B_less_A_R_2 = exp_bregman_generic(
-        xp, xp.full_like(like, 0.0), piecewise_A_B_B_less_A_R
+    piecewise_2 = xp.where(
+        condition_A_B, exp_bregman_3_minus_B_exp_bregman_2, stirling_bregman_pair_2
     )
-    sum_A_B_B_less_A_R = exp_bregman_A_B_B_less_A_R_2 - B_exp_bregman_A_B_B_less_A_R
-    stirling_bregman_pair_A_B_B_less_A_R = stirling_bregman_pair_generic(
-        xp, A, B, B_less_A, piecewise_A_B_B_less_A_R
-    )
-    piecewise_A_B_B_less_A_R_2 = xp.where(
-        condition_A_B, sum_A_B_B_less_A_R, stirling_bregman_pair_A_B_B_less_A_R
-    )
-    piecewise_A_B_B_less_A_R_n_gap = xp.where(
-        condition_A_B_n_gap, xp.full_like(like, 0.0), piecewise_A_B_B_less_A_R_2
-    )
-    sum_A_B_B_less_A_F_sum_H_sum_R_n_gap = F_sum + H_sum - piecewise_A_B_B_less_A_R_n_gap
-    result = xp.where(condition_size, xp.full_like(like, 0.0), sum_A_B_B_less_A_F_sum_H_sum_R_n_gap)
+    piecewise_3 = xp.where(condition_A_B_n_gap, xp.full_like(like, 0.0), piecewise_2)
+    F_sum_plus_H_sum_minus_piecewise_3 = F_sum + H_sum - piecewise_3
+    result = xp.where(condition_size, xp.full_like(like, 0.0), F_sum_plus_H_sum_minus_piecewise_3)
     value = xp.broadcast_to(result, like.shape)[..., 0]
     condition_size = size < 1.5
     neg_log_alpha_p = -log_alpha_p
@@ -2001,7 +2386,13 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
         xp.logical_and(condition_log_alpha, condition_log_alpha_log_alpha_p), condition_log_alpha_p
     )
     stirling_curvature_at_A = stirling_curvature_at_generic(xp, A)
+    inv_A_scaled = 1.0 / A_scaled
+    R_first_plus_R_second = R_first + R_second
+    R_first_plus_R_second_inv_A_scaled = R_first_plus_R_second * inv_A_scaled
     condition_A = A < 8.673617379884035e-19
+    condition_B = B < 8.673617379884035e-19
+    condition_A_B = xp.logical_and(condition_A, condition_B)
+    B_first_plus_B_second = B_first + B_second
     inv_A = 1.0 / A
     exp_log_alpha_inv_A = exp_log_alpha * inv_A
     exp_neg_log_alpha_p = xp.exp(neg_log_alpha_p)
@@ -2053,26 +2444,27 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     log_shifted = xp.log(shifted)
     log_B_minus_log_shifted = log_B - log_shifted
     abs_log_B_minus_log_shifted = xp.abs(log_B_minus_log_shifted)
-    condition_B = B < 8.673617379884035e-19
-    log1p_R = xp.log1p(R)
-    abs_R = xp.abs(R)
-    abs_R_le_half = abs_R <= 0.5
-    condition_A_B_R = xp.logical_and(xp.logical_and(abs_R_le_half, condition_A), condition_B)
-    B_less_A_inv_A = B_less_A * inv_A
-    log1p_B_less_A_inv_A = xp.log1p(B_less_A_inv_A)
-    abs_B_less_A = xp.abs(B_less_A)
-    half_A = 0.5 * A
-    abs_B_less_A_le_half_A = abs_B_less_A <= half_A
+    log1p_A_scaled_R_first_R_second = xp.log1p(R_first_plus_R_second_inv_A_scaled)
+    abs_A_scaled_R_first_R_second = xp.abs(R_first_plus_R_second_inv_A_scaled)
+    condition_A_scaled_R_first_R_second = abs_A_scaled_R_first_R_second <= 0.5
+    condition_2 = xp.logical_and(
+        xp.logical_and(condition_A, condition_A_scaled_R_first_R_second), condition_B
+    )
+    B_first_plus_B_second_inv_A = B_first_plus_B_second * inv_A
+    log1p_B_first_plus_B_second_inv_A = xp.log1p(B_first_plus_B_second_inv_A)
+    abs_B_first_plus_B_second = xp.abs(B_first_plus_B_second)
+    twice_abs_B_first_plus_B_second = 2.0 * abs_B_first_plus_B_second
+    A_ge_twice_abs_B_first_plus_B_second = A >= twice_abs_B_first_plus_B_second
     log_B_inv_A = xp.log(B_inv_A)
-    condition_A_B = abs_log_A_minus_log_B < 700.0
+    condition_A_B_2 = abs_log_A_minus_log_B < 700.0
     neg_log_A_minus_log_B = -log_A_minus_log_B
-    piecewise_A_B_B_less_A_R = xp.where(
-        condition_A_B_R,
-        log1p_R,
+    piecewise = xp.where(
+        condition_2,
+        log1p_A_scaled_R_first_R_second,
         xp.where(
-            abs_B_less_A_le_half_A,
-            log1p_B_less_A_inv_A,
-            xp.where(condition_A_B, log_B_inv_A, neg_log_A_minus_log_B),
+            A_ge_twice_abs_B_first_plus_B_second,
+            log1p_B_first_plus_B_second_inv_A,
+            xp.where(condition_A_B_2, log_B_inv_A, neg_log_A_minus_log_B),
         ),
     )
     difference_of_differences_2 = difference_of_differences_generic(
@@ -2084,16 +2476,11 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
         xp.full_like(like, 0.0),
     )
     condition_A_B_log_alpha_log_alpha_p = abs_log_A_minus_log_B > sum_A_B_log_alpha_log_alpha_p
-    condition_2 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
-    condition_3 = xp.logical_and(condition_2, condition_A_B_log_alpha_log_alpha_p)
-    neg_piecewise_A_B_B_less_A_R = -piecewise_A_B_B_less_A_R
+    condition_3 = abs_log_B_minus_log_shifted > sum_A_B_log_alpha_log_alpha_p
+    condition_4 = xp.logical_and(condition_3, condition_A_B_log_alpha_log_alpha_p)
+    neg_piecewise = -piecewise
     difference_of_differences_3 = difference_of_differences_generic(
-        xp,
-        log_alpha,
-        log_alpha_p,
-        xp.full_like(like, 0.0),
-        xp.full_like(like, 0.0),
-        neg_piecewise_A_B_B_less_A_R,
+        xp, log_alpha, log_alpha_p, xp.full_like(like, 0.0), xp.full_like(like, 0.0), neg_piecewise
     )
     condition_A_B_shifted = abs_log_A_minus_log_B < abs_log_B_minus_log_shifted
     log1p_shift_step = xp.log1p(shift_step)
@@ -2111,8 +2498,8 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     difference_of_differences_4 = difference_of_differences_generic(
         xp, log_alpha, log_alpha_p, d_max, xp.full_like(like, 0.0), piecewise_B_shift_step_shifted
     )
-    piecewise = xp.where(
-        condition_3,
+    piecewise_2 = xp.where(
+        condition_4,
         difference_of_differences_2,
         xp.where(condition_A_B_shifted, difference_of_differences_3, difference_of_differences_4),
     )
@@ -2129,49 +2516,48 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
         exp_product_log_alpha_log_alpha_p,
         product_log_alpha_log_alpha_p_2,
     )
-    R_stirling_curvature_at_A = R * stirling_curvature_at_A
-    exp_product_A_R_log_alpha = exp_product_generic(xp, R_stirling_curvature_at_A, log_alpha)
-    product_A_B_less_A_log_alpha = B_less_A * exp_log_alpha_inv_A * stirling_curvature_at_A
-    piecewise_A_B_less_A_R_log_alpha = xp.where(
-        condition_A, exp_product_A_R_log_alpha, product_A_B_less_A_log_alpha
+    product_A_A_scaled_R_first_R_second = (
+        R_first_plus_R_second_inv_A_scaled * stirling_curvature_at_A
     )
+    exp_product_2 = exp_product_generic(xp, product_A_A_scaled_R_first_R_second, log_alpha)
+    product_A_B_first_B_second_log_alpha = (
+        B_first_plus_B_second * exp_log_alpha_inv_A * stirling_curvature_at_A
+    )
+    piecewise_3 = xp.where(condition_A_B, exp_product_2, product_A_B_first_B_second_log_alpha)
     exp_product_B_inv_A_log_alpha = exp_product_generic(xp, B_inv_A, log_alpha)
     sum_A_B_log_alpha_log_alpha_p_2 = exp_product_B_inv_A_log_alpha - exp_log_alpha_p
-    condition_A_B_2 = B_inv_A < 1e308
+    condition_A_B_3 = B_inv_A < 1e308
     sum_A_B_log_alpha_log_alpha_p_3 = log_B + log_alpha_plus_neg_log_alpha_p - log_A
     sum_A_B_log_alpha_log_alpha_p_3_gt_1 = sum_A_B_log_alpha_log_alpha_p_3 > 1.0
     condition_A_B_log_alpha_log_alpha_p_2 = xp.logical_and(
-        condition_A_B_2, sum_A_B_log_alpha_log_alpha_p_3_gt_1
+        condition_A_B_3, sum_A_B_log_alpha_log_alpha_p_3_gt_1
     )
     exp_difference_split_3 = exp_difference_split_generic(
-        xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
+        xp, log_alpha_p, log_alpha_p, piecewise_2, xp.full_like(like, 0.0)
     )
-    piecewise_2 = xp.where(condition, exp_difference_split_2, exp_difference_split_3)
-    piecewise_3 = xp.where(
+    piecewise_4 = xp.where(condition, exp_difference_split_2, exp_difference_split_3)
+    piecewise_5 = xp.where(
         condition,
         exp_difference_split_2,
         xp.where(
-            condition_A_B_log_alpha_log_alpha_p_2, sum_A_B_log_alpha_log_alpha_p_2, piecewise_2
+            condition_A_B_log_alpha_log_alpha_p_2, sum_A_B_log_alpha_log_alpha_p_2, piecewise_4
         ),
     )
-    sum_2 = piecewise_A_B_less_A_R_log_alpha + piecewise_3 - piecewise_log_alpha_log_alpha_p
+    sum_2 = piecewise_3 + piecewise_5 - piecewise_log_alpha_log_alpha_p
     dlog_alpha = xp.where(condition_size, xp.full_like(like, 0.0), sum_2)
-    R_inv_B = R * inv_B
-    sum_A_B_B_less_A_R = R_inv_B - piecewise_A_B_B_less_A_R
-    condition_A_B_3 = xp.logical_and(condition_A, condition_B)
+    product_A_scaled_B_R_first_R_second = R_first_plus_R_second * inv_A_scaled * inv_B
+    sum_3 = product_A_scaled_B_R_first_R_second - piecewise
     stirling_slope_difference_pair_2 = stirling_slope_difference_pair_generic(
-        xp, A, B, B_less_A, piecewise_A_B_B_less_A_R
+        xp, A, B, B_first_plus_B_second, piecewise
     )
-    piecewise_A_B_B_less_A_R_2 = xp.where(
-        condition_A_B_3, sum_A_B_B_less_A_R, stirling_slope_difference_pair_2
-    )
+    piecewise_6 = xp.where(condition_A_B, sum_3, stirling_slope_difference_pair_2)
     difference_sum_2 = difference_sum_generic(
         xp, log_alpha_p, log_alpha_p, log1p_rest_p_exp_neg_log_alpha_p, log1p_rest_exp_neg_log_alpha
     )
     difference_sum_3 = difference_sum_generic(
-        xp, log_alpha_p, log_alpha_p, piecewise, xp.full_like(like, 0.0)
+        xp, log_alpha_p, log_alpha_p, piecewise_2, xp.full_like(like, 0.0)
     )
-    piecewise_4 = xp.where(condition, difference_sum_2, difference_sum_3)
+    piecewise_7 = xp.where(condition, difference_sum_2, difference_sum_3)
     exp_product_log_alpha_log_alpha_p_2 = exp_product_generic(
         xp, expm1_log_alpha_log_alpha_p, neg_log_alpha_p
     )
@@ -2180,9 +2566,9 @@ def _value_and_grad_lines(xp, log_alpha, log_alpha_p, series):
     piecewise_log_alpha_log_alpha_p_2 = xp.where(
         condition_log_alpha_log_alpha_p_2, sum_log_alpha_log_alpha_p, stirling_slope_difference_2
     )
-    sum_3 = piecewise_log_alpha_log_alpha_p_2 - piecewise_A_B_B_less_A_R_2 - piecewise_4
-    exp_product_sum_3_log_alpha_p = exp_product_generic(xp, sum_3, log_alpha_p)
-    dlog_alpha_p = xp.where(condition_size, xp.full_like(like, 0.0), exp_product_sum_3_log_alpha_p)
+    sum_4 = piecewise_log_alpha_log_alpha_p_2 - piecewise_6 - piecewise_7
+    exp_product_sum_4_log_alpha_p = exp_product_generic(xp, sum_4, log_alpha_p)
+    dlog_alpha_p = xp.where(condition_size, xp.full_like(like, 0.0), exp_product_sum_4_log_alpha_p)
     grads = (
         xp.broadcast_to(dlog_alpha, like.shape),
         xp.broadcast_to(dlog_alpha_p, like.shape),

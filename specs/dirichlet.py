@@ -17,6 +17,7 @@ from klgen.derive.functions import (
     exp_difference_split,
     exp_of_difference,
     exp_product,
+    product_error,
     stirling_bregman,
     stirling_bregman_pair,
     stirling_curvature,
@@ -38,13 +39,27 @@ a0, b0 = row(a), row(b)
 # e^t - 1 - t >= 0 and t_j = (log a_j - log A) - (log b_j - log B) = log Q_j/P_j (P = b/B,
 # Q = a/A): B KL(Cat(P) || Cat(Q)), t_j summed as (log_alpha_j - log_alpha_p_j) + log(B/A)
 # with the roundings added back.
-A, B, B_less_A, F_sum, H_sum = sp.symbols("A B B_less_A F_sum H_sum", real=True)
-R, R_rest = sp.symbols("R R_rest", real=True)
+A, B, F_sum, H_sum = sp.symbols("A B F_sum H_sum", real=True)
+R_rest = sp.Symbol("R_rest", real=True)
 m, n_top, rest, rest_p, n_gap = sp.symbols("m n_top rest rest_p n_gap", real=True)
 rest_change = sp.Symbol("rest_change", real=True)
 d_max, shifted, shift_step = sp.symbols("d_max shifted shift_step", real=True)
 size = sp.Symbol("size", real=True)
 TINY = sp.Float(2.0**-60)  # below it, B - A is carried as R = (B - A)/A (below)
+# B - A = sum_j a_j expm1(d_j), d_j = log_alpha_p_j - log_alpha_j, from two compensated sums:
+# where |d_j| <= 1, of a_j d_j (first order, rounded: B_first) and of its rounding (product_error,
+# e^x in twice the precision) plus a_j E(d_j) (second order), else of b_j - a_j (B_second).
+# Where the components' moves cancel to first order (+1e-7 and -1e-7 on two equal ones), B - A
+# is of second order while each a_j expm1(d_j) is rounded at eps of first order: 2.6e6 ulps of
+# dlog_alpha_p of the unmoved components, whose psi(B) - psi(A) is made of it. R = (B - A)/A
+# likewise below TINY, its sums and A scaled by 2^600 (exact) where a_j d_j would be subnormal.
+B_first, B_second, R_first, R_second = sp.symbols("B_first B_second R_first R_second", real=True)
+# 2^600 A (never a 2^-600 factor, whose products underflow), 2^540 a term where a_j > TINY
+# (those rows' R is not used; a 0 would divide).
+A_scaled = sp.Symbol("A_scaled", real=True)
+B_less_A = B_first + B_second
+SCALE = sp.Float(2.0**600)
+R = (R_first + R_second) / A_scaled
 # log(B/A) from B - A where the ratio is near 1, else from the ratio (each rounded once: the
 # logarithms' difference would carry |log A| eps, up to 700 eps), its logarithms' difference
 # where the ratio overflows.
@@ -211,10 +226,27 @@ TOP_GAP = (
     - exp_bregman(log_alpha_p, log_alpha)
     + B * exp_bregman(0, -LOG_RATIO)
 )
+# The terms of B - A's sums (B_first, B_second) and of R's, scaled by 2^600 where both
+# concentrations are below TINY (in the rows R is used in, all are).
+SMALL_STEP = sp.Abs(D) <= 1
+B_SECOND = sp.Piecewise(
+    (product_error(D, log_alpha) + exp_product(exp_bregman(0, D), log_alpha), SMALL_STEP),
+    (exp_difference(log_alpha_p, log_alpha), True),
+)
+BOTH_TINY = (a < TINY) & (b < TINY)
+R_FIRST = sp.Piecewise((exp_product(SCALE * D, log_alpha), SMALL_STEP & BOTH_TINY), (0, True))
+R_SECOND = sp.Piecewise(
+    (
+        product_error(SCALE * D, log_alpha) + exp_product(SCALE * exp_bregman(0, D), log_alpha),
+        SMALL_STEP & BOTH_TINY,
+    ),
+    (exp_product(SCALE, log_alpha_p) - exp_product(SCALE, log_alpha), BOTH_TINY),
+    (0, True),
+)
 # a_j f''(A) (B - A) = a_j c(log A) R and c(log_alpha_j) (b_j - a_j) = a_j c(log_alpha_j)
 # expm1(d_j), with a_j applied last (exp_product) where the concentrations are tiny.
 CURVED_SUM = sp.Piecewise(
-    (exp_product(stirling_curvature_at(A) * R, log_alpha), A < TINY),
+    (exp_product(stirling_curvature_at(A) * R, log_alpha), SUMS_TINY),
     (sp.exp(log_alpha) / A * stirling_curvature_at(A) * B_less_A, True),
 )
 CURVED_OWN = sp.Piecewise(
@@ -231,8 +263,15 @@ STATISTICS = (
     # with its roundings carried (compensated): the differences cancel between components too (a
     # concentration of 1 moved to another, 1 - 1), and a plain sum loses the remainder that
     # psi(B) - psi(A) is made of (1.5e15 ulps of dlog_alpha_p at B - A = 3.6e-108).
-    klgen.Statistic(B_less_A, exp_difference(log_alpha_p, log_alpha), compensated=True),
-    klgen.Statistic(R, SHARE_STEP, compensated=True),
+    klgen.Statistic(
+        B_first, sp.Piecewise((exp_product(D, log_alpha), SMALL_STEP), (0, True)), compensated=True
+    ),
+    klgen.Statistic(B_second, B_SECOND, compensated=True),
+    klgen.Statistic(
+        A_scaled, sp.Piecewise((exp_product(SCALE, log_alpha), a < TINY), (SCALE * TINY, True))
+    ),
+    klgen.Statistic(R_first, R_FIRST, compensated=True),
+    klgen.Statistic(R_second, R_SECOND, compensated=True),
     klgen.Statistic(m, log_alpha, "max"),
     klgen.Statistic(n_top, sp.Piecewise((1, TOP), (0, True))),
     klgen.Statistic(rest, sp.Piecewise((0, TOP), (a, True))),
