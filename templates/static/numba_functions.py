@@ -669,9 +669,14 @@ def stirling_gap_difference(x, b, h, k):
     return _gap_difference(x, b, h, k)
 
 
+# As _functions': p and w carry about twice the roundings of q and r.
+_ROUNDED_TWICE = 2.0
+
+
 @numba.njit(error_model="numpy")
 def beta_stirling_slope(x, y, u, v):
-    """a dK/da, as _functions.beta_stirling_slope_generic."""
+    """a dK/da, as _functions.beta_stirling_slope_generic (p and w counted twice in the
+    forms' sizes)."""
     if not _concentrations(x, y, u, v):
         return np.nan
     if x == u and y == v:
@@ -687,7 +692,8 @@ def beta_stirling_slope(x, y, u, v):
     x_s, y_s, d_s, _, n_s, big_x_s, big_y_s, t_s = _pair_with_sum(a, second[0], x, y)
     r = curvature_a * second[2]
     w = _curvature_difference_at(x_s, y_s, d_s, n_s, big_x_s, big_y_s, t_s, a, difference_s)
-    return p + q if abs(p) + abs(q) <= abs(r) + abs(w) else r + w
+    direct_size = _ROUNDED_TWICE * abs(p) + abs(q)
+    return p + q if direct_size <= abs(r) + _ROUNDED_TWICE * abs(w) else r + w
 
 
 @numba.njit(error_model="numpy")
