@@ -504,6 +504,10 @@ def stirling_curvature_at(x):
     return _curvature_at(x)
 
 
+# As _functions': below it, the first term of x f''(x) as 1/x - 1/(x + 1).
+_TINY_CURVATURE = 1.0 / 64.0
+
+
 @numba.njit(error_model="numpy")
 def _curvature_at(x):
     """x f''(x) at x > 0, as _functions'."""
@@ -513,10 +517,12 @@ def _curvature_at(x):
     for j in range(_BERNOULLI.size - 1, -1, -1):  # the smallest terms first
         series += _BERNOULLI[j] * inverse ** (2 * j + 2)
     total = x * inverse * (series + 0.5 * inverse)
-    for i in range(n - 1, -1, -1):
+    for i in range(n - 1, 0, -1):
         u = x + i
         total += (x / u) / (u * (u + 1.0))
-    return total
+    if x < _TINY_CURVATURE:  # 1/(x (x + 1)) as 1/x - 1/(x + 1), as _functions'
+        return (total - 1.0 / (x + 1.0)) + 1.0 / x
+    return total + 1.0 / (x * (x + 1.0)) if n > 0 else total
 
 
 @numba.njit(error_model="numpy")
