@@ -220,6 +220,39 @@ def _assert_beta_within(points, bounds, outputs=range(5)):
                 assert error <= bound, f"{backend} output {output}: {error:.3g} ulps at {point}"
 
 
+# Points of bench/registry_accuracy.py (seed 0) where klgen's gradient was more than 1 ulp
+# worse than torch's: b dK/db where both of its forms' terms are of one size (the more
+# rounded one was taken: 3.7 ulps, torch 0.7) and where the curvature x f''(x) at x = 2.6e-9
+# was rounded thrice in its first term (2.9 ulps, torch 0.1).
+BETA_NEAR_TORCH = np.array(
+    [
+        [8.45009070991521, -17.042097458007554, -521.1519483716796, 499.83972675300987],
+        [-38.218181669702346, -19.769820407977278, -6.8573183991391105, -19.674648312393547],
+    ]
+)
+
+
+@pytest.mark.slow  # mpmath's loggamma and psi near e^500: 10 s
+def test_beta_where_torch_was_closer():
+    """dlog_b at BETA_NEAR_TORCH within 2 ulps of mpmath on both backends (torch 0.7, 0.1)."""
+    _assert_beta_within(BETA_NEAR_TORCH, (0, 2, 2, 0, 0), outputs=(2,))
+
+
+def test_gamma_where_torch_was_closer():
+    """dlog_concentration at a = e^-20, where x f''(x) ~ 1/x was rounded thrice in its first
+    term (2.3 ulps, torch 0.3): within 1.5 ulps of mpmath on both backends."""
+    spec = Textbook.of(KERNELS["kl_gamma"])
+    point = np.array(
+        [[-20.01708676480228, 26.115619276319833, -4.918535802027265, 26.115619276319833]]
+    )
+    want, scale = exact_outputs(spec, point)[0][1]
+    for backend in BACKENDS:
+        arrays = [np.ascontiguousarray(point[:, i : i + 1]) for i in range(4)]
+        _, grads = module("kl_gamma", backend).kl_gamma_value_and_grad(*arrays)
+        error = ulps(float(grads[0][0, 0]), want, scale, np.float64)
+        assert error <= 1.5, f"{backend}: {error:.3g} ulps"
+
+
 # q close to p with one concentration e^40 and e^32 below the other, b_p = b: the value and
 # the prior's gradient are of second order there (b (a_p - a)^2 f''' and b (a_p - a) f'''),
 # and the forms that are differences of first-order terms kept no digit of them (value 5.7e12

@@ -504,6 +504,10 @@ def stirling_curvature_at(x):
     return _curvature_at(x)
 
 
+# As _functions': below it, the first term of x f''(x) as 1/x - 1/(x + 1).
+_TINY_CURVATURE = 1.0 / 64.0
+
+
 @numba.njit(error_model="numpy")
 def _curvature_at(x):
     """x f''(x) at x > 0, as _functions'."""
@@ -513,10 +517,12 @@ def _curvature_at(x):
     for j in range(_BERNOULLI.size - 1, -1, -1):  # the smallest terms first
         series += _BERNOULLI[j] * inverse ** (2 * j + 2)
     total = x * inverse * (series + 0.5 * inverse)
-    for i in range(n - 1, -1, -1):
+    for i in range(n - 1, 0, -1):
         u = x + i
         total += (x / u) / (u * (u + 1.0))
-    return total
+    if x < _TINY_CURVATURE:  # 1/(x (x + 1)) as 1/x - 1/(x + 1), as _functions'
+        return (total - 1.0 / (x + 1.0)) + 1.0 / x
+    return total + 1.0 / (x * (x + 1.0)) if n > 0 else total
 
 
 @numba.njit(error_model="numpy")
@@ -669,9 +675,14 @@ def stirling_gap_difference(x, b, h, k):
     return _gap_difference(x, b, h, k)
 
 
+# As _functions': p and w carry about twice the roundings of q and r.
+_ROUNDED_TWICE = 2.0
+
+
 @numba.njit(error_model="numpy")
 def beta_stirling_slope(x, y, u, v):
-    """a dK/da, as _functions.beta_stirling_slope_generic."""
+    """a dK/da, as _functions.beta_stirling_slope_generic (p and w counted twice in the
+    forms' sizes)."""
     if not _concentrations(x, y, u, v):
         return np.nan
     if x == u and y == v:
@@ -687,7 +698,8 @@ def beta_stirling_slope(x, y, u, v):
     x_s, y_s, d_s, _, n_s, big_x_s, big_y_s, t_s = _pair_with_sum(a, second[0], x, y)
     r = curvature_a * second[2]
     w = _curvature_difference_at(x_s, y_s, d_s, n_s, big_x_s, big_y_s, t_s, a, difference_s)
-    return p + q if abs(p) + abs(q) <= abs(r) + abs(w) else r + w
+    direct_size = _ROUNDED_TWICE * abs(p) + abs(q)
+    return p + q if direct_size <= abs(r) + _ROUNDED_TWICE * abs(w) else r + w
 
 
 @numba.njit(error_model="numpy")
