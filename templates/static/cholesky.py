@@ -16,6 +16,7 @@ from ._runtime import (
     _as_array,
     _checked_out,
     _out_name,
+    broadcast_axes,
     check_no_overlap,
     generic_series,
     is_numpy,
@@ -272,9 +273,7 @@ def _finish(xp, grads, shapes, dtype):
     """Each gradient summed over the axes its argument was broadcast along, in ``dtype``."""
     out = []
     for grad, shape in zip(grads, shapes, strict=True):
-        lead = grad.ndim - len(shape)
-        stretched = [lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1]
-        axes = (*range(lead), *stretched)
+        axes = broadcast_axes(tuple(shape), tuple(grad.shape))
         if axes:
             grad = xp.reshape(xp.sum(grad, axis=axes), shape)
         out.append(xp.astype(grad, dtype, copy=False))

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._runtime import core_layout
+from ._runtime import broadcast_axes, core_layout
 
 # Input types: each is computed in float64 by the numpy kernels and rounded once.
 FLOAT_TYPES = tuple(np.dtype(t) for t in (jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64))
@@ -244,9 +244,7 @@ def _rounded(array: Any, dtype: Any) -> np.ndarray:
 
 def _sum_to(grad: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     """``grad`` summed over the axes an input of ``shape`` was broadcast along."""
-    lead = grad.ndim - len(shape)
-    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
-    return jnp.sum(grad, axis=tuple(range(lead)) + stretched).reshape(shape)
+    return jnp.sum(grad, axis=broadcast_axes(tuple(shape), tuple(grad.shape))).reshape(shape)
 
 
 class JaxGradient:

@@ -113,13 +113,14 @@ def on_dask_chunks(
 ) -> Any:
     """``function``, a kernel's function of numpy arrays (``kind`` "value", "grad" or
     "value_and_grad"), on Dask arrays: lazily, one call per chunk of rows, so each result
-    chunk is what the numpy kernel gives for those rows (bit for bit) and a batch larger than
-    memory is computed a chunk at a time. The last axis (latent dimensions, categories or
-    components) becomes one chunk. Inputs are checked now, naming the argument, as numpy
-    inputs are. A gradient of an input broadcast along other axes is computed at the
-    broadcast shape in float64 and summed by Dask over those axes, then rounded once into
-    the result type (its sums group differently from numpy's: equal within float64
-    rounding)."""
+    chunk is what the kernel computes for those rows (equal to the whole-array call's bit
+    for bit in the tests) and a batch larger than memory is computed a chunk at a time. The
+    last axis (latent dimensions, categories or components) becomes one chunk. Inputs are
+    checked now, naming the argument, as numpy inputs are. A gradient of an input broadcast
+    along other axes is computed at the broadcast shape in float64 and summed by Dask over
+    those axes, then rounded once into the result type (its sums group differently from
+    numpy's: equal within float64 rounding)."""
+
     import dask.array as da
 
     _one_library(names, values)
@@ -166,9 +167,15 @@ def _summed_to(gradient: Any, shape: tuple[int, ...]) -> Any:
     (:func:`reduce_gradients` for Dask arrays)."""
     if gradient.shape == shape:
         return gradient
-    lead = gradient.ndim - len(shape)
-    stretched = [lead + a for a, n in enumerate(shape) if n != gradient.shape[lead + a]]
-    return gradient.sum(axis=(*range(lead), *stretched)).reshape(shape)
+    return gradient.sum(axis=broadcast_axes(shape, gradient.shape)).reshape(shape)
+
+
+def broadcast_axes(shape: tuple[int, ...], broadcast: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes of ``broadcast`` that an input of ``shape`` was broadcast along (leading axes
+    it lacks, and its axes of length 1 stretched): what its gradient is summed over."""
+    lead = len(broadcast) - len(shape)
+    stretched = [lead + a for a, n in enumerate(shape) if n != broadcast[lead + a]]
+    return (*range(lead), *stretched)
 
 
 def array_namespace(names: Sequence[str], values: Sequence[Any]) -> Any:
@@ -218,9 +225,7 @@ def reduce_generic(
     reduced = []
     for grad, value in zip(gradients, values, strict=True):
         grad = xp.broadcast_to(grad, shape)
-        lead = len(shape) - value.ndim
-        stretched = [lead + a for a, n in enumerate(value.shape) if n != shape[lead + a]]
-        axes = (*range(lead), *stretched)
+        axes = broadcast_axes(tuple(value.shape), shape)
         if axes:
             grad = xp.reshape(xp.sum(grad, axis=axes), value.shape)
         reduced.append(xp.astype(grad, dtype))
@@ -413,9 +418,7 @@ def reduce_gradients(
     for i, (buffer, array) in enumerate(zip(buffers, arrays, strict=True)):
         if buffer.shape != array.shape:
             out = None if outs is None else outs[i]
-            lead = buffer.ndim - array.ndim
-            stretched = [lead + a for a, n in enumerate(array.shape) if n != buffer.shape[lead + a]]
-            axes = (*range(lead), *stretched)
+            axes = broadcast_axes(array.shape, buffer.shape)
             total = np.sum(buffer, axis=axes, dtype=np.float64).reshape(array.shape)
             buffer = total.astype(array.dtype, copy=False)
             if out is not None:
